@@ -1,0 +1,173 @@
+"""config.yaml: tiers, lifecycle stages, typed attributes and events, channels, timezone.
+
+Loaded once per process into a frozen `Config`; everything that depends on it (catalogs,
+computed fields, the SQL renderer) takes it as an argument rather than reading a global.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import fields, validate, validates
+
+from engine.condition import Parser
+from engine.customer import Stage, Tier
+from engine.errors import Problem, ValidationError
+from engine.fields import Catalog, customer_catalog, with_event
+from engine.schemas import NAME, Duration, Number, Strict, Text, load_checked
+from engine.source import Source, load_yaml
+from engine.values import DECLARABLE_TYPES, FieldType
+
+CHANNELS = ("sms", "outbound_call", "email", "push", "store", "account_manager")
+ADAPTERS = ("log", "webhook", "pull", "smtp")
+DEFAULT_DATABASE_URL = "sqlite:///var/tend.db"
+
+
+class _TierSchema(Strict):
+    tier = fields.String(required=True, validate=NAME)
+    min_arpu = Number(required=True)
+
+
+class _StageSchema(Strict):
+    stage = fields.String(required=True, validate=NAME)
+    when = fields.Raw()
+
+
+class _ChannelSchema(Strict):
+    adapter = fields.String(required=True, validate=validate.OneOf(ADAPTERS))
+    options = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+_TYPE = fields.String(validate=validate.OneOf(sorted(DECLARABLE_TYPES)))
+
+
+class _ConfigSchema(Strict):
+    timezone = Text(load_default="UTC")
+    trigger_max_age = Duration(load_default=dt.timedelta(days=2))
+    database_url = Text(load_default=DEFAULT_DATABASE_URL)
+    tiers = fields.List(fields.Nested(_TierSchema), required=True,
+                        validate=validate.Length(min=1))
+    lifecycle = fields.List(fields.Nested(_StageSchema), required=True,
+                            validate=validate.Length(min=1))
+    attributes = fields.Dict(keys=fields.String(validate=NAME), values=_TYPE, load_default=dict)
+    events = fields.Dict(keys=fields.String(validate=NAME),
+                         values=fields.Dict(keys=fields.String(validate=NAME), values=_TYPE),
+                         load_default=dict)
+    channels = fields.Dict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
+                           values=fields.Nested(_ChannelSchema), load_default=dict)
+    roles = fields.List(fields.String(validate=NAME), load_default=list)
+
+    @validates("timezone")
+    def _zone(self, value: str, **_: Any) -> None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            from marshmallow import ValidationError as MarshmallowError
+            raise MarshmallowError(f"unknown timezone {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    adapter: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Config:
+    tiers: tuple[Tier, ...]
+    lifecycle: tuple[Stage, ...]
+    attributes: Mapping[str, FieldType]
+    events: Mapping[str, Mapping[str, FieldType]]
+    timezone: ZoneInfo
+    trigger_max_age: dt.timedelta
+    channels: Mapping[str, Channel]
+    roles: tuple[str, ...]
+    database_url: str
+    path: str = "config.yaml"
+
+    @property
+    def tier_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tiers)
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.lifecycle)
+
+    def catalog(self, event_type: str | None = None) -> Catalog:
+        """Fields a playbook may use: its event's data fields when it is event-triggered."""
+        base = customer_catalog(self.attributes, self.tier_names, self.stage_names)
+        if event_type is None:
+            return base
+        return with_event(base, self.events.get(event_type, {}))
+
+    def today(self, at: dt.datetime) -> dt.date:
+        """The calendar date of `at` in the configured timezone."""
+        return at.astimezone(self.timezone).date()
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("TEND_CONFIG", "config.yaml"))
+
+
+def load_config(path: Path | None = None) -> Config:
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError([Problem(str(path), 0, 0, f"cannot read config: {exc.strerror}")])
+    return parse_config(text, str(path))
+
+
+def parse_config(text: str, file: str) -> Config:
+    source = load_yaml(text, file)
+    data = load_checked(_ConfigSchema(), source)
+    attributes = {k: DECLARABLE_TYPES[v] for k, v in data["attributes"].items()}
+    tiers = tuple(Tier(t["tier"], t["min_arpu"]) for t in data["tiers"])
+    problems = _tier_problems(source, tiers)
+    stage_names = [s["stage"] for s in data["lifecycle"]]
+    parser = Parser(source, customer_catalog(attributes, tuple(t.name for t in tiers), None))
+    stages = []
+    for i, raw in enumerate(data["lifecycle"]):
+        last = i == len(data["lifecycle"]) - 1
+        when = raw.get("when")
+        if last and when is not None:
+            problems.append(source.at(["lifecycle", i, "when"],
+                                      "the last lifecycle stage is the default: it has no 'when'"))
+        if not last and when is None:
+            problems.append(source.at(["lifecycle", i], "only the last stage may omit 'when'"))
+        if stage_names.count(raw["stage"]) > 1:
+            problems.append(source.at(["lifecycle", i, "stage"],
+                                      f"duplicate stage {raw['stage']!r}"))
+        cond = parser.parse(when, ["lifecycle", i, "when"]) if when is not None else None
+        stages.append(Stage(raw["stage"], cond))
+    problems.extend(parser.problems)
+    if problems:
+        raise ValidationError(problems)
+    channels = {name: Channel(name, c["adapter"], c["options"])
+                for name, c in data["channels"].items()}
+    events = {name: {k: DECLARABLE_TYPES[v] for k, v in spec.items()}
+              for name, spec in data["events"].items()}
+    return Config(tiers=tiers, lifecycle=tuple(stages), attributes=attributes, events=events,
+                  timezone=ZoneInfo(data["timezone"]), trigger_max_age=data["trigger_max_age"],
+                  channels=channels, roles=tuple(data["roles"]),
+                  database_url=data["database_url"], path=file)
+
+
+def _tier_problems(source: Source, tiers: tuple[Tier, ...]) -> list[Problem]:
+    problems = []
+    for i in range(1, len(tiers)):
+        if tiers[i].min_arpu >= tiers[i - 1].min_arpu:
+            problems.append(source.at(["tiers", i, "min_arpu"],
+                                      "tiers are listed highest first: min_arpu must decrease"))
+    names = [t.name for t in tiers]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            problems.append(source.at(["tiers", i, "tier"], f"duplicate tier {name!r}"))
+    return problems

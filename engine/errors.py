@@ -1,0 +1,63 @@
+"""One error hierarchy for the whole service.
+
+The CLI prints these without a traceback and the HTTP app maps them to statuses in one place,
+so every layer raises one of these and never a bare exception for a user's mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with user input, with the place a person should look."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        return f"{self.file}: {self.message}"
+
+
+class TendError(Exception):
+    """Base of every error a user can cause; `status` is the HTTP status it maps to."""
+
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(TendError):
+    """Input that does not follow the formats; carries every problem found, not just the first."""
+
+    status = 400
+
+    def __init__(self, problems: Iterable[Problem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("<input>", 0, 0, problems)]
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class NotFound(TendError):
+    status = 404
+
+
+class Unauthorized(TendError):
+    status = 401
+
+
+class Forbidden(TendError):
+    status = 403
+
+
+class Conflict(TendError):
+    status = 409

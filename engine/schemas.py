@@ -1,0 +1,85 @@
+"""marshmallow fields shared by the config, playbook and workflow formats.
+
+They are strict on purpose: a designer who writes `priority: "40"` or `cooldown: 90` gets an
+error at that line instead of a silently coerced value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from engine.errors import ValidationError as TendValidationError
+from engine.source import Source, plain, problems_from
+from engine.values import SCHEDULE_UNITS, parse_duration
+
+IDENTIFIER = validate.Regexp(r"^[a-z0-9_-]+$", error="expected an id of [a-z0-9_-]+")
+NAME = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="expected a name of [a-z][a-z0-9_]*")
+
+
+class Number(fields.Field):
+    """A YAML number, never a numeric string or a boolean."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(f"expected a number, got {value!r}")
+        return float(value)
+
+
+class Integer(fields.Field):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"expected an integer, got {value!r}")
+        return value
+
+
+class Text(fields.Field):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError(f"expected a string, got {value!r}")
+        return str(value)
+
+
+class Bool(fields.Field):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError(f"expected true or false, got {value!r}")
+        return value
+
+
+class Duration(fields.Field):
+    """`<int><unit>` with the units the field allows (conditions: d, w; elsewhere also m, h)."""
+
+    def __init__(self, units: str = SCHEDULE_UNITS, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units = units
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> dt.timedelta:
+        try:
+            return parse_duration(value, self.units)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class Strict(Schema):
+    """Unknown keys are errors (marshmallow's default RAISE, named here so it's deliberate)."""
+
+
+def load_checked(schema: Schema, source: Source) -> dict[str, Any]:
+    """Structure-check a document; every marshmallow error becomes a placed problem."""
+    if not isinstance(source.root, dict):
+        raise TendValidationError([source.at([], "expected a mapping at the top of the file")])
+    try:
+        result: dict[str, Any] = schema.load(plain(source.root))
+    except ValidationError as exc:
+        raise TendValidationError(problems_from(source, exc.messages)) from None
+    return result
+

@@ -1,0 +1,117 @@
+"""Typed values shared by config, playbooks, conditions and imports: field types, durations, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+
+class FieldType(enum.Enum):
+    NUMBER = "number"
+    STRING = "string"
+    DATE = "date"
+    BOOL = "bool"
+    LIST = "list"
+
+
+DECLARABLE_TYPES = {t.value: t for t in (FieldType.NUMBER, FieldType.STRING, FieldType.DATE,
+                                         FieldType.BOOL)}
+
+CONDITION_UNITS = "dw"
+SCHEDULE_UNITS = "mhdw"
+_UNIT = {"m": dt.timedelta(minutes=1), "h": dt.timedelta(hours=1), "d": dt.timedelta(days=1),
+         "w": dt.timedelta(weeks=1)}
+_DURATION = re.compile(r"^([0-9]+)([a-z])$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def parse_duration(value: Any, units: str = SCHEDULE_UNITS) -> dt.timedelta:
+    """`<int><unit>`; raises ValueError with the reason a designer needs."""
+    allowed = ", ".join(f"N{u}" for u in units)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if not match or match.group(2) not in units:
+        raise ValueError(f"expected a duration like {allowed}, got {value!r}")
+    return int(match.group(1)) * _UNIT[match.group(2)]
+
+
+def parse_date(value: Any) -> dt.date:
+    """A `YYYY-MM-DD` string (or a date YAML already parsed) as a date."""
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+
+
+def parse_instant(value: str, tz: ZoneInfo) -> dt.datetime:
+    """`YYYY-MM-DD` (local midnight) or an ISO timestamp; without an offset it is local time.
+
+    Returned as an aware datetime in UTC, the one form instants are stored and compared in.
+    """
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected YYYY-MM-DD or an ISO timestamp, got {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(dt.UTC)
+
+
+def local_date(instant: dt.datetime, tz: ZoneInfo) -> dt.date:
+    """The calendar date of an instant in the configured timezone (naive means local already)."""
+    if instant.tzinfo is None:
+        return instant.date()
+    return instant.astimezone(tz).date()
+
+
+def coerce(value: Any, ftype: FieldType) -> Any:
+    """A literal of a condition as the Python value of its field type; ValueError if it isn't."""
+    if ftype is FieldType.NUMBER:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"expected a number, got {value!r}")
+        return float(value)
+    if ftype is FieldType.STRING:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {value!r}")
+        return value
+    if ftype is FieldType.DATE:
+        return parse_date(value)
+    if ftype is FieldType.BOOL:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def parse_cell(text: str, ftype: FieldType) -> Any:
+    """A CSV cell (non-empty) as its declared type; ValueError names what was expected."""
+    if ftype is FieldType.NUMBER:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"expected a number, got {text!r}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(f"expected a finite number, got {text!r}")
+        return number
+    if ftype is FieldType.DATE:
+        return parse_date(text)
+    if ftype is FieldType.BOOL:
+        lowered = text.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    if ftype is FieldType.LIST:
+        return tuple(sorted({t.strip() for t in text.split(";") if t.strip()}))
+    return text
