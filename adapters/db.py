@@ -1,0 +1,116 @@
+"""The database edge: table definitions, engine creation, and the codecs between rows and records.
+
+The tables here describe what the Alembic migrations create; the migrations are the only thing
+that creates them. Columns carry the field names conditions use, so the SQL renderer can be
+handed this table and find `arpu`, `churned_on`, ... by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect, Engine
+
+metadata = sa.MetaData()
+
+
+def text_c(length: int | None = None) -> sa.types.TypeEngine[str]:
+    """Strings compare by code point in every backend: PostgreSQL columns use COLLATE "C"."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Instants stored as naive UTC on every backend and returned aware, in UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+JSONDoc = sa.JSON(none_as_null=True).with_variant(
+    sa.dialects.postgresql.JSONB(none_as_null=True), "postgresql")
+
+customers = sa.Table(
+    "customers", metadata,
+    sa.Column("id", text_c(64), primary_key=True),
+    sa.Column("name", text_c()),
+    sa.Column("phone", text_c()),
+    sa.Column("email", text_c()),
+    sa.Column("birthday", sa.Date),
+    sa.Column("joined_on", sa.Date, nullable=False),
+    sa.Column("plan", text_c()),
+    sa.Column("arpu", sa.Float),
+    sa.Column("balance", sa.Float),
+    sa.Column("usage_change_pct", sa.Float),
+    sa.Column("churn_score", sa.Float),
+    sa.Column("contract_end", sa.Date),
+    sa.Column("last_active_on", sa.Date),
+    sa.Column("churned_on", sa.Date),
+    sa.Column("manager", text_c()),
+    sa.Column("tags", text_c()),
+    sa.Column("opt_out", text_c()),
+    sa.Column("attrs", JSONDoc),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", text_c(128), unique=True),
+    sa.Column("customer_id", text_c(64), nullable=False, index=True),
+    sa.Column("type", text_c(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("data", JSONDoc),
+    sa.Column("known_customer", sa.Boolean, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Index("ix_events_type_at", "type", "at"),
+)
+
+playbook_versions = sa.Table(
+    "playbook_versions", metadata,
+    sa.Column("playbook", text_c(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("loaded_at", UTCDateTime, nullable=False),
+)
+
+
+def database_url(default: str) -> str:
+    return os.environ.get("TEND_DATABASE_URL", default)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with SQLite set up for concurrent use (WAL, busy timeout) or psycopg 3."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
