@@ -1,0 +1,81 @@
+"""Who a playbook run takes: matched → suppressed (cooldown, opted out) → control / treatment.
+
+Every backend computes `matched`; this module turns matched ids into groups the same way for
+all of them, so a sweep, a designer's test case and a rehearsal agree on every customer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+SUPPRESSION_ORDER = ("cooldown", "opted_out")
+
+
+def control_threshold(holdout: float) -> int:
+    return math.floor(Decimal(str(holdout)) * 2**64)
+
+
+def in_control(playbook_id: str, customer_id: str, holdout: float) -> bool:
+    """Deterministic holdout: the same customer is in control for every run of a playbook."""
+    return _bucket(playbook_id, customer_id) < control_threshold(holdout)
+
+
+def _bucket(playbook_id: str, customer_id: str) -> int:
+    digest = hashlib.sha256(f"{playbook_id}:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Disjoint groups: matched = treatment ∪ control ∪ every suppressed list."""
+
+    playbook: str
+    version: int
+    matched: tuple[str, ...]
+    treatment: tuple[str, ...]
+    control: tuple[str, ...]
+    suppressed: Mapping[str, tuple[str, ...]]
+    steps: Mapping[str, int] = field(default_factory=dict)
+
+    def as_json(self, at: str) -> dict[str, Any]:
+        return {
+            "playbook": self.playbook, "version": self.version, "at": at,
+            "matched": list(self.matched), "treatment": list(self.treatment),
+            "control": list(self.control),
+            "suppressed": {reason: list(ids) for reason, ids in self.suppressed.items()},
+            "steps": dict(self.steps),
+        }
+
+
+def select_members(playbook_id: str, version: int, holdout: float, matched: Iterable[str],
+                   cooldown_ids: Iterable[str] = (), opted_out_ids: Iterable[str] = (),
+                   step_members: Mapping[str, Iterable[str]] | None = None) -> Selection:
+    """Split matched ids; `step_members` are the matched ids whose step `when` holds.
+
+    A step's count is the number of treatment customers it would reach: group membership is
+    never affected by per-channel opt-outs or the contact policy, which act on tasks later.
+    """
+    matched_ids = tuple(sorted(set(matched)))
+    reasons = {"cooldown": set(cooldown_ids), "opted_out": set(opted_out_ids)}
+    suppressed: dict[str, list[str]] = {reason: [] for reason in SUPPRESSION_ORDER}
+    treatment: list[str] = []
+    control: list[str] = []
+    threshold = control_threshold(holdout)
+    for cid in matched_ids:
+        reason = next((r for r in SUPPRESSION_ORDER if cid in reasons[r]), None)
+        if reason is not None:
+            suppressed[reason].append(cid)
+        elif threshold and _bucket(playbook_id, cid) < threshold:
+            control.append(cid)
+        else:
+            treatment.append(cid)
+    treated = set(treatment)
+    steps = {step: sum(1 for cid in ids if cid in treated)
+             for step, ids in (step_members or {}).items()}
+    return Selection(playbook_id, version, matched_ids, tuple(treatment), tuple(control),
+                     {r: tuple(ids) for r, ids in suppressed.items() if ids}, steps)
