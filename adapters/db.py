@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
 
 metadata = sa.MetaData()
@@ -42,7 +43,7 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
 
 
 JSONDoc = sa.JSON(none_as_null=True).with_variant(
-    sa.dialects.postgresql.JSONB(none_as_null=True), "postgresql")
+    postgresql.JSONB(none_as_null=True), "postgresql")
 
 customers = sa.Table(
     "customers", metadata,

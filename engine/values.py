@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import re
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,7 +78,13 @@ def coerce(value: Any, ftype: FieldType) -> Any:
     if ftype is FieldType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"expected a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ValueError(f"expected a finite number, got {value!r}")
+        return number
     if ftype is FieldType.STRING:
         if not isinstance(value, str):
             raise ValueError(f"expected a string, got {value!r}")
@@ -100,7 +107,7 @@ def parse_cell(text: str, ftype: FieldType) -> Any:
             number = float(text)
         except ValueError:
             raise ValueError(f"expected a number, got {text!r}") from None
-        if number != number or number in (float("inf"), float("-inf")):
+        if not math.isfinite(number):
             raise ValueError(f"expected a finite number, got {text!r}")
         return number
     if ftype is FieldType.DATE:

@@ -1,0 +1,223 @@
+"""The SQL rendering of a condition: one predicate over the customers table for a whole sweep.
+
+The predicate computes the derived fields inside the query: `tenure_days` becomes a range of
+`joined_on`, `days_to_birthday` a set of `MM-DD` values, `tier` ranges of `arpu` and `stage` the
+lifecycle conditions in order. Missing values are NULL; SQL's three-valued logic agrees with the
+two-valued reference as long as NULL means false wherever it can be inverted, so `not` is
+rendered as `NOT COALESCE(p, FALSE)` and a NULL at the top selects nobody.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from engine.condition import All, AnyOf, Condition, Leaf, Not
+from engine.config import Config
+from engine.customer import days_to_birthday
+from engine.evaluate import leaf_holds
+from engine.values import FieldType
+
+Predicate = ColumnElement[bool]
+_LEAP_YEAR = 2000
+MONTH_DAYS = tuple(dt.date(_LEAP_YEAR, 1, 1) + dt.timedelta(days=i) for i in range(366))
+
+
+class SqlRenderer:
+    """Renders conditions for one table, config, evaluation date and SQL dialect."""
+
+    def __init__(self, table: sa.Table, config: Config, today: dt.date, dialect: str) -> None:
+        self.c = table.c
+        self.config = config
+        self.today = today
+        self.postgres = dialect == "postgresql"
+        self._stages: list[Predicate] | None = None
+
+    def render(self, cond: Condition) -> Predicate:
+        if isinstance(cond, Leaf):
+            return self._leaf(cond)
+        if isinstance(cond, Not):
+            return sa.not_(sa.func.coalesce(self.render(cond.item), sa.false()))
+        parts = [self.render(item) for item in cond.items]
+        return sa.and_(*parts) if isinstance(cond, All) else sa.or_(*parts)
+
+    def truth(self, cond: Condition) -> Predicate:
+        """A predicate that is never NULL, for selecting a boolean column."""
+        return sa.func.coalesce(self.render(cond), sa.false())
+
+    def _leaf(self, leaf: Leaf) -> Predicate:
+        name = leaf.field
+        if name == "tier":
+            return self._finite(leaf, self.config.tier_names, self._tier_is)
+        if name == "stage":
+            return self._finite(leaf, self.config.stage_names, self._stage_is)
+        if name == "days_to_birthday":
+            return self._birthday(leaf)
+        if name == "tenure_days":
+            return self._tenure(leaf)
+        if name.startswith("event."):
+            raise ValueError(f"field {name} exists only for events; a sweep cannot use it")
+        if name.startswith("attr."):
+            return self._compare(leaf, self._attr(name[5:], leaf.ftype))
+        column = self.c[name]
+        if leaf.ftype is FieldType.LIST:
+            return self._list(leaf, column)
+        return self._compare(leaf, column)
+
+    def _compare(self, leaf: Leaf, col: Any) -> Predicate:
+        op, lit = leaf.op, leaf.value
+        if op == "exists":
+            return col.is_not(None) if lit else col.is_(None)
+        if leaf.ftype is FieldType.DATE and leaf.field.startswith("attr."):
+            lit = _iso(lit)
+        if op in ("within_last", "within_next", "older_than"):
+            return self._relative(op, lit, col, leaf.field.startswith("attr."))
+        compare: dict[str, Callable[[], Predicate]] = {
+            "eq": lambda: col == lit, "ne": lambda: col != lit,
+            "lt": lambda: col < lit, "lte": lambda: col <= lit,
+            "gt": lambda: col > lit, "gte": lambda: col >= lit,
+            "in": lambda: col.in_(list(lit)),
+            "not_in": lambda: sa.and_(col.is_not(None), col.not_in(list(lit))),
+            "between": lambda: col.between(lit[0], lit[1]),
+        }
+        return compare[op]()
+
+    def _relative(self, op: str, days: int, col: Any, as_text: bool) -> Predicate:
+        span = dt.timedelta(days=days)
+        today = self.today
+        fmt: Callable[[dt.date], Any] = _iso if as_text else (lambda d: d)
+        if op == "within_last":
+            return col.between(fmt(_shift(today, -span)), fmt(today))
+        if op == "within_next":
+            return col.between(fmt(today), fmt(_shift(today, span)))
+        return col < fmt(_shift(today, -span))
+
+    def _attr(self, name: str, ftype: FieldType) -> Any:
+        element = self.c.attrs[name]
+        if ftype is FieldType.NUMBER:
+            return element.as_float()
+        if ftype is FieldType.BOOL:
+            return element.as_boolean()
+        text = element.as_string()
+        return text.collate("C") if self.postgres else text
+
+    def _list(self, leaf: Leaf, col: Any) -> Predicate:
+        if leaf.op == "exists":
+            return col.is_not(None) if leaf.value else col.is_(None)
+        items = (leaf.value,) if leaf.op == "contains" else leaf.value
+        found = [self._has(col, item) for item in items]
+        return sa.or_(*found) if leaf.op == "contains_any" else sa.and_(*found)
+
+    def _has(self, col: Any, item: str) -> Predicate:
+        needle = f";{item};"
+        position = sa.func.strpos if self.postgres else sa.func.instr
+        return position(col, needle) > 0
+
+    def _finite(self, leaf: Leaf, domain: Iterable[str],
+                member: Callable[[str], Predicate]) -> Predicate:
+        """A never-missing field with few values: the leaf picks the values it holds for."""
+        values = list(domain)
+        chosen = [v for v in values if leaf_holds(leaf, v, self.today)]
+        if len(chosen) == len(values):
+            return sa.true()
+        return sa.or_(sa.false(), *(member(v) for v in chosen))
+
+    def _tier_is(self, name: str) -> Predicate:
+        tiers = self.config.tiers
+        index = self.config.tier_names.index(name)
+        arpu = self.c.arpu
+        upper = arpu < tiers[index - 1].min_arpu if index > 0 else None
+        if index == len(tiers) - 1:
+            lower = None if len(tiers) == 1 else upper
+            return sa.true() if lower is None else sa.or_(arpu.is_(None), lower)
+        at_least = arpu >= tiers[index].min_arpu
+        return at_least if upper is None else sa.and_(at_least, upper)
+
+    def _stage_is(self, name: str) -> Predicate:
+        if self._stages is None:
+            self._stages = [sa.true() if s.when is None else self.truth(s.when)
+                            for s in self.config.lifecycle]
+        index = self.config.stage_names.index(name)
+        earlier = [sa.not_(p) for p in self._stages[:index]]
+        return sa.and_(*earlier, self._stages[index])
+
+    def _birthday(self, leaf: Leaf) -> Predicate:
+        col = self.c.birthday
+        if leaf.op == "exists":
+            return col.is_not(None) if leaf.value else col.is_(None)
+        keys = [d.strftime("%m-%d") for d in MONTH_DAYS
+                if leaf_holds(leaf, float(days_to_birthday(d, self.today)), self.today)]
+        if not keys:
+            return sa.false()
+        if len(keys) == len(MONTH_DAYS):
+            return col.is_not(None)
+        month_day = (sa.func.to_char(col, "MM-DD") if self.postgres
+                     else sa.func.substr(col, 6, 5))
+        return month_day.in_(keys)
+
+    def _tenure(self, leaf: Leaf) -> Predicate:
+        """tenure_days = today - joined_on, an integer: numeric bounds become date bounds."""
+        col = self.c.joined_on
+        op, lit = leaf.op, leaf.value
+        if op == "exists":
+            return col.is_not(None) if lit else col.is_(None)
+        days = self._joined_for
+        if op in ("eq", "ne", "in", "not_in"):
+            values = [lit] if op in ("eq", "ne") else list(lit)
+            dates = [d for v in values if float(v).is_integer() for d in [days(int(v))] if d]
+            if op in ("eq", "in"):
+                return col.in_(dates) if dates else sa.false()
+            return sa.and_(col.is_not(None), col.not_in(dates)) if dates else col.is_not(None)
+        if op == "between":
+            low, high = math.ceil(lit[0]), math.floor(lit[1])
+        elif op in ("lt", "lte"):
+            low, high = None, (math.ceil(lit) - 1 if op == "lt" else math.floor(lit))
+        else:
+            low, high = (math.floor(lit) + 1 if op == "gt" else math.ceil(lit)), None
+        return self._tenure_range(low, high)
+
+    def _tenure_range(self, low: int | None, high: int | None) -> Predicate:
+        """low ≤ tenure ≤ high as joined_on bounds, clamped to the dates that exist."""
+        col = self.c.joined_on
+        parts: list[Predicate] = [col.is_not(None)]
+        if low is not None and high is not None and low > high:
+            return sa.false()
+        if high is not None:
+            earliest = self._joined_for(high)
+            if earliest is None and high < 0:
+                return sa.false()
+            if earliest is not None:
+                parts.append(col >= earliest)
+        if low is not None:
+            latest = self._joined_for(low)
+            if latest is None and low > 0:
+                return sa.false()
+            if latest is not None:
+                parts.append(col <= latest)
+        return sa.and_(*parts)
+
+    def _joined_for(self, tenure: int) -> dt.date | None:
+        """The joined_on date of a given tenure, or None when no such date exists."""
+        try:
+            return self.today - dt.timedelta(days=tenure)
+        except OverflowError:
+            return None
+
+
+def _shift(day: dt.date, delta: dt.timedelta) -> dt.date:
+    try:
+        return day + delta
+    except OverflowError:
+        return dt.date.min if delta < dt.timedelta(0) else dt.date.max
+
+
+def _iso(value: Any) -> Any:
+    """Dates as the `YYYY-MM-DD` text JSON attributes hold (element-wise for lists)."""
+    if isinstance(value, tuple):
+        return tuple(_iso(v) for v in value)
+    return value.isoformat() if isinstance(value, dt.date) else value
