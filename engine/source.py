@@ -13,11 +13,13 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from engine.errors import Problem, ValidationError
 
 PathKey = str | int
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Source:
 def load_yaml(text: str, file: str) -> Source:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.constructor.add_constructor(_TIMESTAMP, RoundTripConstructor.construct_yaml_str)
     try:
         root = yaml.load(text)
     except MarkedYAMLError as exc:
