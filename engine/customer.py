@@ -78,3 +78,18 @@ def stage_of(partial: Mapping[str, Any], today: dt.date, lifecycle: Sequence[Sta
         if stage.when is None or holds(stage.when, partial, today):
             return stage.name
     return lifecycle[-1].name
+
+
+def event_facts(event: Mapping[str, Any], today_of: Any) -> dict[str, Any]:
+    """An event's fields as conditions name them: event.<field> and event.data.<key>.
+
+    `today_of` maps the event's instant to its calendar date in the configured timezone, so
+    date operators on `event.at` compare local dates like every other date field.
+    """
+    out: dict[str, Any] = {
+        "event.id": event.get("id"), "event.type": event["type"],
+        "event.customer_id": event["customer_id"], "event.at": today_of(event["at"]),
+    }
+    for key, value in (event.get("data") or {}).items():
+        out[f"event.data.{key}"] = value
+    return out

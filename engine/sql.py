@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from engine.condition import All, AnyOf, Condition, Leaf, Not
+from engine.condition import All, Condition, Leaf, Not
 from engine.config import Config
 from engine.customer import days_to_birthday
 from engine.evaluate import leaf_holds
@@ -31,8 +31,10 @@ MONTH_DAYS = tuple(dt.date(_LEAP_YEAR, 1, 1) + dt.timedelta(days=i) for i in ran
 class SqlRenderer:
     """Renders conditions for one table, config, evaluation date and SQL dialect."""
 
-    def __init__(self, table: sa.Table, config: Config, today: dt.date, dialect: str) -> None:
+    def __init__(self, table: sa.Table, config: Config, today: dt.date, dialect: str,
+                 events: sa.Table | None = None) -> None:
         self.c = table.c
+        self.events = events
         self.config = config
         self.today = today
         self.postgres = dialect == "postgresql"
@@ -61,9 +63,9 @@ class SqlRenderer:
         if name == "tenure_days":
             return self._tenure(leaf)
         if name.startswith("event."):
-            raise ValueError(f"field {name} exists only for events; a sweep cannot use it")
+            return self._event(leaf)
         if name.startswith("attr."):
-            return self._compare(leaf, self._attr(name[5:], leaf.ftype))
+            return self._compare(leaf, self._json(self.c.attrs, name[5:], leaf.ftype))
         column = self.c[name]
         if leaf.ftype is FieldType.LIST:
             return self._list(leaf, column)
@@ -73,10 +75,11 @@ class SqlRenderer:
         op, lit = leaf.op, leaf.value
         if op == "exists":
             return col.is_not(None) if lit else col.is_(None)
-        if leaf.ftype is FieldType.DATE and leaf.field.startswith("attr."):
+        as_text = leaf.ftype is FieldType.DATE and "." in leaf.field
+        if as_text:
             lit = _iso(lit)
         if op in ("within_last", "within_next", "older_than"):
-            return self._relative(op, lit, col, leaf.field.startswith("attr."))
+            return self._relative(op, lit, col, as_text)
         compare: dict[str, Callable[[], Predicate]] = {
             "eq": lambda: col == lit, "ne": lambda: col != lit,
             "lt": lambda: col < lit, "lte": lambda: col <= lit,
@@ -97,8 +100,55 @@ class SqlRenderer:
             return col.between(fmt(today), fmt(_shift(today, span)))
         return col < fmt(_shift(today, -span))
 
-    def _attr(self, name: str, ftype: FieldType) -> Any:
-        element = self.c.attrs[name]
+    def _event(self, leaf: Leaf) -> Predicate:
+        """Event fields for replaying stored events; `event.at` as local-date instant bounds."""
+        if self.events is None:
+            raise ValueError(f"field {leaf.field} exists only for events; a sweep cannot use it")
+        ev = self.events.c
+        name = leaf.field[len("event."):]
+        if name.startswith("data."):
+            return self._compare(leaf, self._json(ev.data, name[5:], leaf.ftype))
+        if name != "at":
+            return self._compare(leaf, ev[name])
+        if leaf.op == "exists":
+            return sa.true() if leaf.value else sa.false()
+        return self._local_dates(leaf, ev.at)
+
+    def _local_dates(self, leaf: Leaf, col: Any) -> Predicate:
+        """A date condition on an instant column: the local date's bounds as UTC instants."""
+        tz = self.config.timezone
+
+        def start(day: dt.date) -> dt.datetime:
+            return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
+
+        def after(day: dt.date, days: int = 0) -> dt.datetime:
+            """Start of the local day `days + 1` after `day`: the end of an inclusive range."""
+            return start(_shift(day, dt.timedelta(days=days + 1)))
+
+        def on(day: dt.date) -> Predicate:
+            return sa.and_(col >= start(day), col < after(day))
+
+        op, lit = leaf.op, leaf.value
+        today = self.today
+
+        def back(days: int) -> dt.datetime:
+            return start(_shift(today, -dt.timedelta(days=days)))
+
+        bounds: dict[str, Callable[[], Predicate]] = {
+            "eq": lambda: on(lit), "ne": lambda: sa.not_(on(lit)),
+            "lt": lambda: col < start(lit), "lte": lambda: col < after(lit),
+            "gt": lambda: col >= after(lit), "gte": lambda: col >= start(lit),
+            "in": lambda: sa.or_(*(on(d) for d in lit)),
+            "not_in": lambda: sa.and_(*(sa.not_(on(d)) for d in lit)),
+            "between": lambda: sa.and_(col >= start(lit[0]), col < after(lit[1])),
+            "within_last": lambda: sa.and_(col >= back(lit), col < after(today)),
+            "within_next": lambda: sa.and_(col >= start(today), col < after(today, lit)),
+            "older_than": lambda: col < back(lit),
+        }
+        return bounds[op]()
+
+    def _json(self, column: Any, name: str, ftype: FieldType) -> Any:
+        element = column[name]
         if ftype is FieldType.NUMBER:
             return element.as_float()
         if ftype is FieldType.BOOL:

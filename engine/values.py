@@ -35,7 +35,10 @@ def parse_duration(value: Any, units: str = SCHEDULE_UNITS) -> dt.timedelta:
     match = _DURATION.match(value) if isinstance(value, str) else None
     if not match or match.group(2) not in units:
         raise ValueError(f"expected a duration like {allowed}, got {value!r}")
-    return int(match.group(1)) * _UNIT[match.group(2)]
+    try:
+        return int(match.group(1)) * _UNIT[match.group(2)]
+    except OverflowError:
+        raise ValueError(f"duration {value!r} is too long") from None
 
 
 def parse_date(value: Any) -> dt.date:
