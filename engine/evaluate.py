@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.condition import All, AnyOf, Condition, Leaf, Not, describe
+from engine.values import shift
 
 Facts = Mapping[str, Any]
 
@@ -65,13 +66,12 @@ def leaf_holds(leaf: Leaf, value: Any, today: dt.date) -> bool:
         return any(item in value for item in lit)
     if op == "contains_all":
         return all(item in value for item in lit)
-    days = dt.timedelta(days=lit)
     if op == "within_last":
-        return bool(today - days <= value <= today)
+        return bool(shift(today, -lit) <= value <= today)
     if op == "within_next":
-        return bool(today <= value <= today + days)
+        return bool(today <= value <= shift(today, lit))
     if op == "older_than":
-        return bool(value < today - days)
+        return bool(value < shift(today, -lit))
     raise AssertionError(f"operator {op} has no evaluator")
 
 

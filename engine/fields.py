@@ -42,7 +42,7 @@ class Catalog:
 
 def customer_catalog(attributes: Mapping[str, FieldType], tiers: tuple[str, ...],
                      stages: tuple[str, ...] | None) -> Catalog:
-    """Fields of a customer; `stages=None` leaves out `stage` (lifecycle conditions can't use it)."""
+    """Fields of a customer; `stages=None` leaves out `stage`, which lifecycle conditions define."""
     types: dict[str, FieldType] = {**CUSTOMER_FIELDS, **COMPUTED_FIELDS}
     types.update({f"attr.{name}": ftype for name, ftype in attributes.items()})
     choices = {"tier": tiers}

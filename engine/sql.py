@@ -21,7 +21,7 @@ from engine.condition import All, Condition, Leaf, Not
 from engine.config import Config
 from engine.customer import days_to_birthday
 from engine.evaluate import leaf_holds
-from engine.values import FieldType
+from engine.values import FieldType, shift
 
 Predicate = ColumnElement[bool]
 _LEAP_YEAR = 2000
@@ -91,14 +91,13 @@ class SqlRenderer:
         return compare[op]()
 
     def _relative(self, op: str, days: int, col: Any, as_text: bool) -> Predicate:
-        span = dt.timedelta(days=days)
         today = self.today
         fmt: Callable[[dt.date], Any] = _iso if as_text else (lambda d: d)
         if op == "within_last":
-            return col.between(fmt(_shift(today, -span)), fmt(today))
+            return col.between(fmt(shift(today, -days)), fmt(today))
         if op == "within_next":
-            return col.between(fmt(today), fmt(_shift(today, span)))
-        return col < fmt(_shift(today, -span))
+            return col.between(fmt(today), fmt(shift(today, days)))
+        return col < fmt(shift(today, -days))
 
     def _event(self, leaf: Leaf) -> Predicate:
         """Event fields for replaying stored events; `event.at` as local-date instant bounds."""
@@ -123,7 +122,7 @@ class SqlRenderer:
 
         def after(day: dt.date, days: int = 0) -> dt.datetime:
             """Start of the local day `days + 1` after `day`: the end of an inclusive range."""
-            return start(_shift(day, dt.timedelta(days=days + 1)))
+            return start(shift(day, days + 1))
 
         def on(day: dt.date) -> Predicate:
             return sa.and_(col >= start(day), col < after(day))
@@ -132,7 +131,7 @@ class SqlRenderer:
         today = self.today
 
         def back(days: int) -> dt.datetime:
-            return start(_shift(today, -dt.timedelta(days=days)))
+            return start(shift(today, -days))
 
         bounds: dict[str, Callable[[], Predicate]] = {
             "eq": lambda: on(lit), "ne": lambda: sa.not_(on(lit)),
@@ -257,13 +256,6 @@ class SqlRenderer:
             return self.today - dt.timedelta(days=tenure)
         except OverflowError:
             return None
-
-
-def _shift(day: dt.date, delta: dt.timedelta) -> dt.date:
-    try:
-        return day + delta
-    except OverflowError:
-        return dt.date.min if delta < dt.timedelta(0) else dt.date.max
 
 
 def _iso(value: Any) -> Any:

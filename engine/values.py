@@ -1,4 +1,4 @@
-"""Typed values shared by config, playbooks, conditions and imports: field types, durations, dates."""
+"""Typed values shared by config, playbooks, conditions and imports: types, durations, dates."""
 
 from __future__ import annotations
 
@@ -125,3 +125,11 @@ def parse_cell(text: str, ftype: FieldType) -> Any:
     if ftype is FieldType.LIST:
         return tuple(sorted({t.strip() for t in text.split(";") if t.strip()}))
     return text
+
+
+def shift(day: dt.date, days: int) -> dt.date:
+    """`day + days`, clamped to the dates that exist (a 10,000-year window is not an error)."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.min if days < 0 else dt.date.max

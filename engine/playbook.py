@@ -1,0 +1,334 @@
+"""Playbooks (rules/*.yaml): the model, and the loader that checks a file completely.
+
+Checking happens in two passes over the same YAML: marshmallow checks the structure (keys,
+types, durations, ranges) and the condition parser plus the cross checks below look at what
+structure alone cannot judge (fields and operators, channels, workflows, event types, cron
+strings). Both passes always run, so a designer sees every problem of a file at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+from marshmallow import fields, validate, validates_schema
+from marshmallow import ValidationError as MarshmallowError
+
+from engine.condition import Condition, Parser
+from engine.config import Config
+from engine.errors import Problem, ValidationError
+from engine.formats import EXPECTED_MAPPING, Format, choice, listing
+from engine.schemas import IDENTIFIER, Duration, Integer, Number, Text, load_checked
+from engine.source import PathKey, Source, load_yaml, plain
+from engine.values import CONDITION_UNITS
+from engine.workflow import Workflow
+
+RESULT_STATUSES = ("delivered", "failed", "no_answer", "connected", "accepted", "declined",
+                   "converted")
+ROUTES = ("pool", "manager")
+UNLESS = ("converted",)
+COOLDOWN_UNITS = CONDITION_UNITS  # entries are counted in days, like condition windows
+GOAL_UNITS = "hdw"                # a goal window runs from an instant, so hours make sense
+_NONEMPTY = validate.Length(min=1, error="expected a non-empty string")
+
+
+@dataclass(frozen=True)
+class Retry:
+    on: tuple[str, ...]
+    times: int
+    after: dt.timedelta
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    channel: str
+    route: str
+    template: str
+    params: Mapping[str, Any]
+    when: Condition | None
+    retry: Retry | None
+    delay: dt.timedelta
+    unless: str | None
+
+
+@dataclass(frozen=True)
+class Trigger:
+    schedule: str | None
+    event: str | None
+
+
+@dataclass(frozen=True)
+class Goal:
+    event: str
+    within: dt.timedelta
+
+
+@dataclass(frozen=True)
+class Playbook:
+    id: str
+    title: str
+    version: int
+    owner: str | None
+    priority: int
+    trigger: Trigger
+    audience: Condition
+    exclude: Condition | None
+    holdout: float
+    cooldown: dt.timedelta | None
+    workflow: str
+    steps: tuple[Step, ...]
+    goal: Goal | None
+    file: str
+    text: str
+    hash: str
+
+
+class _RetrySchema(Format):
+    on = listing(Text(validate=choice(RESULT_STATUSES)), min_items=1, required=True)
+    times = Integer(required=True,
+                    validate=validate.Range(min=1, error="expected 1 or more, got {input}"))
+    after = Duration(required=True)
+
+
+class _StepSchema(Format):
+    id = Text(required=True, validate=IDENTIFIER)
+    channel = Text(required=True)
+    route = Text(load_default="pool", validate=choice(ROUTES))
+    template = Text(required=True, validate=_NONEMPTY)
+    params = fields.Dict(keys=Text(), load_default=dict, error_messages=EXPECTED_MAPPING)
+    when = fields.Raw()
+    retry = fields.Nested(_RetrySchema)
+    delay = Duration(load_default=dt.timedelta(0))
+    unless = Text(validate=choice(UNLESS))
+
+
+class _TriggerSchema(Format):
+    schedule = Text()
+    event = Text()
+
+    @validates_schema
+    def _exactly_one(self, data: Mapping[str, Any], **_: Any) -> None:
+        if ("schedule" in data) == ("event" in data):
+            raise MarshmallowError("expected exactly one of 'schedule' (a cron string) "
+                                   "or 'event' (an event type)")
+
+
+class _GoalSchema(Format):
+    event = Text(required=True)
+    within = Duration(GOAL_UNITS, required=True)
+
+
+class _PlaybookSchema(Format):
+    playbook = Text(required=True, validate=IDENTIFIER)
+    title = Text(required=True, validate=_NONEMPTY)
+    version = Integer(required=True, validate=validate.Range(
+        min=1, error="expected a positive integer, got {input}"))
+    owner = Text()
+    priority = Integer(load_default=0)
+    trigger = fields.Nested(_TriggerSchema, required=True)
+    audience = fields.Raw(required=True)
+    exclude = fields.Raw()
+    holdout = Number(load_default=0.0, validate=validate.Range(
+        min=0, max=1, max_inclusive=False, error="expected 0 ≤ holdout < 1, got {input}"))
+    cooldown = Duration(COOLDOWN_UNITS)
+    workflow = Text(required=True)
+    steps = listing(fields.Nested(_StepSchema), min_items=1, required=True)
+    goal = fields.Nested(_GoalSchema)
+
+
+def parse_playbook(text: str, file: str, config: Config,
+                   workflows: Mapping[str, Workflow | None]) -> Playbook:
+    """One playbook file; raises ValidationError with every problem found in it.
+
+    `workflows` maps the known workflow ids to their workflow, or to None for one whose own
+    file failed to load (its id is known, so referring to it is not a second error).
+    """
+    source = load_yaml(text, file)
+    problems: list[Problem] = []
+    data: dict[str, Any] = {}
+    try:
+        data = load_checked(_PlaybookSchema(), source)
+    except ValidationError as exc:
+        problems.extend(exc.problems)
+    doc = plain(source.root) if isinstance(source.root, dict) else {}
+    checks = _Checks(source, config, doc)
+    checks.trigger(workflows)
+    checks.steps()
+    conditions = checks.conditions()
+    problems.extend(checks.problems)
+    if problems:
+        raise ValidationError(problems)
+    playbook = _build(data, conditions, file, text)
+    return replace(playbook, hash=content_hash(source.root))
+
+
+def content_hash(document: Any) -> str:
+    """sha256 of the parsed YAML document as canonical JSON.
+
+    Canonical JSON: keys sorted, no whitespace, UTF-8, dates and timestamps as ISO 8601
+    strings, numbers as YAML parsed them. Comments, quoting, key order, flow or block style and
+    indentation do not change the hash; any value that is written differently does.
+    """
+    canonical = json.dumps(_jsonable(plain(document)), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def check_versions(playbooks: Iterable[Playbook],
+                   known: Mapping[tuple[str, int], str]) -> list[Problem]:
+    """Playbooks whose (id, version) was used before with other content: `known` maps to hashes."""
+    problems = []
+    for playbook in playbooks:
+        used = known.get((playbook.id, playbook.version))
+        if used is not None and used != playbook.hash:
+            source = load_yaml(playbook.text, playbook.file)
+            problems.append(source.at(["version"], (
+                f"version {playbook.version} of playbook {playbook.id!r} is already in use with "
+                f"different content: bump the version (expected a version other than "
+                f"{playbook.version})")))
+    return problems
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dt.date):  # datetime too
+        return value.isoformat()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
+class _Checks:
+    """The checks that need config, the workflow library, or the condition parser."""
+
+    def __init__(self, source: Source, config: Config, doc: Mapping[str, Any]) -> None:
+        self.source, self.config, self.doc = source, config, doc
+        self.problems: list[Problem] = []
+        trigger = doc.get("trigger")
+        self.event = trigger.get("event") if isinstance(trigger, dict) else None
+        if not isinstance(self.event, str):
+            self.event = None
+
+    def fail(self, path: list[PathKey], message: str) -> None:
+        self.problems.append(self.source.at(path, message))
+
+    def event_type(self, path: list[PathKey], name: Any) -> None:
+        if isinstance(name, str) and name not in self.config.events:
+            known = ", ".join(self.config.events) or "none declared"
+            self.fail(path, f"unknown event type {name!r} (expected one of the events in "
+                            f"{self.config.path}: {known})")
+
+    def trigger(self, workflows: Mapping[str, Workflow | None]) -> None:
+        trigger = self.doc.get("trigger")
+        schedule = trigger.get("schedule") if isinstance(trigger, dict) else None
+        if isinstance(schedule, str):
+            self.cron(schedule)
+        self.event_type(["trigger", "event"], self.event)
+        goal = self.doc.get("goal")
+        if isinstance(goal, dict):
+            self.event_type(["goal", "event"], goal.get("event"))
+        name = self.doc.get("workflow")
+        if not isinstance(name, str):
+            return
+        if name not in workflows:
+            self.fail(["workflow"], f"unknown workflow {name!r} (expected one of: "
+                                    f"{', '.join(sorted(workflows)) or 'none loaded'})")
+            return
+        workflow = workflows[name]
+        if workflow is not None and isinstance(trigger, dict):
+            if workflow.standing and "schedule" in trigger:
+                self.fail(["workflow"], f"workflow {name!r} is standing: expected an "
+                                        f"event-triggered playbook or a workflow with "
+                                        f"standing: false")
+            if not workflow.standing and "event" in trigger:
+                self.fail(["workflow"], f"an event-triggered playbook needs a standing "
+                                        f"workflow (standing: true), and {name!r} is not")
+
+    def cron(self, schedule: str) -> None:
+        parts = schedule.split()
+        if len(parts) == 5 and any(ch.isdigit() for ch in parts[4]):
+            self.fail(["trigger", "schedule"],
+                      f"write the day of the week as names (mon-fri, sun), got {parts[4]!r}: "
+                      f"cron dialects number the days differently")
+            return
+        try:
+            CronTrigger.from_crontab(schedule, timezone=self.config.timezone)
+        except ValueError as exc:
+            self.fail(["trigger", "schedule"], f"expected a cron string 'minute hour day "
+                                               f"month weekday' like '0 9 * * *': {exc}")
+
+    def steps(self) -> None:
+        steps = self.doc.get("steps")
+        if not isinstance(steps, list):
+            return
+        seen: dict[str, int] = {}
+        for i, step in enumerate(steps):
+            if not isinstance(step, dict):
+                continue
+            channel = step.get("channel")
+            if isinstance(channel, str) and channel not in self.config.channels:
+                self.fail(["steps", i, "channel"], (
+                    f"unknown channel {channel!r} (expected one of the channels in "
+                    f"{self.config.path}: {', '.join(self.config.channels) or 'none declared'})"))
+            step_id = step.get("id")
+            if isinstance(step_id, str) and step_id in seen:
+                line = self.source.at(["steps", seen[step_id], "id"], "").line
+                self.fail(["steps", i, "id"],
+                          f"duplicate step id {step_id!r} (first at line {line}): "
+                          f"expected ids unique within the playbook")
+            elif isinstance(step_id, str):
+                seen[step_id] = i
+
+    def conditions(self) -> dict[tuple[PathKey, ...], Condition | None]:
+        """Every condition of the document, parsed against the playbook's catalog."""
+        parser = Parser(self.source, self.config.catalog(self.event))
+        found: dict[tuple[PathKey, ...], Condition | None] = {}
+        for key in ("audience", "exclude"):
+            if self.doc.get(key) is not None:
+                found[(key,)] = parser.parse(self.doc[key], [key])
+        steps = self.doc.get("steps")
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            if isinstance(step, dict) and step.get("when") is not None:
+                found[("steps", i, "when")] = parser.parse(step["when"], ["steps", i, "when"])
+        self.problems.extend(parser.problems)
+        return found
+
+
+def _build(data: Mapping[str, Any], conditions: Mapping[tuple[PathKey, ...], Condition | None],
+           file: str, text: str) -> Playbook:
+    steps = []
+    for i, raw in enumerate(data["steps"]):
+        retry = raw.get("retry")
+        steps.append(Step(
+            id=raw["id"], channel=raw["channel"], route=raw["route"], template=raw["template"],
+            params=_jsonable(raw["params"]), when=conditions.get(("steps", i, "when")),
+            retry=Retry(tuple(retry["on"]), retry["times"], retry["after"]) if retry else None,
+            delay=raw["delay"], unless=raw.get("unless")))
+    trigger, goal = data["trigger"], data.get("goal")
+    audience = conditions[("audience",)]
+    assert audience is not None  # a failed condition is a problem, and problems raise first
+    return Playbook(
+        id=data["playbook"], title=data["title"], version=data["version"],
+        owner=data.get("owner"), priority=data["priority"],
+        trigger=Trigger(trigger.get("schedule"), trigger.get("event")),
+        audience=audience, exclude=conditions.get(("exclude",)), holdout=data["holdout"],
+        cooldown=data.get("cooldown"), workflow=data["workflow"], steps=tuple(steps),
+        goal=Goal(goal["event"], goal["within"]) if goal else None, file=file, text=text,
+        hash="")
+
+
+def workflow_names(workflows: Collection[Workflow]) -> dict[str, Workflow | None]:
+    return {workflow.id: workflow for workflow in workflows}
