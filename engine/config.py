@@ -121,7 +121,8 @@ def load_config(path: Path | None = None) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ValidationError([Problem(str(path), 0, 0, f"cannot read config: {exc.strerror}")]) from None
+        problem = Problem(str(path), 0, 0, f"cannot read config: {exc.strerror}")
+        raise ValidationError([problem]) from None
     return parse_config(text, str(path))
 
 
