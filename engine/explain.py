@@ -1,0 +1,116 @@
+"""Why a customer is or isn't taken by a playbook, condition by condition, with actual values.
+
+This is the designer's debugger: it uses the reference evaluator, so what it says is by
+definition what every backend does (the backends are held to the evaluator by tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from engine.config import Config
+from engine.customer import Customer, event_facts, facts
+from engine.evaluate import Verdict, explain
+from engine.playbook import Playbook
+from engine.selection import in_control
+
+
+def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at: dt.datetime,
+                     event: Mapping[str, Any] | None = None,
+                     in_cooldown: bool = False) -> dict[str, Any]:
+    """One playbook's verdict for one customer at `at` (with the triggering event, if any)."""
+    today = config.today(at)
+    seen = facts(customer, today, config.tiers, config.lifecycle)
+    if event is not None:
+        seen.update(event_facts(event, config.today))
+    audience = explain(playbook.audience, seen, today)
+    exclude = explain(playbook.exclude, seen, today) if playbook.exclude else None
+    matched = audience.held and not (exclude and exclude.held)
+    opted_out = "all" in (customer.get("opt_out") or ())
+    out: dict[str, Any] = {
+        "playbook": playbook.id, "version": playbook.version,
+        "trigger": _trigger(playbook), "audience": audience.as_dict(),
+        "exclude": exclude.as_dict() if exclude else None,
+        "matched": matched, "group": _group(playbook, customer["id"], matched, in_cooldown,
+                                            opted_out),
+    }
+    if playbook.trigger.event and event is None:
+        out["note"] = (f"no {playbook.trigger.event} event in the replay window: "
+                       "event fields were missing")
+    out["steps"] = {step.id: _step(step.when and explain(step.when, seen, today),
+                                   step.channel, customer)
+                    for step in playbook.steps}
+    return out
+
+
+def _trigger(playbook: Playbook) -> str:
+    if playbook.trigger.event:
+        return f"event {playbook.trigger.event}"
+    return f"schedule {playbook.trigger.schedule}"
+
+
+def _group(playbook: Playbook, cid: str, matched: bool, in_cooldown: bool,
+           opted_out: bool) -> str:
+    """Where the customer lands, in the order selection applies: cooldown, opt-out, holdout."""
+    if not matched:
+        return "not matched"
+    if in_cooldown:
+        return "suppressed: cooldown"
+    if opted_out:
+        return "suppressed: opted_out"
+    return "control" if in_control(playbook.id, cid, playbook.holdout) else "treatment"
+
+
+def _step(verdict: Verdict | None, channel: str, customer: Customer) -> dict[str, Any]:
+    channel_opt_out = channel in (customer.get("opt_out") or ())
+    out: dict[str, Any] = {"channel": channel,
+                           "eligible": (verdict is None or verdict.held) and not channel_opt_out}
+    if verdict is not None:
+        out["when"] = verdict.as_dict()
+    if channel_opt_out:
+        out["note"] = f"opted out of {channel}"
+    return out
+
+
+def render_text(customer_id: str, at: str, summary: Mapping[str, Any],
+                verdicts: list[dict[str, Any]]) -> str:
+    """The explanation as a designer reads it in a terminal."""
+    lines = [f"{customer_id} at {at}: " + ", ".join(f"{k} {v}" for k, v in summary.items())]
+    for v in verdicts:
+        lines.append("")
+        lines.append(f"{v['playbook']} v{v['version']} ({v['trigger']}): {v['group']}")
+        lines.append("  audience:")
+        lines.extend(_tree(v["audience"], 4))
+        if v["exclude"]:
+            lines.append("  exclude:")
+            lines.extend(_tree(v["exclude"], 4))
+        if v.get("note"):
+            lines.append(f"  note: {v['note']}")
+        for step_id, step in v["steps"].items():
+            mark = "✓" if step["eligible"] else "✗"
+            lines.append(f"  step {step_id} ({step['channel']}): {mark}"
+                         + (f" {step['note']}" if step.get("note") else ""))
+            if "when" in step:
+                lines.extend(_tree(step["when"], 6))
+    return "\n".join(lines)
+
+
+def _tree(node: Mapping[str, Any], indent: int) -> list[str]:
+    mark = "✓" if node["held"] else "✗"
+    pad = " " * indent
+    if "parts" not in node:
+        return [f"{pad}{mark} {node['condition']}   (actual: {_show(node['actual'])})"]
+    lines = [f"{pad}{mark} {node['condition']}"]
+    for part in node["parts"]:
+        lines.extend(_tree(part, indent + 2))
+    return lines
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "missing"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
