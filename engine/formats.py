@@ -14,8 +14,9 @@ from marshmallow import fields, validate
 
 from engine.schemas import Strict
 
-EXPECTED_LIST = {"invalid": "expected a list"}
-EXPECTED_MAPPING = {"invalid": "expected a mapping"}
+Messages = dict[str, str | list[Any] | dict[Any, Any]]
+EXPECTED_LIST: Messages = {"invalid": "expected a list"}
+EXPECTED_MAPPING: Messages = {"invalid": "expected a mapping"}
 
 
 class Format(Strict):

@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
-from marshmallow import fields, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
+from marshmallow import fields, validate, validates_schema
 
 from engine.condition import Condition, Parser
 from engine.config import Config
@@ -133,7 +133,7 @@ class _PlaybookSchema(Format):
     priority = Integer(load_default=0)
     trigger = fields.Nested(_TriggerSchema, required=True)
     audience = fields.Raw(required=True)
-    exclude = fields.Raw()
+    exclude = fields.Raw()  # type: ignore[assignment]  # a key of the format, not Schema.exclude
     holdout = Number(load_default=0.0, validate=validate.Range(
         min=0, max=1, max_inclusive=False, error="expected 0 ≤ holdout < 1, got {input}"))
     cooldown = Duration(COOLDOWN_UNITS)
@@ -164,8 +164,7 @@ def parse_playbook(text: str, file: str, config: Config,
     problems.extend(checks.problems)
     if problems:
         raise ValidationError(problems)
-    playbook = _build(data, conditions, file, text)
-    return replace(playbook, hash=content_hash(source.root))
+    return _build(data, conditions, file, text, content_hash(source.root))
 
 
 def content_hash(document: Any) -> str:
@@ -190,8 +189,7 @@ def check_versions(playbooks: Iterable[Playbook],
             source = load_yaml(playbook.text, playbook.file)
             problems.append(source.at(["version"], (
                 f"version {playbook.version} of playbook {playbook.id!r} is already in use with "
-                f"different content: bump the version (expected a version other than "
-                f"{playbook.version})")))
+                f"different content: bump the version")))
     return problems
 
 
@@ -308,7 +306,7 @@ class _Checks:
 
 
 def _build(data: Mapping[str, Any], conditions: Mapping[tuple[PathKey, ...], Condition | None],
-           file: str, text: str) -> Playbook:
+           file: str, text: str, digest: str) -> Playbook:
     steps = []
     for i, raw in enumerate(data["steps"]):
         retry = raw.get("retry")
@@ -327,8 +325,4 @@ def _build(data: Mapping[str, Any], conditions: Mapping[tuple[PathKey, ...], Con
         audience=audience, exclude=conditions.get(("exclude",)), holdout=data["holdout"],
         cooldown=data.get("cooldown"), workflow=data["workflow"], steps=tuple(steps),
         goal=Goal(goal["event"], goal["within"]) if goal else None, file=file, text=text,
-        hash="")
-
-
-def workflow_names(workflows: Collection[Workflow]) -> dict[str, Workflow | None]:
-    return {workflow.id: workflow for workflow in workflows}
+        hash=digest)
