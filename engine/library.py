@@ -1,0 +1,226 @@
+"""The playbook library: every playbook and workflow, loaded and checked together.
+
+Loading is all-or-nothing: one bad file raises a ValidationError listing every problem of every
+file, and no Library is returned, so a running service keeps the set it has. `check_paths`
+validates files a designer names (playbooks, workflows, test cases) against the installed
+library, which they override, reporting problems of the named files only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.casebook import Case, parse_cases
+from engine.config import Config
+from engine.errors import Problem, ValidationError
+from engine.playbook import Playbook, parse_playbook
+from engine.source import Source, load_yaml
+from engine.workflow import Workflow, parse_workflow
+
+SUFFIXES = (".yaml", ".yml")
+KINDS = ("cases", "playbook", "workflow")  # the top-level key that tells a file's kind
+
+
+@dataclass(frozen=True)
+class Library:
+    playbooks: Mapping[str, Playbook]
+    workflows: Mapping[str, Workflow]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file read and parsed as YAML; `kind` is None when its top level says nothing."""
+
+    path: Path
+    text: str
+    source: Source
+    kind: str | None
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The outcome of `check_paths`: the library in effect, the cases, and what is wrong."""
+
+    library: Library
+    cases: tuple[Case, ...]
+    summaries: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+
+def rules_dir() -> Path:
+    return Path(os.environ.get("TEND_RULES", "rules"))
+
+
+def workflows_dir() -> Path:
+    return Path(os.environ.get("TEND_WORKFLOWS", "workflows"))
+
+
+def tests_dir() -> Path:
+    """Designer test cases live beside the playbooks they test."""
+    return rules_dir() / "tests"
+
+
+def load_library(rules: Path | None, workflows: Path | None, config: Config) -> Library:
+    """Every playbook of `rules` and workflow of `workflows` (defaults: TEND_RULES, ...)."""
+    problems: list[Problem] = []
+    wf_docs = _read_all(yaml_files([workflows or workflows_dir()], problems), problems)
+    pb_docs = _read_all(yaml_files([rules or rules_dir()], problems), problems)
+    found = _workflows(wf_docs, config, problems)
+    playbooks = _playbooks(pb_docs, config, dict(found), problems)
+    if problems:
+        raise ValidationError(problems)
+    return Library(playbooks, {k: v for k, v in found.items() if v is not None})
+
+
+def load_draft(path: Path, library: Library, config: Config) -> Playbook:
+    """A playbook file checked against the installed workflows, not installed itself."""
+    problems: list[Problem] = []
+    text = _read(path, problems)
+    if text is None:
+        raise ValidationError(problems)
+    return parse_playbook(text, str(path), config, library.workflows)
+
+
+def check_paths(paths: Sequence[Path], config: Config) -> Checked:
+    """Validate the named files (folders: their *.yaml) against the installed library."""
+    problems: list[Problem] = []
+    docs = _read_all(yaml_files(paths, problems), problems)
+    given = {doc.path.resolve() for doc in docs}
+    installed = installed_library(config, given)
+    by_kind: dict[str | None, list[Document]] = {kind: [] for kind in (*KINDS, None)}
+    for doc in docs:
+        by_kind[doc.kind].append(doc)
+    for doc in by_kind[None]:
+        problems.append(doc.source.at([], "expected a playbook (a 'playbook:' key), a workflow "
+                                          "('workflow:') or test cases ('cases:')"))
+    found = {**installed.workflows, **_workflows(by_kind["workflow"], config, problems)}
+    playbooks = {**installed.playbooks,
+                 **_playbooks(by_kind["playbook"], config, found, problems)}
+    cases: list[Case] = []
+    for doc in by_kind["cases"]:
+        try:
+            cases.extend(parse_cases(doc.source, playbooks, config))
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    library = Library(playbooks, {k: v for k, v in found.items() if v is not None})
+    summaries = () if problems else tuple(_summary(doc, library, cases) for doc in docs)
+    return Checked(library, tuple(cases), summaries, tuple(sorted(problems)))
+
+
+def yaml_files(paths: Iterable[Path], problems: list[Problem]) -> list[Path]:
+    """Files as given; folders contribute their *.yaml and *.yml files (not subfolders)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir()
+                                if p.suffix in SUFFIXES and p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), 0, 0, "no such file or folder"))
+    return files
+
+
+def _read(path: Path, problems: list[Problem]) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        problems.append(Problem(str(path), 0, 0, f"cannot read: {reason}"))
+        return None
+
+
+def _read_all(paths: Iterable[Path], problems: list[Problem]) -> list[Document]:
+    docs = []
+    for path in paths:
+        text = _read(path, problems)
+        if text is None:
+            continue
+        try:
+            source = load_yaml(text, str(path))
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+            continue
+        root = source.root
+        kind = next((k for k in KINDS if k in root), None) if isinstance(root, dict) else None
+        docs.append(Document(path, text, source, kind))
+    return docs
+
+
+def _workflows(docs: Iterable[Document], config: Config,
+               problems: list[Problem]) -> dict[str, Workflow | None]:
+    """Workflows by id; a file that fails keeps its id known (as None) to avoid echo errors."""
+    found: dict[str, Workflow | None] = {}
+    places: dict[str, str] = {}
+    for doc in docs:
+        name = _declared_id(doc, "workflow", places, problems)
+        try:
+            workflow: Workflow | None = parse_workflow(doc.text, str(doc.path), config)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+            workflow = None
+        if name is not None:
+            found[name] = workflow
+    return found
+
+
+def _playbooks(docs: Iterable[Document], config: Config,
+               workflows: Mapping[str, Workflow | None],
+               problems: list[Problem]) -> dict[str, Playbook]:
+    found: dict[str, Playbook] = {}
+    places: dict[str, str] = {}
+    for doc in docs:
+        _declared_id(doc, "playbook", places, problems)
+        try:
+            playbook = parse_playbook(doc.text, str(doc.path), config, workflows)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+            continue
+        found.setdefault(playbook.id, playbook)
+    return found
+
+
+def _declared_id(doc: Document, key: str, places: dict[str, str],
+                 problems: list[Problem]) -> str | None:
+    """The id a file declares; a second file declaring the same id is a problem."""
+    root: Any = doc.source.root
+    name = root.get(key) if isinstance(root, dict) else None
+    if not isinstance(name, str):
+        return None
+    here = doc.source.at([key], "")
+    if name in places:
+        problems.append(doc.source.at([key], f"duplicate {key} id {name!r}: also in "
+                                             f"{places[name]} (expected ids unique "
+                                             f"across files)"))
+    else:
+        places[name] = f"{here.file}:{here.line}"
+    return name
+
+
+def installed_library(config: Config, skip: Set[Path] = frozenset()) -> Library:
+    """What the library folders hold that loads, minus `skip` (resolved paths); tolerant of
+    broken files, because a draft is checked against whatever is installed."""
+    ignored: list[Problem] = []
+    wf = [d for d in _read_all(yaml_files([workflows_dir()], ignored), ignored)
+          if d.path.resolve() not in skip]
+    pb = [d for d in _read_all(yaml_files([rules_dir()], ignored), ignored)
+          if d.path.resolve() not in skip]
+    workflows = _workflows(wf, config, ignored)
+    playbooks = _playbooks(pb, config, workflows, ignored)
+    return Library(playbooks, {k: v for k, v in workflows.items() if v is not None})
+
+
+def _summary(doc: Document, library: Library, cases: Sequence[Case]) -> str:
+    root: Any = doc.source.root
+    if doc.kind == "playbook":
+        playbook = library.playbooks.get(root["playbook"])
+        version = f" version {playbook.version}" if playbook is not None else ""
+        return f"{doc.path}: OK, playbook {root['playbook']}{version}"
+    if doc.kind == "workflow":
+        return f"{doc.path}: OK, workflow {root['workflow']}"
+    count = sum(1 for case in cases if case.file == str(doc.path))
+    return f"{doc.path}: OK, {count} test case(s)"
