@@ -15,7 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
 
-metadata = sa.MetaData()
+# Deterministic constraint and index names, so the migrations and this metadata agree on every
+# backend and a later migration can drop or alter them by name.
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+})
 
 
 def text_c(length: int | None = None) -> sa.types.TypeEngine[str]:
@@ -66,6 +72,11 @@ customers = sa.Table(
     sa.Column("opt_out", text_c()),
     sa.Column("attrs", JSONDoc),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Sweeps select on these dates (churned within, contract ending, onboarding, birthdays).
+    sa.Index("ix_customers_churned_on", "churned_on"),
+    sa.Index("ix_customers_contract_end", "contract_end"),
+    sa.Index("ix_customers_joined_on", "joined_on"),
+    sa.Index("ix_customers_birthday", "birthday"),
 )
 
 events = sa.Table(

@@ -1,0 +1,68 @@
+"""Fixtures shared by every test folder: the config, and real databases migrated to head.
+
+`db_url` runs a test on SQLite and on PostgreSQL. PostgreSQL is a throwaway server started
+once per session (tests/support/postgres.py); a template database is migrated once and each
+test gets a copy, which is far faster than migrating per test. Where the server cannot be
+started the PostgreSQL cases skip and say why.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.postgres import PostgresServer, Unavailable
+
+from adapters.migrate import upgrade
+from engine.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = "tend_template"
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    return load_config(ROOT / "config.yaml")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'tend.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | Unavailable]:
+    """The session's server with a migrated template database, or why there is none."""
+    try:
+        server = PostgresServer().start()
+    except Unavailable as exc:
+        yield exc
+        return
+    try:
+        server.execute(f"CREATE DATABASE {TEMPLATE}")
+        upgrade(server.url(TEMPLATE))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer | Unavailable) -> Iterator[str]:
+    if isinstance(postgres, Unavailable):
+        pytest.skip(f"PostgreSQL unavailable: {postgres}")
+    name = f"tend_test_{next(_names)}"
+    postgres.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    yield postgres.url(name)
+    postgres.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """A fresh migrated database of each kind, so integration tests cover both backends."""
+    url: str = request.getfixturevalue(f"{'pg' if request.param == 'postgresql' else 'sqlite'}_url")
+    return url
