@@ -161,7 +161,7 @@ class _Reader:
     def known(self, cid: Any, ids: list[str], path: list[PathKey]) -> None:
         if isinstance(cid, str) and cid not in ids:
             self.fail(path, f"unknown customer {cid!r} (expected one of this case's "
-                            f"customers: {', '.join(ids)})")
+                            f"customers: {', '.join(dict.fromkeys(ids))})")
 
     def customer(self, raw: Any, path: list[PathKey]) -> dict[str, Any] | None:
         if not isinstance(raw, dict):
@@ -177,7 +177,7 @@ class _Reader:
                 target = record if key in CUSTOMER_FIELDS else record["attrs"]
                 target[key] = parsed
         for required in ("id", "joined_on"):
-            if record.get(required) is None:
+            if raw.get(required) is None:
                 self.fail(path, f"customer needs {required!r} (a required column)")
         return record
 
@@ -196,8 +196,8 @@ class _Reader:
                 allowed = (*self.config.channels, "all")
                 wrong = [item for item in items if key == "opt_out" and item not in allowed]
                 if wrong:
-                    raise ValueError(f"unknown channel {wrong[0]!r} (expected channel names "
-                                     f"or all: {', '.join(allowed)})")
+                    raise ValueError(f"unknown channel {wrong[0]!r} (expected one of: "
+                                     f"{', '.join(allowed)})")
                 return items
             return coerce(value, ftype)
         except ValueError as exc:

@@ -34,6 +34,10 @@ class Outcome:
     why: Mapping[str, str]
     mismatches: tuple[Mismatch, ...]
 
+    def reason(self, group: str, cid: str) -> str:
+        """Why `cid` is where it is; for a step, why the step does not reach them."""
+        return self.why.get(f"{group}:{cid}") or self.why[cid]
+
     @property
     def passed(self) -> bool:
         return not self.mismatches
@@ -47,9 +51,9 @@ class Outcome:
             want = miss.expectation
             out.append(f"  {case.file}:{want.line}:{want.column}: {want.group}: expected "
                        f"{_ids(want.ids)}, got {_ids(miss.actual)}")
-            out.extend(f"    {cid} missing: {self.why[cid]}"
+            out.extend(f"    {cid} missing: {self.reason(want.group, cid)}"
                        for cid in sorted(want.ids - miss.actual))
-            out.extend(f"    {cid} unexpected: {self.why[cid]}"
+            out.extend(f"    {cid} unexpected: {self.reason(want.group, cid)}"
                        for cid in sorted(miss.actual - want.ids))
         return out
 
@@ -63,7 +67,8 @@ def run_case(case: Case, config: Config) -> Outcome:
 
 def groups_of(case: Case, config: Config) -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     """Every group of the case (`selected`, `suppressed.cooldown`, `steps.<id>`, ...) and,
-    per customer, why they are where they are."""
+    per customer id, why they are where they are (per `steps.<id>:<customer id>`, why that
+    step passes a treatment customer by)."""
     playbook, today = case.playbook, config.today(case.at)
     why: dict[str, str] = {}
     matched: dict[str, Mapping[str, Any]] = {}
@@ -118,7 +123,7 @@ def groups_of(case: Case, config: Config) -> tuple[dict[str, frozenset[str]], di
     }
     for step in playbook.steps:
         for cid in treatment - groups[f"steps.{step.id}"]:
-            why[cid] = f"selected, but step {step.id!r} skips them: " + "; ".join(
+            why[f"steps.{step.id}:{cid}"] = f"step {step.id!r} skips them: " + "; ".join(
                 _false(step.when, matched[cid], today) if step.when else [])
     return groups, why
 

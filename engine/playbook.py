@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
@@ -170,11 +170,12 @@ def parse_playbook(text: str, file: str, config: Config,
 def content_hash(document: Any) -> str:
     """sha256 of the parsed YAML document as canonical JSON.
 
-    Canonical JSON: keys sorted, no whitespace, UTF-8, dates and timestamps as ISO 8601
-    strings, numbers as YAML parsed them. Comments, quoting, key order, flow or block style and
-    indentation do not change the hash; any value that is written differently does.
+    The parsed document rather than the text, so that comments, quoting, key order, flow or
+    block style and indentation do not count as a change; any value written differently does.
+    Canonical JSON: keys sorted, no whitespace, UTF-8; dates and timestamps stay the text they
+    were written as (the YAML loader keeps them as text); numbers as YAML parsed them.
     """
-    canonical = json.dumps(_jsonable(plain(document)), sort_keys=True, separators=(",", ":"),
+    canonical = json.dumps(plain(document), sort_keys=True, separators=(",", ":"),
                            ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -191,22 +192,6 @@ def check_versions(playbooks: Iterable[Playbook],
                 f"version {playbook.version} of playbook {playbook.id!r} is already in use with "
                 f"different content: bump the version")))
     return problems
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, dt.date):  # datetime too
-        return value.isoformat()
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return value
 
 
 class _Checks:
@@ -301,8 +286,17 @@ class _Checks:
         for i, step in enumerate(steps if isinstance(steps, list) else []):
             if isinstance(step, dict) and step.get("when") is not None:
                 found[("steps", i, "when")] = parser.parse(step["when"], ["steps", i, "when"])
-        self.problems.extend(parser.problems)
+        self.problems.extend(self.event_hint(p) for p in parser.problems)
         return found
+
+    def event_hint(self, problem: Problem) -> Problem:
+        """An `event.*` field in a scheduled playbook gets the reason instead of the field list."""
+        if self.event is not None or not problem.message.startswith("unknown field 'event."):
+            return problem
+        name = problem.message.split("'")[1]
+        return replace(problem, message=f"unknown field {name!r}: event fields exist only in "
+                                        f"event-triggered playbooks (expected trigger: "
+                                        f"{{event: <type>}}, or a customer field)")
 
 
 def _build(data: Mapping[str, Any], conditions: Mapping[tuple[PathKey, ...], Condition | None],
@@ -312,7 +306,7 @@ def _build(data: Mapping[str, Any], conditions: Mapping[tuple[PathKey, ...], Con
         retry = raw.get("retry")
         steps.append(Step(
             id=raw["id"], channel=raw["channel"], route=raw["route"], template=raw["template"],
-            params=_jsonable(raw["params"]), when=conditions.get(("steps", i, "when")),
+            params=raw["params"], when=conditions.get(("steps", i, "when")),
             retry=Retry(tuple(retry["on"]), retry["times"], retry["after"]) if retry else None,
             delay=raw["delay"], unless=raw.get("unless")))
     trigger, goal = data["trigger"], data.get("goal")
