@@ -1,0 +1,136 @@
+"""Playbook loading: the model of a shipped playbook, every malformed fixture placed exactly,
+content hashes, and the version check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.condition import All, Leaf, leaves
+from engine.config import Config
+from engine.errors import ValidationError
+from engine.library import Library, check_paths, load_library
+from engine.playbook import Trigger, check_versions, content_hash, parse_playbook
+from engine.source import load_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BAD = ROOT / "tests" / "fixtures" / "bad"
+EXPECT = re.compile(r"^# expect: (\d+):(\d+) (.*)$", re.MULTILINE)
+
+MINIMAL = """\
+playbook: minimal
+title: Minimal
+version: 1
+trigger: {schedule: "0 9 * * *"}
+audience: {tier: {in: [gold, diamond]}}
+workflow: standard
+steps:
+  - {id: sms, channel: sms, template: t}
+"""
+
+
+@pytest.fixture(autouse=True)
+def shipped_folders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fixtures are checked against the shipped library, wherever pytest runs from."""
+    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
+    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+
+
+@pytest.fixture
+def library(config: Config) -> Library:
+    return load_library(ROOT / "rules", ROOT / "workflows", config)
+
+
+@pytest.mark.parametrize("path", sorted(BAD.glob("*.yaml")), ids=lambda p: p.stem)
+def test_malformed_file_reports_every_problem_at_its_place(path: Path, config: Config) -> None:
+    expected = [(int(line), int(col), text) for line, col, text in EXPECT.findall(path.read_text())]
+    assert expected, f"{path.name} declares no '# expect: LINE:COL message' comment"
+    problems = check_paths([path], config).problems
+    got = [(p.line, p.column, p.message) for p in problems]
+    assert {p.file for p in problems} == {str(path)}
+    assert len(got) == len(expected), got
+    for line, column, text in expected:
+        here = [message.lower() for at_line, at_column, message in got
+                if (at_line, at_column) == (line, column)]
+        assert any(text.lower() in message for message in here), \
+            f"no problem at {line}:{column} containing {text!r} in {got}"
+
+
+def test_winback_model(library: Library) -> None:
+    winback = library.playbooks["winback"]
+    assert (winback.id, winback.version, winback.priority, winback.holdout) == \
+        ("winback", 1, 40, 0.10)
+    assert winback.trigger.schedule == "0 9 * * *" and winback.trigger.event is None
+    assert winback.cooldown == dt.timedelta(days=90)
+    assert winback.goal is not None and winback.goal.event == "plan_reactivated"
+    assert isinstance(winback.audience, All)
+    call, sms = winback.steps
+    assert (call.route, call.params, call.delay) == ("manager", {"offer": "WB50"}, dt.timedelta(0))
+    assert call.when == Leaf("tier", "eq", "diamond", call.when.ftype)  # type: ignore[union-attr]
+    assert call.retry is not None and call.retry.on == ("no_answer",)
+    assert call.retry.after == dt.timedelta(days=1) and call.retry.times == 2
+    assert (sms.route, sms.delay, sms.unless, sms.retry) == \
+        ("pool", dt.timedelta(days=3), "converted", None)
+    assert winback.file.endswith("winback.yaml") and "playbook: winback" in winback.text
+
+
+def test_defaults_of_optional_keys(config: Config, library: Library) -> None:
+    playbook = parse_playbook(MINIMAL, "minimal.yaml", config, library.workflows)
+    assert (playbook.owner, playbook.priority, playbook.holdout) == (None, 0, 0.0)
+    assert (playbook.exclude, playbook.cooldown, playbook.goal) == (None, None, None)
+    assert playbook.steps[0].params == {} and playbook.steps[0].unless is None
+
+
+def test_event_playbook_sees_its_event_fields(library: Library) -> None:
+    alert = library.playbooks["zero_usage_alert"]
+    assert alert.trigger == Trigger(None, "zero_usage")
+    assert "event.data.days" in {leaf.field for leaf in leaves(alert.audience)}
+
+
+def test_structure_and_condition_problems_come_together(config: Config,
+                                                        library: Library) -> None:
+    text = MINIMAL.replace("title: Minimal", "titel: Minimal").replace("tier: {in", "teir: {in")
+    with pytest.raises(ValidationError) as caught:
+        parse_playbook(text, "m.yaml", config, library.workflows)
+    assert [(p.line, p.message.split(":")[0]) for p in caught.value.problems] == \
+        [(1, "title"), (2, "titel"), (5, "unknown field 'teir' (known")]
+
+
+def test_hash_ignores_comments_quoting_order_and_style(config: Config,
+                                                      library: Library) -> None:
+    reformatted = """\
+# the same playbook, written differently
+playbook: 'minimal'
+version: 1
+title: "Minimal"
+trigger:
+  schedule: '0 9 * * *'
+audience:
+  tier:
+    in:
+      - gold
+      - diamond
+steps: [{template: t, channel: sms, id: sms}]
+workflow: standard   # comment
+"""
+    first = parse_playbook(MINIMAL, "a.yaml", config, library.workflows)
+    second = parse_playbook(reformatted, "b.yaml", config, library.workflows)
+    assert first.hash == second.hash == content_hash(load_yaml(MINIMAL, "x.yaml").root)
+    changed = parse_playbook(MINIMAL.replace("gold, diamond", "diamond, gold"), "c.yaml",
+                             config, library.workflows)
+    assert changed.hash != first.hash
+    assert re.fullmatch(r"[0-9a-f]{64}", first.hash)
+
+
+def test_check_versions_wants_a_bump_for_changed_content(config: Config,
+                                                        library: Library) -> None:
+    playbook = parse_playbook(MINIMAL, "rules/minimal.yaml", config, library.workflows)
+    assert check_versions([playbook], {}) == []
+    assert check_versions([playbook], {("minimal", 1): playbook.hash}) == []
+    assert check_versions([playbook], {("minimal", 2): "0" * 64}) == []
+    (problem,) = check_versions([playbook], {("minimal", 1): "0" * 64})
+    assert (problem.file, problem.line, problem.column) == ("rules/minimal.yaml", 3, 1)
+    assert "bump the version" in problem.message and "version 1" in problem.message
