@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.casebook import Case, parse_cases
 from engine.config import Config
-from engine.errors import Problem, ValidationError
+from engine.errors import NotFound, Problem, ValidationError
 from engine.playbook import Playbook, parse_playbook
 from engine.source import Source, load_yaml
 from engine.workflow import Workflow, parse_workflow
@@ -85,6 +85,17 @@ def load_draft(path: Path, library: Library, config: Config) -> Playbook:
     return parse_playbook(text, str(path), config, library.workflows)
 
 
+def find_playbook(name: str, library: Library, config: Config) -> Playbook:
+    """A PLAYBOOK argument: an id of the library, or the path of a draft .yaml file."""
+    if name in library.playbooks:
+        return library.playbooks[name]
+    path = Path(name)
+    if path.suffix in SUFFIXES or path.exists():
+        return load_draft(path, library, config)
+    raise NotFound(f"unknown playbook {name!r} (expected one of: "
+                   f"{', '.join(sorted(library.playbooks))}, or the path of a .yaml file)")
+
+
 def check_paths(paths: Sequence[Path], config: Config) -> Checked:
     """Validate the named files (folders: their *.yaml) against the installed library."""
     problems: list[Problem] = []
@@ -113,16 +124,18 @@ def check_paths(paths: Sequence[Path], config: Config) -> Checked:
 
 def yaml_files(paths: Iterable[Path], problems: list[Problem]) -> list[Path]:
     """Files as given; folders contribute their *.yaml and *.yml files (not subfolders)."""
-    files: list[Path] = []
+    files: dict[Path, Path] = {}  # by resolved path: a file named twice is read once
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir()
-                                if p.suffix in SUFFIXES and p.is_file()))
+            found = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
         elif path.is_file():
-            files.append(path)
+            found = [path]
         else:
             problems.append(Problem(str(path), 0, 0, "no such file or folder"))
-    return files
+            found = []
+        for file in found:
+            files.setdefault(file.resolve(), file)
+    return list(files.values())
 
 
 def _read(path: Path, problems: list[Problem]) -> str | None:

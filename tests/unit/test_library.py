@@ -12,8 +12,8 @@ import pytest
 from engine.caserun import run_case
 from engine.condition import Parser
 from engine.config import Config
-from engine.errors import ValidationError
-from engine.library import check_paths, load_draft, load_library
+from engine.errors import NotFound, ValidationError
+from engine.library import check_paths, find_playbook, load_draft, load_library
 from engine.source import load_yaml, plain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +95,23 @@ def test_draft_is_checked_against_the_installed_workflows(config: Config,
     draft.write_text(draft.read_text().replace("workflow: standard", "workflow: express"))
     with pytest.raises(ValidationError, match=r"winback.yaml:\d+:1: unknown workflow 'express'"):
         load_draft(draft, library, config)
+
+
+def test_a_playbook_argument_is_an_id_or_a_path(config: Config, tmp_path: Path) -> None:
+    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    assert find_playbook("winback", library, config) is library.playbooks["winback"]
+    draft = tmp_path / "draft.yaml"
+    draft.write_text((ROOT / "rules" / "birthday.yaml").read_text())
+    assert find_playbook(str(draft), library, config).id == "birthday"
+    with pytest.raises(NotFound, match="unknown playbook 'winbak' .expected one of: birthday"):
+        find_playbook("winbak", library, config)
+    with pytest.raises(ValidationError, match="no-such.yaml: cannot read"):
+        find_playbook("no-such.yaml", library, config)
+
+
+def test_a_file_named_twice_is_read_once(config: Config) -> None:
+    checked = check_paths([ROOT / "rules", ROOT / "rules" / "winback.yaml"], config)
+    assert checked.problems == () and len(checked.summaries) == 9
 
 
 def test_checking_a_draft_ignores_problems_of_other_installed_files(
