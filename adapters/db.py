@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
+
+from engine.config import Config
+from engine.fields import CUSTOMER_FIELDS
+from engine.values import FieldType
 
 # Deterministic constraint and index names, so the migrations and this metadata agree on every
 # backend and a later migration can drop or alter them by name.
@@ -126,3 +131,49 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# --- codecs between customer rows and the Python records of docs/ARCHITECTURE.md ---
+
+_PLAIN_FIELDS = tuple(name for name in CUSTOMER_FIELDS if name not in ("tags", "opt_out"))
+_CUSTOMER_COLUMNS = (*(customers.c[name] for name in CUSTOMER_FIELDS), customers.c.attrs)
+
+
+def decode_list(text: str | None) -> tuple[str, ...]:
+    """The tuple that adapters.customer_csv.encode_list stored."""
+    return tuple(text[1:-1].split(";")) if text else ()
+
+
+def row_to_customer(row: Mapping[Any, Any], config: Config) -> dict[str, Any]:
+    """A customers row as a customer record: typed values, lists as tuples, typed attrs."""
+    record = {name: row[name] for name in _PLAIN_FIELDS}
+    record["tags"] = decode_list(row["tags"])
+    record["opt_out"] = decode_list(row["opt_out"])
+    stored = row["attrs"] or {}
+    attrs = {}
+    for name, ftype in config.attributes.items():
+        value = stored.get(name)
+        if value is None:
+            continue
+        if ftype is FieldType.NUMBER:
+            value = float(value)
+        elif ftype is FieldType.DATE:
+            value = dt.date.fromisoformat(value)
+        attrs[name] = value
+    record["attrs"] = attrs
+    return record
+
+
+def stream_customers(conn: sa.Connection, config: Config,
+                     batch_size: int = 10_000) -> Iterator[dict[str, Any]]:
+    """Every customer record, fetched `batch_size` rows at a time (server-side cursor on PG)."""
+    result = conn.execution_options(yield_per=batch_size).execute(
+        sa.select(*_CUSTOMER_COLUMNS))
+    for row in result.mappings():
+        yield row_to_customer(row, config)
+
+
+def load_customer(conn: sa.Connection, config: Config, customer_id: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(*_CUSTOMER_COLUMNS).where(customers.c.id == customer_id)
+                       ).mappings().first()
+    return None if row is None else row_to_customer(row, config)
