@@ -1,0 +1,176 @@
+"""`tend import customers` against a raw bulk load of the same CSV (goal: at most 2x slower).
+
+SQLite: the importer (in process) vs the csv module plus one executemany into a plain table
+with the same columns, in one transaction. PostgreSQL (a throwaway server, as the tests start
+it): the importer vs COPY of the file into a staging table and one INSERT ... ON CONFLICT.
+The importer validates and types every cell and keeps indexes; the baselines do neither
+(the PostgreSQL one lets the server parse the CSV), so the ratio is the price of that work.
+
+    python bench/import.py [--rows 1000000] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.postgres import PostgresServer, Unavailable  # noqa: E402
+
+from adapters.db import make_engine  # noqa: E402
+from adapters.demo_files import demo_spec, write_demo  # noqa: E402
+from adapters.importer import import_customers  # noqa: E402
+from adapters.migrate import upgrade  # noqa: E402
+from engine.config import Config, load_config  # noqa: E402
+from engine.errors import Problem  # noqa: E402
+
+GOAL = 2.0
+
+
+def main() -> int:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--rows", type=int, default=1_000_000)
+    options.add_argument("--repeat", type=int, default=1, help="best of N runs")
+    args = options.parse_args()
+    config = load_config(ROOT / "config.yaml")
+    with tempfile.TemporaryDirectory(prefix="tend-bench-") as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        files = write_demo(demo_spec(config, args.rows, 0, 7, dt.date(2026, 5, 20)), folder)
+        print(f"generated {args.rows} customers in {time.perf_counter() - started:.1f}s "
+              f"({files.customers.stat().st_size / 1e6:.0f} MB)", flush=True)
+        header = files.customers.open(encoding="utf-8").readline().strip().split(",")
+        sqlite(folder, files.customers, header, config, args)
+        postgres(files.customers, header, config, args)
+    return 0
+
+
+def best(repeat: int, run: Callable[[int], float]) -> float:
+    return min(run(i) for i in range(repeat))
+
+
+def tend_import(url: str, csv_path: Path, config: Config) -> float:
+    engine = make_engine(url)
+    problems: list[Problem] = []
+    started = time.perf_counter()
+    result = import_customers(engine, config, csv_path, report=problems.append)
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    if problems or result.inserted != result.read:
+        raise SystemExit(f"import went wrong: {result}, {problems[:3]}")
+    return elapsed
+
+
+def sqlite(folder: Path, csv_path: Path, header: list[str], config: Config,
+           args: argparse.Namespace) -> None:
+    def tend(i: int) -> float:
+        url = f"sqlite:///{folder / f'tend{i}.db'}"
+        upgrade(url)
+        return tend_import(url, csv_path, config)
+
+    def raw(i: int) -> float:
+        conn = sqlite3.connect(folder / f"raw{i}.db")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"CREATE TABLE customers ({', '.join(_sqlite_types(header, config))})")
+        started = time.perf_counter()
+        with csv_path.open(encoding="utf-8", newline="") as file:
+            rows = csv.reader(file)
+            next(rows)
+            conn.execute("BEGIN")
+            conn.executemany(f"INSERT INTO customers VALUES ({', '.join('?' * len(header))})",
+                             rows)
+            conn.commit()
+        elapsed = time.perf_counter() - started
+        conn.close()
+        return elapsed
+
+    raw_s = best(args.repeat, raw)
+    tend_s = best(args.repeat, tend)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report("sqlite", args.rows, tend_s, raw_s, f", peak RSS {peak:.0f} MB")
+
+
+def _sqlite_types(header: list[str], config: Config) -> list[str]:
+    from adapters.db import customers
+
+    types = {c.name: c.type.compile() for c in customers.columns}
+    return [f'"{name}" {types.get(name, "TEXT")}' for name in header]
+
+
+def postgres(csv_path: Path, header: list[str], config: Config,
+             args: argparse.Namespace) -> None:
+    try:
+        server = PostgresServer().start()
+    except Unavailable as exc:
+        print(f"import postgresql: skipped, {exc}")
+        return
+    try:
+        def fresh(name: str) -> str:
+            server.execute(f"CREATE DATABASE {name}")
+            upgrade(server.url(name))
+            return server.url(name)
+
+        def tend(i: int) -> float:
+            return tend_import(fresh(f"tend{i}"), csv_path, config)
+
+        def raw(i: int) -> float:
+            with psycopg.connect(fresh(f"raw{i}")) as conn:
+                started = time.perf_counter()
+                _copy_and_upsert(conn, csv_path, header, config)
+                return time.perf_counter() - started
+
+        raw_s = best(args.repeat, raw)
+        tend_s = best(args.repeat, tend)
+        report("postgresql", args.rows, tend_s, raw_s, "")
+    finally:
+        server.stop()
+
+
+def _copy_and_upsert(conn: psycopg.Connection, csv_path: Path, header: list[str],
+                     config: Config) -> None:
+    from adapters.db import customers
+
+    pg = {"FLOAT": "float8", "DATE": "date"}
+    types = {c.name: pg.get(str(c.type.compile()), "text") for c in customers.columns}
+    attr_types = {"number": "float8", "date": "date", "bool": "boolean", "string": "text"}
+    types.update({n: attr_types[t.value] for n, t in config.attributes.items()})
+    stage = ", ".join(f'"{name}" {types[name]}' for name in header)
+    fields = [n for n in header if n not in config.attributes]
+    attrs = ", ".join(f"'{n}', \"{n}\"" for n in header if n in config.attributes)
+    quoted = ", ".join(f'"{n}"' for n in fields)
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE stage ({stage})")
+        with cur.copy("COPY stage FROM STDIN WITH (FORMAT csv, HEADER true)") as copy, \
+                csv_path.open("rb") as file:
+            while block := file.read(1 << 20):
+                copy.write(block)
+        updates = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in fields if n != "id")
+        cur.execute(f"INSERT INTO customers ({quoted}, attrs, updated_at) "
+                    f"SELECT {quoted}, jsonb_strip_nulls(jsonb_build_object({attrs})), now() "
+                    f"FROM stage ON CONFLICT (id) DO UPDATE SET {updates}, "
+                    "attrs = EXCLUDED.attrs, updated_at = EXCLUDED.updated_at")
+    conn.commit()
+
+
+def report(backend: str, rows: int, tend_s: float, raw_s: float, extra: str) -> None:
+    ratio = tend_s / raw_s
+    print(f"import {backend}: tend {rows / tend_s / 1000:.0f}k rows/s ({tend_s:.1f}s), "
+          f"raw {rows / raw_s / 1000:.0f}k rows/s ({raw_s:.1f}s), ratio {ratio:.2f}x "
+          f"(goal <= {GOAL:g}x){extra}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
