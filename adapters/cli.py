@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,6 +54,163 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 
 
 # --- data commands: db, import, demo-data ---
+
+
+def _database_url(ctx: click.Context) -> str:
+    """TEND_DATABASE_URL, else config.yaml's database_url (read only when needed)."""
+    from adapters.db import database_url
+
+    return database_url("") or config_from(ctx).database_url
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """A database that is unreachable or not migrated is a message, not a traceback."""
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except (DBAPIError, sqlite3.Error, psycopg.Error) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise TendError(f"database error: {detail}\n(is the schema current? "
+                        "`tend db upgrade` creates or migrates it)") from None
+
+
+def _echo_problem(problem: Any) -> None:
+    """file:line:column, or file:line for problems of a whole line (event lines)."""
+    if problem.line and not problem.column:
+        click.echo(f"{problem.file}:{problem.line}: {problem.message}", err=True)
+    else:
+        click.echo(str(problem), err=True)
+
+
+@contextmanager
+def _progress_bar(file: Path) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar over the file's bytes, only for a person watching a terminal."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress("{task.description}", BarColumn(), DownloadColumn(),
+                  TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task(f"importing {file.name}", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@main.group("db")
+def db_group() -> None:
+    """The database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+@reports_errors
+def db_upgrade(ctx: click.Context) -> None:
+    """Create the schema or migrate it to the newest version."""
+    from adapters.migrate import upgrade
+
+    with _database_errors():
+        upgrade(_database_url(ctx))
+    click.echo("database schema is up to date")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Load customers (CSV) or events (JSON lines) from a file.
+
+    Bad rows are reported as FILE:LINE:COLUMN (events: FILE:LINE) on stderr while the good
+    ones load; the exit code is then 1. With --strict nothing is written if any row is bad.
+    """
+
+
+@import_group.command("customers")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Write nothing if any row is bad.")
+@click.pass_context
+@reports_errors
+def import_customers_command(ctx: click.Context, file: Path, strict: bool) -> None:
+    """Upsert customers by id from a CSV file (columns: docs/ARCHITECTURE.md, DESIGN 3).
+
+    A column absent from the file leaves stored values unchanged; an empty cell clears one.
+    When an id appears twice in the file, the last row wins. Exit code 1 if any row was bad.
+    """
+    from adapters.db import make_engine
+    from adapters.importer import import_customers
+
+    config = config_from(ctx)
+    with _database_errors(), _progress_bar(file) as progress:
+        result = import_customers(make_engine(_database_url(ctx)), config, file,
+                                  report=_echo_problem, strict=strict, progress=progress)
+    for line in result.summary():
+        click.echo(line)
+    if result.bad:
+        sys.exit(1)
+
+
+@import_group.command("events")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Write nothing if any line is bad.")
+@click.option("--no-trigger", is_flag=True,
+              help="Only store the events (a backfill). Event triggers are not built yet, "
+                   "so for now events are stored without triggering either way.")
+@click.pass_context
+@reports_errors
+def import_events_command(ctx: click.Context, file: Path, strict: bool,
+                          no_trigger: bool) -> None:
+    """Store events from a JSON-lines file; an id already stored is ignored.
+
+    Events for customers not (yet) imported are stored and listed in the summary.
+    Exit code 1 if any line was bad.
+    """
+    from adapters.db import make_engine
+    from adapters.event_import import import_events
+
+    config = config_from(ctx)
+    with _database_errors():
+        result = import_events(make_engine(_database_url(ctx)), config, file,
+                               report=_echo_problem, strict=strict)
+    for line in result.summary():
+        click.echo(line)
+    if result.bad:
+        sys.exit(1)
+
+
+@main.command("demo-data")
+@click.option("--customers", "customer_count", type=click.IntRange(min=0), required=True,
+              help="How many customers to write.")
+@click.option("--events", "event_count", type=click.IntRange(min=0), default=None,
+              help="How many events to write (default: a tenth of the customers).")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="The same seed gives the same files.")
+@click.option("--at", "at_text", default=None, metavar="YYYY-MM-DD",
+              help="The day the data describes; events fall in the week before it "
+                   "(default: today in the configured timezone).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for customers.csv and events.jsonl.")
+@click.pass_context
+@reports_errors
+def demo_data(ctx: click.Context, customer_count: int, event_count: int | None, seed: int,
+              at_text: str | None, out: Path) -> None:
+    """Write synthetic telecom customers and events, ready for `tend import`."""
+    import datetime as dt
+
+    from adapters.demo_files import demo_spec, write_demo
+    from engine.values import parse_date
+
+    config = config_from(ctx)
+    try:
+        at = parse_date(at_text) if at_text else config.today(dt.datetime.now(dt.UTC))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
+    events = customer_count // 10 if event_count is None else event_count
+    files = write_demo(demo_spec(config, customer_count, events, seed, at), out)
+    click.echo(f"wrote {files.customer_count} customers to {files.customers} and "
+               f"{files.event_count} events to {files.events}")
+
 
 
 # --- designer commands: validate, schema, test ---

@@ -1,0 +1,240 @@
+"""Events: one checker for every way in (`tend import events FILE.jsonl`, later `POST /events`),
+and the store that ignores repeated ids.
+
+`check_event` takes one decoded JSON object and returns a typed `Event` or the problems as
+(field, message) pairs, so the HTTP batch endpoint can name item and field while the file
+import names line and field. `store_events` writes checked events inside the caller's
+transaction and returns the ones that were new, with their sequence numbers: what the trigger
+path needs (an event that was already stored must not trigger twice).
+
+Decisions DESIGN.md leaves open:
+- A `null` in `data` is a missing value and is not stored; `id: null` means no id.
+- The import commits every `BATCH` lines, after which `on_stored` sees the new events; with
+  `strict` the whole file is checked first and nothing is written if any line is bad.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from adapters.db import customers, events
+from engine.config import Config
+from engine.errors import Problem, ValidationError
+from engine.values import coerce, parse_instant
+
+BATCH = 1000
+FIELDS = ("id", "customer_id", "type", "at", "data")
+LIMITS = {"id": 128, "customer_id": 64}
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str | None
+    customer_id: str
+    type: str
+    at: dt.datetime  # aware, UTC
+    data: Mapping[str, Any]  # typed as config.yaml declares: float, str, date, bool
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    event: Event
+    known_customer: bool
+
+
+def check_event(raw: Any, config: Config) -> Event | list[tuple[str, str]]:
+    """A typed event, or every (field, message) wrong with it."""
+    if not isinstance(raw, dict):
+        return [("event", "expected a JSON object")]
+    problems = [(key, "unknown field, expected one of " + ", ".join(FIELDS))
+                for key in raw if key not in FIELDS]
+    texts: dict[str, str | None] = {}
+    for key in ("id", "customer_id", "type", "at"):
+        value = raw.get(key)
+        if value is None and key != "id":
+            problems.append((key, "required"))
+        elif value is not None and (not isinstance(value, str) or not value):
+            problems.append((key, f"expected a non-empty string, got {value!r}"))
+        elif value is not None and len(value) > LIMITS.get(key, len(value)):
+            problems.append((key, f"expected at most {LIMITS[key]} characters"))
+        else:
+            texts[key] = value
+    declared = config.events.get(texts.get("type") or "")
+    if texts.get("type") and declared is None:
+        problems.append(("type", f"unknown event type {texts['type']!r}, expected one of "
+                                 + ", ".join(sorted(config.events))))
+    at = None
+    if texts.get("at"):
+        try:
+            at = parse_instant(texts["at"] or "", config.timezone)
+        except ValueError as exc:
+            problems.append(("at", str(exc)))
+    data = _check_data(raw.get("data"), declared, texts.get("type"), problems)
+    if problems or at is None or declared is None:
+        return problems
+    return Event(texts.get("id"), texts["customer_id"] or "", texts["type"] or "", at, data)
+
+
+def _check_data(raw: Any, declared: Mapping[str, Any] | None, event_type: str | None,
+                problems: list[tuple[str, str]]) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(("data", f"expected an object, got {raw!r}"))
+        return {}
+    data = {}
+    for key, value in raw.items():
+        if declared is None or value is None:
+            continue
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            problems.append((f"data.{key}", f"not declared for event type {event_type!r} "
+                                            f"(declared: {known})"))
+            continue
+        try:
+            data[key] = coerce(value, declared[key])
+        except ValueError as exc:
+            problems.append((f"data.{key}", str(exc)))
+    return data
+
+
+@dataclass
+class Stored:
+    new: list[StoredEvent]
+    repeated: int
+
+
+def store_events(conn: Connection, batch: Sequence[Event], received_at: dt.datetime) -> Stored:
+    """Insert `batch` in the caller's transaction; events whose id is already stored (or
+    repeated earlier in the batch) are skipped and counted."""
+    if not batch:
+        return Stored([], 0)
+    wanted = list({e.customer_id for e in batch})
+    known = set(conn.scalars(sa.select(customers.c.id).where(customers.c.id.in_(wanted))))
+    rows = [{"id": e.id, "customer_id": e.customer_id, "type": e.type, "at": e.at,
+             "data": _json_ready(e.data) or None, "known_customer": e.customer_id in known,
+             "received_at": received_at} for e in batch]
+    new: list[StoredEvent] = []
+    with_id = [(e, r) for e, r in zip(batch, rows, strict=True) if e.id is not None]
+    if with_id:
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(events).on_conflict_do_nothing(index_elements=["id"]) \
+            .returning(events.c.seq, events.c.id)
+        seqs: dict[str, int] = {eid: seq for seq, eid in
+                                conn.execute(statement, [r for _, r in with_id])}
+        for event, _ in with_id:
+            seq = seqs.pop(event.id or "", None)  # pop: a repeat later in the batch is not new
+            if seq is not None:
+                new.append(StoredEvent(seq, event, event.customer_id in known))
+    without = [(e, r) for e, r in zip(batch, rows, strict=True) if e.id is None]
+    if without:
+        statement = sa.insert(events).returning(events.c.seq, sort_by_parameter_order=True)
+        seqs_in_order = conn.execute(statement, [r for _, r in without]).scalars().all()
+        new.extend(StoredEvent(seq, event, event.customer_id in known)
+                   for seq, (event, _) in zip(seqs_in_order, without, strict=True))
+    new.sort(key=lambda s: s.seq)
+    return Stored(new, len(batch) - len(new))
+
+
+def _json_ready(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()}
+
+
+@dataclass
+class EventImport:
+    file: str
+    read: int = 0
+    stored: int = 0
+    repeated: int = 0
+    bad: int = 0
+    unknown_customer_events: int = 0
+    unknown_customers: set[str] = field(default_factory=set)
+    written: bool = True
+
+    def summary(self, shown: int = 10) -> list[str]:
+        lines = [f"{self.file}: {self.read} events read, {self.stored} stored, "
+                 f"{self.repeated} with an id already stored (ignored), {self.bad} bad"]
+        if self.unknown_customers:
+            names = sorted(self.unknown_customers)
+            more = f", and {len(names) - shown} more" if len(names) > shown else ""
+            lines.append(f"{self.file}: {self.unknown_customer_events} events stored for "
+                         f"{len(names)} unknown customers: {', '.join(names[:shown])}{more}")
+        if not self.written:
+            lines.append(f"{self.file}: nothing written (--strict and {self.bad} bad lines)")
+        return lines
+
+
+def import_events(engine: Engine, config: Config, path: Path, *,
+                  report: Callable[[Problem], None], strict: bool = False,
+                  on_stored: Callable[[list[StoredEvent]], None] | None = None) -> EventImport:
+    """Store every good line of a JSONL file; each bad line goes to `report` as file:line."""
+    result = EventImport(str(path))
+    if strict:
+        for _ in _checked_batches(path, config, report, result):
+            pass
+        if result.bad:
+            result.written = False
+            return result
+        result.read = result.bad = 0
+    received_at = dt.datetime.now(dt.UTC)
+    for batch in _checked_batches(path, config, None if strict else report, result):
+        with engine.begin() as conn:
+            stored = store_events(conn, batch, received_at)
+        result.stored += len(stored.new)
+        result.repeated += stored.repeated
+        for item in stored.new:
+            if not item.known_customer:
+                result.unknown_customer_events += 1
+                result.unknown_customers.add(item.event.customer_id)
+        if on_stored is not None and stored.new:
+            on_stored(stored.new)
+    return result
+
+
+def _checked_batches(path: Path, config: Config, report: Callable[[Problem], None] | None,
+                     result: EventImport) -> Iterator[list[Event]]:
+    name = str(path)
+    try:
+        file = path.open("rb")
+    except OSError as exc:
+        raise ValidationError([Problem(name, 0, 0, f"cannot read: {exc.strerror}")]) from None
+    batch: list[Event] = []
+    with file:
+        for number, line in enumerate(file, 1):
+            if not line.strip():
+                continue
+            result.read += 1
+            checked = _check_line(line, config)
+            if isinstance(checked, Event):
+                batch.append(checked)
+            else:
+                result.bad += 1
+                for key, message in checked:
+                    if report is not None:
+                        where = "" if key == "event" else f"field {key!r}: "
+                        report(Problem(name, number, 0, where + message))
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _check_line(line: bytes, config: Config) -> Event | list[tuple[str, str]]:
+    try:
+        raw = json.loads(line)
+    except UnicodeDecodeError:
+        return [("event", "not UTF-8 text")]
+    except json.JSONDecodeError as exc:
+        return [("event", f"invalid JSON: {exc.msg} at character {exc.pos + 1}")]
+    return check_event(raw, config)
