@@ -147,7 +147,8 @@ class _Reader:
             if cid in ids[:j]:
                 self.fail([*path, "customers", j, "id"], f"duplicate customer id {cid!r}")
         entered = {}
-        for cid, when in (raw.get("entered") or {}).items():
+        listed = raw.get("entered")
+        for cid, when in (listed.items() if isinstance(listed, dict) else []):
             self.known(cid, ids, [*path, "entered", cid])
             entered[cid] = self.instant(when, [*path, "entered", cid])
         events = self.events(_items(raw.get("events")), [*path, "events"], ids, playbook, at)
@@ -175,7 +176,8 @@ class _Reader:
             elif value is not None:
                 parsed = self.value(key, value, ftype, [*path, key])
                 target = record if key in CUSTOMER_FIELDS else record["attrs"]
-                target[key] = parsed
+                if parsed is not None:
+                    target[key] = parsed
         for required in ("id", "joined_on"):
             if raw.get(required) is None:
                 self.fail(path, f"customer needs {required!r} (a required column)")

@@ -17,9 +17,9 @@ from typing import Any
 from engine.casebook import Case, parse_cases
 from engine.config import Config
 from engine.errors import NotFound, Problem, ValidationError
-from engine.playbook import Playbook, parse_playbook
+from engine.playbook import Playbook, parse_playbook, playbook_from
 from engine.source import Source, load_yaml
-from engine.workflow import Workflow, parse_workflow
+from engine.workflow import Workflow, workflow_from
 
 SUFFIXES = (".yaml", ".yml")
 KINDS = ("cases", "playbook", "workflow")  # the top-level key that tells a file's kind
@@ -172,7 +172,7 @@ def _workflows(docs: Iterable[Document], config: Config,
     for doc in docs:
         name = _declared_id(doc, "workflow", places, problems)
         try:
-            workflow: Workflow | None = parse_workflow(doc.text, str(doc.path), config)
+            workflow: Workflow | None = workflow_from(doc.source, config)
         except ValidationError as exc:
             problems.extend(exc.problems)
             workflow = None
@@ -189,7 +189,7 @@ def _playbooks(docs: Iterable[Document], config: Config,
     for doc in docs:
         _declared_id(doc, "playbook", places, problems)
         try:
-            playbook = parse_playbook(doc.text, str(doc.path), config, workflows)
+            playbook = playbook_from(doc.source, doc.text, config, workflows)
         except ValidationError as exc:
             problems.extend(exc.problems)
             continue

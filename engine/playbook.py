@@ -149,7 +149,12 @@ def parse_playbook(text: str, file: str, config: Config,
     `workflows` maps the known workflow ids to their workflow, or to None for one whose own
     file failed to load (its id is known, so referring to it is not a second error).
     """
-    source = load_yaml(text, file)
+    return playbook_from(load_yaml(text, file), text, config, workflows)
+
+
+def playbook_from(source: Source, text: str, config: Config,
+                  workflows: Mapping[str, Workflow | None]) -> Playbook:
+    """`parse_playbook` for YAML already loaded (ruamel's loader is the slow part)."""
     problems: list[Problem] = []
     data: dict[str, Any] = {}
     try:
@@ -164,7 +169,7 @@ def parse_playbook(text: str, file: str, config: Config,
     problems.extend(checks.problems)
     if problems:
         raise ValidationError(problems)
-    return _build(data, conditions, file, text, content_hash(source.root))
+    return _build(data, conditions, source.file, text, content_hash(source.root))
 
 
 def content_hash(document: Any) -> str:

@@ -104,7 +104,11 @@ def levels_for(workflow: Workflow, facts: Mapping[str, Any]) -> tuple[Level, ...
 
 def parse_workflow(text: str, file: str, config: Config) -> Workflow:
     """One workflow file; raises ValidationError with every problem found in it."""
-    source = load_yaml(text, file)
+    return workflow_from(load_yaml(text, file), config)
+
+
+def workflow_from(source: Source, config: Config) -> Workflow:
+    """`parse_workflow` for YAML already loaded."""
     problems: list[Problem] = []
     data: dict[str, Any] = {}
     try:
@@ -129,7 +133,7 @@ def parse_workflow(text: str, file: str, config: Config) -> Workflow:
     sla = Sla(data["sla"]["approve"], data["sla"]["execute"])
     return Workflow(id=data["workflow"], rehearsal_sample=data["rehearsal"]["sample"],
                     levels=levels, sla=sla, evaluate_after=data["evaluate_after"],
-                    standing=data["standing"], file=file)
+                    standing=data["standing"], file=source.file)
 
 
 def _level_problems(source: Source, config: Config, i: int,

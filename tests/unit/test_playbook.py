@@ -3,18 +3,24 @@ content hashes, and the version check."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from engine.condition import All, Leaf, leaves
 from engine.config import Config
 from engine.errors import ValidationError
 from engine.library import Library, check_paths, load_library
 from engine.playbook import Trigger, check_versions, content_hash, parse_playbook
-from engine.source import load_yaml
+from engine.source import PathKey, load_yaml, plain
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "fixtures" / "bad"
@@ -39,7 +45,7 @@ def shipped_folders(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def library(config: Config) -> Library:
     return load_library(ROOT / "rules", ROOT / "workflows", config)
 
@@ -134,3 +140,41 @@ def test_check_versions_wants_a_bump_for_changed_content(config: Config,
     (problem,) = check_versions([playbook], {("minimal", 1): "0" * 64})
     assert (problem.file, problem.line, problem.column) == ("rules/minimal.yaml", 3, 1)
     assert "bump the version" in problem.message and "version 1" in problem.message
+
+
+def _paths(node: Any, prefix: tuple[PathKey, ...] = ()) -> list[tuple[PathKey, ...]]:
+    found = [prefix] if prefix else []
+    items = node.items() if isinstance(node, dict) else (
+        enumerate(node) if isinstance(node, list) else [])
+    for key, value in items:
+        found.extend(_paths(value, (*prefix, key)))
+    return found
+
+
+WINBACK = plain(load_yaml((ROOT / "rules" / "winback.yaml").read_text(), "winback.yaml").root)
+ANYTHING = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6) | st.sampled_from(["90d", "2026-01-01", "gold", "sms", "all"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["all", "any", "not", "tier", "eq", "in", "x"]), inner,
+                      max_size=2),
+    max_leaves=6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(path=st.sampled_from(_paths(WINBACK)), value=ANYTHING)
+def test_any_value_anywhere_is_a_problem_or_a_playbook(config: Config, library: Library,
+                                                       path: tuple[PathKey, ...],
+                                                       value: Any) -> None:
+    """The loader's promise: whatever a designer writes, problems come back, never a crash."""
+    document = copy.deepcopy(WINBACK)
+    node = document
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    text = io.StringIO()
+    YAML().dump(document, text)
+    try:
+        parse_playbook(text.getvalue(), "fuzzed.yaml", config, library.workflows)
+    except ValidationError as exc:
+        assert exc.problems and all(p.file == "fuzzed.yaml" for p in exc.problems)
