@@ -133,7 +133,7 @@ def _row(rng: Random, index: int, s: _State, today: int, spec: DemoSpec,
         ahead = rng.randrange(0, 61) if rng.random() < 0.15 else rng.randrange(-YEAR, 2 * YEAR)
         contract_end = _date(today + ahead)
     manager = ""
-    if s.tier in ("gold", "diamond") and rng.random() < 0.9:
+    if s.arpu is not None and s.tier in ("gold", "diamond") and rng.random() < 0.9:
         manager = f"m{rng.randrange(1, 51):03d}"
     row = [customer_id(index), f"{first} {last}", f"+86 1{rng.randrange(3, 10)}"
            f"{rng.randrange(10**8, 10**9)}", f"{first}.{last}{index}@example.com".lower(),
