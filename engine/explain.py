@@ -39,7 +39,7 @@ def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at:
     if playbook.trigger.event and event is None:
         out["note"] = (f"no {playbook.trigger.event} event in the replay window: "
                        "event fields were missing")
-    out["steps"] = {step.id: _step(step.when and explain(step.when, seen, today),
+    out["steps"] = {step.id: _step(explain(step.when, seen, today) if step.when else None,
                                    step.channel, customer)
                     for step in playbook.steps}
     return out

@@ -89,7 +89,13 @@ def problems_from(source: Source, messages: Any, path: tuple[PathKey, ...] = ())
         return found
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         name = ".".join(str(p) for p in path) or "document"
-        return [source.at(path, f"{name}: {m.rstrip('.').lower()}") for m in messages]
+        return [source.at(path, f"{name}: {_sentence(m)}") for m in messages]
     if isinstance(messages, list):
         return [p for i, m in enumerate(messages) for p in problems_from(source, m, (*path, i))]
     return [source.at(path, str(messages))]
+
+
+def _sentence(message: str) -> str:
+    """marshmallow's "Unknown field." as "unknown field", leaving quoted values as written."""
+    message = message.rstrip(".")
+    return message[:1].lower() + message[1:]

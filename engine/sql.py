@@ -86,7 +86,7 @@ class SqlRenderer:
             "gt": lambda: col > lit, "gte": lambda: col >= lit,
             "in": lambda: col.in_(list(lit)),
             "not_in": lambda: sa.and_(col.is_not(None), col.not_in(list(lit))),
-            "between": lambda: col.between(lit[0], lit[1]),
+            "between": lambda: sa.and_(col >= lit[0], col <= lit[1]),
         }
         return compare[op]()
 
@@ -94,9 +94,9 @@ class SqlRenderer:
         today = self.today
         fmt: Callable[[dt.date], Any] = _iso if as_text else (lambda d: d)
         if op == "within_last":
-            return col.between(fmt(shift(today, -days)), fmt(today))
+            return sa.and_(col >= fmt(shift(today, -days)), col <= fmt(today))
         if op == "within_next":
-            return col.between(fmt(today), fmt(shift(today, days)))
+            return sa.and_(col >= fmt(today), col <= fmt(shift(today, days)))
         return col < fmt(shift(today, -days))
 
     def _event(self, leaf: Leaf) -> Predicate:
