@@ -287,3 +287,60 @@ def run_tests(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 
 
 # --- preview and explain ---
+
+
+def _designer_context(ctx: click.Context) -> tuple[Config, Any, Any]:
+    """Config, installed library and database engine for preview and explain."""
+    from adapters.db import make_engine
+    from engine.library import load_library
+
+    config = config_from(ctx)
+    return config, load_library(None, None, config), make_engine(_database_url(ctx))
+
+
+def _chosen(ref: str | None, library: Any, config: Config) -> list[Any]:
+    from engine.library import find_playbook
+
+    if ref:
+        return [find_playbook(ref, library, config)]
+    return sorted(library.playbooks.values(), key=lambda p: p.id)
+
+
+@main.command("preview")
+@click.argument("playbook", required=False)
+@click.option("--all", "every", is_flag=True, help="Preview every playbook of the library.")
+@click.option("--at", "at_text", metavar="T", help="YYYY-MM-DD or ISO timestamp (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the selection as JSON.")
+@click.pass_context
+@reports_errors
+def preview_command(ctx: click.Context, playbook: str | None, every: bool, at_text: str | None,
+                    as_json: bool) -> None:
+    """Who PLAYBOOK (an id, or the path of a draft .yaml) selects at --at."""
+    from adapters import designer
+
+    if every == bool(playbook):
+        raise click.UsageError("give a PLAYBOOK or --all")
+    config, library, engine = _designer_context(ctx)
+    at = designer.parse_at(at_text, config)
+    with _database_errors(), engine.connect() as conn:
+        click.echo(designer.preview(conn, _chosen(playbook, library, config), config, at,
+                                    as_json))
+
+
+@main.command("explain")
+@click.argument("customer")
+@click.option("--playbook", "playbook", help="Only this playbook (an id or a draft path).")
+@click.option("--at", "at_text", metavar="T", help="YYYY-MM-DD or ISO timestamp (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@click.pass_context
+@reports_errors
+def explain_command(ctx: click.Context, customer: str, playbook: str | None,
+                    at_text: str | None, as_json: bool) -> None:
+    """For CUSTOMER, which conditions of each playbook held and which failed, with values."""
+    from adapters import designer
+
+    config, library, engine = _designer_context(ctx)
+    at = designer.parse_at(at_text, config)
+    with _database_errors(), engine.connect() as conn:
+        click.echo(designer.explain(conn, customer, _chosen(playbook, library, config), config,
+                                    at, as_json))

@@ -20,6 +20,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if not self.file:
+            return self.message
         if self.line:
             return f"{self.file}:{self.line}:{self.column}: {self.message}"
         return f"{self.file}: {self.message}"
@@ -42,7 +44,7 @@ class ValidationError(TendError):
 
     def __init__(self, problems: Iterable[Problem] | str) -> None:
         if isinstance(problems, str):
-            problems = [Problem("<input>", 0, 0, problems)]
+            problems = [Problem("", 0, 0, problems)]
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 

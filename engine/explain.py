@@ -77,7 +77,8 @@ def _step(verdict: Verdict | None, channel: str, customer: Customer) -> dict[str
 def render_text(customer_id: str, at: str, summary: Mapping[str, Any],
                 verdicts: list[dict[str, Any]]) -> str:
     """The explanation as a designer reads it in a terminal."""
-    lines = [f"{customer_id} at {at}: " + ", ".join(f"{k} {v}" for k, v in summary.items())]
+    lines = [f"{customer_id} at {at}: "
+             + ", ".join(f"{k} {_show(v)}" for k, v in summary.items())]
     for v in verdicts:
         lines.append("")
         lines.append(f"{v['playbook']} v{v['version']} ({v['trigger']}): {v['group']}")
