@@ -7,7 +7,7 @@ module itself costs. A column that fails the fast path is parsed cell by cell to
 bad cell. Chunks are small so that a chunk's strings stay in the CPU cache across the column
 passes (measured: large chunks were markedly slower).
 
-This module imports nothing heavy, so adapters.importer can run it in a child process.
+adapters.importer may run `parse_customers` in a child process (adapters.background).
 """
 
 from __future__ import annotations
@@ -17,22 +17,30 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from math import isfinite
 from pathlib import Path
 from typing import IO, Any
 
+from adapters.csv_cells import (
+    Converted,
+    Memo,
+    attrs_json,
+    date_text,
+    encode_list,
+    ids,
+    memoized,
+    numbers,
+    opt_out_parser,
+    strings,
+)
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.fields import CUSTOMER_FIELDS
 from engine.values import FieldType, parse_cell
 
 REQUIRED = ("id", "joined_on")
-ID_LENGTH = 64
 CHUNK_ROWS = 4096
-MEMO_LIMIT = 200_000
 
 Kind = FieldType | str  # "id" and "opt_out" are strings with their own checks
-Converted = tuple[list[Any], dict[int, str]]
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,8 @@ class Layout:
     ignored: tuple[str, ...]
 
     def sources(self) -> Iterator[tuple[int, str, Kind]]:
-        """Value columns in the order rows carry them: fields, then attributes."""
+        """The columns to convert: fields, then attributes (rows carry the attributes as
+        one JSON text after the fields)."""
         for index, name in self.fields:
             yield index, name, name if name in ("id", "opt_out") else CUSTOMER_FIELDS[name]
         for index, name, ftype in self.attrs:
@@ -54,7 +63,8 @@ class Layout:
 
 @dataclass(frozen=True)
 class Parsed:
-    """One chunk: the good rows as value tuples, how many rows were read and bad, and where."""
+    """One chunk: the good rows as value tuples (the layout's fields, then the attributes'
+    JSON text if the file has attribute columns), how many rows were read and bad, and where."""
 
     rows: list[tuple[Any, ...]]
     read: int
@@ -79,12 +89,13 @@ def read_layout(path: Path, config: Config) -> Layout:
         return plan_columns(_read_header(reader, str(path)), config, str(path))
 
 
-def parse_customers(path: Path, layout: Layout, channels: tuple[str, ...],
+def parse_customers(path: Path, layout: Layout, channels: tuple[str, ...], missing: Any,
                     chunk_rows: int = CHUNK_ROWS) -> Iterator[Parsed]:
+    """Chunks of typed rows; an empty cell becomes `missing` (see adapters.csv_cells)."""
     raw, reader = open_csv(path)
     with raw:
         _read_header(reader, str(path))
-        parser = ColumnParser(layout, channels)
+        parser = ColumnParser(layout, channels, missing)
         for rows, first, last in _chunks(reader, chunk_rows, str(path)):
             yield parser.convert(rows, first, last, str(path), raw.tell())
 
@@ -156,14 +167,16 @@ def _line_numbers(rows: list[list[str]], first: int, last: int) -> list[int]:
 class ColumnParser:
     """Converts chunks column by column, remembering the parse of values that repeat."""
 
-    def __init__(self, layout: Layout, channels: tuple[str, ...]) -> None:
+    def __init__(self, layout: Layout, channels: tuple[str, ...], missing: Any) -> None:
         self.layout = layout
-        self.memos: dict[str, dict[str, Any]] = {}
+        self.missing = missing
+        self.memos: dict[str, Memo] = {}
+        self.attr_memos: list[dict[Any, str]] = [{} for _ in layout.attrs]
         self.parsers: dict[Kind, Callable[[str], Any]] = {
-            FieldType.DATE: _date_text,
+            FieldType.DATE: date_text,
             FieldType.BOOL: lambda cell: parse_cell(cell, FieldType.BOOL),
             FieldType.LIST: lambda cell: encode_list(parse_cell(cell, FieldType.LIST)),
-            "opt_out": _opt_out_parser(channels),
+            "opt_out": opt_out_parser(channels),
         }
 
     def convert(self, rows: list[list[str]], first: int, last: int, name: str,
@@ -194,6 +207,10 @@ class ColumnParser:
                 bad_rows.add(at)
                 problems.append(Problem(name, lines[at] if lines else 0, index + 1,
                                         f"column {column!r}: {message}"))
+        if self.layout.attrs:
+            fields = len(self.layout.fields)
+            keys = [name for _, name, _ in self.layout.attrs]
+            values[fields:] = [attrs_json(keys, values[fields:], self.attr_memos, self.missing)]
         good = list(zip(*values, strict=True))
         if bad_rows:
             good = [row for i, row in enumerate(good) if i not in bad_rows]
@@ -201,85 +218,11 @@ class ColumnParser:
 
     def _column(self, column: str, kind: Kind, cells: tuple[str, ...]) -> Converted:
         if kind == "id":
-            return _ids(cells)
+            return ids(cells)
         if kind is FieldType.STRING:
-            return [c or None for c in cells], {}
+            return strings(cells, self.missing)
         if kind is FieldType.NUMBER:
-            return _numbers(cells)
-        memo = self.memos.setdefault(column, {})
-        return _memoized(cells, memo, self.parsers[kind], required=column == "joined_on")
-
-
-def _ids(cells: tuple[str, ...]) -> Converted:
-    problems = {}
-    if "" in cells or max(map(len, cells), default=0) > ID_LENGTH:
-        for i, cell in enumerate(cells):
-            if not cell:
-                problems[i] = "required, got an empty cell"
-            elif len(cell) > ID_LENGTH:
-                problems[i] = f"expected at most {ID_LENGTH} characters, got {len(cell)}"
-    return list(cells), problems
-
-
-def _numbers(cells: tuple[str, ...]) -> Converted:
-    """float() is what parse_cell does; only a column that fails it is parsed cell by cell."""
-    try:
-        values = [float(c) if c else None for c in cells]
-        # A sum that is not finite flags inf or nan (or an overflow, which the slow path clears).
-        if isfinite(sum(filter(None, values))):
-            return values, {}
-    except ValueError:
-        pass
-    values, problems = [], {}
-    for i, cell in enumerate(cells):
-        try:
-            values.append(parse_cell(cell, FieldType.NUMBER) if cell else None)
-        except ValueError as exc:
-            values.append(None)
-            problems[i] = str(exc)
-    return values, problems
-
-
-def _memoized(cells: tuple[str, ...], memo: dict[str, Any], parse: Callable[[str], Any],
-              required: bool) -> Converted:
-    """Parse each distinct cell once; the memo lives across chunks, bounded in size."""
-    if len(memo) > MEMO_LIMIT:
-        memo.clear()
-    errors: dict[str, str] = {}
-    for cell in set(cells).difference(memo):
-        if cell:
-            try:
-                memo[cell] = parse(cell)
-            except ValueError as exc:
-                errors[cell] = str(exc)
-    if required and "" in cells:
-        errors[""] = "required, got an empty cell"
-    values = list(map(memo.get, cells))  # an empty or bad cell is never in the memo: None
-    if not errors:
-        return values, {}
-    return values, {i: errors[c] for i, c in enumerate(cells) if c in errors}
-
-
-def encode_list(items: tuple[str, ...]) -> str | None:
-    """`;a;b;` for a sorted, de-duplicated tuple, so `contains x` is a substring test for `;x;`
-    (docs/ARCHITECTURE.md); None when empty."""
-    return f";{';'.join(items)};" if items else None
-
-
-def _date_text(cell: str) -> str:
-    """Checked as a date, kept as the `YYYY-MM-DD` text both backends store and accept."""
-    parse_cell(cell, FieldType.DATE)
-    return cell
-
-
-def _opt_out_parser(channels: tuple[str, ...]) -> Callable[[str], str | None]:
-    allowed = (*channels, "all")
-
-    def parse(cell: str) -> str | None:
-        names = parse_cell(cell, FieldType.LIST)
-        unknown = [n for n in names if n not in allowed]
-        if unknown:
-            raise ValueError(f"unknown channel {unknown[0]!r}, expected {', '.join(allowed)}")
-        return encode_list(names)
-
-    return parse
+            return numbers(cells, self.missing)
+        if column not in self.memos:
+            self.memos[column] = Memo(self.parsers[kind], column == "joined_on", self.missing)
+        return memoized(cells, self.memos[column])

@@ -30,6 +30,8 @@ STAGE_ROWS = 50_000  # PostgreSQL: rows staged by COPY before one upsert
 
 
 class Writer(Protocol):
+    missing: Any  # what the rows carry for an empty cell (see adapters.csv_cells)
+
     def expect(self, rows: int) -> None:
         """How many rows the file probably holds, to choose a loading strategy."""
 
@@ -70,6 +72,8 @@ def _literal(text: str) -> str:
 
 
 class _SqliteWriter:
+    missing = ""  # the statement's NULLIF(?, '') stores NULL
+
     def __init__(self, conn: Any, layout: Layout, stamp: Any) -> None:
         self.conn = conn
         self.sql = _sqlite_upsert(layout, str(stamp))
@@ -107,21 +111,11 @@ class _SqliteWriter:
 
 def _sqlite_upsert(layout: Layout, stamp: str) -> str:
     names = [name for _, name in layout.fields]
-    values = [f"?{i}" for i in range(1, len(names) + 1)]
     updates = [f"{_quote(n)} = excluded.{_quote(n)}" for n in names if n != "id"]
     if layout.attrs:
-        pairs = []
-        for number, (_, key, ftype) in enumerate(layout.attrs, len(names) + 1):
-            value = f"?{number}"
-            if ftype is FieldType.BOOL:  # bound as 1/0; JSON wants true/false
-                value = f"CASE {value} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END"
-            pairs.append(f"{_literal(key)}, {value}")
         names.append("attrs")
-        # json_patch drops the keys whose value is null: an empty cell stores no key.
-        values.append(f"NULLIF(json_patch('{{}}', json_object({', '.join(pairs)})), '{{}}')")
-        paths = ", ".join(_literal(f"$.{key}") for _, key, _ in layout.attrs)
-        updates.append("attrs = NULLIF(json_patch(json_remove(coalesce(customers.attrs, '{}'), "
-                       f"{paths}), coalesce(excluded.attrs, '{{}}')), '{{}}')")
+        updates.append(f"attrs = {_merged_attrs(layout)}")
+    values = ["?" if name == "id" else "NULLIF(?, '')" for name in names]
     names.append("updated_at")
     values.append(_literal(stamp))
     updates.append("updated_at = excluded.updated_at")
@@ -130,11 +124,20 @@ def _sqlite_upsert(layout: Layout, stamp: str) -> str:
             f"ON CONFLICT (id) DO UPDATE SET {', '.join(updates)}")
 
 
+def _merged_attrs(layout: Layout) -> str:
+    """The stored attrs without the file's attribute keys, plus the file's non-empty ones."""
+    paths = ", ".join(_literal(f"$.{key}") for _, key, _ in layout.attrs)
+    return (f"NULLIF(json_patch(json_remove(coalesce(customers.attrs, '{{}}'), {paths}), "
+            "coalesce(excluded.attrs, '{}')), '{}')")
+
+
 _PG_TYPES = {FieldType.NUMBER: "float8", FieldType.DATE: "date", FieldType.BOOL: "boolean",
-             FieldType.STRING: "text", FieldType.LIST: "text", "id": "text", "opt_out": "text"}
+             FieldType.STRING: "text", FieldType.LIST: "text", "id": "text", "opt_out": "text",
+             "attrs": "jsonb"}
 
 
 class _PostgresWriter:
+    missing = None
     STAGE = "tend_stage_customers"
 
     def __init__(self, conn: Any, layout: Layout, now: dt.datetime) -> None:
@@ -142,10 +145,12 @@ class _PostgresWriter:
         self.now = now
         self.inserted = 0
         self.staged = 0
-        self.columns = [f"c{i}" for i, _ in enumerate(layout.sources())]
-        # Dates stay dates in staging: jsonb renders them as "YYYY-MM-DD" strings in attrs.
-        typed = [f"{column} {_PG_TYPES[kind]}" for column, (_, _, kind)
-                 in zip(self.columns, layout.sources(), strict=True)]
+        kinds = [kind for _, _, kind in layout.sources()][:len(layout.fields)]
+        if layout.attrs:
+            kinds.append("attrs")
+        self.columns = [f"c{i}" for i in range(len(kinds))]
+        typed = [f"{column} {_PG_TYPES[kind]}" for column, kind
+                 in zip(self.columns, kinds, strict=True)]
         conn.execute(f"CREATE TEMP TABLE {self.STAGE} (seq bigserial, {', '.join(typed)}) "
                      "ON COMMIT DROP")
         self.copy_sql = f"COPY {self.STAGE} ({', '.join(self.columns)}) FROM STDIN"
@@ -181,18 +186,14 @@ class _PostgresWriter:
 
 def _postgres_upsert(layout: Layout, columns: list[str], stage: str) -> str:
     names = [name for _, name in layout.fields]
-    selected = columns[:len(names)]
     updates = [f"{_quote(n)} = EXCLUDED.{_quote(n)}" for n in names if n != "id"]
     if layout.attrs:
-        pairs = ", ".join(f"{_literal(key)}, {column}" for (_, key, _), column
-                          in zip(layout.attrs, columns[len(names):], strict=True))
         names.append("attrs")
-        selected.append(f"NULLIF(jsonb_strip_nulls(jsonb_build_object({pairs})), '{{}}')")
         keys = ", ".join(_literal(key) for _, key, _ in layout.attrs)
         updates.append(f"attrs = NULLIF((coalesce(c.attrs, '{{}}') - ARRAY[{keys}]::text[]) "
                        "|| coalesce(EXCLUDED.attrs, '{}'), '{}')")
+    selected = [*columns, "%(now)s"]
     names.append("updated_at")
-    selected.append("%(now)s")
     updates.append("updated_at = EXCLUDED.updated_at")
     id_column = columns[names.index("id")]
     return (f"WITH up AS (INSERT INTO customers AS c ({', '.join(map(_quote, names))}) "

@@ -16,6 +16,7 @@ Decisions DESIGN.md leaves open:
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,17 +64,19 @@ def import_customers(engine: Engine, config: Config, path: Path, *, report: Repo
                      background: bool | None = None) -> CustomerImport:
     """Upsert every good row of `path`; each bad cell goes to `report` as file:line:column.
 
-    `background` parses in a child process (default: for files of 16 MB and more).
+    `background` parses in a child process; by default it does for files of 16 MB and more
+    when a core is idle (on a busy machine the hand-over only adds work).
     """
     layout = read_layout(path, config)
     size = path.stat().st_size
     if background is None:
-        background = size >= BACKGROUND_MIN_BYTES
+        background = size >= BACKGROUND_MIN_BYTES and _spare_core()
     result = CustomerImport(str(path), ignored_columns=layout.ignored)
     channels = tuple(config.channels)
-    chunks: Iterator[Parsed] = parse_customers(path, layout, channels) if not background else \
-        stream_from_child("adapters.customer_csv:parse_customers", path, layout, channels)
     with _gc_paused(), open_writer(engine, layout) as writer:
+        chunks: Iterator[Parsed] = stream_from_child(
+            "adapters.customer_csv:parse_customers", path, layout, channels, writer.missing,
+        ) if background else parse_customers(path, layout, channels, writer.missing)
         for chunk in chunks:
             if not result.read:
                 writer.expect(chunk.read * size // max(chunk.position, 1))
@@ -90,6 +93,11 @@ def import_customers(engine: Engine, config: Config, path: Path, *, report: Repo
     if result.written:
         result.updated = result.read - result.bad - result.inserted
     return result
+
+
+def _spare_core() -> bool:
+    cores = len(os.sched_getaffinity(0))
+    return cores >= 2 and os.getloadavg()[0] <= cores - 1
 
 
 @contextmanager
