@@ -54,8 +54,12 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_customers"),
     )
-    for column in ("churned_on", "contract_end", "joined_on", "birthday"):
+    for column in ("joined_on", "birthday"):
         op.create_index(f"ix_customers_{column}", "customers", [column])
+    for column in ("churned_on", "contract_end"):  # most customers have none: index the rest
+        present = sa.text(f"{column} IS NOT NULL")
+        op.create_index(f"ix_customers_{column}", "customers", [column],
+                        sqlite_where=present, postgresql_where=present)
 
     op.create_table(
         "events",
