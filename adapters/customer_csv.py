@@ -38,7 +38,7 @@ from engine.fields import CUSTOMER_FIELDS
 from engine.values import FieldType, parse_cell
 
 REQUIRED = ("id", "joined_on")
-CHUNK_ROWS = 4096
+CHUNK_ROWS = 1024
 
 Kind = FieldType | str  # "id" and "opt_out" are strings with their own checks
 

@@ -26,7 +26,7 @@ from adapters.db import customers
 from engine.values import FieldType
 
 REBUILD_MIN_ROWS = 50_000
-STAGE_ROWS = 50_000  # PostgreSQL: rows staged by COPY before one upsert
+STAGE_ROWS = 50_000  # PostgreSQL: rows per COPY into staging and upsert from it
 
 
 class Writer(Protocol):
@@ -131,9 +131,8 @@ def _merged_attrs(layout: Layout) -> str:
             "coalesce(excluded.attrs, '{}')), '{}')")
 
 
-_PG_TYPES = {FieldType.NUMBER: "float8", FieldType.DATE: "date", FieldType.BOOL: "boolean",
-             FieldType.STRING: "text", FieldType.LIST: "text", "id": "text", "opt_out": "text",
-             "attrs": "jsonb"}
+_PG_TYPES = {FieldType.NUMBER: "float8", FieldType.DATE: "date", FieldType.STRING: "text",
+             FieldType.LIST: "text", "id": "text", "opt_out": "text", "attrs": "jsonb"}
 
 
 class _PostgresWriter:
@@ -144,7 +143,7 @@ class _PostgresWriter:
         self.conn = conn
         self.now = now
         self.inserted = 0
-        self.staged = 0
+        self.pending: list[tuple[Any, ...]] = []
         kinds = [kind for _, _, kind in layout.sources()][:len(layout.fields)]
         if layout.attrs:
             kinds.append("attrs")
@@ -160,25 +159,25 @@ class _PostgresWriter:
         """COPY plus one set-based upsert per batch is already the bulk path."""
 
     def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        with self.conn.cursor() as cur, cur.copy(self.copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        self.staged += len(rows)
-        if self.staged >= STAGE_ROWS:
+        self.pending.extend(rows)
+        if len(self.pending) >= STAGE_ROWS:
             self._upsert()
 
     def _upsert(self) -> None:
         with self.conn.cursor() as cur:
+            with cur.copy(self.copy_sql) as copy:
+                for row in self.pending:
+                    copy.write_row(row)
             cur.execute(self.upsert, {"now": self.now})
             self.inserted += cur.fetchone()[0]
             cur.execute(f"TRUNCATE {self.STAGE}")
-        self.staged = 0
+        self.pending.clear()
 
     def finish(self, commit: bool) -> int:
         if not commit:
             self.conn.rollback()
             return 0
-        if self.staged:
+        if self.pending:
             self._upsert()
         self.conn.commit()
         return self.inserted

@@ -96,7 +96,8 @@ def import_customers(engine: Engine, config: Config, path: Path, *, report: Repo
 
 
 def _spare_core() -> bool:
-    cores = len(os.sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count() or 1
     return cores >= 2 and os.getloadavg()[0] <= cores - 1
 
 
