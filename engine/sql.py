@@ -44,13 +44,25 @@ class SqlRenderer:
         if isinstance(cond, Leaf):
             return self._leaf(cond)
         if isinstance(cond, Not):
-            return sa.not_(sa.func.coalesce(self.render(cond.item), sa.false()))
+            return sa.not_(self.truth(cond.item))
         parts = [self.render(item) for item in cond.items]
         return sa.and_(*parts) if isinstance(cond, All) else sa.or_(*parts)
 
     def truth(self, cond: Condition) -> Predicate:
-        """A predicate that is never NULL, for selecting a boolean column."""
-        return sa.func.coalesce(self.render(cond), sa.false())
+        """A predicate that is never NULL, for negating or selecting as a boolean column.
+
+        COALESCE is only added where NULL can occur: it hides the column from the planner,
+        which then cannot use an index for it.
+        """
+        rendered = self.render(cond)
+        return sa.func.coalesce(rendered, sa.false()) if self._nullable(cond) else rendered
+
+    def _nullable(self, cond: Condition) -> bool:
+        if isinstance(cond, Not):
+            return False
+        if isinstance(cond, Leaf):
+            return cond.op != "exists"
+        return any(self._nullable(item) for item in cond.items)
 
     def _leaf(self, leaf: Leaf) -> Predicate:
         name = leaf.field
@@ -193,7 +205,8 @@ class SqlRenderer:
                             for s in self.config.lifecycle]
         index = self.config.stage_names.index(name)
         earlier = [sa.not_(p) for p in self._stages[:index]]
-        return sa.and_(*earlier, self._stages[index])
+        own = self.config.lifecycle[index].when
+        return sa.and_(*earlier, sa.true() if own is None else self.render(own))
 
     def _birthday(self, leaf: Leaf) -> Predicate:
         col = self.c.birthday
