@@ -20,8 +20,8 @@ from strategies import DIFFERENTIAL, conditions, customers, days, values
 from adapters.db import customers as customers_table
 from adapters.db import events as events_table
 from adapters.db import make_engine
-from engine.config import Config
 from engine.condition import Leaf, Not
+from engine.config import Config
 from engine.customer import event_facts, facts
 from engine.evaluate import holds
 from engine.sql import SqlRenderer
