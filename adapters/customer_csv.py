@@ -209,7 +209,7 @@ class ColumnParser:
                                         f"column {column!r}: {message}"))
         if self.layout.attrs:
             fields = len(self.layout.fields)
-            keys = [name for _, name, _ in self.layout.attrs]
+            keys = [key for _, key, _ in self.layout.attrs]
             values[fields:] = [attrs_json(keys, values[fields:], self.attr_memos, self.missing)]
         good = list(zip(*values, strict=True))
         if bad_rows:
