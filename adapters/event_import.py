@@ -58,31 +58,39 @@ def check_event(raw: Any, config: Config) -> Event | list[tuple[str, str]]:
         return [("event", "expected a JSON object")]
     problems = [(key, "unknown field, expected one of " + ", ".join(FIELDS))
                 for key in raw if key not in FIELDS]
-    texts: dict[str, str | None] = {}
+    texts = _texts(raw, problems)
+    event_type = texts.get("type")
+    declared = config.events.get(event_type) if event_type else None
+    if event_type and declared is None:
+        problems.append(("type", f"unknown event type {event_type!r}, expected one of "
+                                 + ", ".join(sorted(config.events))))
+    at = None
+    if "at" in texts:
+        try:
+            at = parse_instant(texts["at"], config.timezone)
+        except ValueError as exc:
+            problems.append(("at", str(exc)))
+    data = _check_data(raw.get("data"), declared, event_type, problems)
+    if problems or at is None or event_type is None:
+        return problems
+    return Event(texts.get("id"), texts["customer_id"], event_type, at, data)
+
+
+def _texts(raw: dict[str, Any], problems: list[tuple[str, str]]) -> dict[str, str]:
+    """The string fields that are present and well-formed; `id` alone is optional."""
+    texts = {}
     for key in ("id", "customer_id", "type", "at"):
         value = raw.get(key)
-        if value is None and key != "id":
-            problems.append((key, "required"))
-        elif value is not None and (not isinstance(value, str) or not value):
+        if value is None:
+            if key != "id":
+                problems.append((key, "required"))
+        elif not isinstance(value, str) or not value:
             problems.append((key, f"expected a non-empty string, got {value!r}"))
-        elif value is not None and len(value) > LIMITS.get(key, len(value)):
+        elif key in LIMITS and len(value) > LIMITS[key]:
             problems.append((key, f"expected at most {LIMITS[key]} characters"))
         else:
             texts[key] = value
-    declared = config.events.get(texts.get("type") or "")
-    if texts.get("type") and declared is None:
-        problems.append(("type", f"unknown event type {texts['type']!r}, expected one of "
-                                 + ", ".join(sorted(config.events))))
-    at = None
-    if texts.get("at"):
-        try:
-            at = parse_instant(texts["at"] or "", config.timezone)
-        except ValueError as exc:
-            problems.append(("at", str(exc)))
-    data = _check_data(raw.get("data"), declared, texts.get("type"), problems)
-    if problems or at is None or declared is None:
-        return problems
-    return Event(texts.get("id"), texts["customer_id"] or "", texts["type"] or "", at, data)
+    return texts
 
 
 def _check_data(raw: Any, declared: Mapping[str, Any] | None, event_type: str | None,
