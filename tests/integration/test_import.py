@@ -265,3 +265,27 @@ def test_demo_data_imports_without_a_bad_row(engine: Engine, config: Config,
     assert problems == [] and result.inserted == 3000
     stored = import_events(engine, config, files.events, report=lambda p: None)
     assert (stored.bad, stored.stored, stored.unknown_customer_events) == (0, 400, 0)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_bulk_load_keeps_the_indexes(engine: Engine, config: Config, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch, strict: bool) -> None:
+    """A load at least as large as the table rebuilds SQLite's indexes after it (or, rolled
+    back, keeps them); the threshold is lowered so a small file takes that path."""
+    monkeypatch.setattr("adapters.customer_store.REBUILD_MIN_ROWS", 0)
+
+    def indexes() -> list[tuple[str, list[str]]]:
+        found = sa.inspect(engine).get_indexes("customers")
+        return sorted((i["name"] or "", list(i["column_names"])) for i in found)
+
+    before = indexes()
+    rows = "".join(f"c{i},2024-01-{i % 28 + 1:02d},2025-{i % 12 + 1:02d}-01\n" for i in range(300))
+    path = write(tmp_path, "bulk.csv", "id,joined_on,churned_on\n" + rows + "c9,never,\n")
+    result, _ = load(engine, config, path, strict=strict)
+    assert indexes() == before
+    assert result.inserted == (0 if strict else 300)
+    if not strict:
+        with engine.connect() as conn:
+            found = conn.scalar(sa.select(sa.func.count()).select_from(sa.table("customers"))
+                                .where(sa.text("churned_on >= '2025-12-01'")))
+        assert found == 25
