@@ -17,7 +17,7 @@ import struct
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import IO, Any
 
 from engine.errors import ValidationError
@@ -25,7 +25,7 @@ from engine.errors import ValidationError
 _LENGTH = struct.Struct("<Q")
 
 
-def stream_from_child(target: str, *args: Any) -> Iterator[Any]:
+def stream_from_child(target: str, *args: Any) -> Generator[Any, None, None]:
     """Items of `module:function(*args)` computed in a child; its ValidationError re-raised."""
     child = subprocess.Popen([sys.executable, "-m", "adapters.background"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -90,7 +90,7 @@ def read_layout(path: Path, config: Config) -> Layout:
 
 
 def parse_customers(path: Path, layout: Layout, channels: tuple[str, ...], missing: Any,
-                    chunk_rows: int = CHUNK_ROWS) -> Iterator[Parsed]:
+                    chunk_rows: int = CHUNK_ROWS) -> Generator[Parsed, None, None]:
     """Chunks of typed rows; an empty cell becomes `missing` (see adapters.csv_cells)."""
     raw, reader = open_csv(path)
     with raw:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,20 +74,21 @@ def import_customers(engine: Engine, config: Config, path: Path, *, report: Repo
     result = CustomerImport(str(path), ignored_columns=layout.ignored)
     channels = tuple(config.channels)
     with _gc_paused(), open_writer(engine, layout) as writer:
-        chunks: Iterator[Parsed] = stream_from_child(
+        chunks: Generator[Parsed, None, None] = stream_from_child(
             "adapters.customer_csv:parse_customers", path, layout, channels, writer.missing,
         ) if background else parse_customers(path, layout, channels, writer.missing)
-        for chunk in chunks:
-            if not result.read:
-                writer.expect(chunk.read * size // max(chunk.position, 1))
-            for problem in chunk.problems:
-                report(problem)
-            result.read += chunk.read
-            result.bad += chunk.bad
-            if not (strict and result.bad):
-                writer.write(chunk.rows)
-            if progress is not None:
-                progress(chunk.position, size)
+        with closing(chunks):  # on an error, stop the parsing child now
+            for chunk in chunks:
+                if not result.read:
+                    writer.expect(chunk.read * size // max(chunk.position, 1))
+                for problem in chunk.problems:
+                    report(problem)
+                result.read += chunk.read
+                result.bad += chunk.bad
+                if not (strict and result.bad):
+                    writer.write(chunk.rows)
+                if progress is not None:
+                    progress(chunk.position, size)
         result.written = not (strict and result.bad)
         result.inserted = writer.finish(commit=result.written)
     if result.written:
