@@ -9,10 +9,11 @@ An event-triggered playbook is previewed by replaying its stored events of the l
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from adapters.db import customers, events
 from engine.condition import Leaf
@@ -24,6 +25,7 @@ from engine.values import FieldType
 
 OPTED_OUT_ALL = Leaf("opt_out", "contains", "all", FieldType.LIST)
 REPLAY_WINDOW = dt.timedelta(days=7)
+FETCH_SIZE = 20_000
 
 
 def audience_predicate(renderer: SqlRenderer, playbook: Playbook) -> Predicate:
@@ -48,24 +50,26 @@ def sweep(conn: Connection, playbook: Playbook, config: Config, at: dt.datetime,
         query = (query.join_from(events, customers, events.c.customer_id == customers.c.id)
                  .where(events.c.type == event_type, events.c.at > at - REPLAY_WINDOW,
                         events.c.at <= at)
-                 .order_by(customers.c.id, events.c.seq))
-    matched: list[str] = []
-    seen: set[str] = set()
-    opted_out: list[str] = []
-    step_members: dict[str, list[str]] = {step.id: [] for step in playbook.steps}
-    unconditional = [step.id for step in playbook.steps if step.when is None]
-    for row in conn.execute(query):
-        cid = row[0]
-        if cid in seen:
-            continue
-        seen.add(cid)
-        matched.append(cid)
-        if row[1]:
-            opted_out.append(cid)
-        for step, holds in zip(conditional, row[2:], strict=True):
-            if holds:
-                step_members[step.id].append(cid)
-    for step_id in unconditional:
-        step_members[step_id] = matched
+                 .order_by(customers.c.id, events.c.at, events.c.seq))
+    result = conn.execution_options(yield_per=FETCH_SIZE).execute(query)
+    rows = [row for part in result.partitions() for row in part]
+    if event_type:
+        rows = _first_per_customer(rows)
+    matched = [row[0] for row in rows]
+    opted_out = [row[0] for row in rows if row[1]]
+    step_members: dict[str, list[str]] = {step.id: matched for step in playbook.steps}
+    for i, step in enumerate(conditional, start=2):
+        step_members[step.id] = [row[0] for row in rows if row[i]]
     return select_members(playbook.id, playbook.version, playbook.holdout, matched,
                           cooldown_ids, opted_out, step_members)
+
+
+def _first_per_customer(rows: Sequence[Row[Any]]) -> list[Row[Any]]:
+    """A replay matches a customer once, on their earliest matching event."""
+    seen: set[str] = set()
+    first = []
+    for row in rows:
+        if row[0] not in seen:
+            seen.add(row[0])
+            first.append(row)
+    return first

@@ -129,18 +129,30 @@ def _replayed(conn: sa.Connection, event_type: str) -> Iterable[dict[str, Any]]:
 
 
 def part_sql(url: str, config: Config) -> dict[str, Any]:
+    """Hand-written SQL as written, and (SQLite) the same with index use forbidden.
+
+    SQLite has no column statistics for ranges, so its planner takes an index for
+    `joined_on < X` even when nearly every row matches; the best of the two plans is the
+    stricter baseline, reported beside the one a person would get.
+    """
     engine = make_engine(url)
     handwritten = hand_sql(engine.dialect.name, config)
-    times, ids = {}, {}
+    times, best, ids = {}, {}, {}
     with engine.connect() as conn:
         for pb in playbooks(config):
             text, params = handwritten[pb.id]
-            conn.exec_driver_sql(text, params).all()
-            started = time.perf_counter()
-            found = [row[0] for row in conn.exec_driver_sql(text, params)]
-            times[pb.id] = time.perf_counter() - started
+            variants = [text]
+            if engine.dialect.name == "sqlite" and text.startswith("SELECT id FROM customers "):
+                variants.append(text.replace(" WHERE ", " NOT INDEXED WHERE ", 1))
+            timed = []
+            for variant in variants:
+                conn.exec_driver_sql(variant, params).all()
+                started = time.perf_counter()
+                found = [row[0] for row in conn.exec_driver_sql(variant, params)]
+                timed.append(time.perf_counter() - started)
+            times[pb.id], best[pb.id] = timed[0], min(timed)
             ids[pb.id] = digest(found)
-    return {"times": times, "ids": ids}
+    return {"times": times, "best": best, "ids": ids}
 
 
 def hand_sql(dialect: str, config: Config) -> dict[str, tuple[str, Any]]:
@@ -261,20 +273,23 @@ def sqlite_database(rows: int, config: Config) -> str:
 
 def compare(backend: str, parts: dict[str, dict[str, Any]], books: list[str]) -> bool:
     ours, sql = parts["ours"], parts["sql"]
+    mine, written, best = ours["times"], sql["times"], sql["best"]
     agree = True
-    print(f"sweep {backend}: {'playbook':<22} {'ours':>8} {'hand SQL':>9} {'ratio':>7}")
+    print(f"sweep {backend}: {'playbook':<22} {'ours':>7} {'hand SQL':>9} {'ratio':>6}"
+          f" {'best plan':>10} {'ratio':>6}")
     for pb in books:
         same = all(p["ids"][pb] == ours["ids"][pb] for p in parts.values())
         agree &= same
-        ratio = ours["times"][pb] / max(sql["times"][pb], 1e-9)
-        print(f"sweep {backend}: {pb:<22} {ours['times'][pb]:>7.3f}s {sql['times'][pb]:>8.3f}s "
-              f"{ratio:>6.2f}x{'' if same else '  IDS DIFFER'}")
-    total, total_sql = sum(ours["times"].values()), sum(sql["times"].values())
+        print(f"sweep {backend}: {pb:<22} {mine[pb]:>6.3f}s {written[pb]:>8.3f}s "
+              f"{mine[pb] / written[pb]:>5.2f}x {best[pb]:>9.3f}s {mine[pb] / best[pb]:>5.2f}x"
+              f"{'' if same else '  IDS DIFFER'}")
+    total = sum(mine.values())
     print(f"sweep {backend}: total {total:.2f}s (goal <= 3 s on SQLite), peak RSS "
           f"{ours['rss_mb']:.0f} MB (goal <= 256 MB)")
-    print(f"sweep {backend}: vs hand-written SQL {total / total_sql:.2f}x in total (goal <= 2x), "
-          f"worst playbook {max(ours['times'][p] / max(sql['times'][p], 1e-9) for p in books):.2f}x"
-          " (goal <= 3x)")
+    for label, base in (("as written", written), ("best plan", best)):
+        worst = max(mine[p] / base[p] for p in books)
+        print(f"sweep {backend}: vs hand-written SQL ({label}) {total / sum(base.values()):.2f}x"
+              f" in total (goal <= 2x), worst playbook {worst:.2f}x (goal <= 3x)")
     if "python" in parts:
         py = parts["python"]["times"]["all"]
         print(f"sweep {backend}: plain Python evaluator {py:.1f}s, ours {py / total:.1f}x faster "

@@ -61,21 +61,21 @@ def select_members(playbook_id: str, version: int, holdout: float, matched: Iter
     never affected by per-channel opt-outs or the contact policy, which act on tasks later.
     """
     matched_ids = tuple(sorted(set(matched)))
-    reasons = {"cooldown": set(cooldown_ids), "opted_out": set(opted_out_ids)}
-    suppressed: dict[str, list[str]] = {reason: [] for reason in SUPPRESSION_ORDER}
-    treatment: list[str] = []
-    control: list[str] = []
+    cooling = set(cooldown_ids).intersection(matched_ids)
+    opted = set(opted_out_ids).intersection(matched_ids) - cooling
+    held = cooling | opted
+    eligible = [cid for cid in matched_ids if cid not in held] if held else list(matched_ids)
     threshold = control_threshold(holdout)
-    for cid in matched_ids:
-        reason = next((r for r in SUPPRESSION_ORDER if cid in reasons[r]), None)
-        if reason is not None:
-            suppressed[reason].append(cid)
-        elif threshold and _bucket(playbook_id, cid) < threshold:
-            control.append(cid)
-        else:
-            treatment.append(cid)
+    if threshold:
+        prefix, sha = f"{playbook_id}:".encode(), hashlib.sha256
+        in_control_group = [int.from_bytes(sha(prefix + cid.encode()).digest()[:8], "big")
+                            < threshold for cid in eligible]
+        control = [cid for cid, c in zip(eligible, in_control_group, strict=True) if c]
+        treatment = [cid for cid, c in zip(eligible, in_control_group, strict=True) if not c]
+    else:
+        control, treatment = [], eligible
     treated = set(treatment)
-    steps = {step: sum(1 for cid in ids if cid in treated)
-             for step, ids in (step_members or {}).items()}
+    steps = {step: len(treated.intersection(ids)) for step, ids in (step_members or {}).items()}
+    suppressed = {"cooldown": tuple(sorted(cooling)), "opted_out": tuple(sorted(opted))}
     return Selection(playbook_id, version, matched_ids, tuple(treatment), tuple(control),
-                     {r: tuple(ids) for r, ids in suppressed.items() if ids}, steps)
+                     {r: ids for r, ids in suppressed.items() if ids}, steps)

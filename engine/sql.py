@@ -67,7 +67,7 @@ class SqlRenderer:
     def _leaf(self, leaf: Leaf) -> Predicate:
         name = leaf.field
         if name == "tier":
-            return self._finite(leaf, self.config.tier_names, self._tier_is)
+            return self._tier(leaf)
         if name == "stage":
             return self._finite(leaf, self.config.stage_names, self._stage_is)
         if name == "days_to_birthday":
@@ -130,7 +130,12 @@ class SqlRenderer:
         tz = self.config.timezone
 
         def start(day: dt.date) -> dt.datetime:
-            return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
+            """Local midnight in UTC; at the ends of the calendar, the end itself."""
+            try:
+                return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
+            except OverflowError:
+                edge = dt.datetime.min if day.year == dt.MINYEAR else dt.datetime.max
+                return edge.replace(tzinfo=dt.UTC)
 
         def after(day: dt.date, days: int = 0) -> dt.datetime:
             """Start of the local day `days + 1` after `day`: the end of an inclusive range."""
@@ -188,16 +193,26 @@ class SqlRenderer:
             return sa.true()
         return sa.or_(sa.false(), *(member(v) for v in chosen))
 
-    def _tier_is(self, name: str) -> Predicate:
+    def _tier(self, leaf: Leaf) -> Predicate:
+        """Chosen tiers as `arpu` ranges, adjacent tiers merged into one range."""
         tiers = self.config.tiers
-        index = self.config.tier_names.index(name)
-        arpu = self.c.arpu
-        upper = arpu < tiers[index - 1].min_arpu if index > 0 else None
-        if index == len(tiers) - 1:
-            lower = None if len(tiers) == 1 else upper
-            return sa.true() if lower is None else sa.or_(arpu.is_(None), lower)
-        at_least = arpu >= tiers[index].min_arpu
-        return at_least if upper is None else sa.and_(at_least, upper)
+        chosen = [i for i, t in enumerate(tiers) if leaf_holds(leaf, t.name, self.today)]
+        runs: list[list[int]] = []
+        for i in chosen:
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        return sa.or_(sa.false(), *(self._arpu_range(run[0], run[-1]) for run in runs))
+
+    def _arpu_range(self, highest: int, lowest: int) -> Predicate:
+        """Customers whose tier lies between tiers[highest] and tiers[lowest] (indexes)."""
+        tiers, arpu = self.config.tiers, self.c.arpu
+        below = arpu < tiers[highest - 1].min_arpu if highest > 0 else None
+        if lowest == len(tiers) - 1:
+            return sa.true() if below is None else sa.or_(arpu.is_(None), below)
+        at_least = arpu >= tiers[lowest].min_arpu
+        return at_least if below is None else sa.and_(at_least, below)
 
     def _stage_is(self, name: str) -> Predicate:
         if self._stages is None:

@@ -20,7 +20,7 @@ from strategies import DIFFERENTIAL, conditions, customers, days, values
 from adapters.db import customers as customers_table
 from adapters.db import events as events_table
 from adapters.db import make_engine
-from engine.condition import Leaf, Not
+from engine.condition import Condition, Leaf, Not
 from engine.config import Config
 from engine.customer import event_facts, facts
 from engine.evaluate import holds
@@ -53,8 +53,10 @@ def replace_customers(conn: sa.Connection, records: Iterable[Mapping[str, Any]])
 EXAMPLES = settings(DIFFERENTIAL, max_examples=max(DIFFERENTIAL.max_examples, 400))
 
 
-def unique_customers(config: Config, today: dt.date) -> st.SearchStrategy[list[dict[str, Any]]]:
-    return st.lists(customers(config.attributes, today), max_size=6,
+def unique_customers(config: Config, today: dt.date,
+                     aim: Condition) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Customers whose values are often aimed at the condition's literals and boundaries."""
+    return st.lists(customers(config.attributes, today, aim), max_size=6,
                     unique_by=lambda r: r["id"])
 
 
@@ -72,7 +74,7 @@ def test_sweep_predicate_agrees_with_evaluator(engine: sa.Engine, config: Config
     def check(data: st.DataObject) -> None:
         today = data.draw(days(), "today")
         cond = data.draw(conditions(config.catalog(), today), "condition")
-        records = data.draw(unique_customers(config, today), "customers")
+        records = data.draw(unique_customers(config, today, cond), "customers")
         renderer = SqlRenderer(customers_table, config, today, engine.dialect.name)
         with engine.begin() as conn:
             replace_customers(conn, records)
@@ -94,7 +96,7 @@ def test_event_replay_predicate_agrees_with_evaluator(engine: sa.Engine, config:
     def check(data: st.DataObject) -> None:
         today = data.draw(days(), "today")
         cond = data.draw(conditions(catalog, today), "condition")
-        records = data.draw(unique_customers(config, today), "customers")
+        records = data.draw(unique_customers(config, today, cond), "customers")
         moments = st.datetimes(dt.datetime(today.year - 1, 1, 1), dt.datetime(today.year, 12, 31),
                                timezones=st.just(dt.UTC))
         happened = [
