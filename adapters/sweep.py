@@ -20,20 +20,12 @@ from engine.condition import Leaf
 from engine.config import Config
 from engine.playbook import Playbook
 from engine.selection import Selection, select_members
-from engine.sql import Predicate, SqlRenderer
+from engine.sql import SqlRenderer
 from engine.values import FieldType
 
 OPTED_OUT_ALL = Leaf("opt_out", "contains", "all", FieldType.LIST)
 REPLAY_WINDOW = dt.timedelta(days=7)
 FETCH_SIZE = 20_000
-
-
-def audience_predicate(renderer: SqlRenderer, playbook: Playbook) -> Predicate:
-    """matched = audience true and exclude false."""
-    audience = renderer.render(playbook.audience)
-    if playbook.exclude is None:
-        return audience
-    return sa.and_(audience, sa.not_(renderer.truth(playbook.exclude)))
 
 
 def sweep(conn: Connection, playbook: Playbook, config: Config, at: dt.datetime,
@@ -45,7 +37,7 @@ def sweep(conn: Connection, playbook: Playbook, config: Config, at: dt.datetime,
     conditional = [step for step in playbook.steps if step.when is not None]
     columns = [customers.c.id, renderer.truth(OPTED_OUT_ALL),
                *(renderer.truth(step.when) for step in conditional if step.when is not None)]
-    query = sa.select(*columns).where(audience_predicate(renderer, playbook))
+    query = sa.select(*columns).where(renderer.render(playbook.selector))
     if event_type:
         query = (query.join_from(events, customers, events.c.customer_id == customers.c.id)
                  .where(events.c.type == event_type, events.c.at > at - REPLAY_WINDOW,

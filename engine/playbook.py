@@ -19,7 +19,8 @@ from apscheduler.triggers.cron import CronTrigger
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import fields, validate, validates_schema
 
-from engine.condition import Condition, Parser
+from engine import rules
+from engine.condition import All, Condition, Not, Parser
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.formats import EXPECTED_MAPPING, Format, choice, listing
@@ -87,6 +88,13 @@ class Playbook:
     file: str
     text: str
     hash: str
+
+    @property
+    def selector(self) -> Condition:
+        """Who the playbook matches: audience true and exclude false, as one condition."""
+        if self.exclude is None:
+            return self.audience
+        return All((self.audience, Not(self.exclude)))
 
 
 class _RetrySchema(Format):
@@ -169,7 +177,19 @@ def playbook_from(source: Source, text: str, config: Config,
     problems.extend(checks.problems)
     if problems:
         raise ValidationError(problems)
-    return _build(data, conditions, source.file, text, content_hash(source.root))
+    playbook = _build(data, conditions, source.file, text, content_hash(source.root))
+    if playbook.trigger.event:
+        _check_event_engine(playbook, source)
+    return playbook
+
+
+def _check_event_engine(playbook: Playbook, source: Source) -> None:
+    """Events are matched by durable-rules, whose fixed limits a large condition can exceed."""
+    try:
+        rules.render(playbook.selector)
+    except ValidationError as exc:
+        raise ValidationError([source.at(["audience"], f"audience and exclude: {p.message}")
+                               for p in exc.problems]) from None
 
 
 def content_hash(document: Any) -> str:
