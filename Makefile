@@ -29,6 +29,8 @@ run: setup
 	$(BIN)/tend import customers var/demo/customers.csv
 	$(BIN)/tend import events var/demo/events.jsonl
 	$(BIN)/tend preview --all
+	@echo
+	@echo "Next: .venv/bin/tend explain c0000042 --playbook winback   (README: a five-minute tour)"
 
 bench: setup
 	bash scripts/ensure-postgres.sh

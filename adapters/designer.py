@@ -39,7 +39,7 @@ def parse_at(text: str | None, config: Config) -> dt.datetime:
 
 def preview(conn: Connection, playbooks: Sequence[Playbook], config: Config, at: dt.datetime,
             as_json: bool) -> str:
-    stamp = at.astimezone(config.timezone).isoformat()
+    stamp = at.astimezone(config.timezone).isoformat(timespec="seconds")
     selections = [(pb, sweep(conn, pb, config, at)) for pb in playbooks]
     if as_json:
         docs = [sel.as_json(stamp) for _, sel in selections]
@@ -77,7 +77,7 @@ def explain(conn: Connection, customer_id: str, playbooks: Sequence[Playbook], c
         raise NotFound(f"no customer {customer_id!r}")
     verdicts = [explain_playbook(customer, pb, config, at, _last_event(conn, pb, customer_id, at))
                 for pb in playbooks]
-    stamp = at.astimezone(config.timezone).isoformat()
+    stamp = at.astimezone(config.timezone).isoformat(timespec="seconds")
     seen = facts(customer, config.today(at), config.tiers, config.lifecycle)
     summary = {k: seen[k] for k in ("tier", "stage", "tenure_days", "days_to_birthday")}
     if as_json:
