@@ -79,6 +79,19 @@ def _database_errors() -> Iterator[None]:
                         "`tend db upgrade` creates or migrates it)") from None
 
 
+@contextmanager
+def _engine(ctx: click.Context) -> Iterator[Any]:
+    """The database engine for one command, closed when it ends (no connection outlives it)."""
+    from adapters.db import make_engine
+
+    engine = make_engine(_database_url(ctx))
+    try:
+        with _database_errors():
+            yield engine
+    finally:
+        engine.dispose()
+
+
 def _echo_problem(problem: Any) -> None:
     """file:line:column, or file:line for problems of a whole line (event lines)."""
     if problem.line and not problem.column:
@@ -138,12 +151,11 @@ def import_customers_command(ctx: click.Context, file: Path, strict: bool) -> No
     A column absent from the file leaves stored values unchanged; an empty cell clears one.
     When an id appears twice in the file, the last row wins. Exit code 1 if any row was bad.
     """
-    from adapters.db import make_engine
     from adapters.importer import import_customers
 
     config = config_from(ctx)
-    with _database_errors(), _progress_bar(file) as progress:
-        result = import_customers(make_engine(_database_url(ctx)), config, file,
+    with _engine(ctx) as engine, _progress_bar(file) as progress:
+        result = import_customers(engine, config, file,
                                   report=_echo_problem, strict=strict, progress=progress)
     for line in result.summary():
         click.echo(line)
@@ -166,13 +178,11 @@ def import_events_command(ctx: click.Context, file: Path, strict: bool,
     Events for customers not (yet) imported are stored and listed in the summary.
     Exit code 1 if any line was bad.
     """
-    from adapters.db import make_engine
     from adapters.event_import import import_events
 
     config = config_from(ctx)
-    with _database_errors():
-        result = import_events(make_engine(_database_url(ctx)), config, file,
-                               report=_echo_problem, strict=strict)
+    with _engine(ctx) as engine:
+        result = import_events(engine, config, file, report=_echo_problem, strict=strict)
     for line in result.summary():
         click.echo(line)
     if result.bad:
@@ -289,13 +299,15 @@ def run_tests(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 # --- preview and explain ---
 
 
-def _designer_context(ctx: click.Context) -> tuple[Config, Any, Any]:
-    """Config, installed library and database engine for preview and explain."""
-    from adapters.db import make_engine
+@contextmanager
+def _designer_context(ctx: click.Context) -> Iterator[tuple[Config, Any, Any]]:
+    """Config, installed library and a database connection for preview and explain."""
     from engine.library import load_library
 
     config = config_from(ctx)
-    return config, load_library(None, None, config), make_engine(_database_url(ctx))
+    library = load_library(None, None, config)
+    with _engine(ctx) as engine, engine.connect() as conn:
+        yield config, library, conn
 
 
 def _chosen(ref: str | None, library: Any, config: Config) -> list[Any]:
@@ -320,9 +332,8 @@ def preview_command(ctx: click.Context, playbook: str | None, every: bool, at_te
 
     if every == bool(playbook):
         raise click.UsageError("give a PLAYBOOK or --all")
-    config, library, engine = _designer_context(ctx)
-    at = designer.parse_at(at_text, config)
-    with _database_errors(), engine.connect() as conn:
+    with _designer_context(ctx) as (config, library, conn):
+        at = designer.parse_at(at_text, config)
         click.echo(designer.preview(conn, _chosen(playbook, library, config), config, at,
                                     as_json))
 
@@ -339,8 +350,7 @@ def explain_command(ctx: click.Context, customer: str, playbook: str | None,
     """For CUSTOMER, which conditions of each playbook held and which failed, with values."""
     from adapters import designer
 
-    config, library, engine = _designer_context(ctx)
-    at = designer.parse_at(at_text, config)
-    with _database_errors(), engine.connect() as conn:
+    with _designer_context(ctx) as (config, library, conn):
+        at = designer.parse_at(at_text, config)
         click.echo(designer.explain(conn, customer, _chosen(playbook, library, config), config,
                                     at, as_json))
