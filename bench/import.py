@@ -1,7 +1,7 @@
 """`tend import customers` against a raw bulk load of the same CSV (goal: at most 2x slower).
 
 SQLite: the importer (in process) vs the csv module plus one executemany into a plain table
-with the same columns, in one transaction. PostgreSQL (a throwaway server, as the tests start
+with the same columns keyed by id (upserts need that key), in one transaction. PostgreSQL (a throwaway server, as the tests start
 it): the importer vs COPY of the file into a staging table and one INSERT ... ON CONFLICT.
 The importer validates and types every cell and keeps indexes; the baselines do neither
 (the PostgreSQL one lets the server parse the CSV), so the ratio is the price of that work.
@@ -139,6 +139,7 @@ def _sqlite_types(header: list[str], config: Config) -> list[str]:
     from adapters.db import customers
 
     types = {c.name: c.type.compile() for c in customers.columns}
+    types["id"] += " PRIMARY KEY"
     return [f'"{name}" {types.get(name, "TEXT")}' for name in header]
 
 
