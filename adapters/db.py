@@ -197,3 +197,151 @@ def stream_customers(conn: sa.Connection, config: Config,
 def load_customer(conn: sa.Connection, config: Config, customer_id: str) -> dict[str, Any] | None:
     row = conn.execute(_SELECT_RECORDS.where(customers.c.id == customer_id)).first()
     return None if row is None else _record(row, config.attributes)
+
+
+# --- tickets: users, tickets and their members, approvals, audit, entries, tasks ---
+# Appended for the ticket workflow (migration 0002). Ids of people are their names: audit rows
+# and approvals must stay readable after a user is gone, so they hold the name, not a key.
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", text_c(128), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+user_roles = sa.Table(
+    "user_roles", metadata,
+    sa.Column("user_id", sa.Integer, primary_key=True),
+    sa.Column("role", text_c(128), primary_key=True),
+)
+
+tokens = sa.Table(
+    "tokens", metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),  # sha256 hex: the token is never stored
+    sa.Column("user_id", sa.Integer, nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime),
+)
+
+tickets = sa.Table(
+    "tickets", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("playbook", text_c(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("playbook_hash", sa.String(64), nullable=False),
+    sa.Column("workflow", text_c(64), nullable=False),
+    sa.Column("state", text_c(16), nullable=False, index=True),
+    sa.Column("trigger", text_c(16), nullable=False),
+    sa.Column("window_key", text_c(64), nullable=False),
+    sa.Column("planned_at", UTCDateTime, nullable=False),
+    sa.Column("planned_by", text_c(128), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("levels", JSONDoc, nullable=False),
+    sa.Column("deadline", UTCDateTime),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("evaluate_after", UTCDateTime),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("rehearsal", JSONDoc),
+    sa.Column("results", JSONDoc),
+    sa.Column("cancel_reason", sa.Text),
+    # A sweep of one window opens one ticket, however often it runs (overlapping schedulers).
+    sa.UniqueConstraint("playbook", "window_key", name="uq_tickets_playbook_window_key"),
+)
+
+ticket_members = sa.Table(
+    "ticket_members", metadata,
+    sa.Column("ticket_id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", text_c(64), primary_key=True),
+    sa.Column("grp", text_c(16), nullable=False),       # treatment | control | suppressed
+    sa.Column("reason", text_c(16)),                    # the suppression reason
+)
+
+approvals = sa.Table(
+    "approvals", metadata,
+    sa.Column("ticket_id", sa.Integer, primary_key=True),
+    sa.Column("level", sa.Integer, primary_key=True),
+    sa.Column("role", text_c(128), nullable=False),
+    sa.Column("by", text_c(128), nullable=False),
+    sa.Column("decision", text_c(16), nullable=False),  # approved | rejected
+    sa.Column("comment", sa.Text),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.Integer, nullable=False, index=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", text_c(128), nullable=False),
+    sa.Column("role", text_c(128), nullable=False),
+    sa.Column("action", text_c(32), nullable=False),
+    sa.Column("from_state", text_c(16)),
+    sa.Column("to_state", text_c(16), nullable=False),
+    sa.Column("reason", sa.Text),
+)
+
+entries = sa.Table(
+    "entries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("playbook", text_c(64), nullable=False),
+    sa.Column("customer_id", text_c(64), nullable=False),
+    sa.Column("ticket_id", sa.Integer, nullable=False, index=True),
+    sa.Column("grp", text_c(16), nullable=False),
+    sa.Column("entered_at", UTCDateTime, nullable=False),
+    # Cooldown asks: did this customer enter this playbook after a given instant?
+    sa.Index("ix_entries_playbook_customer_id_entered_at",
+             "playbook", "customer_id", "entered_at"),
+)
+
+tasks = sa.Table(
+    "tasks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.Integer, nullable=False, index=True),
+    sa.Column("entry_id", sa.Integer, nullable=False),
+    sa.Column("customer_id", text_c(64), nullable=False),
+    sa.Column("step", text_c(64), nullable=False),
+    sa.Column("channel", text_c(32), nullable=False),
+    sa.Column("route", text_c(160), nullable=False),
+    sa.Column("state", text_c(16), nullable=False),
+    sa.Column("idempotency_key", text_c(96), nullable=False, unique=True),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("payload", JSONDoc, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Dispatch asks: which tasks of a channel are due?
+    sa.Index("ix_tasks_channel_state_due_at", "channel", "state", "due_at"),
+)
+
+scheduler_lease = sa.Table(
+    "scheduler_lease", metadata,
+    sa.Column("name", text_c(64), primary_key=True),
+    sa.Column("holder", text_c(128), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+
+def begin_writes(conn: sa.Connection) -> None:
+    """Take SQLite's write lock now, before the first read of a read-modify-write.
+
+    pysqlite starts a deferred transaction at the first write, so two writers that both read
+    first fail with "database is locked" when upgrading; BEGIN IMMEDIATE makes the second one
+    wait (busy timeout) instead. PostgreSQL needs nothing here. Call it first in a transaction.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    raw: Any = conn.connection.dbapi_connection
+    if not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def load_customers(conn: sa.Connection, config: Config,
+                   ids: Sequence[str], chunk: int = 5_000) -> dict[str, dict[str, Any]]:
+    """The records of `ids` (those that exist), fetched a chunk of ids per query."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        for row in conn.execute(_SELECT_RECORDS.where(customers.c.id.in_(part))):
+            record = _record(row, config.attributes)
+            found[record["id"]] = record
+    return found
