@@ -43,7 +43,9 @@ def sweep(conn: Connection, playbook: Playbook, config: Config, at: dt.datetime,
                  .where(events.c.type == event_type, events.c.at > at - REPLAY_WINDOW,
                         events.c.at <= at)
                  .order_by(customers.c.id, events.c.at, events.c.seq))
-    result = conn.execution_options(yield_per=FETCH_SIZE).execute(query)
+    # Per statement: Connection.execution_options would change the caller's connection for
+    # good (in place since SQLAlchemy 2.0), and its later statements would be streamed too.
+    result = conn.execute(query, execution_options={"yield_per": FETCH_SIZE})
     rows = [row for part in result.partitions() for row in part]
     if event_type:
         rows = _first_per_customer(rows)
