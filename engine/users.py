@@ -1,0 +1,59 @@
+"""People and their roles, as the ticket rules and the HTTP layer see them.
+
+Roles are plain names. Two kinds are bound to something: `adapter:<channel>` (an adapter may
+only pull its channel's tasks) and `manager:<id>` (an account manager sees their customers).
+Approver roles are the ones config.yaml declares under `roles:`; `admin` administers but is
+deliberately not an approver, so running the service never implies approving campaigns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.config import Config
+from engine.errors import ValidationError
+
+BUILTIN_ROLES = ("designer", "admin", "viewer", "adapter", "manager")
+BOUND_ROLES = ("adapter", "manager")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    roles: frozenset[str]
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    def is_approver_for(self, role: str) -> bool:
+        """Holding the role is what counts; admin grants nothing here."""
+        return role in self.roles
+
+    def channels(self) -> frozenset[str]:
+        """The channels an adapter role is bound to (`adapter:sms`)."""
+        return frozenset(r.split(":", 1)[1] for r in self.roles if r.startswith("adapter:"))
+
+    def managed(self) -> frozenset[str]:
+        """The manager ids a manager role is bound to (`manager:m01`)."""
+        return frozenset(r.split(":", 1)[1] for r in self.roles if r.startswith("manager:"))
+
+
+def check_roles(roles: Iterable[str], config: Config) -> frozenset[str]:
+    """The roles if every one is known, else a ValidationError naming each unknown one."""
+    known = (*BUILTIN_ROLES, *config.roles)
+    wrong = []
+    for role in roles:
+        kind, _, bound = role.partition(":")
+        if not bound and role in known:
+            continue
+        if kind == "adapter" and bound in config.channels:
+            continue
+        if kind == "manager" and bound:
+            continue
+        wrong.append(role)
+    if wrong:
+        raise ValidationError(
+            f"unknown role(s) {', '.join(map(repr, wrong))} (expected one of: "
+            f"{', '.join(known)}, adapter:<channel>, manager:<manager id>)")
+    return frozenset(roles)
