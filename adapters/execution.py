@@ -1,0 +1,126 @@
+"""Execution and evaluation of an approved ticket: entries, tasks, and the results at the end.
+
+Entries are written for treatment AND control members (the cooldown counts from entries, and
+intention-to-treat compares both groups from the same start). Tasks go to treatment only: one
+per customer × step whose `when` holds now and whose channel the customer has not opted out
+of. Step conditions are evaluated on the customer's data at the start, not at planning: the
+tasks act on the present, the rehearsal showed what the plan looked like.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from adapters.db import entries, events, load_customers, tasks, ticket_members
+from engine.config import Config
+from engine.customer import Customer, facts
+from engine.evaluate import holds
+from engine.playbook import Playbook, Step
+
+PENDING = "pending"
+SELECTED = ("treatment", "control")
+UNFINISHED = ("pending", "leased", "pushed")  # task states an adapter has not reported on yet
+
+
+def start(conn: Connection, config: Config, playbook: Playbook, ticket_id: int,
+          now: dt.datetime) -> list[dt.datetime]:
+    """Write the entries and tasks; returns the tasks' due times."""
+    members = conn.execute(sa.select(ticket_members.c.customer_id, ticket_members.c.grp)
+                           .where(ticket_members.c.ticket_id == ticket_id,
+                                  ticket_members.c.grp.in_(SELECTED))
+                           .order_by(ticket_members.c.customer_id)).all()
+    if not members:
+        return []
+    conn.execute(entries.insert(), [
+        {"playbook": playbook.id, "customer_id": cid, "ticket_id": ticket_id, "grp": grp,
+         "entered_at": now} for cid, grp in members])
+    entry_ids = dict(conn.execute(
+        sa.select(entries.c.customer_id, entries.c.id).where(entries.c.ticket_id == ticket_id)
+    ).all())
+    treated = [cid for cid, grp in members if grp == "treatment"]
+    records = load_customers(conn, config, treated)
+    today = config.today(now)
+    rows = []
+    for cid in treated:
+        customer = records.get(cid)
+        if customer is None:  # deleted since planning: entered, but nobody to contact
+            continue
+        seen = facts(customer, today, config.tiers, config.lifecycle)
+        for step in playbook.steps:
+            if _eligible(step, customer, seen, today):
+                rows.append(_task(ticket_id, entry_ids[cid], customer, step, now))
+    if rows:
+        conn.execute(tasks.insert(), rows)
+    return sorted({row["due_at"] for row in rows})
+
+
+def _eligible(step: Step, customer: Customer, seen: dict[str, Any], today: dt.date) -> bool:
+    if step.channel in (customer.get("opt_out") or ()):
+        return False
+    return step.when is None or holds(step.when, seen, today)
+
+
+def _task(ticket_id: int, entry_id: int, customer: Customer, step: Step,
+          now: dt.datetime) -> dict[str, Any]:
+    manager = customer.get("manager")
+    route = f"manager:{manager}" if step.route == "manager" and manager else "pool"
+    payload = {"template": step.template, "params": dict(step.params),
+               "customer": {key: customer.get(key)
+                            for key in ("id", "name", "phone", "email", "manager")}}
+    return {"ticket_id": ticket_id, "entry_id": entry_id, "customer_id": customer["id"],
+            "step": step.id, "channel": step.channel, "route": route, "state": PENDING,
+            "idempotency_key": f"{entry_id}:{step.id}", "due_at": now + step.delay,
+            "payload": payload, "created_at": now, "updated_at": now}
+
+
+def cancel_tasks(conn: Connection, ticket_id: int, now: dt.datetime) -> int:
+    """Tasks nobody reported on are cancelled with their ticket (adapters see them listed as
+    cancelled); finished ones keep their result."""
+    done = conn.execute(tasks.update().where(tasks.c.ticket_id == ticket_id,
+                                             tasks.c.state.in_(UNFINISHED))
+                        .values(state="cancelled", updated_at=now))
+    return done.rowcount
+
+
+def results(conn: Connection, playbook: Playbook, ticket_id: int,
+            started_at: dt.datetime) -> dict[str, Any]:
+    """Goal conversions in treatment vs control (intention-to-treat), and the task funnel."""
+    sizes: dict[str, int] = dict(conn.execute(
+        sa.select(ticket_members.c.grp, sa.func.count())
+        .where(ticket_members.c.ticket_id == ticket_id, ticket_members.c.grp.in_(SELECTED))
+        .group_by(ticket_members.c.grp)).all())
+    out: dict[str, Any] = {"goal": None, "funnel": _funnel(conn, ticket_id)}
+    if playbook.goal is None:
+        return out
+    end = started_at + playbook.goal.within
+    converted: dict[str, int] = dict(conn.execute(
+        sa.select(ticket_members.c.grp, sa.func.count(sa.distinct(events.c.customer_id)))
+        .join(events, events.c.customer_id == ticket_members.c.customer_id)
+        .where(ticket_members.c.ticket_id == ticket_id, ticket_members.c.grp.in_(SELECTED),
+               events.c.type == playbook.goal.event, events.c.at >= started_at,
+               events.c.at <= end)
+        .group_by(ticket_members.c.grp)).all())
+    groups: dict[str, dict[str, Any]] = {}
+    for grp in SELECTED:
+        size, hits = sizes.get(grp, 0), converted.get(grp, 0)
+        groups[grp] = {"members": size, "conversions": hits,
+                       "rate": hits / size if size else None}
+    treated, held = groups["treatment"]["rate"], groups["control"]["rate"]
+    out["goal"] = {"event": playbook.goal.event, "from": started_at.isoformat(),
+                   "to": end.isoformat(), **groups,
+                   "uplift": treated - held if treated is not None and held is not None
+                   else None}
+    return out
+
+
+def _funnel(conn: Connection, ticket_id: int) -> dict[str, dict[str, int]]:
+    funnel: dict[str, dict[str, int]] = {}
+    for step, state, count in conn.execute(
+            sa.select(tasks.c.step, tasks.c.state, sa.func.count())
+            .where(tasks.c.ticket_id == ticket_id).group_by(tasks.c.step, tasks.c.state)):
+        funnel.setdefault(step, {})[state] = count
+    return funnel

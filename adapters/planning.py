@@ -1,0 +1,94 @@
+"""What planning a ticket needs from the database: versions, cooldown, tiers, the rehearsal.
+
+The rehearsal is what an approver judges: the sizes of the groups, how many tasks each step
+and channel would get, who was suppressed and why, and a sample of selected customers with
+the conditions that selected them (engine.explain, the reference evaluator).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from adapters.db import customers, entries, load_customers, playbook_versions
+from engine.config import Config
+from engine.customer import tier_of
+from engine.errors import Conflict
+from engine.explain import explain_playbook
+from engine.playbook import Playbook, check_versions
+from engine.selection import Selection
+
+CHUNK = 5_000
+
+
+def register_version(conn: Connection, playbook: Playbook, now: dt.datetime) -> None:
+    """Record the version a ticket runs on; a changed file under a used version is refused,
+    because every process must compile the same content for one (id, version)."""
+    known = dict(conn.execute(
+        sa.select(playbook_versions.c.version, playbook_versions.c.hash)
+        .where(playbook_versions.c.playbook == playbook.id)).all())
+    problems = check_versions([playbook], {(playbook.id, v): h for v, h in known.items()})
+    if problems:
+        raise Conflict("\n".join(str(p) for p in problems))
+    if playbook.version not in known:
+        conn.execute(playbook_versions.insert().values(
+            playbook=playbook.id, version=playbook.version, hash=playbook.hash,
+            text=playbook.text, loaded_at=now))
+
+
+def cooldown_ids(conn: Connection, playbook: Playbook, at: dt.datetime) -> list[str]:
+    """Customers who entered the playbook in (at − cooldown, at]: an entry at t blocks until
+    t + cooldown, exclusive."""
+    if playbook.cooldown is None:
+        return []
+    return list(conn.execute(
+        sa.select(entries.c.customer_id).distinct()
+        .where(entries.c.playbook == playbook.id, entries.c.entered_at > at - playbook.cooldown,
+               entries.c.entered_at <= at)).scalars())
+
+
+def tiers_of(conn: Connection, config: Config, ids: Sequence[str]) -> set[str]:
+    """The tiers present among these customers (a ticket fact approval levels may name)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), CHUNK):
+        arpus = conn.execute(sa.select(customers.c.arpu).distinct()
+                             .where(customers.c.id.in_(ids[start:start + CHUNK]))).scalars()
+        found.update(tier_of(arpu, config.tiers) for arpu in arpus)
+    return found
+
+
+def rehearsal(conn: Connection, config: Config, playbook: Playbook, selection: Selection,
+              at: dt.datetime, sample_size: int) -> dict[str, Any]:
+    channels: dict[str, int] = {}
+    for step in playbook.steps:
+        channels[step.channel] = channels.get(step.channel, 0) + selection.steps.get(step.id, 0)
+    return {
+        "at": at.isoformat(), "audience_size": len(selection.treatment),
+        "matched": len(selection.matched), "treatment": len(selection.treatment),
+        "control": len(selection.control),
+        "suppressed": {reason: len(ids) for reason, ids in selection.suppressed.items()},
+        "steps": {step.id: selection.steps.get(step.id, 0) for step in playbook.steps},
+        "channels": channels,
+        "sample": _sample(conn, config, playbook, selection, at, sample_size),
+    }
+
+
+def _sample(conn: Connection, config: Config, playbook: Playbook, selection: Selection,
+            at: dt.datetime, size: int) -> list[dict[str, Any]]:
+    """Selected customers spread evenly over the id order, each with why it was selected."""
+    selected = sorted((*selection.treatment, *selection.control))
+    if not selected or size == 0:
+        return []
+    chosen = selected[::max(1, len(selected) // size)][:size]
+    records = load_customers(conn, config, chosen)
+    sample = []
+    for cid in chosen:
+        verdict = explain_playbook(records[cid], playbook, config, at)
+        sample.append({"customer_id": cid, "group": verdict["group"],
+                       "audience": verdict["audience"], "exclude": verdict["exclude"],
+                       "steps": verdict["steps"]})
+    return sample

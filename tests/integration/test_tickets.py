@@ -1,0 +1,265 @@
+"""Tickets against real databases: sweep → plan → approve → execute → evaluate → close."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from adapters import tickets as service
+from adapters.db import customers, entries, events, make_engine
+from adapters.users import add_user, user_for_token
+from engine.config import Config
+from engine.errors import Conflict, Forbidden, NotFound
+from engine.library import Library, load_library
+from engine.users import User
+
+ROOT = Path(__file__).resolve().parents[2]
+AT = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
+LEAD = User("bob", frozenset({"campaign_lead"}))
+DIRECTOR = User("dora", frozenset({"director"}))
+GOLDS = [f"w{i:02d}" for i in range(40)]
+
+
+def _customer(cid: str, **fields: Any) -> dict[str, Any]:
+    base = {"id": cid, "name": f"name {cid}", "phone": "+8613800000000", "email": None,
+            "joined_on": dt.date(2019, 1, 1), "arpu": 200.0, "churned_on": None,
+            "manager": None, "tags": None, "opt_out": None, "updated_at": AT}
+    return {**base, **fields}
+
+
+CHURNED = dt.date(2026, 10, 1)
+CUSTOMERS = [
+    *(_customer(cid, churned_on=CHURNED) for cid in GOLDS),
+    _customer("d1", arpu=350.0, churned_on=CHURNED, manager="m7"),
+    _customer("no_sms", churned_on=CHURNED, opt_out=";sms;"),
+    _customer("opted_out", churned_on=CHURNED, opt_out=";all;"),
+    _customer("hv_diamond", joined_on=dt.date(2015, 1, 1), arpu=350.0),
+    _customer("hv_gold", joined_on=dt.date(2015, 1, 1), arpu=200.0),
+]
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(customers.insert(), CUSTOMERS)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def library(config: Config) -> Library:
+    return load_library(ROOT / "rules", ROOT / "workflows", config)
+
+
+def _sweep(engine: Engine, config: Config, library: Library, at: dt.datetime,
+           playbook: str = "winback") -> dict[str, Any] | None:
+    with engine.begin() as conn:
+        opened = service.sweep_all(conn, config, library, at)
+    found = [t for t in opened if t["playbook"] == playbook]
+    return found[0] if found else None
+
+
+def _approve(engine: Engine, config: Config, library: Library, ticket_id: int, user: User,
+             now: dt.datetime) -> dict[str, Any]:
+    with engine.begin() as conn:
+        return service.approve(conn, config, library, ticket_id, user, "ok", now)
+
+
+def test_sweep_plans_a_ticket_with_snapshot_and_rehearsal(engine: Engine, config: Config,
+                                                          library: Library) -> None:
+    ticket = _sweep(engine, config, library, AT)
+    assert ticket is not None and ticket["state"] == "planned"
+    assert ticket["trigger"] == "schedule" and ticket["version"] == 1
+    audience = ticket["audience"]
+    assert audience["suppressed"] == {"opted_out": 1}
+    assert audience["treatment"] + audience["control"] == len(GOLDS) + 2
+    assert audience["control"] > 0  # a 10% holdout of 42
+    assert ticket["levels"] == [{"level": 1, "role": "campaign_lead"}]
+    assert ticket["next_level"] == 1
+    assert ticket["deadline"] == (AT + dt.timedelta(days=1)).isoformat()
+    rehearsal = ticket["rehearsal"]
+    assert rehearsal["steps"]["sms"] == audience["treatment"]
+    assert rehearsal["channels"]["outbound_call"] == rehearsal["steps"]["call"]
+    assert len(rehearsal["sample"]) == 20
+    assert all(s["audience"]["held"] for s in rehearsal["sample"])
+    assert [a["action"] for a in ticket["audit"]] == ["plan"]
+    assert ticket["audit"][0]["from"] is None and ticket["audit"][0]["to"] == "planned"
+
+
+def test_a_window_is_swept_once_and_a_newer_sweep_supersedes(engine: Engine, config: Config,
+                                                            library: Library) -> None:
+    first = _sweep(engine, config, library, AT)
+    assert first is not None
+    assert _sweep(engine, config, library, AT) is None
+    second = _sweep(engine, config, library, AT + dt.timedelta(hours=1))
+    assert second is not None and second["id"] != first["id"]
+    with engine.begin() as conn:
+        old = service.show(conn, first["id"])
+        planned, _ = service.listing(conn, state="planned", playbook="winback", now=AT,
+                                     cursor=None, limit=10)
+    assert old["state"] == "cancelled" and old["cancel_reason"] == "superseded"
+    assert [a["action"] for a in old["audit"]] == ["plan", "supersede"]
+    assert [t["id"] for t in planned] == [second["id"]]
+
+
+def test_planner_owner_viewer_and_admin_cannot_approve(engine: Engine, config: Config,
+                                                       library: Library) -> None:
+    with engine.begin() as conn:
+        ticket = service.plan(conn, config, library, library.playbooks["winback"], AT,
+                              "manual", "alice")
+    assert ticket is not None
+    for user in (User("alice", frozenset({"campaign_lead"})),
+                 User("retention-team", frozenset({"campaign_lead"})),
+                 User("vic", frozenset({"viewer"})), User("ada", frozenset({"admin"})),
+                 DIRECTOR):
+        with pytest.raises(Forbidden), engine.begin() as conn:
+            service.approve(conn, config, library, ticket["id"], user, None, AT)
+    with engine.begin() as conn:
+        assert service.show(conn, ticket["id"])["approvals"] == []
+
+
+def test_approval_executes_with_entries_and_tasks(engine: Engine, config: Config,
+                                                  library: Library) -> None:
+    ticket = _sweep(engine, config, library, AT)
+    assert ticket is not None
+    start = AT + dt.timedelta(hours=2)
+    done = _approve(engine, config, library, ticket["id"], LEAD, start)
+    assert done["state"] == "executing" and done["next_level"] is None
+    assert [a["action"] for a in done["audit"]] == ["plan", "approve", "start"]
+    assert done["approvals"][0]["by"] == "bob" and done["approvals"][0]["decision"] == "approved"
+    assert done["evaluate_after"] == (start + dt.timedelta(days=30)).isoformat()
+    with engine.begin() as conn:
+        found = service.tasks(conn, ticket["id"])
+        entered = dict(conn.execute(sa.select(entries.c.customer_id, entries.c.id)
+                                    .where(entries.c.ticket_id == ticket["id"])).all())
+        groups = dict(conn.execute(sa.select(entries.c.customer_id, entries.c.grp)).all())
+    assert len(entered) == ticket["audience"]["treatment"] + ticket["audience"]["control"]
+    treated = {cid for cid, grp in groups.items() if grp == "treatment"}
+    by_key = {t["idempotency_key"]: t for t in found}
+    for task in found:
+        assert task["customer_id"] in treated and task["state"] == "pending"
+        assert task["idempotency_key"] == f"{entered[task['customer_id']]}:{task['step']}"
+    sms = {t["customer_id"] for t in found if t["step"] == "sms"}
+    assert sms == treated - {"no_sms"}
+    assert all(t["due_at"] == (start + dt.timedelta(days=3)).isoformat()
+               for t in found if t["step"] == "sms")
+    if "d1" in treated:
+        call = by_key[f"{entered['d1']}:call"]
+        assert call["route"] == "manager:m7" and call["due_at"] == start.isoformat()
+        assert call["payload"]["template"] == "winback_call"
+        assert call["payload"]["params"] == {"offer": "WB50"}
+        assert call["payload"]["customer"]["phone"] == "+8613800000000"
+    with pytest.raises(Conflict), engine.begin() as conn:
+        service.approve(conn, config, library, ticket["id"], User("carl", LEAD.roles), None,
+                        start)
+    with pytest.raises(Forbidden), engine.begin() as conn:  # 403 before 409
+        service.approve(conn, config, library, ticket["id"], DIRECTOR, None, start)
+
+
+def test_cooldown_from_entries_suppresses_the_next_sweep(engine: Engine, config: Config,
+                                                         library: Library) -> None:
+    ticket = _sweep(engine, config, library, AT)
+    assert ticket is not None
+    _approve(engine, config, library, ticket["id"], LEAD, AT)
+    later = _sweep(engine, config, library, AT + dt.timedelta(days=2))
+    assert later is not None
+    selected = ticket["audience"]["treatment"] + ticket["audience"]["control"]
+    assert later["audience"] == {"treatment": 0, "control": 0,
+                                 "suppressed": {"cooldown": selected, "opted_out": 1}}
+
+
+def test_two_levels_when_diamonds_are_in_the_audience(engine: Engine, config: Config,
+                                                      library: Library) -> None:
+    ticket = _sweep(engine, config, library, AT, "high_value_upsell")
+    assert ticket is not None
+    assert [lv["role"] for lv in ticket["levels"]] == ["campaign_lead", "director"]
+    with pytest.raises(Forbidden), engine.begin() as conn:  # level 1 first
+        service.approve(conn, config, library, ticket["id"], DIRECTOR, None, AT)
+    first = _approve(engine, config, library, ticket["id"], LEAD, AT)
+    assert first["state"] == "planned" and first["next_level"] == 2
+    assert first["deadline"] == (AT + dt.timedelta(days=2)).isoformat()
+    both = User("bob", frozenset({"campaign_lead", "director"}))
+    with pytest.raises(Forbidden), engine.begin() as conn:  # one person, one level
+        service.approve(conn, config, library, ticket["id"], both, None, AT)
+    second = _approve(engine, config, library, ticket["id"], DIRECTOR, AT)
+    assert second["state"] == "executing"
+    assert [a["action"] for a in second["audit"]] == ["plan", "approve_level", "approve",
+                                                      "start"]
+
+
+def test_rejection_and_cancel(engine: Engine, config: Config, library: Library) -> None:
+    ticket = _sweep(engine, config, library, AT)
+    assert ticket is not None
+    with engine.begin() as conn:
+        rejected = service.reject(conn, config, library, ticket["id"], LEAD, "too broad", AT)
+    assert rejected["state"] == "rejected"
+    assert rejected["approvals"][0]["decision"] == "rejected"
+    with pytest.raises(Conflict), engine.begin() as conn:
+        service.cancel(conn, config, library, ticket["id"], User("ada", frozenset({"admin"})),
+                       "late", AT)
+    with engine.begin() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(entries)).scalar() == 0
+    with pytest.raises(NotFound), engine.begin() as conn:
+        service.show(conn, 999)
+
+
+def test_advance_evaluates_and_closes_with_conversions(engine: Engine, config: Config,
+                                                       library: Library) -> None:
+    ticket = _sweep(engine, config, library, AT)
+    assert ticket is not None
+    _approve(engine, config, library, ticket["id"], LEAD, AT)
+    with engine.begin() as conn:
+        groups = dict(conn.execute(sa.select(entries.c.customer_id, entries.c.grp)).all())
+    treated = sorted(c for c, g in groups.items() if g == "treatment")
+    control = sorted(c for c, g in groups.items() if g == "control")
+    goal_events = [(treated[0], 1), (treated[1], 29), (treated[2], 31), (control[0], 2),
+                   ("opted_out", 3)]
+    with engine.begin() as conn:
+        conn.execute(events.insert(), [
+            {"id": f"e{i}", "customer_id": cid, "type": "plan_reactivated",
+             "at": AT + dt.timedelta(days=day), "data": None, "known_customer": True,
+             "received_at": AT} for i, (cid, day) in enumerate(goal_events)])
+        assert service.advance(conn, config, library, AT + dt.timedelta(days=29)) == []
+        overdue, _ = service.listing(conn, overdue=True, now=AT + dt.timedelta(days=29),
+                                     cursor=None, limit=10)
+        assert ticket["id"] in [t["id"] for t in overdue]  # sms tasks due + 3d execute SLA
+        assert service.advance(conn, config, library,
+                               AT + dt.timedelta(days=31)) == [ticket["id"]]
+        closed = service.show(conn, ticket["id"])
+    assert closed["state"] == "closed"
+    assert [a["action"] for a in closed["audit"]] == ["plan", "approve", "start", "evaluate",
+                                                      "close"]
+    goal = closed["results"]["goal"]
+    assert goal["treatment"]["conversions"] == 2 and goal["control"]["conversions"] == 1
+    assert goal["treatment"]["members"] == len(treated)
+    assert goal["control"]["rate"] == 1 / len(control)
+    assert closed["results"]["funnel"]["sms"] == {"pending": len(treated) - 1}
+
+
+def test_audit_rows_are_one_per_change_and_never_edited(engine: Engine, config: Config,
+                                                        library: Library) -> None:
+    ticket = _sweep(engine, config, library, AT)
+    assert ticket is not None
+    before = ticket["audit"]
+    done = _approve(engine, config, library, ticket["id"], LEAD, AT)
+    assert done["audit"][:1] == before and len(done["audit"]) == 3
+    for statement in ("UPDATE audit SET reason = 'edited'", "DELETE FROM audit"):
+        with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+
+
+def test_tokens_name_their_user(engine: Engine) -> None:
+    with engine.begin() as conn:
+        token = add_user(conn, "bob", ["campaign_lead", "viewer"])
+        assert user_for_token(conn, token) == User("bob", frozenset({"campaign_lead",
+                                                                      "viewer"}))
+        assert user_for_token(conn, token + "x") is None
+        with pytest.raises(Conflict):
+            add_user(conn, "bob", ["viewer"])
