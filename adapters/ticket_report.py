@@ -1,0 +1,51 @@
+"""`tend report TICKET`: a ticket's plan, decisions and results as a person reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def render(ticket: Mapping[str, Any]) -> str:
+    audience = ticket["audience"]
+    suppressed = ", ".join(f"{r} {n:,}" for r, n in audience["suppressed"].items()) or "none"
+    lines = [
+        f"ticket {ticket['id']}: {ticket['playbook']} v{ticket['version']} — {ticket['state']}"
+        + (f" ({ticket['cancel_reason']})" if ticket["cancel_reason"] else ""),
+        f"  planned     {ticket['planned_at']} by {ticket['planned_by']} ({ticket['trigger']})",
+        f"  treatment   {audience['treatment']:>9,}",
+        f"  control     {audience['control']:>9,}",
+        f"  suppressed  {suppressed}",
+        "  steps:",
+        *(f"    {step:<14} {count:>9,}" for step, count in ticket["steps"].items()),
+    ]
+    if ticket["next_level"] is not None:
+        lines.append(f"  waiting for level {ticket['next_level']}, deadline {ticket['deadline']}")
+    for a in ticket["approvals"]:
+        lines.append(f"  level {a['level']} {a['decision']} by {a['by']} ({a['role']}) at "
+                     f"{a['at']}" + (f": {a['comment']}" if a["comment"] else ""))
+    lines.extend(_results(ticket.get("results")))
+    lines.append("  audit:")
+    lines.extend(f"    {e['at']}  {e['actor']} ({e['role']}) {e['action']}: "
+                 f"{e['from'] or '-'} → {e['to']}" + (f"  {e['reason']}" if e["reason"] else "")
+                 for e in ticket.get("audit", ()))
+    return "\n".join(lines)
+
+
+def _results(results: Mapping[str, Any] | None) -> list[str]:
+    if not results:
+        return []
+    lines = ["  results:"]
+    goal = results.get("goal")
+    if goal:
+        lines.append(f"    goal {goal['event']} from {goal['from']} to {goal['to']}")
+        for grp in ("treatment", "control"):
+            g = goal[grp]
+            rate = "-" if g["rate"] is None else f"{g['rate']:.1%}"
+            lines.append(f"    {grp:<10} {g['conversions']:>7,} of {g['members']:>9,}  {rate}")
+        if goal["uplift"] is not None:
+            lines.append(f"    uplift     {goal['uplift']:+.1%}")
+    for step, states in results.get("funnel", {}).items():
+        counts = ", ".join(f"{state} {n:,}" for state, n in sorted(states.items()))
+        lines.append(f"    step {step}: {counts}")
+    return lines

@@ -1,0 +1,73 @@
+"""`tend sweep`, `tend users add` and `tend report` as an operator runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from adapters.cli import main
+from adapters.db import make_engine
+from adapters.users import user_for_token
+
+ROOT = Path(__file__).resolve().parents[2]
+CUSTOMERS = """\
+id,joined_on,arpu,churned_on
+gold_recent,2019-01-01,200,2026-10-01
+diamond_recent,2019-01-01,350,2026-10-01
+"""
+
+
+@pytest.fixture
+def tend(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("TEND_DATABASE_URL", db_url)
+    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
+    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "customers.csv").write_text(CUSTOMERS)
+    runner = CliRunner()
+    assert run(runner, "import", "customers", "customers.csv").exit_code == 0
+    return runner
+
+
+def run(runner: CliRunner, *args: str) -> Result:
+    result = runner.invoke(main, ["--config", str(ROOT / "config.yaml"), *args])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result
+
+
+def test_sweep_once_per_instant_then_report(tend: CliRunner) -> None:
+    first = run(tend, "sweep", "--at", "2026-11-20T09:00:00")
+    assert first.exit_code == 0, first.stderr
+    winback = [line for line in first.stdout.splitlines() if ": winback v1 planned" in line]
+    assert len(winback) == 1 and "treatment" in winback[0]
+    again = run(tend, "sweep", "--at", "2026-11-20T09:00:00")
+    assert again.exit_code == 0
+    assert "already swept at 2026-11-20T09:00:00+08:00:" in again.stdout
+    assert "winback" in again.stdout and "planned" not in again.stdout
+    ticket = winback[0].split(":")[0].split()[1]
+    report = run(tend, "report", ticket)
+    assert report.exit_code == 0, report.stderr
+    assert f"ticket {ticket}: winback v1 — planned" in report.stdout
+    assert "waiting for level 1" in report.stdout and "plan: - → planned" in report.stdout
+    missing = run(tend, "report", "999")
+    assert missing.exit_code == 1 and "no ticket 999" in missing.stderr
+
+
+def test_users_add_prints_the_token_last(tend: CliRunner, db_url: str) -> None:
+    added = run(tend, "users", "add", "bob", "--role", "campaign_lead", "--role", "viewer")
+    assert added.exit_code == 0, added.stderr
+    token = added.stdout.splitlines()[-1]
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            user = user_for_token(conn, token)
+    finally:
+        engine.dispose()
+    assert user is not None and user.roles == {"campaign_lead", "viewer"}
+    wrong = run(tend, "users", "add", "eve", "--role", "boss")
+    assert wrong.exit_code == 1 and "unknown role(s) 'boss'" in wrong.stderr
+    again = run(tend, "users", "add", "bob", "--role", "viewer")
+    assert again.exit_code == 1 and "exists already" in again.stderr
