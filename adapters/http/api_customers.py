@@ -1,0 +1,72 @@
+"""Customers: batch upsert (JSON), one customer with its computed fields, and explain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+
+from adapters import designer
+from adapters.db import load_customer
+from adapters.http.auth import allow
+from adapters.http.customers_json import upsert_customers
+from adapters.http.paging import parse_at
+from adapters.http.schemas import CustomerOut, ExplainQuery, UpsertOut
+from adapters.http.state import state
+from engine.customer import facts
+from engine.errors import NotFound
+
+blp = Blueprint("customers", __name__, url_prefix="/customers",
+                description="Customer records: upsert, read, explain")
+COMPUTED = ("tier", "stage", "tenure_days", "days_to_birthday")
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(requestBody={"content": {"application/json": {"schema": {
+    "type": "array", "items": {"type": "object", "description":
+        "DESIGN 3 fields (id and joined_on required) and declared attributes"}}}}})
+@blp.alt_response(200, schema=UpsertOut, success=True)
+@allow("ingest")
+def upsert() -> Any:
+    """Upsert by id, like `tend import customers`: an absent field is left as stored, null
+    clears it; any bad item → 400 naming each by index and field, and nothing is written."""
+    body = request.get_json()
+    return upsert_customers(state().engine, state().config, body).as_json()
+
+
+@blp.route("/<customer_id>", methods=["GET"])
+@blp.alt_response(200, schema=CustomerOut, success=True)
+@allow("read")
+def get_customer(customer_id: str) -> Any:
+    config = state().config
+    with state().transaction() as conn:
+        customer = load_customer(conn, config, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id!r}")
+    seen = facts(customer, config.today(dt.datetime.now(dt.UTC)), config.tiers,
+                 config.lifecycle)
+    return {**customer, "tags": list(customer["tags"]), "opt_out": list(customer["opt_out"]),
+            "computed": {key: seen.get(key) for key in COMPUTED}}
+
+
+@blp.route("/<customer_id>/explain", methods=["GET"])
+@blp.arguments(ExplainQuery, location="query")
+@allow("read")
+def explain(args: dict[str, Any], customer_id: str) -> Any:
+    """Which conditions of each playbook (or `playbook`) held for the customer, with values."""
+    library = state().library
+    name = args.get("playbook")
+    if name is None:
+        chosen = sorted(library.playbooks.values(), key=lambda p: p.id)
+    elif name in library.playbooks:
+        chosen = [library.playbooks[name]]
+    else:  # only library ids over HTTP: the CLI's draft paths would read the server's files
+        raise NotFound(f"unknown playbook {name!r}")
+    config = state().config
+    at = parse_at(args.get("at"), config)
+    with state().transaction() as conn:
+        text = designer.explain(conn, customer_id, chosen, config, at, as_json=True)
+    return json.loads(text)

@@ -1,0 +1,42 @@
+"""/healthz and /metrics: open to the load balancer and the scraper, no token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_smorest import Blueprint
+
+from adapters.db import tickets
+from adapters.http import observe
+from adapters.http.auth import public
+from adapters.http.state import state
+
+blp = Blueprint("health", __name__, description="Liveness and metrics (no token needed)")
+
+
+@blp.route("/healthz", methods=["GET"])
+@blp.doc(security=[])
+@public
+def healthz() -> Any:
+    """The service answers and its database does (SELECT 1)."""
+    with state().transaction() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@blp.route("/metrics", methods=["GET"])
+@blp.doc(security=[])
+@public
+def metrics() -> Any:
+    """Prometheus text format: requests and latency by endpoint and status, events ingested."""
+    return observe.exposition(current_app.extensions["tend_metrics"])
+
+
+def ticket_counts() -> dict[str, int]:
+    """For the tickets-by-state gauge, read on each scrape (one GROUP BY on a small table)."""
+    with state().transaction() as conn:
+        rows = conn.execute(sa.select(tickets.c.state, sa.func.count())
+                            .group_by(tickets.c.state)).all()
+    return {row[0]: row[1] for row in rows}

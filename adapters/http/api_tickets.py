@@ -1,0 +1,122 @@
+"""Tickets: list, show, plan by hand, approve, reject, cancel, and their tasks.
+
+The ticket service (adapters.tickets) owns the rules; here each request is one transaction
+and the user comes from the token. Roles are checked before the service runs; the service
+then refuses the planner, the owner and second approvals by one person (403) before it
+looks at the state (409).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import g
+from flask_smorest import Blueprint
+
+from adapters import tickets
+from adapters.http.auth import allow
+from adapters.http.errors import Invalid
+from adapters.http.paging import parse_at
+from adapters.http.schemas import (
+    ApproveIn,
+    ReasonIn,
+    TaskList,
+    TicketIn,
+    TicketList,
+    TicketOut,
+    TicketsQuery,
+)
+from adapters.http.state import state
+from engine.errors import Conflict
+
+blp = Blueprint("tickets", __name__, url_prefix="/tickets",
+                description="Campaign tickets: plan, approve, execute, evaluate")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(TicketsQuery, location="query")
+@blp.alt_response(200, schema=TicketList, success=True)
+@allow("read")
+def list_tickets(args: dict[str, Any]) -> Any:
+    """Newest first; `overdue=true`: open tickets past their SLA deadline."""
+    with state().transaction() as conn:
+        items, next_cursor = tickets.listing(
+            conn, state=args.get("state"), playbook=args.get("playbook"),
+            overdue=args["overdue"], now=_now(), cursor=args.get("cursor"),
+            limit=args["limit"])
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(TicketIn)
+@blp.alt_response(201, schema=TicketOut, success=True)
+@allow("design")
+def plan_ticket(body: dict[str, Any]) -> Any:
+    """Plan a ticket by hand for an installed playbook; the caller is its planner."""
+    st = state()
+    playbook = st.library.playbooks.get(body["playbook"])
+    if playbook is None:
+        raise Invalid(f"unknown playbook {body['playbook']!r}",
+                      {"playbook": [f"expected one of {', '.join(sorted(st.library.playbooks))}"]})
+    at = parse_at(body.get("at"), st.config)
+    with st.transaction(write=True) as conn:
+        ticket = tickets.plan(conn, st.config, st.library, playbook, at, "manual", g.user.name)
+    if ticket is None:
+        raise Conflict(f"{playbook.id} was already planned for {at.isoformat()}")
+    return ticket, 201
+
+
+@blp.route("/<int:ticket_id>", methods=["GET"])
+@blp.alt_response(200, schema=TicketOut, success=True)
+@allow("read")
+def show_ticket(ticket_id: int) -> Any:
+    with state().transaction() as conn:
+        return tickets.show(conn, ticket_id)
+
+
+@blp.route("/<int:ticket_id>/approve", methods=["POST"])
+@blp.arguments(ApproveIn)
+@blp.alt_response(200, schema=TicketOut, success=True)
+@allow("approve")
+def approve_ticket(body: dict[str, Any], ticket_id: int) -> Any:
+    """The next level's approval; the last one starts execution."""
+    st = state()
+    with st.transaction(write=True) as conn:
+        return tickets.approve(conn, st.config, st.library, ticket_id, g.user,
+                               body.get("comment"), _now())
+
+
+@blp.route("/<int:ticket_id>/reject", methods=["POST"])
+@blp.arguments(ReasonIn)
+@blp.alt_response(200, schema=TicketOut, success=True)
+@allow("approve")
+def reject_ticket(body: dict[str, Any], ticket_id: int) -> Any:
+    st = state()
+    with st.transaction(write=True) as conn:
+        return tickets.reject(conn, st.config, st.library, ticket_id, g.user, body["reason"],
+                              _now())
+
+
+@blp.route("/<int:ticket_id>/cancel", methods=["POST"])
+@blp.arguments(ReasonIn)
+@blp.alt_response(200, schema=TicketOut, success=True)
+@allow("cancel")
+def cancel_ticket(body: dict[str, Any], ticket_id: int) -> Any:
+    """Stop a ticket; an executing ticket's open tasks are cancelled with it."""
+    st = state()
+    with st.transaction(write=True) as conn:
+        return tickets.cancel(conn, st.config, st.library, ticket_id, g.user, body["reason"],
+                              _now())
+
+
+@blp.route("/<int:ticket_id>/tasks", methods=["GET"])
+@blp.alt_response(200, schema=TaskList, success=True)
+@allow("read")
+def ticket_tasks(ticket_id: int) -> Any:
+    with state().transaction() as conn:
+        return {"items": tickets.tasks(conn, ticket_id), "next_cursor": None}

@@ -1,0 +1,90 @@
+"""`create_app`: the Flask application factory (flaskr style).
+
+Config comes from TEND_CONFIG and TEND_DATABASE_URL unless `test_config` overrides them
+(keys `TEND_CONFIG`: a path or a loaded `Config`, `DATABASE_URL`, and any Flask setting).
+Nothing connects here: the engine is made on the first request that needs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import swagger_ui_bundle
+from flask import Flask, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Api
+
+from adapters.db import database_url
+from adapters.http import api_health, auth, errors, observe
+from adapters.http.state import State
+from engine.config import Config, load_config
+
+DOCS_ASSETS = "/docs/assets/"
+
+
+class JSONProvider(DefaultJSONProvider):
+    """ISO 8601 dates and instants (Flask's default writes HTTP dates); text stays UTF-8."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, dt.date):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.json = JSONProvider(app)
+    app.config.from_mapping(
+        API_TITLE="Tend",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
+        API_SPEC_OPTIONS={"components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}]},
+        MAX_CONTENT_LENGTH=32 << 20,
+    )
+    app.config.update(test_config or {})
+    config = app.config.get("TEND_CONFIG")
+    if not isinstance(config, Config):
+        config = load_config(Path(config) if config else None)
+    url = app.config.get("DATABASE_URL") or database_url("") or config.database_url
+    app.extensions["tend"] = State(config, url)
+
+    observe.configure_logging()
+    metrics = observe.instrument(app)
+    observe.add_gauge(metrics, "tend_tickets", "Tickets by state", "state",
+                      api_health.ticket_counts)
+    app.extensions["tend_metrics"] = metrics
+    api = Api(app)
+    errors.register(app)  # after Api, whose own HTTPException handler this replaces
+    app.before_request(lambda: auth.check_access(
+        request.endpoint, app.view_functions.get(request.endpoint or "")))
+    _public_docs(app)
+    _register_blueprints(api)
+    return app
+
+
+def _public_docs(app: Flask) -> None:
+    """The spec and Swagger UI need no token; the UI's assets are served from the
+    swagger-ui-bundle package, never from a CDN."""
+    @app.get(DOCS_ASSETS + "<path:name>")
+    @auth.public
+    def docs_assets(name: str) -> Any:
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, name)
+
+
+def _register_blueprints(api: Api) -> None:
+    from adapters.http import api_customers, api_events, api_playbooks, api_tickets
+
+    for module in (api_health, api_playbooks, api_customers, api_events, api_tickets):
+        api.register_blueprint(module.blp)

@@ -1,0 +1,91 @@
+"""Bearer tokens and the one table of who may do what.
+
+Every view is marked with a permission (`@allow("read")`) or `@public`; `check_access` runs
+before every request and fails closed: a view without a mark is refused to everyone, so a new
+endpoint cannot ship unguarded by forgetting a decorator. Roles are checked before any state
+is read, so a wrong role is a 403 even where the request would also conflict (DESIGN 6).
+
+| permission | roles |
+|---|---|
+| read     | viewer, designer, admin, and every approver role of config.yaml |
+| design   | designer, admin |
+| approve  | the approver roles of config.yaml (admin alone is not an approver) |
+| cancel   | admin |
+| ingest   | adapter, admin |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from adapters.http.state import state
+from engine.config import Config
+from engine.errors import Forbidden, Unauthorized
+
+F = TypeVar("F", bound=Callable[..., Any])
+BEARER = "bearer "
+# flask-smorest's own views (the spec and Swagger UI) are bound methods that cannot be marked.
+PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json", "api-docs.openapi_swagger_ui"})
+
+
+def roles_for(permission: str, config: Config) -> frozenset[str]:
+    approvers = frozenset(config.roles)
+    table = {
+        "read": frozenset({"viewer", "designer", "admin"}) | approvers,
+        "design": frozenset({"designer", "admin"}),
+        "approve": approvers,
+        "cancel": frozenset({"admin"}),
+        "ingest": frozenset({"adapter", "admin"}),
+    }
+    return table[permission]
+
+
+def allow(permission: str) -> Callable[[F], F]:
+    """Mark a view with the permission it needs (functools.wraps carries the mark outward)."""
+
+    def mark(view: F) -> F:
+        view.tend_permission = permission  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def public(view: F) -> F:
+    view.tend_permission = None  # type: ignore[attr-defined]
+    return view
+
+
+def check_access(endpoint: str | None, view: Callable[..., Any] | None) -> None:
+    """Authenticate and authorize the request for `view` (None: no route matched, so the
+    404 or 405 comes through unchanged)."""
+    if view is None or endpoint in PUBLIC_ENDPOINTS:
+        return
+    permission = getattr(view, "tend_permission", "unmarked")
+    if permission is None:
+        return
+    user = _user()
+    g.user = user
+    if permission == "unmarked":
+        raise Forbidden("this endpoint declares no permission")
+    allowed = roles_for(permission, state().config)
+    kinds = {role.partition(":")[0] for role in user.roles}  # adapter:sms is an adapter
+    if not allowed & kinds:
+        raise Forbidden(f"{request.method} {request.path} needs one of the roles "
+                        f"{', '.join(sorted(allowed)) or '(none configured)'}; "
+                        f"{user.name} has {', '.join(sorted(user.roles)) or 'none'}")
+
+
+def _user() -> Any:
+    from adapters.users import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith(BEARER) or not header[len(BEARER):].strip():
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    with state().transaction(write=True) as conn:  # the lookup stamps last_used_at
+        user = user_for_token(conn, header[len(BEARER):].strip())
+    if user is None:
+        raise Unauthorized("invalid token")
+    return user

@@ -1,0 +1,173 @@
+"""Request and response schemas: they validate input and generate /openapi.json.
+
+Inputs reject unknown fields (marshmallow's default), so a misspelt field is a 422 naming it.
+Responses are documented with these schemas but returned as built, so extra fields pass.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+NonEmpty = validate.Length(min=1)
+
+
+class Out(Schema):
+    """A response document; fields beyond the declared ones may appear."""
+
+
+class AtField(fields.String):
+    """`YYYY-MM-DD` (local midnight) or an ISO timestamp; without an offset, config timezone."""
+
+
+class ValidateIn(Schema):
+    yaml = fields.String(required=True, metadata={"description": "the playbook's YAML text"})
+
+
+class PreviewIn(Schema):
+    at = AtField(metadata={"description": "YYYY-MM-DD or ISO timestamp (default: now)"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10_000),
+                           metadata={"description": "ids per page"})
+    cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
+    group = fields.String(load_default="treatment",
+                          validate=validate.OneOf(["treatment", "control", "matched",
+                                                   "suppressed"]),
+                          metadata={"description": "which ids to page through"})
+
+
+class DraftPreviewIn(PreviewIn):
+    yaml = fields.String(required=True, metadata={"description": "a draft playbook's YAML"})
+
+
+class PreviewOut(Out):
+    playbook = fields.String()
+    version = fields.Integer()
+    at = fields.String()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "matched, treatment, control, suppressed"})
+    steps = fields.Dict(keys=fields.String(), values=fields.Integer())
+    suppressed = fields.Dict(keys=fields.String(), values=fields.Integer())
+    sample = fields.List(fields.String())
+    group = fields.String()
+    ids = fields.List(fields.String())
+    next_cursor = fields.String(allow_none=True)
+
+
+class PlaybookOut(Out):
+    id = fields.String()
+    title = fields.String()
+    version = fields.Integer()
+    owner = fields.String(allow_none=True)
+    priority = fields.Integer()
+    trigger = fields.Dict()
+    workflow = fields.String()
+    holdout = fields.Float()
+    cooldown = fields.String(allow_none=True)
+    steps = fields.List(fields.Dict())
+    goal = fields.Dict(allow_none=True)
+    hash = fields.String()
+
+
+class PlaybookList(Out):
+    items = fields.List(fields.Nested(PlaybookOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ValidateOut(Out):
+    ok = fields.Boolean()
+    playbook = fields.Nested(PlaybookOut)
+
+
+class ExplainQuery(Schema):
+    playbook = fields.String(metadata={"description": "a playbook id (default: all)"})
+    at = AtField()
+
+
+class CustomerOut(Out):
+    id = fields.String()
+    joined_on = fields.Date()
+    tags = fields.List(fields.String())
+    opt_out = fields.List(fields.String())
+    attrs = fields.Dict()
+    computed = fields.Dict(metadata={"description": "tier, stage, tenure_days, "
+                                                   "days_to_birthday now"})
+
+
+class UpsertOut(Out):
+    received = fields.Integer()
+    inserted = fields.Integer()
+    updated = fields.Integer()
+    ignored_fields = fields.List(fields.String())
+
+
+class EventIn(Schema):
+    id = fields.String()
+    customer_id = fields.String(required=True)
+    type = fields.String(required=True)
+    at = AtField(required=True)
+    data = fields.Dict()
+
+
+class EventsOut(Out):
+    received = fields.Integer()
+    stored = fields.Integer()
+    ignored = fields.Integer(metadata={"description": "ids already stored (client retries)"})
+    unknown_customers = fields.List(fields.String())
+
+
+class TicketsQuery(Schema):
+    state = fields.String()
+    playbook = fields.String()
+    overdue = fields.Boolean(load_default=False)
+    cursor = fields.String()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class TicketIn(Schema):
+    playbook = fields.String(required=True, validate=NonEmpty)
+    at = AtField(metadata={"description": "the plan's moment (default: now)"})
+
+
+class ApproveIn(Schema):
+    comment = fields.String(allow_none=True)
+
+
+class ReasonIn(Schema):
+    reason = fields.String(required=True, validate=NonEmpty)
+
+
+class TicketOut(Out):
+    id = fields.Integer()
+    playbook = fields.String()
+    version = fields.Integer()
+    state = fields.String()
+    trigger = fields.String()
+    planned_at = fields.String()
+    planned_by = fields.String()
+    audience = fields.Dict()
+    steps = fields.Dict(keys=fields.String(), values=fields.Integer())
+    approvals = fields.List(fields.Dict())
+    next_level = fields.Integer(allow_none=True)
+    deadline = fields.String(allow_none=True)
+
+
+class TicketList(Out):
+    items = fields.List(fields.Nested(TicketOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class TaskOut(Out):
+    id = fields.Integer()
+    ticket_id = fields.Integer()
+    customer_id = fields.String()
+    step = fields.String()
+    channel = fields.String()
+    route = fields.String(allow_none=True)
+    state = fields.String()
+    idempotency_key = fields.String()
+    due_at = fields.String()
+    payload = fields.Dict()
+
+
+class TaskList(Out):
+    items = fields.List(fields.Nested(TaskOut))
+    next_cursor = fields.String(allow_none=True)

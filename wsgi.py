@@ -1,0 +1,3 @@
+from adapters.http.app import create_app
+
+app = create_app()
