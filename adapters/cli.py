@@ -422,3 +422,22 @@ def report_command(ctx: click.Context, ticket_id: int) -> None:
 
     with _engine(ctx) as engine, engine.connect() as conn:
         click.echo(render(tickets.show(conn, ticket_id)))
+
+
+# --- service: serve ---
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="gunicorn worker processes.")
+@click.pass_context
+@reports_errors
+def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Run the HTTP API (gunicorn): JSON endpoints, /openapi.json, /docs, /healthz, /metrics."""
+    from adapters.http.app import create_app
+    from adapters.http.server import serve
+
+    config = config_from(ctx)
+    serve(lambda: create_app({"TEND_CONFIG": config}), host, port, workers)
