@@ -1,10 +1,11 @@
 """`tend import customers` against a raw bulk load of the same CSV (goal: at most 2x slower).
 
 SQLite: the importer (in process) vs the csv module plus one executemany into a plain table
-with the same columns keyed by id (upserts need that key), in one transaction. PostgreSQL (a throwaway server, as the tests start
-it): the importer vs COPY of the file into a staging table and one INSERT ... ON CONFLICT.
-The importer validates and types every cell and keeps indexes; the baselines do neither
-(the PostgreSQL one lets the server parse the CSV), so the ratio is the price of that work.
+with the same columns, keyed by id as any table an upsert targets, in one transaction.
+PostgreSQL (a throwaway server, as the tests start it): the importer vs COPY of the file into
+a staging table and one INSERT ... ON CONFLICT. The importer validates and types every cell
+and keeps the sweep indexes; the baselines do neither (the PostgreSQL one lets the server
+parse the CSV), so the ratio is the price of that work.
 
     python bench/import.py [--rows 1000000] [--repeat 1]
 """
