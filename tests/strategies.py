@@ -170,7 +170,8 @@ def _neighbours(lit: Any) -> list[Any]:
     if isinstance(lit, bool):
         return [lit]
     if isinstance(lit, float):
-        return [lit, math.nextafter(lit, math.inf), math.nextafter(lit, -math.inf), -lit]
+        near = [lit, math.nextafter(lit, math.inf), math.nextafter(lit, -math.inf), -lit]
+        return [x for x in near if math.isfinite(x)]
     if isinstance(lit, dt.date):
         return [lit, _shift(lit, -1), _shift(lit, 1)]
     if not lit:
