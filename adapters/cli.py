@@ -441,3 +441,33 @@ def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> Non
 
     config = config_from(ctx)
     serve(lambda: create_app({"TEND_CONFIG": config}), host, port, workers)
+
+
+# --- scheduler ---
+
+
+@main.command("scheduler")
+@click.option("--every", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds between lease renewals, library reloads and ticket advances.")
+@click.option("--ttl", type=click.FloatRange(min=1.0), default=30.0, show_default=True,
+              help="Seconds a lease lasts: a dead scheduler is replaced after this.")
+@click.pass_context
+@reports_errors
+def scheduler_command(ctx: click.Context, every: float, ttl: float) -> None:
+    """Run the cron sweeps of the scheduled playbooks (one active scheduler per database)."""
+    import datetime as dt
+    import logging
+    import os
+    import signal
+    import socket
+    import threading
+
+    from adapters.scheduler import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    with _engine(ctx) as engine:
+        Scheduler(engine, config_from(ctx), holder, dt.timedelta(seconds=ttl)).run(stop, every)
