@@ -167,8 +167,7 @@ def import_customers_command(ctx: click.Context, file: Path, strict: bool) -> No
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Write nothing if any line is bad.")
 @click.option("--no-trigger", is_flag=True,
-              help="Only store the events (a backfill). Event triggers are not built yet, "
-                   "so for now events are stored without triggering either way.")
+              help="Only store the events (a backfill): trigger no playbook.")
 @click.pass_context
 @reports_errors
 def import_events_command(ctx: click.Context, file: Path, strict: bool,
@@ -178,15 +177,45 @@ def import_events_command(ctx: click.Context, file: Path, strict: bool,
     Events for customers not (yet) imported are stored and listed in the summary.
     Exit code 1 if any line was bad.
     """
+    import collections
+
     from adapters.event_import import import_events
 
     config = config_from(ctx)
+    outcomes: collections.Counter[str] = collections.Counter()
     with _engine(ctx) as engine:
-        result = import_events(engine, config, file, report=_echo_problem, strict=strict)
+        trigger = None if no_trigger else _event_trigger(config, engine, outcomes)
+        result = import_events(engine, config, file, report=_echo_problem, strict=strict,
+                               on_stored=trigger)
     for line in result.summary():
         click.echo(line)
+    if outcomes:
+        click.echo("triggered: " + ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items())))
     if result.bad:
         sys.exit(1)
+
+
+def _event_trigger(config: Config, engine: Any,
+                   outcomes: Any) -> Callable[[list[Any]], None]:
+    """Trigger each stored batch as POST /events does, counting tasks and reasons."""
+    import datetime as dt
+
+    from adapters.db import begin_writes
+    from adapters.standing import on_events, process_matcher
+    from engine.library import load_library
+    from engine.triggers import Triggers
+
+    library = load_library(None, None, config)
+    triggers = Triggers(library.playbooks.values(), config, process_matcher())
+
+    def trigger(new: list[Any]) -> None:
+        with engine.begin() as conn:
+            begin_writes(conn)
+            for item in on_events(conn, config, library, triggers, new, dt.datetime.now(dt.UTC)):
+                outcomes["tasks"] += len(item["tasks"])
+                outcomes[f"x {item['reason']}" if item["reason"] else "matches"] += 1
+
+    return trigger
 
 
 @main.command("demo-data")

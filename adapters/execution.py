@@ -51,20 +51,20 @@ def start(conn: Connection, config: Config, playbook: Playbook, ticket_id: int,
             continue
         seen = facts(customer, today, config.tiers, config.lifecycle)
         for step in playbook.steps:
-            if _eligible(step, customer, seen, today):
-                rows.append(_task(ticket_id, entry_ids[cid], customer, step, now))
+            if eligible(step, customer, seen, today):
+                rows.append(task_row(ticket_id, entry_ids[cid], customer, step, now))
     if rows:
         conn.execute(tasks.insert(), rows)
     return sorted({row["due_at"] for row in rows})
 
 
-def _eligible(step: Step, customer: Customer, seen: dict[str, Any], today: dt.date) -> bool:
+def eligible(step: Step, customer: Customer, seen: dict[str, Any], today: dt.date) -> bool:
     if step.channel in (customer.get("opt_out") or ()):
         return False
     return step.when is None or holds(step.when, seen, today)
 
 
-def _task(ticket_id: int, entry_id: int, customer: Customer, step: Step,
+def task_row(ticket_id: int, entry_id: int, customer: Customer, step: Step,
           now: dt.datetime) -> dict[str, Any]:
     manager = customer.get("manager")
     route = f"manager:{manager}" if step.route == "manager" and manager else "pool"

@@ -40,15 +40,18 @@ def register_version(conn: Connection, playbook: Playbook, now: dt.datetime) -> 
             text=playbook.text, loaded_at=now))
 
 
-def cooldown_ids(conn: Connection, playbook: Playbook, at: dt.datetime) -> list[str]:
-    """Customers who entered the playbook in (at − cooldown, at]: an entry at t blocks until
-    t + cooldown, exclusive."""
+def cooldown_ids(conn: Connection, playbook: Playbook, at: dt.datetime,
+                 among: Sequence[str] | None = None) -> list[str]:
+    """Customers (of `among`, if given) who entered the playbook in (at − cooldown, at]: an
+    entry at t blocks until t + cooldown, exclusive."""
     if playbook.cooldown is None:
         return []
-    return list(conn.execute(
-        sa.select(entries.c.customer_id).distinct()
-        .where(entries.c.playbook == playbook.id, entries.c.entered_at > at - playbook.cooldown,
-               entries.c.entered_at <= at)).scalars())
+    query = (sa.select(entries.c.customer_id).distinct()
+             .where(entries.c.playbook == playbook.id,
+                    entries.c.entered_at > at - playbook.cooldown, entries.c.entered_at <= at))
+    if among is not None:
+        query = query.where(entries.c.customer_id.in_(among))
+    return list(conn.execute(query).scalars())
 
 
 def tiers_of(conn: Connection, config: Config, ids: Sequence[str]) -> set[str]:

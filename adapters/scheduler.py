@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters import tickets
 from adapters.db import scheduler_lease
+from adapters.db import tickets as ticket_table
 from engine.config import Config
 from engine.errors import TendError
 from engine.library import Library, load_library
@@ -95,6 +96,14 @@ class Scheduler:
         if self.leader and self.library is not None:
             with self.engine.begin() as conn:
                 tickets.advance(conn, self.config, self.library, now)
+                self._plan_standing(conn, self.library, now)
+
+    def _plan_standing(self, conn: Connection, library: Library, now: dt.datetime) -> None:
+        """A new version of an event-triggered playbook gets its standing ticket to approve."""
+        for playbook in library.playbooks.values():
+            if playbook.trigger.event and not _has_live_ticket(conn, playbook):
+                tickets.plan(conn, self.config, library, playbook, now, "event", "scheduler",
+                             window_key=f"standing:v{playbook.version}")
 
     def sweep(self, playbook_id: str) -> dict[str, Any] | None:
         """The job of one playbook: a ticket for this fire time, unless one exists already."""
@@ -143,6 +152,14 @@ class Scheduler:
                     log.warning("database unavailable, not leading: %s", exc.orig)
         finally:
             self.jobs.shutdown(wait=False)
+
+
+def _has_live_ticket(conn: Connection, playbook: Playbook) -> bool:
+    live = ("planned", "approved", "executing")
+    found = conn.scalar(sa.select(ticket_table.c.id).where(
+        ticket_table.c.playbook == playbook.id, ticket_table.c.version == playbook.version,
+        ticket_table.c.state.in_(live)).limit(1))
+    return found is not None
 
 
 def _schedules(library: Library) -> set[tuple[str, int, str]]:

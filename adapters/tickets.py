@@ -154,6 +154,11 @@ def _start(conn: Connection, config: Config, playbook: Playbook, workflow: Workf
            ticket: tk.Ticket, now: dt.datetime) -> None:
     assert ticket.id is not None
     moved, record = tk.transition(ticket, "start", tk.SYSTEM, tk.SYSTEM, now)
+    if workflow.standing:
+        # Its snapshot was a rehearsal: customers enter as their events arrive
+        # (adapters/standing.py), and it runs until a new version replaces it.
+        record_change(conn, moved, record, started_at=now, evaluate_after=None, deadline=None)
+        return
     due = execution.start(conn, config, playbook, ticket.id, now)
     within = playbook.goal.within if playbook.goal else None
     record_change(conn, moved, record, started_at=now,

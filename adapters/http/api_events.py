@@ -13,6 +13,7 @@ from adapters.http.auth import allow
 from adapters.http.errors import Invalid
 from adapters.http.schemas import EventIn, EventsOut
 from adapters.http.state import state
+from adapters.standing import on_events
 
 blp = Blueprint("events", __name__, url_prefix="/events", description="Event ingestion")
 MAX_EVENTS = 10_000
@@ -26,7 +27,8 @@ MAX_EVENTS = 10_000
 def ingest() -> Any:
     """Any invalid item → 400 naming each bad item by index and field, nothing stored.
     An id already stored is ignored (retries are safe); unknown customers are stored and
-    listed. The app's event hooks (triggering) see the new events in the same transaction."""
+    listed. New events trigger in the same transaction: `triggered` lists, per event and
+    event-triggered playbook, the tasks made, or why none were."""
     body = request.get_json()
     if not isinstance(body, list):
         raise Invalid("expected a JSON list of events", {"_schema": ["expected a list"]})
@@ -49,9 +51,8 @@ def ingest() -> Any:
     now = dt.datetime.now(dt.UTC)
     with st.transaction(write=True) as conn:
         stored = store_events(conn, batch, now)
-        for hook in st.event_hooks:
-            hook(conn, st, stored.new, now)
+        triggered = on_events(conn, st.config, st.library, st.triggers, stored.new, now)
     current_app.extensions["tend_metrics"].events.inc(len(stored.new))
     unknown = sorted({s.event.customer_id for s in stored.new if not s.known_customer})
     return {"received": len(batch), "stored": len(stored.new), "ignored": stored.repeated,
-            "unknown_customers": unknown}
+            "unknown_customers": unknown, "triggered": triggered}

@@ -107,11 +107,27 @@ class EventIn(Schema):
     data = fields.Dict()
 
 
+class TriggeredOut(Out):
+    event = fields.String(allow_none=True)
+    seq = fields.Integer()
+    customer_id = fields.String()
+    playbook = fields.String()
+    version = fields.Integer()
+    ticket = fields.Integer(metadata={"description": "the standing ticket entered, if any"})
+    tasks = fields.List(fields.Nested(lambda: TaskOut()))
+    reason = fields.String(allow_none=True, metadata={
+        "description": "why no task was made: unknown customer, older than trigger_max_age, "
+                       "conditions not met, cooldown, opted_out, control group, no approved "
+                       "standing ticket for this version, no step applies"})
+
+
 class EventsOut(Out):
     received = fields.Integer()
     stored = fields.Integer()
     ignored = fields.Integer(metadata={"description": "ids already stored (client retries)"})
     unknown_customers = fields.List(fields.String())
+    triggered = fields.List(fields.Nested(TriggeredOut), metadata={
+        "description": "one item per new event x event-triggered playbook of its type"})
 
 
 class TicketsQuery(Schema):

@@ -6,33 +6,28 @@ built, and a connection pool made before the fork would be shared by every worke
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask import current_app
 from sqlalchemy.engine import Connection, Engine
 
 from adapters.db import begin_writes, make_engine
-from adapters.event_import import StoredEvent
+from adapters.standing import process_matcher
 from engine.config import Config
 from engine.library import Library, load_library
-
-# Called inside the POST /events transaction with the events that were new (never repeats),
-# so triggering can enter customers in the same request (DESIGN 6, standing tickets).
-EventHook = Callable[[Connection, "State", Sequence[StoredEvent], dt.datetime], Any]
+from engine.triggers import Triggers
 
 
 @dataclass
 class State:
     config: Config
     database_url: str
-    event_hooks: list[EventHook] = field(default_factory=list)
     _engine: Engine | None = None
     _library: Library | None = None
+    _triggers: Triggers | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -50,6 +45,16 @@ class State:
             if self._library is None:
                 self._library = load_library(None, None, self.config)
             return self._library
+
+    @property
+    def triggers(self) -> Triggers:
+        """The library's event playbooks compiled into the process's durable-rules host."""
+        library = self.library
+        with self._lock:
+            if self._triggers is None:
+                self._triggers = Triggers(library.playbooks.values(), self.config,
+                                          process_matcher())
+            return self._triggers
 
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[Connection]:
@@ -79,8 +84,3 @@ class State:
 def state() -> State:
     found: State = current_app.extensions["tend"]
     return found
-
-
-def register_event_hook(app: Any, hook: EventHook) -> None:
-    """Where event triggering plugs in: every hook sees each request's new events."""
-    app.extensions["tend"].event_hooks.append(hook)

@@ -84,7 +84,8 @@ def test_a_tick_is_swept_once_even_across_a_handover(
     assert second.leader
     assert second.sweep("winback") is None  # that window was swept already
     with engine.connect() as conn:
-        assert conn.scalar(sa.select(sa.func.count()).select_from(tickets)) == 1
+        assert conn.scalar(sa.select(sa.func.count()).select_from(tickets)
+                           .where(tickets.c.playbook == "winback")) == 1
 
 
 @pytest.mark.parametrize(("now", "schedule", "expected"), [
@@ -177,3 +178,18 @@ def lease_holder(engine: sa.Engine) -> str | None:
 def ticket_count(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         return int(conn.scalar(sa.select(sa.func.count()).select_from(tickets)) or 0)
+
+
+def test_the_leader_plans_one_standing_ticket_per_event_playbook_version(
+        engine: sa.Engine, config: Config, rules: Path) -> None:
+    clock = Clock(dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC))
+    first, second = pair(engine, config, clock)
+    for _ in range(2):
+        first.tick()
+        second.tick()
+        clock.now += dt.timedelta(seconds=5)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(tickets.c.playbook, tickets.c.state, tickets.c.trigger)
+                            .order_by(tickets.c.playbook)).all()
+    assert [tuple(r) for r in rows] == [("competitor_call_alert", "planned", "event"),
+                                        ("zero_usage_alert", "planned", "event")]

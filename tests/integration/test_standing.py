@@ -1,0 +1,71 @@
+"""Standing tickets: a matching event is a stored task when `POST /events` returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from http_support import Api
+
+from adapters.db import entries, tasks
+
+NOW = dt.datetime.now(dt.UTC)
+SILVER = {"id": "c1", "joined_on": "2020-01-01", "arpu": 100.0, "manager": "m01",
+          "phone": "13800000001"}
+STANDARD = {"id": "c2", "joined_on": "2020-01-01", "arpu": 10.0, "manager": None,
+            "phone": "13800000002"}
+
+
+def silent(event_id: str, customer: str, days: int, ago: dt.timedelta = dt.timedelta(0)
+           ) -> dict[str, Any]:
+    return {"id": event_id, "customer_id": customer, "type": "zero_usage",
+            "at": (NOW - ago).isoformat(), "data": {"days": days}}
+
+
+def approved_standing_ticket(api: Api) -> int:
+    planned = api.call("POST", "/tickets", "designer", json={"playbook": "zero_usage_alert"})
+    assert planned.status_code == 201, planned.json
+    ticket = planned.json
+    approved = api.call("POST", f"/tickets/{ticket['id']}/approve", "campaign_lead",
+                        json={"comment": "standing alert for v1"})
+    assert approved.status_code == 200, approved.json
+    assert approved.json["state"] == "executing"
+    return int(ticket["id"])
+
+
+def test_a_matching_event_is_a_task_when_the_response_returns(api: Api) -> None:
+    api.call("POST", "/customers", json=[SILVER, STANDARD])
+    before = api.call("POST", "/events", "adapter:sms", json=[silent("e0", "c1", 9)])
+    assert before.json["triggered"][0]["reason"] == \
+        "no approved standing ticket for version 1"
+    ticket = approved_standing_ticket(api)
+    assert api.call("GET", f"/tickets/{ticket}/tasks").json["items"] == []  # rehearsal only
+    reply = api.call("POST", "/events", "adapter:sms", json=[
+        silent("e1", "c1", 9), silent("e2", "c2", 9), silent("e3", "c1", 12),
+        silent("e4", "ghost", 9), silent("e5", "c1", 9, ago=dt.timedelta(days=3))])
+    assert reply.status_code == 200, reply.json
+    by_event = {t["event"]: t for t in reply.json["triggered"]}
+    made = by_event["e1"]["tasks"]
+    assert by_event["e1"]["reason"] is None and by_event["e1"]["ticket"] == ticket
+    assert [(t["step"], t["channel"], t["route"], t["state"]) for t in made] == [
+        ("manager_call", "outbound_call", "manager:m01", "pending")]
+    assert made[0]["idempotency_key"].endswith(":manager_call")
+    assert by_event["e2"]["reason"] == "conditions not met"
+    assert by_event["e3"]["reason"] == "cooldown"  # c1 entered with e1, in the same request
+    assert by_event["e4"]["reason"] == "unknown customer"
+    assert by_event["e5"]["reason"] == "older than trigger_max_age"
+    stored = api.call("GET", f"/tickets/{ticket}/tasks").json["items"]
+    assert [t["id"] for t in stored] == [t["id"] for t in made]
+
+
+def test_a_bad_item_writes_no_event_no_entry_no_task(api: Api) -> None:
+    api.call("POST", "/customers", json=[SILVER])
+    approved_standing_ticket(api)
+    reply = api.call("POST", "/events", "adapter:sms",
+                     json=[silent("e1", "c1", 9), {**silent("e2", "c1", 9), "at": "soon"}])
+    assert reply.status_code == 400 and list(reply.json["errors"]) == ["1"]
+    state = api.app.extensions["tend"]
+    with state.engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(entries)) == 0
+        assert conn.scalar(sa.select(sa.func.count()).select_from(tasks)) == 0
