@@ -393,7 +393,12 @@ def explain_command(ctx: click.Context, customer: str, playbook: str | None,
 @click.pass_context
 @reports_errors
 def sweep_command(ctx: click.Context, at_text: str | None) -> None:
-    """Sweep every scheduled playbook at --at: each opens one planned ticket per instant."""
+    """Move tickets along to --at, then sweep every scheduled playbook at --at.
+
+    Executing tickets whose goal window has ended by --at are evaluated and closed first, so
+    a later --at is how an operator (or a test) drives time. Each sweep opens one planned
+    ticket per playbook and instant.
+    """
     from adapters import tickets
     from adapters.designer import parse_at
     from engine.library import load_library
@@ -402,7 +407,10 @@ def sweep_command(ctx: click.Context, at_text: str | None) -> None:
     library = load_library(None, None, config)
     at = parse_at(at_text, config)
     with _engine(ctx) as engine, engine.begin() as conn:
+        closed = tickets.advance(conn, config, library, at)
         opened = tickets.sweep_all(conn, config, library, at)
+    for ticket_id in closed:
+        click.echo(f"ticket {ticket_id}: evaluated and closed")
     for t in opened:
         audience = t["audience"]
         click.echo(f"ticket {t['id']}: {t['playbook']} v{t['version']} planned, treatment "
