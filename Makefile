@@ -24,13 +24,7 @@ test: setup
 	$(BIN)/pytest
 
 run: setup
-	$(BIN)/tend db upgrade
-	$(BIN)/tend demo-data --customers 5000 --out var/demo
-	$(BIN)/tend import customers var/demo/customers.csv
-	$(BIN)/tend import events var/demo/events.jsonl
-	$(BIN)/tend preview --all
-	@echo
-	@echo "Next: .venv/bin/tend explain c0000042 --playbook winback   (README: a five-minute tour)"
+	bash scripts/run.sh
 
 bench: setup
 	bash scripts/ensure-postgres.sh

@@ -448,6 +448,20 @@ def users_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
     click.echo(token)
 
 
+@users_group.command("token")
+@click.argument("name")
+@click.pass_context
+@reports_errors
+def users_token(ctx: click.Context, name: str) -> None:
+    """Issue another token for NAME (the last line printed; earlier tokens stay valid)."""
+    from adapters.users import issue_token
+
+    with _engine(ctx) as engine, engine.begin() as conn:
+        token = issue_token(conn, name)
+    click.echo(f"new token for {name}:")
+    click.echo(token)
+
+
 @main.command("report")
 @click.argument("ticket_id", type=int, metavar="TICKET")
 @click.pass_context
@@ -502,6 +516,7 @@ def scheduler_command(ctx: click.Context, every: float, ttl: float) -> None:
     from adapters.scheduler import Scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
