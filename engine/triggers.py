@@ -46,18 +46,19 @@ class Triggers:
                 self.by_type.setdefault(playbook.trigger.event, []).append(playbook)
 
     def outcomes(self, event: Mapping[str, Any], customer: Customer | None,
-                 now: dt.datetime) -> list[Outcome]:
+                 now: dt.datetime, known: Mapping[str, Any] | None = None) -> list[Outcome]:
         """Every playbook on this event type, highest priority first, with its answer.
 
-        The customer's computed fields are those of `now`, the moment the event is handled;
-        the event's own fields (event.at, event.data.*) are those it carries.
+        The customer's computed fields are those of `now`, the moment the event is handled
+        (`known`: those facts computed already, for a caller that needs them too); the
+        event's own fields (event.at, event.data.*) are those it carries.
         """
         playbooks = self.by_type.get(event["type"], [])
         reason = self._refusal(event, customer, now)
         if reason is not None or customer is None:
             return [Outcome(p.id, p.version, False, reason) for p in playbooks]
         today = self.config.today(now)
-        seen = facts(customer, today, self.config.tiers, self.config.lifecycle)
+        seen = dict(known or facts(customer, today, self.config.tiers, self.config.lifecycle))
         seen.update(event_facts(event, self.config.today))
         return [Outcome(p.id, p.version, True) if self.matcher.matches(ruleset_name(p), seen, today)
                 else Outcome(p.id, p.version, False, "conditions not met")
