@@ -1,4 +1,5 @@
-"""config.yaml: tiers, lifecycle stages, typed attributes and events, channels, timezone.
+"""config.yaml: tiers, lifecycle stages, typed attributes and events, channels, timezone,
+and the notifier that tells approvers about tickets.
 
 Loaded once per process into a frozen `Config`; everything that depends on it (catalogs,
 computed fields, the SQL renderer) takes it as an argument rather than reading a global.
@@ -9,24 +10,29 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import fields, validate, validates
+from marshmallow import ValidationError as MarshmallowError
+from marshmallow import fields, validate, validates, validates_schema
 
 from engine.condition import Parser
 from engine.customer import Stage, Tier
 from engine.errors import Problem, ValidationError
 from engine.fields import Catalog, customer_catalog, with_event
-from engine.schemas import NAME, Duration, Number, Strict, Text, load_checked
+from engine.schemas import NAME, Duration, Integer, Number, Strict, Text, load_checked
 from engine.source import Source, load_yaml
 from engine.values import DECLARABLE_TYPES, FieldType
 
 CHANNELS = ("sms", "outbound_call", "email", "push", "store", "account_manager")
 ADAPTERS = ("log", "webhook", "pull", "smtp")
 DEFAULT_DATABASE_URL = "sqlite:///var/tend.db"
+NOTIFIERS = ("log", "smtp", "webhook")
+# What each notifier kind cannot work without (the rest have defaults).
+ENV_NAME = validate.Regexp(r"^[A-Z_][A-Z0-9_]*$", error="expected an environment variable name")
+_NOTIFIER_NEEDS = {"log": (), "smtp": ("host",), "webhook": ("url", "secret_env")}
 
 
 class _TierSchema(Strict):
@@ -42,6 +48,29 @@ class _StageSchema(Strict):
 class _ChannelSchema(Strict):
     adapter = fields.String(required=True, validate=validate.OneOf(ADAPTERS))
     options = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class _NotifierSchema(Strict):
+    kind = fields.String(load_default="log", validate=validate.OneOf(NOTIFIERS))
+    base_url = Text(load_default="http://127.0.0.1:8000")
+    host = Text()
+    port = Integer(load_default=25)
+    sender = Text(data_key="from", load_default="tend@localhost")
+    to = Text()
+    to_by_role = fields.Dict(keys=fields.String(), values=Text(), load_default=dict)
+    url = Text()
+    secret_env = Text(validate=ENV_NAME)
+    timeout = Number(load_default=5.0, validate=validate.Range(min=0, min_inclusive=False))
+
+    @validates_schema
+    def _complete(self, data: dict[str, Any], **_: Any) -> None:
+        """A secret never sits in the file: a webhook names the variable that holds it."""
+        missing = {key: ["required for notifier kind " + data["kind"]]
+                   for key in _NOTIFIER_NEEDS[data["kind"]] if key not in data}
+        if data["kind"] == "smtp" and "to" not in data and not data["to_by_role"]:
+            missing["to"] = ["smtp needs `to` or `to_by_role`"]
+        if missing:
+            raise MarshmallowError(missing)
 
 
 _TYPE = fields.String(validate=validate.OneOf(sorted(DECLARABLE_TYPES)))
@@ -62,13 +91,13 @@ class _ConfigSchema(Strict):
     channels = fields.Dict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
                            values=fields.Nested(_ChannelSchema), load_default=dict)
     roles = fields.List(fields.String(validate=NAME), load_default=list)
+    notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            from marshmallow import ValidationError as MarshmallowError
             raise MarshmallowError(f"unknown timezone {value!r}") from None
 
 
@@ -77,6 +106,25 @@ class Channel:
     name: str
     adapter: str
     options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Notifier:
+    """How approvers hear about tickets; the fields a kind does not use stay at defaults."""
+
+    kind: str = "log"
+    base_url: str = "http://127.0.0.1:8000"
+    host: str | None = None
+    port: int = 25
+    sender: str = "tend@localhost"
+    to: str | None = None
+    to_by_role: Mapping[str, str] = field(default_factory=dict)
+    url: str | None = None
+    secret_env: str | None = None
+    timeout: float = 5.0
+
+    def ticket_url(self, ticket_id: int) -> str:
+        return f"{self.base_url.rstrip('/')}/tickets/{ticket_id}"
 
 
 @dataclass(frozen=True)
@@ -91,6 +139,7 @@ class Config:
     roles: tuple[str, ...]
     database_url: str
     path: str = "config.yaml"
+    notifier: Notifier = field(default_factory=Notifier)
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -158,7 +207,19 @@ def parse_config(text: str, file: str) -> Config:
     return Config(tiers=tiers, lifecycle=tuple(stages), attributes=attributes, events=events,
                   timezone=ZoneInfo(data["timezone"]), trigger_max_age=data["trigger_max_age"],
                   channels=channels, roles=tuple(data["roles"]),
-                  database_url=data["database_url"], path=file)
+                  database_url=data["database_url"], path=file,
+                  notifier=_notifier(data["notifier"]))
+
+
+def _notifier(data: dict[str, Any]) -> Notifier:
+    """An absent section is loaded as `{kind: log}` without its other defaults: keep ours."""
+    defaults = Notifier()
+    return Notifier(kind=data["kind"], base_url=data.get("base_url", defaults.base_url),
+                    host=data.get("host"), port=data.get("port", defaults.port),
+                    sender=data.get("sender", defaults.sender), to=data.get("to"),
+                    to_by_role=dict(data.get("to_by_role", {})), url=data.get("url"),
+                    secret_env=data.get("secret_env"),
+                    timeout=data.get("timeout", defaults.timeout))
 
 
 def _tier_problems(source: Source, tiers: tuple[Tier, ...]) -> list[Problem]:
