@@ -345,3 +345,21 @@ def load_customers(conn: sa.Connection, config: Config,
             record = _record(row, config.attributes)
             found[record["id"]] = record
     return found
+
+
+# --- notices (migration 0003): who was told about which ticket level, and whether it went out ---
+
+notices = sa.Table(
+    "notices", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.Integer, nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("kind", text_c(16), nullable=False),        # awaiting | overdue
+    sa.Column("role", text_c(128), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),                     # NULL: not delivered yet, retried
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    # Deciding to notify is inserting this row: a second decision for one level conflicts.
+    sa.UniqueConstraint("ticket_id", "level", "kind", name="uq_notices_ticket_id_level_kind"),
+)

@@ -21,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from adapters import tickets
+from adapters import notify, tickets
 from adapters.db import scheduler_lease
 from adapters.db import tickets as ticket_table
 from engine.config import Config
@@ -75,6 +75,7 @@ class Scheduler:
 
     def __init__(self, engine: Engine, config: Config, holder: str,
                  ttl: dt.timedelta = dt.timedelta(seconds=30), clock: Clock = utcnow) -> None:
+        self.send = notify.make_sender(config.notifier, lambda: clock().timestamp())
         self.engine = engine
         self.config = config
         self.holder = holder
@@ -85,7 +86,8 @@ class Scheduler:
         self.jobs = BackgroundScheduler(timezone=config.timezone)
 
     def tick(self) -> None:
-        """Renew (or wait for) the lease, reload the library, move tickets along in time."""
+        """Renew (or wait for) the lease, reload the library, move tickets along in time,
+        and tell approvers what waits for them (adapters/notify.py)."""
         now = self.clock()
         with self.engine.begin() as conn:
             leader = hold_lease(conn, self.holder, now, self.ttl)
@@ -97,6 +99,7 @@ class Scheduler:
             with self.engine.begin() as conn:
                 tickets.advance(conn, self.config, self.library, now)
                 self._plan_standing(conn, self.library, now)
+            notify.notify(self.engine, self.config.notifier, self.send, now)
 
     def _plan_standing(self, conn: Connection, library: Library, now: dt.datetime) -> None:
         """A new version of an event-triggered playbook gets its standing ticket to approve."""

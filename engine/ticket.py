@@ -32,6 +32,8 @@ TRANSITIONS: Mapping[tuple[str, str], str] = {
     ("planned", "reject"): "rejected",
     ("planned", "cancel"): "cancelled",
     ("planned", "supersede"): "cancelled",
+    # An approval past its deadline stays planned; the self-move puts the escalation on record.
+    ("planned", "escalate"): "planned",
     ("approved", "start"): "executing",
     ("approved", "cancel"): "cancelled",
     ("executing", "cancel"): "cancelled",
