@@ -1,15 +1,20 @@
-"""Playbooks: the installed library, validation of drafts, and previews (counts + paged ids)."""
+"""Playbooks: the installed library, validation of drafts, previews (counts + paged ids), and
+the versions tickets ran on with the diff between two of them."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
+import sqlalchemy as sa
 from flask_smorest import Blueprint
 
+from adapters.db import playbook_versions
 from adapters.http.auth import allow
 from adapters.http.errors import Invalid
 from adapters.http.paging import page, parse_at
 from adapters.http.schemas import (
+    DiffOut,
     DraftPreviewIn,
     PlaybookList,
     PlaybookOut,
@@ -17,6 +22,7 @@ from adapters.http.schemas import (
     PreviewOut,
     ValidateIn,
     ValidateOut,
+    VersionList,
 )
 from adapters.http.state import state
 from adapters.sweep import sweep
@@ -134,3 +140,40 @@ def preview_draft(args: dict[str, Any]) -> Any:
     """The same for a posted draft, validated against the installed workflows first."""
     return _preview(_draft(args["yaml"]), args)
 
+
+
+@blp.route("/<playbook_id>/versions", methods=["GET"])
+@blp.alt_response(200, schema=VersionList, success=True)
+@allow("read")
+def list_versions(playbook_id: str) -> Any:
+    """The versions stored when tickets were planned on them, oldest first. A playbook since
+    removed from the library still lists its versions; one never heard of is a 404."""
+    table = playbook_versions
+    with state().transaction() as conn:
+        rows = conn.execute(sa.select(table.c.version, table.c.hash, table.c.loaded_at)
+                            .where(table.c.playbook == playbook_id)
+                            .order_by(table.c.version)).all()
+    if not rows and playbook_id not in state().library.playbooks:
+        raise NotFound(f"unknown playbook {playbook_id!r}")
+    items = [{"version": r.version, "hash": r.hash, "loaded_at": r.loaded_at.isoformat()}
+             for r in rows]
+    return {"items": items, "next_cursor": None}
+
+
+@blp.route("/<playbook_id>/versions/<int:a>/diff/<int:b>", methods=["GET"])
+@blp.alt_response(200, schema=DiffOut, success=True)
+@allow("read")
+def diff_versions(playbook_id: str, a: int, b: int) -> Any:
+    """What changed from version `a` to `b`, as the designer wrote it (comments included):
+    a unified diff of the two stored texts."""
+    table = playbook_versions
+    with state().transaction() as conn:
+        texts = dict(conn.execute(sa.select(table.c.version, table.c.text).where(
+            table.c.playbook == playbook_id, table.c.version.in_((a, b)))).all())
+    missing = [str(v) for v in dict.fromkeys((a, b)) if v not in texts]
+    if missing:
+        raise NotFound(f"playbook {playbook_id!r} has no stored version {', '.join(missing)}")
+    lines = difflib.unified_diff(texts[a].splitlines(keepends=True),
+                                 texts[b].splitlines(keepends=True),
+                                 f"{playbook_id}@v{a}", f"{playbook_id}@v{b}")
+    return {"playbook": playbook_id, "from": a, "to": b, "diff": "".join(lines)}

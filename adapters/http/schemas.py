@@ -72,6 +72,24 @@ class PlaybookList(Out):
     next_cursor = fields.String(allow_none=True)
 
 
+class VersionOut(Out):
+    version = fields.Integer()
+    hash = fields.String()
+    loaded_at = fields.String(metadata={"description": "when a ticket first ran on it"})
+
+
+class VersionList(Out):
+    items = fields.List(fields.Nested(VersionOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class DiffOut(Out):
+    playbook = fields.String()
+    from_version = fields.Integer(data_key="from")
+    to_version = fields.Integer(data_key="to")
+    diff = fields.String(metadata={"description": "unified diff of the stored YAML texts"})
+
+
 class ValidateOut(Out):
     ok = fields.Boolean()
     playbook = fields.Nested(PlaybookOut)
