@@ -32,7 +32,6 @@ import json
 import os
 import pstats
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import sqlalchemy as sa  # noqa: E402
 from support.postgres import PostgresServer, Unavailable  # noqa: E402
+from support.server import serving  # noqa: E402
 
 from adapters import tickets  # noqa: E402
 from adapters.db import load_customers, make_engine  # noqa: E402
@@ -68,13 +68,6 @@ SEED = 7
 LATENCY_GOAL_MS = 50.0
 RATIO_GOAL = 0.25
 NOT_MATCHED = {"conditions not met", "unknown customer", "older than trigger_max_age"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # --- data: customers, users, the standing ticket, the events ---
@@ -176,38 +169,10 @@ def child(part: str, url: str, events_file: str) -> dict[str, Any]:
 
 @contextmanager
 def server(url: str, workers: int, log: Path) -> Iterator[int]:
-    port = free_port()
     env = {**os.environ, "TEND_DATABASE_URL": url, "TEND_CONFIG": str(ROOT / "config.yaml"),
            "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--host", "127.0.0.1",
-                                 "--port", str(port), "--workers", str(workers)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"tend serve exited with {proc.returncode}:\n"
-                                 + log.read_text()[-3000:])
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("tend serve did not answer /healthz within 60 s")
-            time.sleep(0.2)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serving(env, ROOT, workers, 60, log) as base:
+        yield int(base.rsplit(":", 1)[1])
 
 
 class Client:

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.server import serving
 
 from adapters.db import make_engine
 from adapters.migrate import upgrade
@@ -22,13 +19,6 @@ from adapters.users import add_user
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _get(url: str, token: str | None = None) -> tuple[int, Any]:
@@ -51,33 +41,10 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     with engine.begin() as conn:
         token = add_user(conn, "ops", ["viewer"])
     engine.dispose()
-    port = _free_port()
     env = {**os.environ, "TEND_DATABASE_URL": url, "TEND_CONFIG": str(ROOT / "config.yaml"),
            "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "engine", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"], env=env, cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                if _get(base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, "tend serve exited"
-            assert time.monotonic() < deadline, "tend serve did not answer in time"
-            time.sleep(0.2)
+    with serving(env, tmp_path) as base:
         yield base, token
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_served_api(server: tuple[str, str]) -> None:

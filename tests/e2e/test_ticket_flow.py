@@ -7,10 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = "2026-06-01T09:00:00"
@@ -57,40 +56,12 @@ class Tend:
                 return exc.code, json.loads(exc.read())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def tend(db_url: str, tmp_path: Path) -> Iterator[Tend]:
-    port = free_port()
     env = {**os.environ, "TEND_DATABASE_URL": db_url, "TEND_CONFIG": str(ROOT / "config.yaml"),
            "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "engine", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "2"], env=env, cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+    with serving(env, tmp_path, workers=2) as base:
         yield Tend(base, env, tmp_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_plan_approve_execute_evaluate(tend: Tend) -> None:
