@@ -10,12 +10,15 @@ from click.testing import CliRunner, Result
 
 from adapters.cli import main
 
-CONFIG = str(Path(__file__).resolve().parents[2] / "config.yaml")
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = str(ROOT / "config.yaml")
 
 
 @pytest.fixture
 def tend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("TEND_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))  # events trigger the library's
+    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     monkeypatch.chdir(tmp_path)
     return CliRunner()
 
