@@ -21,6 +21,7 @@ from engine.errors import Conflict
 from engine.explain import explain_playbook
 from engine.playbook import Playbook, check_versions
 from engine.selection import Selection
+from engine.values import before
 
 CHUNK = 5_000
 
@@ -48,7 +49,8 @@ def cooldown_ids(conn: Connection, playbook: Playbook, at: dt.datetime,
         return []
     query = (sa.select(entries.c.customer_id).distinct()
              .where(entries.c.playbook == playbook.id,
-                    entries.c.entered_at > at - playbook.cooldown, entries.c.entered_at <= at))
+                    entries.c.entered_at > before(at, playbook.cooldown),
+                    entries.c.entered_at <= at))
     if among is not None:
         query = query.where(entries.c.customer_id.in_(among))
     return list(conn.execute(query).scalars())

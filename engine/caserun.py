@@ -19,6 +19,7 @@ from engine.config import Config
 from engine.customer import event_facts, facts
 from engine.evaluate import holds, value_of
 from engine.selection import select_members
+from engine.values import before
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def groups_of(case: Case, config: Config) -> tuple[dict[str, frozenset[str]], di
                 _false(playbook.audience, variants[0], today))
     cooldown = playbook.cooldown
     in_cooldown = {cid for cid, entered in case.entered.items()
-                   if cooldown is not None and case.at < entered + cooldown}
+                   if cooldown is not None and before(case.at, cooldown) < entered}
     opted_out = {c["id"] for c in case.customers if "all" in (c.get("opt_out") or ())}
     step_members = {step.id: [cid for cid, f in matched.items()
                               if step.when is None or holds(step.when, f, today)]

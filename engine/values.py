@@ -26,6 +26,7 @@ SCHEDULE_UNITS = "mhdw"
 _UNIT = {"m": dt.timedelta(minutes=1), "h": dt.timedelta(hours=1), "d": dt.timedelta(days=1),
          "w": dt.timedelta(weeks=1)}
 _DURATION = re.compile(r"^([0-9]+)([a-z])$")
+FIRST_YEAR, LAST_YEAR = dt.MINYEAR + 1, dt.MAXYEAR - 1
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
@@ -66,7 +67,25 @@ def parse_instant(value: str, tz: ZoneInfo) -> dt.datetime:
         raise ValueError(f"expected YYYY-MM-DD or an ISO timestamp, got {value!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(dt.UTC)
+    try:
+        instant = parsed.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 has no UTC form
+        instant = None
+    # Evaluation needs room around an instant (the next birthday, a week of replayed events),
+    # so the first and last year Python's dates know are refused rather than crashing later.
+    if instant is None or not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise ValueError(f"timestamp {value!r} is out of range: expected a year between "
+                         f"{FIRST_YEAR} and {LAST_YEAR}")
+    return instant
+
+
+def before(instant: dt.datetime, span: dt.timedelta) -> dt.datetime:
+    """`instant - span`, or the earliest instant when a long span (a 900000d cooldown is
+    valid) reaches past year 1: a window that long simply has no lower bound."""
+    try:
+        return instant - span
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=instant.tzinfo)
 
 
 def local_date(instant: dt.datetime, tz: ZoneInfo) -> dt.date:

@@ -71,3 +71,24 @@ def test_users_add_prints_the_token_last(tend: CliRunner, db_url: str) -> None:
     assert wrong.exit_code == 1 and "unknown role(s) 'boss'" in wrong.stderr
     again = run(tend, "users", "add", "bob", "--role", "viewer")
     assert again.exit_code == 1 and "exists already" in again.stderr
+
+
+@pytest.mark.parametrize("at", ["0001-12-31", "9999-01-01", "9999-12-31T23:00:00-05:00"])
+def test_an_instant_at_the_edge_of_the_calendar_is_refused(tend: CliRunner, at: str) -> None:
+    """Sweeps look a week back and a year ahead (birthdays): such an `--at` used to crash."""
+    for args in (("sweep",), ("preview", "birthday"), ("explain", "gold_recent")):
+        result = run(tend, *args, "--at", at)
+        assert result.exit_code == 1 and "--at" in result.stderr, (args, result.stderr)
+
+
+def test_a_cooldown_longer_than_the_calendar_sweeps(tend: CliRunner, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cooldown: 900000d` validates, so `at - cooldown` must not overflow when sweeping."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (ROOT / "rules" / "winback.yaml").read_text()
+    (rules / "winback.yaml").write_text(text.replace("cooldown: 90d", "cooldown: 900000d"))
+    monkeypatch.setenv("TEND_RULES", str(rules))
+    result = run(tend, "sweep", "--at", "2026-11-20T09:00:00")
+    assert result.exit_code == 0, result.stderr
+    assert ": winback v1 planned" in result.stdout

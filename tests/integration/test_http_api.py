@@ -151,6 +151,8 @@ def test_events_batch(api: Api) -> None:
     ("POST", "/customers", {"id": "c1"}, "_schema"),
     ("POST", "/customers", [{"id": "c1"}], "_schema"),
     ("POST", "/events", [5], "0"),
+    ("POST", "/events", [{"customer_id": "c1", "type": "zero_usage",  # no UTC form: crashed
+                          "at": "9999-12-31T23:59:59-12:00"}], "0"),
 ])
 def test_malformed_input_names_the_field(api: Api, method: str, path: str, body: Any,
                                          field: str) -> None:
