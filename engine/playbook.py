@@ -127,6 +127,9 @@ class _TriggerSchema(Format):
                                    "or 'event' (an event type)")
 
 
+MAX_VERSION = 2**31 - 1
+
+
 class _GoalSchema(Format):
     event = Text(required=True)
     within = Duration(GOAL_UNITS, required=True)
@@ -135,8 +138,10 @@ class _GoalSchema(Format):
 class _PlaybookSchema(Format):
     playbook = Text(required=True, validate=IDENTIFIER)
     title = Text(required=True, validate=_NONEMPTY)
-    version = Integer(required=True, validate=validate.Range(
-        min=1, error="expected a positive integer, got {input}"))
+    version = Integer(required=True, validate=[
+        validate.Range(min=1, error="expected a positive integer, got {input}"),
+        validate.Range(max=MAX_VERSION,  # tickets store it in a 32-bit integer column
+                       error="expected a positive integer of at most {max}, got {input}")])
     owner = Text()
     priority = Integer(load_default=0)
     trigger = fields.Nested(_TriggerSchema, required=True)

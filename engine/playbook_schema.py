@@ -53,7 +53,7 @@ def playbook_schema(config: Config, workflows: Iterable[str] = ()) -> dict[str, 
         "properties": {
             "playbook": {**_ID, "description": "unique id: [a-z0-9_-]+"},
             "title": {"type": "string", "minLength": 1, "description": "what it is for"},
-            "version": {"type": "integer", "minimum": 1, "description":
+            "version": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "description":
                         "tickets record it; bump it whenever the content changes"},
             "owner": {"type": "string", "description":
                       "who answers for it; owners cannot approve its tickets"},

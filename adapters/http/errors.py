@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from engine.errors import Problem, TendError, ValidationError
 
@@ -91,7 +92,19 @@ def unexpected(exc: Exception) -> Response:
     return _reply(500, _body("internal error; the request was rolled back"))
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in routes: ids and versions are 32-bit integer columns, so a larger number
+    names nothing (404) instead of overflowing the database driver (a 500)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def register(app: Flask) -> None:
+    """Error handlers, and the route converter that keeps huge path ids out of the database;
+    called before any blueprint is registered, since rules bind their converter when added."""
+    app.url_map.converters["int"] = RowIdConverter
     app.register_error_handler(TendError, tend_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected)

@@ -162,6 +162,14 @@ def test_malformed_input_names_the_field(api: Api, method: str, path: str, body:
     assert field in reply.json["errors"], reply.json
 
 
+@pytest.mark.parametrize("path", ["/tickets/99999999999999999999", "/tickets/2147483648/tasks",
+                                  "/playbooks/winback/versions/1/diff/99999999999999999999"])
+def test_an_id_too_large_for_the_database_is_a_404(api: Api, path: str) -> None:
+    """Such ids overflowed the driver (a 500); no row can have them."""
+    reply = api.call("GET", path)
+    assert reply.status_code == 404 and reply.is_json, reply.data
+
+
 @pytest.mark.parametrize("path", ["/events", "/customers", "/playbooks/validate"])
 def test_a_body_that_is_not_json_is_a_json_4xx(api: Api, path: str) -> None:
     for data, ctype in (("{not json", "application/json"), ("a,b", "text/csv")):
