@@ -309,6 +309,12 @@ tasks = sa.Table(
     sa.Column("payload", JSONDoc, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Migration 0004: a pulled task is held until its lease ends (then pulled again); a task
+    # cancelled while held keeps it until the next pull has listed the cancel. The adapter's
+    # best result so far is the state; when it happened and what it said are kept with it.
+    sa.Column("lease_expires_at", UTCDateTime),
+    sa.Column("result_at", UTCDateTime),
+    sa.Column("detail", JSONDoc),
     # Dispatch asks: which tasks of a channel are due?
     sa.Index("ix_tasks_channel_state_due_at", "channel", "state", "due_at"),
 )
