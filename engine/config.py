@@ -79,6 +79,7 @@ _TYPE = fields.String(validate=validate.OneOf(sorted(DECLARABLE_TYPES)))
 class _ConfigSchema(Strict):
     timezone = Text(load_default="UTC")
     trigger_max_age = Duration(load_default=dt.timedelta(days=2))
+    task_lease = Duration(load_default=dt.timedelta(minutes=5))
     database_url = Text(load_default=DEFAULT_DATABASE_URL)
     tiers = fields.List(fields.Nested(_TierSchema), required=True,
                         validate=validate.Length(min=1))
@@ -140,6 +141,7 @@ class Config:
     database_url: str
     path: str = "config.yaml"
     notifier: Notifier = field(default_factory=Notifier)
+    task_lease: dt.timedelta = dt.timedelta(minutes=5)  # how long a pulled task is held
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -208,7 +210,7 @@ def parse_config(text: str, file: str) -> Config:
                   timezone=ZoneInfo(data["timezone"]), trigger_max_age=data["trigger_max_age"],
                   channels=channels, roles=tuple(data["roles"]),
                   database_url=data["database_url"], path=file,
-                  notifier=_notifier(data["notifier"]))
+                  notifier=_notifier(data["notifier"]), task_lease=data["task_lease"])
 
 
 def _notifier(data: dict[str, Any]) -> Notifier:
