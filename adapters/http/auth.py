@@ -12,6 +12,7 @@ is read, so a wrong role is a 403 even where the request would also conflict (DE
 | approve  | the approver roles of config.yaml (admin alone is not an approver) |
 | cancel   | admin |
 | ingest   | adapter, admin |
+| pull     | adapter, admin; `adapter:<ch>` only for its channels (`check_channel`) |
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def roles_for(permission: str, config: Config) -> frozenset[str]:
         "approve": approvers,
         "cancel": frozenset({"admin"}),
         "ingest": frozenset({"adapter", "admin"}),
+        "pull": frozenset({"adapter", "admin"}),
     }
     return table[permission]
 
@@ -76,6 +78,15 @@ def check_access(endpoint: str | None, view: Callable[..., Any] | None) -> None:
         raise Forbidden(f"{request.method} {request.path} needs one of the roles "
                         f"{', '.join(sorted(allowed)) or '(none configured)'}; "
                         f"{user.name} has {', '.join(sorted(user.roles)) or 'none'}")
+
+
+def check_channel(user: Any, channel: str) -> None:
+    """A bound adapter (`adapter:sms`) pulls and reports only its channels' tasks; a plain
+    `adapter` or `admin` may serve any channel."""
+    if user.roles & {"adapter", "admin"} or channel in user.channels():
+        return
+    raise Forbidden(f"{user.name} serves channel(s) {', '.join(sorted(user.channels()))}, "
+                    f"not {channel}")
 
 
 def _user() -> Any:

@@ -1,0 +1,100 @@
+"""Adapter pull: lease a channel's due tasks, take results on them.
+
+A pull claims tasks under a lease: each goes to one puller until its lease ends, then it is
+due again (the adapter died or is slow; DESIGN 6 lets an adapter see a task twice, never two
+tasks for one key). Claims are atomic across processes: PostgreSQL skips rows another puller
+has locked (FOR UPDATE SKIP LOCKED), SQLite pullers queue on the write lock (BEGIN IMMEDIATE).
+
+A task cancelled while leased keeps its lease stamp until one pull has listed it as
+`cancelled` (the adapter drops it), then the stamp is cleared so it is listed once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from adapters.db import begin_writes, tasks
+from adapters.event_import import Event, store_events
+from adapters.ticket_store import iso, task_shape
+from engine.errors import NotFound
+from engine.task import closes_siblings, keeps
+
+LEASED = "leased"
+CANCELLED = "cancelled"
+OPEN = ("pending", LEASED)  # what an accepted offer elsewhere still stops
+
+
+def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
+         now: dt.datetime) -> list[dict[str, Any]]:
+    """Up to `limit` tasks of `channel`: cancels not yet listed first, then due tasks, now
+    leased until now + `lease`. Call first in a write transaction."""
+    begin_writes(conn)
+    cancels = _claim(conn, sa.and_(tasks.c.state == CANCELLED,
+                                   tasks.c.lease_expires_at.is_not(None)), channel, limit)
+    if cancels:
+        conn.execute(tasks.update().where(tasks.c.id.in_(cancels))
+                     .values(lease_expires_at=None, updated_at=now))
+    due = sa.or_(sa.and_(tasks.c.state == "pending", tasks.c.due_at <= now),
+                 sa.and_(tasks.c.state == LEASED, tasks.c.lease_expires_at <= now))
+    leased = _claim(conn, due, channel, limit - len(cancels)) if limit > len(cancels) else []
+    expires = now + lease
+    if leased:
+        conn.execute(tasks.update().where(tasks.c.id.in_(leased))
+                     .values(state=LEASED, lease_expires_at=expires, updated_at=now))
+    rows = conn.execute(sa.select(tasks).where(tasks.c.id.in_([*cancels, *leased]))).all()
+    by_id = {row.id: row for row in rows}
+    items = []
+    for task_id in [*cancels, *leased]:
+        shape = task_shape(by_id[task_id])
+        shape["lease_expires_at"] = iso(expires) if task_id in leased else None
+        items.append(shape)
+    return items
+
+
+def _claim(conn: Connection, which: sa.ColumnElement[bool], channel: str,
+           limit: int) -> list[int]:
+    query = (sa.select(tasks.c.id).where(tasks.c.channel == channel, which)
+             .order_by(tasks.c.due_at, tasks.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.scalars(query))
+
+
+def task(conn: Connection, task_id: int) -> Row[Any]:
+    """The task's row, locked (PostgreSQL) until commit; NotFound for an unknown id. Call
+    first in a write transaction."""
+    begin_writes(conn)
+    query = sa.select(tasks).where(tasks.c.id == task_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"no task {task_id}")
+    return row
+
+
+def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail: Any,
+           now: dt.datetime) -> dict[str, Any]:
+    """Record an adapter's result on the task `row` (from `task`) and return the task.
+
+    The result is stored as a `task_result` event whose id names task and status, so a
+    repeated report stores nothing twice. The task keeps its furthest result (engine.task);
+    an accepted or converted one cancels the customer's other open tasks of the ticket.
+    """
+    store_events(conn, [Event(f"task:{row.id}:{status}", row.customer_id, "task_result", at,
+                              {"status": status})], now)
+    if keeps(row.state, status):
+        conn.execute(tasks.update().where(tasks.c.id == row.id)
+                     .values(state=status, result_at=at, detail=detail, updated_at=now))
+    if closes_siblings(status):
+        conn.execute(tasks.update().where(tasks.c.ticket_id == row.ticket_id,
+                                          tasks.c.customer_id == row.customer_id,
+                                          tasks.c.id != row.id, tasks.c.state.in_(OPEN))
+                     .values(state=CANCELLED, updated_at=now))
+    fresh = conn.execute(sa.select(tasks).where(tasks.c.id == row.id)).one()
+    return {**task_shape(fresh), "lease_expires_at": iso(fresh.lease_expires_at),
+            "result_at": iso(fresh.result_at), "detail": fresh.detail}

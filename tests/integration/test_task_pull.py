@@ -1,0 +1,149 @@
+"""Adapter pull on both databases: leases, channel binding, results, cross-channel closure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from http_support import Api
+
+from adapters import tickets
+from adapters.db import customers, events, tasks
+from adapters.http.state import State
+from adapters.users import add_user
+from engine.users import User
+
+NOW = dt.datetime.now(dt.UTC)
+STARTED = NOW - dt.timedelta(days=4)  # winback's call is due at the start, its sms 3 days on
+DIAMONDS = [f"d{i:02d}" for i in range(12)]
+
+
+def _customer(cid: str) -> dict[str, Any]:
+    return {"id": cid, "name": cid, "phone": "+8613800000000", "joined_on": dt.date(2019, 1, 1),
+            "arpu": 350.0, "churned_on": STARTED.date() - dt.timedelta(days=10),
+            "updated_at": STARTED}
+
+
+@pytest.fixture
+def executing(api: Api) -> Api:
+    """A winback ticket planned and approved four days ago: every task is due now."""
+    st: State = api.app.extensions["tend"]
+    with st.engine.begin() as conn:
+        conn.execute(customers.insert(), [_customer(cid) for cid in DIAMONDS])
+        planned = tickets.plan(conn, st.config, st.library, st.library.playbooks["winback"],
+                               STARTED, "manual", "designer")
+        assert planned is not None
+        tickets.approve(conn, st.config, st.library, planned["id"],
+                        User("lead", frozenset({"campaign_lead"})), "ok", STARTED)
+    return api
+
+
+def _pull(api: Api, channel: str, role: str = "adapter:sms", limit: int = 100) -> Any:
+    reply = api.call("GET", f"/channels/{channel}/tasks?limit={limit}", role)
+    assert reply.status_code == 200, reply.json
+    return reply.json["items"]
+
+
+def _report(api: Api, task_id: int, status: str, role: str = "adapter:sms",
+            **extra: Any) -> Any:
+    return api.call("POST", f"/tasks/{task_id}/result", role, json={"status": status, **extra})
+
+
+def _db(api: Api) -> sa.Engine:
+    st: State = api.app.extensions["tend"]
+    return st.engine
+
+
+def test_a_pull_leases_tasks_that_the_next_pull_skips_until_the_lease_ends(
+        executing: Api) -> None:
+    pulled_at = dt.datetime.now(dt.UTC)
+    first = _pull(executing, "sms", limit=2)
+    assert len(first) == 2 and {t["state"] for t in first} == {"leased"}
+    assert {t["channel"] for t in first} == {"sms"}
+    expires = dt.datetime.fromisoformat(first[0]["lease_expires_at"])
+    assert dt.timedelta(minutes=4) < expires - pulled_at < dt.timedelta(minutes=6)
+    rest = _pull(executing, "sms")
+    assert rest and not {t["id"] for t in rest} & {t["id"] for t in first}
+    assert _pull(executing, "sms") == []
+    with _db(executing).begin() as conn:  # the first lease ran out: those are due again
+        conn.execute(tasks.update().where(tasks.c.id.in_([t["id"] for t in first]))
+                     .values(lease_expires_at=NOW - dt.timedelta(seconds=1)))
+    again = _pull(executing, "sms")
+    assert sorted(t["id"] for t in again) == sorted(t["id"] for t in first)
+    assert {t["idempotency_key"] for t in again} == {t["idempotency_key"] for t in first}
+
+
+def test_an_adapter_bound_to_a_channel_serves_only_that_channel(executing: Api) -> None:
+    assert executing.call("GET", "/channels/outbound_call/tasks", "adapter:sms").status_code == 403
+    assert executing.call("GET", "/channels/sms/tasks", "viewer").status_code == 403
+    assert executing.call("GET", "/channels/fax/tasks", "admin").status_code == 404
+    call = _pull(executing, "outbound_call", role="admin")[0]
+    refused = _report(executing, call["id"], "connected")
+    assert refused.status_code == 403 and "outbound_call" in refused.json["message"]
+    with _db(executing).begin() as conn:
+        executing.tokens["adapter"] = add_user(conn, "any_adapter", ["adapter"])
+        state = conn.scalar(sa.select(tasks.c.state).where(tasks.c.id == call["id"]))
+    assert state == "leased"
+    assert _report(executing, call["id"], "connected", role="adapter").json["state"] == \
+        "connected"
+    assert _report(executing, 999_999, "delivered", role="admin").status_code == 404
+
+
+def test_a_repeated_or_late_result_is_harmless_and_stored_once(executing: Api) -> None:
+    sms = _pull(executing, "sms", limit=1)[0]
+    at = (NOW - dt.timedelta(minutes=1)).isoformat()
+    done = _report(executing, sms["id"], "delivered", at=at, detail={"gateway": "g1"})
+    assert done.status_code == 200
+    assert done.json["state"] == "delivered" and done.json["detail"] == {"gateway": "g1"}
+    again = _report(executing, sms["id"], "delivered", at=at, detail={"gateway": "g1"})
+    assert again.status_code == 200 and again.json == done.json
+    late = _report(executing, sms["id"], "failed")  # an earlier-stage report, arriving late
+    assert late.status_code == 200 and late.json["state"] == "delivered"
+    with _db(executing).begin() as conn:
+        stored = conn.execute(sa.select(events.c.id, events.c.customer_id, events.c.data)
+                              .where(events.c.type == "task_result")
+                              .order_by(events.c.id)).all()
+    assert [(e.id, e.customer_id, e.data) for e in stored] == [
+        (f"task:{sms['id']}:delivered", sms["customer_id"], {"status": "delivered"}),
+        (f"task:{sms['id']}:failed", sms["customer_id"], {"status": "failed"})]
+
+
+def test_an_accepted_offer_cancels_the_other_channels_and_the_pull_says_so(
+        executing: Api) -> None:
+    held = {t["customer_id"]: t for t in _pull(executing, "sms")}
+    calls = _pull(executing, "outbound_call", role="admin")
+    call = next(t for t in calls if t["customer_id"] in held)
+    other = next(t for t in calls if t["id"] != call["id"])
+    accepted = _report(executing, call["id"], "accepted", role="admin")
+    assert accepted.status_code == 200 and accepted.json["state"] == "accepted"
+    dropped = _pull(executing, "sms")
+    assert [(t["id"], t["state"], t["lease_expires_at"]) for t in dropped] == [
+        (held[call["customer_id"]]["id"], "cancelled", None)]
+    assert _pull(executing, "sms") == []  # listed once
+    with _db(executing).begin() as conn:
+        states = dict(conn.execute(sa.select(tasks.c.id, tasks.c.state)).all())
+    assert states[other["id"]] == "leased"  # another customer's task goes on
+    late = _report(executing, held[call["customer_id"]]["id"], "delivered")
+    assert late.status_code == 200  # it went out before the cancel arrived: recorded
+
+
+@pytest.mark.parametrize(("body", "field", "status"), [
+    ({}, "status", 422),
+    ({"status": "bogus"}, "status", 422),
+    ({"status": "delivered", "at": "yesterday-ish"}, "at", 400),
+    ({"status": "delivered", "colour": "red"}, "colour", 422),
+])
+def test_a_bad_result_names_its_field_and_writes_nothing(executing: Api, body: dict[str, Any],
+                                                         field: str, status: int) -> None:
+    sms = _pull(executing, "sms", limit=1)[0]
+    reply = executing.call("POST", f"/tasks/{sms['id']}/result", "adapter:sms", json=body)
+    assert reply.status_code == status and field in reply.json["errors"]
+    with _db(executing).begin() as conn:
+        assert conn.scalar(sa.select(tasks.c.state).where(tasks.c.id == sms["id"])) == "leased"
+
+
+def test_a_bad_limit_names_it(executing: Api) -> None:
+    reply = executing.call("GET", "/channels/sms/tasks?limit=0", "adapter:sms")
+    assert reply.status_code == 422 and "limit" in reply.json["errors"]
