@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from adapters.db import customers, events
 from engine.config import Config
 from engine.errors import Problem, ValidationError
-from engine.values import coerce, parse_instant
+from engine.values import coerce, parse_instant, unstorable
 
 BATCH = 1000
 FIELDS = ("id", "customer_id", "type", "at", "data")
@@ -88,6 +88,8 @@ def _texts(raw: dict[str, Any], problems: list[tuple[str, str]]) -> dict[str, st
             problems.append((key, f"expected a non-empty string, got {value!r}"))
         elif key in LIMITS and len(value) > LIMITS[key]:
             problems.append((key, f"expected at most {LIMITS[key]} characters"))
+        elif unstorable(value):
+            problems.append((key, str(unstorable(value))))
         else:
             texts[key] = value
     return texts

@@ -95,6 +95,17 @@ def local_date(instant: dt.datetime, tz: ZoneInfo) -> dt.date:
     return instant.astimezone(tz).date()
 
 
+def unstorable(text: str) -> str | None:
+    """Why a database could not store this text (NUL, an unpaired surrogate), or None."""
+    if "\x00" in text:
+        return "expected text without NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "expected valid Unicode text (an unpaired surrogate was found)"
+    return None
+
+
 def coerce(value: Any, ftype: FieldType) -> Any:
     """A literal of a condition as the Python value of its field type; ValueError if it isn't."""
     if ftype is FieldType.NUMBER:
@@ -110,6 +121,9 @@ def coerce(value: Any, ftype: FieldType) -> Any:
     if ftype is FieldType.STRING:
         if not isinstance(value, str):
             raise ValueError(f"expected a string, got {value!r}")
+        reason = unstorable(value)
+        if reason:
+            raise ValueError(reason)
         return value
     if ftype is FieldType.DATE:
         return parse_date(value)

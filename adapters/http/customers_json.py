@@ -28,7 +28,7 @@ from adapters.customer_store import open_writer
 from adapters.http.errors import Invalid
 from engine.config import Config
 from engine.errors import ValidationError
-from engine.values import FieldType
+from engine.values import FieldType, unstorable
 
 MAX_ITEMS = 10_000
 Errors = dict[str, dict[str, list[str]]]
@@ -109,6 +109,11 @@ def _differs(item: Mapping[str, Any], header: Sequence[str]) -> str:
 def _cell(value: Any, kind: Any, name: str, index: int, errors: Errors) -> str:
     """The CSV cell for a JSON value, or "" after recording why its JSON type is wrong."""
     if value is None or kind is None:  # kind None: an undeclared field, ignored like in CSV
+        return ""
+    texts = value if isinstance(value, list) else [value]
+    bad = next((why for t in texts if isinstance(t, str) for why in [unstorable(t)] if why), None)
+    if bad:
+        errors.setdefault(str(index), {}).setdefault(name, []).append(bad)
         return ""
     expected = _expected(value, kind)
     if expected is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from http_support import ROLES, Api
 
 from adapters.db import customers, events
 
+JSON = "application/json"
 CUSTOMERS = [
     {"id": "c1", "joined_on": "2019-01-01", "arpu": 200, "churned_on": "2026-10-01",
      "phone": "+86 138 0000 0000", "tags": ["vip"], "region": "east"},
@@ -233,3 +235,23 @@ def test_ticket_flow(api: Api) -> None:
     assert cancelled.json["state"] == "cancelled"
     metrics = api.client.get("/metrics").get_data(as_text=True)
     assert 'tend_tickets{state="cancelled"} 1.0' in metrics
+
+
+def test_text_no_database_can_store_is_a_400_naming_the_field(api: Api) -> None:
+    """NUL and unpaired surrogates would fail inside the database (PostgreSQL rejects NUL).
+    Sent as escaped JSON text, the way a client's encoder writes them."""
+    bad = [{**CUSTOMERS[0], "name": "a\ud800"}, {**CUSTOMERS[0], "name": "b", "id": "c\u0000"}]
+    reply = api.call("POST", "/customers", data=json.dumps(bad), content_type=JSON)
+    assert reply.status_code == 400
+    assert reply.json["errors"] == {"0": {"name": [
+        "expected valid Unicode text (an unpaired surrogate was found)"]},
+        "1": {"id": ["expected text without NUL characters"]}}
+    batch = [{**EVENT, "customer_id": "c\u0000"},
+              {**EVENT, "id": "e2", "data": {"days": 3, "x": None}},
+              {**EVENT, "id": "e3", "type": "competitor_call", "data": {"number": "1\ud800"}}]
+    reply = api.call("POST", "/events", data=json.dumps(batch), content_type=JSON)
+    assert reply.status_code == 400
+    assert set(reply.json["errors"]) == {"0", "2"}
+    assert reply.json["errors"]["2"] == {"data.number": [
+        "expected valid Unicode text (an unpaired surrogate was found)"]}
+    assert _count(api, customers) == 0 and _count(api, events) == 0
