@@ -315,6 +315,8 @@ tasks = sa.Table(
     sa.Column("lease_expires_at", UTCDateTime),
     sa.Column("result_at", UTCDateTime),
     sa.Column("detail", JSONDoc),
+    # Migration 0005: push deliveries tried so far; the worker retries, then dead-letters.
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     # Dispatch asks: which tasks of a channel are due?
     sa.Index("ix_tasks_channel_state_due_at", "channel", "state", "due_at"),
 )

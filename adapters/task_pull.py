@@ -33,14 +33,14 @@ def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
     """Up to `limit` tasks of `channel`: cancels not yet listed first, then due tasks, now
     leased until now + `lease`. Call first in a write transaction."""
     begin_writes(conn)
-    cancels = _claim(conn, sa.and_(tasks.c.state == CANCELLED,
-                                   tasks.c.lease_expires_at.is_not(None)), channel, limit)
+    cancels = claim(conn, sa.and_(tasks.c.state == CANCELLED,
+                                  tasks.c.lease_expires_at.is_not(None)), channel, limit)
     if cancels:
         conn.execute(tasks.update().where(tasks.c.id.in_(cancels))
                      .values(lease_expires_at=None, updated_at=now))
     due = sa.or_(sa.and_(tasks.c.state == "pending", tasks.c.due_at <= now),
                  sa.and_(tasks.c.state == LEASED, tasks.c.lease_expires_at <= now))
-    leased = _claim(conn, due, channel, limit - len(cancels)) if limit > len(cancels) else []
+    leased = claim(conn, due, channel, limit - len(cancels)) if limit > len(cancels) else []
     expires = now + lease
     if leased:
         conn.execute(tasks.update().where(tasks.c.id.in_(leased))
@@ -55,8 +55,11 @@ def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
     return items
 
 
-def _claim(conn: Connection, which: sa.ColumnElement[bool], channel: str,
-           limit: int) -> list[int]:
+def claim(conn: Connection, which: sa.ColumnElement[bool], channel: str,
+          limit: int) -> list[int]:
+    """Ids of up to `limit` tasks of `channel` matching `which`, oldest due first, that no
+    other claimer holds: PostgreSQL skips rows locked by another transaction, SQLite callers
+    hold the write lock (begin_writes first). The push worker claims with this too."""
     query = (sa.select(tasks.c.id).where(tasks.c.channel == channel, which)
              .order_by(tasks.c.due_at, tasks.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
