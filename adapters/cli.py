@@ -523,3 +523,39 @@ def scheduler_command(ctx: click.Context, every: float, ttl: float) -> None:
     holder = f"{socket.gethostname()}:{os.getpid()}"
     with _engine(ctx) as engine:
         Scheduler(engine, config_from(ctx), holder, dt.timedelta(seconds=ttl)).run(stop, every)
+
+
+# --- worker ---
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="One round: push the due tasks, print counts, exit.")
+@click.option("--batch", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Tasks claimed per round.")
+@click.option("--every", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds between rounds when there was less than a batch to do.")
+@click.pass_context
+@reports_errors
+def worker_command(ctx: click.Context, once: bool, batch: int, every: float) -> None:
+    """Push due tasks of log and webhook channels (many workers may share a database)."""
+    import datetime as dt
+    import json
+    import logging
+    import signal
+    import threading
+
+    from adapters.channels import pushers
+    from adapters.worker import run, run_once
+
+    config = config_from(ctx)
+    channels = pushers(config.channels)
+    with _engine(ctx) as engine:
+        if once:
+            counts = run_once(engine, channels, batch, config.task_lease, dt.datetime.now(dt.UTC))
+            click.echo(json.dumps(counts, sort_keys=True))
+            return
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        run(engine, channels, batch, config.task_lease, every, stop)

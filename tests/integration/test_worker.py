@@ -1,0 +1,196 @@
+"""`tend worker` on both databases: push channels against a real webhook receiver."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from sqlalchemy.engine import Engine
+from support.webhook import Receiver, receiving
+
+from adapters import tickets
+from adapters.channels import pushers
+from adapters.cli import main
+from adapters.db import customers, make_engine, tasks
+from adapters.worker import run_once
+from engine.config import Channel, Config
+from engine.library import Library, load_library
+from engine.users import User
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = dt.datetime.now(dt.UTC)
+STARTED = NOW - dt.timedelta(days=4)  # winback's call is due at the start, its sms 3 days on
+DIAMONDS = [f"d{i:02d}" for i in range(6)]
+SECRET_ENV, SECRET = "TEND_TEST_HOOK_SECRET", "s3cret-for-tests"
+HOLD = dt.timedelta(minutes=5)
+
+
+@pytest.fixture(scope="module")
+def library(config: Config) -> Library:
+    return load_library(ROOT / "rules", ROOT / "workflows", config)
+
+
+def _executing(engine: Engine, config: Config, library: Library) -> None:
+    """A winback ticket planned and approved four days ago: every task is due now."""
+    with engine.begin() as conn:
+        conn.execute(customers.insert(), [
+            {"id": cid, "name": cid, "phone": "+8613800000000", "joined_on": dt.date(2019, 1, 1),
+             "arpu": 350.0, "churned_on": STARTED.date() - dt.timedelta(days=10),
+             "updated_at": STARTED} for cid in DIAMONDS])
+        planned = tickets.plan(conn, config, library, library.playbooks["winback"], STARTED,
+                               "manual", "designer")
+        assert planned is not None
+        tickets.approve(conn, config, library, planned["id"],
+                        User("lead", frozenset({"campaign_lead"})), "ok", STARTED)
+
+
+@pytest.fixture
+def engine(db_url: str, config: Config, library: Library,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    engine = make_engine(db_url)
+    _executing(engine, config, library)
+    yield engine
+    engine.dispose()
+
+
+def _hooked(config: Config, receiver: Receiver, **options: Any) -> Config:
+    """The config with every channel bound to the receiver."""
+    bound = {"url": receiver.url, "secret_env": SECRET_ENV, "timeout": 5, **options}
+    return dataclasses.replace(config, channels={
+        name: Channel(name, "webhook", bound) for name in config.channels})
+
+
+def _tasks(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(tasks).order_by(tasks.c.id)))
+
+
+def _verifies(signature: str, body: bytes) -> bool:
+    parts = dict(part.split("=", 1) for part in signature.split(","))
+    expected = hmac.new(SECRET.encode(), f"{parts['t']}.".encode() + body,
+                        hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"])
+
+
+def test_every_task_is_delivered_once_signed_with_its_key(engine: Engine,
+                                                           config: Config) -> None:
+    with receiving() as receiver:
+        channels = pushers(_hooked(config, receiver).channels)
+        first = run_once(engine, channels, 4, HOLD, NOW)
+        rest = run_once(engine, channels, 100, HOLD, NOW)
+        assert run_once(engine, channels, 100, HOLD, NOW)["delivered"] == 0
+    rows = _tasks(engine)
+    assert first["delivered"] == 4 and first["delivered"] + rest["delivered"] == len(rows)
+    assert sorted(receiver.keys()) == sorted(r.idempotency_key for r in rows)
+    for key, signature, body in receiver.calls:
+        assert _verifies(signature, body) and json.loads(body)["idempotency_key"] == key
+    assert {(r.state, r.attempts, r.lease_expires_at) for r in rows} == {("delivered", 1, None)}
+
+
+def test_a_failing_receiver_is_retried_later_with_the_same_key(engine: Engine,
+                                                                config: Config) -> None:
+    with receiving([500, 500]) as receiver:
+        channels = pushers(_hooked(config, receiver, backoff=60).channels)
+        assert run_once(engine, channels, 100, HOLD, NOW)["retry"] == len(_tasks(engine))
+        waiting = _tasks(engine)
+        assert {r.state for r in waiting} == {"pending"}
+        assert all(NOW + dt.timedelta(seconds=29) < r.due_at <= NOW + dt.timedelta(seconds=60)
+                   for r in waiting)
+        assert sum(run_once(engine, channels, 100, HOLD, NOW).values()) == 0  # not yet due
+        run_once(engine, channels, 100, HOLD, NOW + dt.timedelta(hours=1))
+        done = run_once(engine, channels, 100, HOLD, NOW + dt.timedelta(hours=2))
+    rows = _tasks(engine)
+    assert done["delivered"] == len(rows)
+    assert {(r.state, r.attempts) for r in rows} == {("delivered", 3)}
+    assert sorted(receiver.keys()) == sorted(r.idempotency_key for r in rows for _ in range(3))
+
+
+def test_a_receiver_that_keeps_failing_dead_letters_the_task(engine: Engine,
+                                                              config: Config) -> None:
+    with receiving([500] * 10) as receiver:
+        channels = pushers(_hooked(config, receiver, attempts=3, backoff=1).channels)
+        for hour in range(4):
+            run_once(engine, channels, 100, HOLD, NOW + dt.timedelta(hours=hour))
+    rows = _tasks(engine)
+    assert {(r.state, r.attempts) for r in rows} == {("dead", 3)}
+    assert all(r.detail["reason"].startswith("gave up after 3 attempts: HTTP 500")
+               for r in rows)
+    assert len(receiver.calls) == 3 * len(rows)
+
+
+def test_a_refusal_dead_letters_at_once(engine: Engine, config: Config) -> None:
+    with receiving([400]) as receiver:
+        counts = run_once(engine, pushers(_hooked(config, receiver).channels), 100, HOLD, NOW)
+    rows = _tasks(engine)
+    assert counts["dead"] == len(rows) == len(receiver.calls)
+    assert {(r.state, r.attempts, r.detail["reason"]) for r in rows} == {
+        ("dead", 1, f"HTTP 400 from {receiver.url}")}
+
+
+def test_workers_racing_on_one_database_push_each_key_once(engine: Engine,
+                                                           config: Config) -> None:
+    with receiving() as receiver:
+        channels = pushers(_hooked(config, receiver).channels)
+
+        def work() -> None:
+            for _ in range(20):
+                if sum(run_once(engine, channels, 2, HOLD, NOW).values()) == 0:
+                    return
+
+        workers = [threading.Thread(target=work) for _ in range(3)]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join(timeout=60)
+    rows = _tasks(engine)
+    assert sorted(receiver.keys()) == sorted(r.idempotency_key for r in rows)
+    assert {r.state for r in rows} == {"delivered"}
+
+
+def test_tend_worker_once_pushes_through_the_cli(sqlite_url: str, config: Config,
+                                                 library: Library, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = make_engine(sqlite_url)
+    _executing(engine, config, library)
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    monkeypatch.setenv("TEND_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
+    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+    with receiving() as receiver:
+        text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace(
+            "{adapter: log}", f"{{adapter: webhook, options: {{url: '{receiver.url}', "
+                              f"secret_env: {SECRET_ENV}}}}}")
+        (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
+        result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"),
+                                           "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    rows = _tasks(engine)
+    engine.dispose()
+    assert json.loads(result.output.strip().splitlines()[-1])["delivered"] == len(rows)
+    assert sorted(receiver.keys()) == sorted(r.idempotency_key for r in rows)
+
+
+def test_a_log_channel_appends_one_masked_line_per_task(engine: Engine, config: Config,
+                                                        tmp_path: Path) -> None:
+    path = tmp_path / "out" / "dispatch.log"
+    logged = dataclasses.replace(config, channels={
+        name: Channel(name, "log", {"path": str(path)}) for name in config.channels})
+    counts = run_once(engine, pushers(logged.channels), 100, HOLD, NOW)
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = _tasks(engine)
+    assert counts["delivered"] == len(lines) == len(rows)
+    assert sorted(line["idempotency_key"] for line in lines) == \
+        sorted(r.idempotency_key for r in rows)
+    assert {line["payload"]["customer"]["phone"] for line in lines} == {"***"}
+    assert "13800000000" not in path.read_text(encoding="utf-8")

@@ -1,0 +1,60 @@
+"""A real webhook receiver on 127.0.0.1 (http.server in a thread) for push-channel tests.
+
+It records every request (idempotency key, signature header, body) and answers with the
+statuses it was given, in order, per idempotency key; after the script, 200.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Receiver:
+    url: str
+    script: Sequence[int]
+    calls: list[tuple[str, str, bytes]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def status_for(self, key: str, signature: str, body: bytes) -> int:
+        with self.lock:
+            seen = sum(1 for k, _, _ in self.calls if k == key)
+            self.calls.append((key, signature, body))
+        return self.script[seen] if seen < len(self.script) else 200
+
+    def keys(self) -> list[str]:
+        with self.lock:
+            return [key for key, _, _ in self.calls]
+
+
+@contextmanager
+def receiving(script: Sequence[int] = ()) -> Iterator[Receiver]:
+    """A receiver answering `script` then 200 to each key; stopped when the block ends."""
+    holder: list[Receiver] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            status = holder[0].status_for(self.headers.get("Idempotency-Key", ""),
+                                          self.headers.get("Tend-Signature", ""), body)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:  # keep test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    holder.append(Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook", script))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield holder[0]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
