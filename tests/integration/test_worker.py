@@ -129,6 +129,16 @@ def test_a_receiver_that_keeps_failing_dead_letters_the_task(engine: Engine,
     assert len(receiver.calls) == 3 * len(rows)
 
 
+def test_an_unreachable_receiver_is_retried(engine: Engine, config: Config) -> None:
+    with receiving() as gone:
+        pass  # its port is closed now: connections are refused
+    counts = run_once(engine, pushers(_hooked(config, gone).channels), 100, HOLD, NOW)
+    rows = _tasks(engine)
+    assert counts["retry"] == len(rows) and {r.state for r in rows} == {"pending"}
+    assert all("ConnectionRefusedError" in r.detail["error"] or "URLError" in r.detail["error"]
+               for r in rows)
+
+
 def test_a_refusal_dead_letters_at_once(engine: Engine, config: Config) -> None:
     with receiving([400]) as receiver:
         counts = run_once(engine, pushers(_hooked(config, receiver).channels), 100, HOLD, NOW)
