@@ -1,0 +1,6 @@
+"""`tend` (also `python -m engine`): the command line."""
+
+from adapters.cli import data, designer, service, tickets
+from adapters.cli.base import main
+
+__all__ = ["data", "designer", "main", "service", "tickets"]

@@ -1,0 +1,149 @@
+"""`tend validate`, `schema`, `test`, `preview`, `explain`: the designer's commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from adapters.cli.base import (
+    config_from,
+    engine_for,
+    main,
+    reports_errors,
+)
+from engine.config import Config
+
+
+def _designer_paths(paths: tuple[Path, ...], *, cases_only: bool) -> list[Path]:
+    """The named paths, or the library folders (TEND_RULES, TEND_WORKFLOWS, rules' tests/)."""
+    from engine.library import rules_dir, tests_dir, workflows_dir
+
+    if paths:
+        return list(paths)
+    if cases_only:
+        return [tests_dir()]
+    return [rules_dir(), workflows_dir(), *([tests_dir()] if tests_dir().is_dir() else [])]
+
+
+def _checked(ctx: click.Context, paths: list[Path]) -> Any:
+    """check_paths, printing every problem to stderr and exiting 1 if there is any."""
+    from engine.library import check_paths
+
+    checked = check_paths(paths, config_from(ctx))
+    if checked.problems:
+        for problem in checked.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(checked.problems)} problem(s)", err=True)
+        sys.exit(1)
+    return checked
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+@reports_errors
+def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Check playbooks, workflows and test cases (files or folders; default: the library)."""
+    checked = _checked(ctx, _designer_paths(paths, cases_only=False))
+    for line in checked.summaries:
+        click.echo(line)
+    click.echo(f"{len(checked.summaries)} file(s) OK")
+
+
+@main.command()
+@click.pass_context
+@reports_errors
+def schema(ctx: click.Context) -> None:
+    """Print the JSON Schema of playbooks, for editors (e.g. VS Code's YAML extension)."""
+    import json
+
+    from engine.library import installed_library
+    from engine.playbook_schema import playbook_schema
+
+    config = config_from(ctx)
+    document = playbook_schema(config, installed_library(config).workflows)
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+@reports_errors
+def run_tests(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Run designer test cases (default: the tests/ folder beside the playbooks)."""
+    from engine.caserun import run_case
+
+    checked = _checked(ctx, _designer_paths(paths, cases_only=True))
+    outcomes = [run_case(case, config_from(ctx)) for case in checked.cases]
+    for outcome in outcomes:
+        for line in outcome.lines():
+            click.echo(line)
+    failed = sum(1 for outcome in outcomes if not outcome.passed)
+    click.echo(f"cases: {len(outcomes) - failed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+# --- preview and explain ---
+
+
+@contextmanager
+def _designer_context(ctx: click.Context) -> Iterator[tuple[Config, Any, Any]]:
+    """Config, installed library and a database connection for preview and explain."""
+    from engine.library import load_library
+
+    config = config_from(ctx)
+    library = load_library(None, None, config)
+    with engine_for(ctx) as engine, engine.connect() as conn:
+        yield config, library, conn
+
+
+def _chosen(ref: str | None, library: Any, config: Config) -> list[Any]:
+    from engine.library import find_playbook
+
+    if ref:
+        return [find_playbook(ref, library, config)]
+    return sorted(library.playbooks.values(), key=lambda p: p.id)
+
+
+@main.command("preview")
+@click.argument("playbook", required=False)
+@click.option("--all", "every", is_flag=True, help="Preview every playbook of the library.")
+@click.option("--at", "at_text", metavar="T", help="YYYY-MM-DD or ISO timestamp (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the selection as JSON.")
+@click.pass_context
+@reports_errors
+def preview_command(ctx: click.Context, playbook: str | None, every: bool, at_text: str | None,
+                    as_json: bool) -> None:
+    """Who PLAYBOOK (an id, or the path of a draft .yaml) selects at --at."""
+    from adapters import designer
+
+    if every == bool(playbook):
+        raise click.UsageError("give a PLAYBOOK or --all")
+    with _designer_context(ctx) as (config, library, conn):
+        at = designer.parse_at(at_text, config)
+        click.echo(designer.preview(conn, _chosen(playbook, library, config), config, at,
+                                    as_json))
+
+
+@main.command("explain")
+@click.argument("customer")
+@click.option("--playbook", "playbook", help="Only this playbook (an id or a draft path).")
+@click.option("--at", "at_text", metavar="T", help="YYYY-MM-DD or ISO timestamp (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@click.pass_context
+@reports_errors
+def explain_command(ctx: click.Context, customer: str, playbook: str | None,
+                    at_text: str | None, as_json: bool) -> None:
+    """For CUSTOMER, which conditions of each playbook held and which failed, with values."""
+    from adapters import designer
+
+    with _designer_context(ctx) as (config, library, conn):
+        at = designer.parse_at(at_text, config)
+        click.echo(designer.explain(conn, customer, _chosen(playbook, library, config), config,
+                                    at, as_json))

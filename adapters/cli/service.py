@@ -1,0 +1,95 @@
+"""`tend serve`, `scheduler`, `worker`: the long-running processes."""
+
+from __future__ import annotations
+
+import click
+
+from adapters.cli.base import (
+    config_from,
+    engine_for,
+    main,
+    reports_errors,
+)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="gunicorn worker processes.")
+@click.pass_context
+@reports_errors
+def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Run the HTTP API (gunicorn): JSON endpoints, /openapi.json, /docs, /healthz, /metrics."""
+    from adapters.http.app import create_app
+    from adapters.http.server import serve
+
+    config = config_from(ctx)
+    serve(lambda: create_app({"TEND_CONFIG": config}), host, port, workers)
+
+
+# --- scheduler ---
+
+
+@main.command("scheduler")
+@click.option("--every", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds between lease renewals, library reloads and ticket advances.")
+@click.option("--ttl", type=click.FloatRange(min=1.0), default=30.0, show_default=True,
+              help="Seconds a lease lasts: a dead scheduler is replaced after this.")
+@click.pass_context
+@reports_errors
+def scheduler_command(ctx: click.Context, every: float, ttl: float) -> None:
+    """Run the cron sweeps of the scheduled playbooks (one active scheduler per database)."""
+    import datetime as dt
+    import logging
+    import os
+    import signal
+    import socket
+    import threading
+
+    from adapters.scheduler import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    with engine_for(ctx) as engine:
+        Scheduler(engine, config_from(ctx), holder, dt.timedelta(seconds=ttl)).run(stop, every)
+
+
+# --- worker ---
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="One round: push the due tasks, print counts, exit.")
+@click.option("--batch", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Tasks claimed per round.")
+@click.option("--every", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds between rounds when there was less than a batch to do.")
+@click.pass_context
+@reports_errors
+def worker_command(ctx: click.Context, once: bool, batch: int, every: float) -> None:
+    """Push due tasks of log and webhook channels (many workers may share a database)."""
+    import datetime as dt
+    import json
+    import logging
+    import signal
+    import threading
+
+    from adapters.channels import pushers
+    from adapters.worker import run, run_once
+
+    config = config_from(ctx)
+    channels = pushers(config.channels)
+    with engine_for(ctx) as engine:
+        if once:
+            counts = run_once(engine, channels, batch, config.task_lease, dt.datetime.now(dt.UTC))
+            click.echo(json.dumps(counts, sort_keys=True))
+            return
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        run(engine, channels, batch, config.task_lease, every, stop)

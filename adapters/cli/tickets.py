@@ -1,0 +1,99 @@
+"""`tend sweep`, `users`, `report`: operating tickets from the shell."""
+
+from __future__ import annotations
+
+import click
+
+from adapters.cli.base import (
+    config_from,
+    engine_for,
+    main,
+    reports_errors,
+)
+
+
+@main.command("sweep")
+@click.option("--at", "at_text", metavar="T", help="YYYY-MM-DD or ISO timestamp (default: now).")
+@click.pass_context
+@reports_errors
+def sweep_command(ctx: click.Context, at_text: str | None) -> None:
+    """Move tickets along to --at, then sweep every scheduled playbook at --at.
+
+    Executing tickets whose goal window has ended by --at are evaluated and closed first, so
+    a later --at is how an operator (or a test) drives time. Each sweep opens one planned
+    ticket per playbook and instant.
+    """
+    from adapters import tickets
+    from adapters.designer import parse_at
+    from engine.library import load_library
+
+    config = config_from(ctx)
+    library = load_library(None, None, config)
+    at = parse_at(at_text, config)
+    with engine_for(ctx) as engine, engine.begin() as conn:
+        closed = tickets.advance(conn, config, library, at)
+        opened = tickets.sweep_all(conn, config, library, at)
+    for ticket_id in closed:
+        click.echo(f"ticket {ticket_id}: evaluated and closed")
+    for t in opened:
+        audience = t["audience"]
+        click.echo(f"ticket {t['id']}: {t['playbook']} v{t['version']} planned, treatment "
+                   f"{audience['treatment']:,}, control {audience['control']:,}, suppressed "
+                   f"{sum(audience['suppressed'].values()):,}")
+    done = {t["playbook"] for t in opened}
+    swept = sorted(p.id for p in library.playbooks.values()
+                   if p.trigger.schedule and p.id not in done)
+    if swept:
+        stamp = at.astimezone(config.timezone).isoformat(timespec="seconds")
+        click.echo(f"already swept at {stamp}: {', '.join(swept)}")
+
+
+@main.group("users")
+def users_group() -> None:
+    """People who use the HTTP API, with their roles and tokens."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="designer, admin, viewer, adapter[:CHANNEL], manager[:ID], or an approver "
+                   "role of config.yaml; repeat for several.")
+@click.pass_context
+@reports_errors
+def users_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
+    """Add a user; the new token is the last line printed (it is not stored, keep it)."""
+    from adapters.users import add_user
+    from engine.users import check_roles
+
+    checked = check_roles(roles, config_from(ctx))
+    with engine_for(ctx) as engine, engine.begin() as conn:
+        token = add_user(conn, name, checked)
+    click.echo(f"added {name} ({', '.join(sorted(checked))}); token:")
+    click.echo(token)
+
+
+@users_group.command("token")
+@click.argument("name")
+@click.pass_context
+@reports_errors
+def users_token(ctx: click.Context, name: str) -> None:
+    """Issue another token for NAME (the last line printed; earlier tokens stay valid)."""
+    from adapters.users import issue_token
+
+    with engine_for(ctx) as engine, engine.begin() as conn:
+        token = issue_token(conn, name)
+    click.echo(f"new token for {name}:")
+    click.echo(token)
+
+
+@main.command("report")
+@click.argument("ticket_id", type=int, metavar="TICKET")
+@click.pass_context
+@reports_errors
+def report_command(ctx: click.Context, ticket_id: int) -> None:
+    """A ticket's rehearsal, approvals, audit trail and results."""
+    from adapters import tickets
+    from adapters.ticket_report import render
+
+    with engine_for(ctx) as engine, engine.connect() as conn:
+        click.echo(render(tickets.show(conn, ticket_id)))
