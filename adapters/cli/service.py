@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+
 import click
 
 from adapters.cli.base import (
@@ -28,6 +32,15 @@ def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> Non
     serve(lambda: create_app({"TEND_CONFIG": config}), host, port, workers)
 
 
+def _until_signalled() -> threading.Event:
+    """A long-running command logs to stderr and stops cleanly on SIGTERM or Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
 # --- scheduler ---
 
 
@@ -41,19 +54,13 @@ def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> Non
 def scheduler_command(ctx: click.Context, every: float, ttl: float) -> None:
     """Run the cron sweeps of the scheduled playbooks (one active scheduler per database)."""
     import datetime as dt
-    import logging
     import os
-    import signal
     import socket
-    import threading
 
     from adapters.scheduler import Scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = _until_signalled()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     holder = f"{socket.gethostname()}:{os.getpid()}"
     with engine_for(ctx) as engine:
         Scheduler(engine, config_from(ctx), holder, dt.timedelta(seconds=ttl)).run(stop, every)
@@ -74,9 +81,6 @@ def worker_command(ctx: click.Context, once: bool, batch: int, every: float) -> 
     """Push due tasks of log and webhook channels (many workers may share a database)."""
     import datetime as dt
     import json
-    import logging
-    import signal
-    import threading
 
     from adapters.channels import pushers
     from adapters.worker import run, run_once
@@ -88,8 +92,4 @@ def worker_command(ctx: click.Context, once: bool, batch: int, every: float) -> 
             counts = run_once(engine, channels, batch, config.task_lease, dt.datetime.now(dt.UTC))
             click.echo(json.dumps(counts, sort_keys=True))
             return
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-        run(engine, channels, batch, config.task_lease, every, stop)
+        run(engine, channels, batch, config.task_lease, every, _until_signalled())
