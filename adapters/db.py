@@ -208,6 +208,7 @@ users = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", text_c(128), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("password_hash", sa.Text),  # console sign-in (migration 0006); NULL: token only
 )
 
 user_roles = sa.Table(
