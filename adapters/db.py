@@ -372,3 +372,23 @@ notices = sa.Table(
     # Deciding to notify is inserting this row: a second decision for one level conflicts.
     sa.UniqueConstraint("ticket_id", "level", "kind", name="uq_notices_ticket_id_level_kind"),
 )
+
+
+# --- churn model (migration 0007): what was known of each customer at the start of a month ---
+# Features are read from here, never from today's row (which already knows who churned later).
+
+customer_snapshots = sa.Table(
+    "customer_snapshots", metadata,
+    sa.Column("month", sa.Date, primary_key=True),          # the first day of the month
+    sa.Column("customer_id", text_c(64), primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False),            # the local day the values describe
+    sa.Column("taken_at", UTCDateTime, nullable=False),
+    sa.Column("tenure_days", sa.Integer, nullable=False),
+    sa.Column("arpu", sa.Float),
+    sa.Column("balance", sa.Float),
+    sa.Column("usage_change_pct", sa.Float),
+    sa.Column("days_inactive", sa.Integer),
+    sa.Column("contract_days_left", sa.Integer),
+    sa.Column("churned_on", sa.Date),                       # churned already, as known then
+    sa.Column("event_counts", JSONDoc),                     # {type: n} in the 30 days before
+)
