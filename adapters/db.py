@@ -318,8 +318,21 @@ tasks = sa.Table(
     sa.Column("detail", JSONDoc),
     # Migration 0005: push deliveries tried so far; the worker retries, then dead-letters.
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    # Migration 0008, the contact policy and step timing: when the task was first handed to an
+    # adapter (a contact: frequency caps, capacity per day), its playbook's priority (claim
+    # order, arbitration), which retry of its step it is (0: the first contact; retry_of: the
+    # task it retries), and the step's `unless` and `retry` rules, so results and claims need
+    # no playbook text.
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("retry_of", sa.Integer),
+    sa.Column("step_rules", JSONDoc),
     # Dispatch asks: which tasks of a channel are due?
     sa.Index("ix_tasks_channel_state_due_at", "channel", "state", "due_at"),
+    # The policy asks: what did this customer get lately? how much did a channel send today?
+    sa.Index("ix_tasks_customer_id", "customer_id"),
+    sa.Index("ix_tasks_channel_sent_at", "channel", "sent_at"),
 )
 
 scheduler_lease = sa.Table(
