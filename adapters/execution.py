@@ -1,4 +1,4 @@
-"""Execution and evaluation of an approved ticket: entries, tasks, and the results at the end.
+"""Execution of an approved ticket: its entries and tasks (adapters/evaluation.py judges it).
 
 Entries are written for treatment AND control members (the cooldown counts from entries, and
 intention-to-treat compares both groups from the same start). Tasks go to treatment only: one
@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.db import entries, events, load_customers, tasks, ticket_members
+from adapters.db import entries, load_customers, tasks, ticket_members
 from engine.config import Config
 from engine.customer import Customer, facts
 from engine.evaluate import holds
@@ -84,43 +84,3 @@ def cancel_tasks(conn: Connection, ticket_id: int, now: dt.datetime) -> int:
                                              tasks.c.state.in_(UNFINISHED))
                         .values(state="cancelled", updated_at=now))
     return done.rowcount
-
-
-def results(conn: Connection, playbook: Playbook, ticket_id: int,
-            started_at: dt.datetime) -> dict[str, Any]:
-    """Goal conversions in treatment vs control (intention-to-treat), and the task funnel."""
-    sizes: dict[str, int] = dict(conn.execute(
-        sa.select(ticket_members.c.grp, sa.func.count())
-        .where(ticket_members.c.ticket_id == ticket_id, ticket_members.c.grp.in_(SELECTED))
-        .group_by(ticket_members.c.grp)).all())
-    out: dict[str, Any] = {"goal": None, "funnel": _funnel(conn, ticket_id)}
-    if playbook.goal is None:
-        return out
-    end = started_at + playbook.goal.within
-    converted: dict[str, int] = dict(conn.execute(
-        sa.select(ticket_members.c.grp, sa.func.count(sa.distinct(events.c.customer_id)))
-        .join(events, events.c.customer_id == ticket_members.c.customer_id)
-        .where(ticket_members.c.ticket_id == ticket_id, ticket_members.c.grp.in_(SELECTED),
-               events.c.type == playbook.goal.event, events.c.at >= started_at,
-               events.c.at <= end)
-        .group_by(ticket_members.c.grp)).all())
-    groups: dict[str, dict[str, Any]] = {}
-    for grp in SELECTED:
-        size, hits = sizes.get(grp, 0), converted.get(grp, 0)
-        groups[grp] = {"members": size, "conversions": hits,
-                       "rate": hits / size if size else None}
-    treated, held = groups["treatment"]["rate"], groups["control"]["rate"]
-    out["goal"] = {"event": playbook.goal.event, "from": started_at.isoformat(),
-                   "to": end.isoformat(), **groups,
-                   "uplift": treated - held if treated is not None and held is not None
-                   else None}
-    return out
-
-
-def _funnel(conn: Connection, ticket_id: int) -> dict[str, dict[str, int]]:
-    funnel: dict[str, dict[str, int]] = {}
-    for step, state, count in conn.execute(
-            sa.select(tasks.c.step, tasks.c.state, sa.func.count())
-            .where(tasks.c.ticket_id == ticket_id).group_by(tasks.c.step, tasks.c.state)):
-        funnel.setdefault(step, {})[state] = count
-    return funnel

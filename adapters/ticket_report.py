@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.kpi import FUNNEL
+
 
 def render(ticket: Mapping[str, Any]) -> str:
     audience = ticket["audience"]
@@ -43,9 +45,28 @@ def _results(results: Mapping[str, Any] | None) -> list[str]:
             g = goal[grp]
             rate = "-" if g["rate"] is None else f"{g['rate']:.1%}"
             lines.append(f"    {grp:<10} {g['conversions']:>7,} of {g['members']:>9,}  {rate}")
-        if goal["uplift"] is not None:
-            lines.append(f"    uplift     {goal['uplift']:+.1%}")
-    for step, states in results.get("funnel", {}).items():
-        counts = ", ".join(f"{state} {n:,}" for state, n in sorted(states.items()))
-        lines.append(f"    step {step}: {counts}")
+        lines.extend(_uplift(goal["uplift"]))
+    for c in results.get("cohorts", ()):
+        u = c["uplift"]
+        lines.append(f"    week {c['week']}{'' if c['complete'] else ' (open)'}: treatment "
+                     f"{u['treatment_conversions']:,}/{u['treatment']:,}, control "
+                     f"{u['control_conversions']:,}/{u['control']:,}, {u['verdict']}")
+    for f in results.get("funnel", ()):
+        counts = ", ".join(f"{stage} {f[stage]:,}" for stage in FUNNEL)
+        lines.append(f"    step {f['step']} ({f['channel']}): {counts}")
+    cost = results.get("cost") or {}
+    if cost.get("total") is not None:
+        each = cost["per_conversion"]
+        lines.append(f"    cost       {cost['total']:,.2f}"
+                     + (f", {each:,.2f} per conversion" if each is not None else ""))
     return lines
+
+
+def _uplift(u: Mapping[str, Any]) -> list[str]:
+    if u["absolute"] is None:
+        return [f"    uplift     {u['verdict']}"]
+    line = (f"    uplift     {u['absolute']:+.1%} ({u['level']:.0%} CI {u['low']:+.1%} to "
+            f"{u['high']:+.1%}")
+    if u["p_value"] is not None:
+        line += f", p={u['p_value']:.3g}"
+    return [line + f"): {u['verdict']}"]

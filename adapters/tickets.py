@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from adapters import execution, planning
+from adapters import evaluation, execution, planning
 from adapters.db import approvals, begin_writes, ticket_members, tickets
 from adapters.sweep import sweep
 from adapters.ticket_store import (
@@ -193,7 +193,7 @@ def advance(conn: Connection, config: Config, library: Library, now: dt.datetime
         ticket = domain_ticket(row, approvals_of(conn, [row.id])[row.id], playbook.owner)
         moved, record = tk.transition(ticket, "evaluate", tk.SYSTEM, tk.SYSTEM, now)
         record_change(conn, moved, record, deadline=None)
-        results = execution.results(conn, playbook, row.id, row.started_at)
+        results = evaluation.results(conn, config, playbook, row.id, now)
         moved, record = tk.transition(moved, "close", tk.SYSTEM, tk.SYSTEM, now)
         record_change(conn, moved, record, results=results, closed_at=now)
         changed.append(row.id)

@@ -48,6 +48,7 @@ class _StageSchema(Strict):
 class _ChannelSchema(Strict):
     adapter = fields.String(required=True, validate=validate.OneOf(ADAPTERS))
     options = fields.Dict(keys=fields.String(), load_default=dict)
+    cost = Number(validate=validate.Range(min=0))  # per task sent; evaluation's cost figures
 
 
 class _NotifierSchema(Strict):
@@ -107,6 +108,7 @@ class Channel:
     name: str
     adapter: str
     options: Mapping[str, Any]
+    cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ def parse_config(text: str, file: str) -> Config:
     problems.extend(parser.problems)
     if problems:
         raise ValidationError(problems)
-    channels = {name: Channel(name, c["adapter"], c["options"])
+    channels = {name: Channel(name, c["adapter"], c["options"], c.get("cost"))
                 for name, c in data["channels"].items()}
     events = {name: {k: DECLARABLE_TYPES[v] for k, v in spec.items()}
               for name, spec in data["events"].items()}

@@ -240,7 +240,8 @@ def test_advance_evaluates_and_closes_with_conversions(engine: Engine, config: C
     assert goal["treatment"]["conversions"] == 2 and goal["control"]["conversions"] == 1
     assert goal["treatment"]["members"] == len(treated)
     assert goal["control"]["rate"] == 1 / len(control)
-    assert closed["results"]["funnel"]["sms"] == {"pending": len(treated) - 1}
+    sms = next(f for f in closed["results"]["funnel"] if f["step"] == "sms")
+    assert sms["states"] == {"pending": len(treated) - 1} and sms["sent"] == 0
 
 
 def test_audit_rows_are_one_per_change_and_never_edited(engine: Engine, config: Config,
