@@ -405,3 +405,22 @@ customer_snapshots = sa.Table(
     sa.Column("churned_on", sa.Date),                       # churned already, as known then
     sa.Column("event_counts", JSONDoc),                     # {type: n} in the 30 days before
 )
+
+
+# --- gathered event matches (migration 0009): matches waiting for their day's ticket ---
+# An event-triggered playbook whose workflow is not standing records each match here; the
+# matches of one local day become one planned ticket once the day is over.
+
+event_matches = sa.Table(
+    "event_matches", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("playbook", text_c(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("day", sa.Date, nullable=False),              # local day the match was made
+    sa.Column("customer_id", text_c(64), nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+    sa.Column("matched_at", UTCDateTime, nullable=False),
+    # An event is gathered once per playbook, whoever retries it.
+    sa.UniqueConstraint("event_seq", "playbook", name="uq_event_matches_event_seq_playbook"),
+    sa.Index("ix_event_matches_playbook_day", "playbook", "day"),
+)
