@@ -1,26 +1,30 @@
 """Push channel adapters: how the worker hands one task to the outside world.
 
-A channel's adapter is one function, task JSON in, `Outcome` out; it never raises for a
+A channel's adapter is a function, task JSON in, `Outcome` out; it never raises for a
 failure of the far side, so the worker decides retries in one place (adapters.worker):
 
 - `log` appends one JSON line per task to a file (`path`, default var/dispatch.log), with
   phones and emails masked as in request logs: a log is not a contact list.
 - `webhook` POSTs the task (DESIGN §7): `Idempotency-Key: <key>` and `Tend-Signature` made
-  by the notifier's signer. A 2xx is delivery; a 4xx other than 408/429 is the receiver
-  refusing this task for good; anything else (5xx, 408, 429, timeouts, refused connections)
-  may pass on a later attempt.
+  by the notifier's signer, over a kept-alive connection (one per thread). A 2xx is
+  delivery; a 4xx other than 408/429 is the receiver refusing this task for good; anything
+  else (5xx, 408, 429, timeouts, refused connections) may pass on a later attempt.
+- `smtp` mails the customer (adapters.smtp_channel).
 
-`pull` channels have no push adapter (adapters fetch them, adapters.task_pull); nor, yet,
-has `smtp`: the worker leaves both alone.
+`log` and `webhook` also take cancels (DESIGN §6: a cancelled task the adapter holds is
+cancelled there): the same call with `{"kind": "cancel", ...}` and the task's key. Mail
+cannot be called back, so `smtp` has none. `pull` channels have no push adapter: adapters
+fetch them (adapters.task_pull).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +38,9 @@ from engine.errors import ValidationError
 DELIVERED = "delivered"
 RETRY = "retry"  # the far side may take it later
 REFUSED = "refused"  # the far side will never take it: dead-letter now
-PUSH_ADAPTERS = ("log", "webhook")
+PUSH_ADAPTERS = ("log", "webhook", "smtp")
 RETRIED_4XX = (408, 429)  # timeouts and rate limits: the request was fine, try again
+TASK, CANCEL = "task", "cancel"  # the `kind` of a pushed message
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class Outcome:
 
 
 Send = Callable[[Mapping[str, Any]], Outcome]
+Push = Callable[[Mapping[str, Any], str], Outcome]  # a task or a cancel (the `kind`)
 
 
 @dataclass(frozen=True)
@@ -55,27 +61,36 @@ class Pusher:
     send: Send
     attempts: int  # deliveries tried before the task is dead
     backoff: float  # seconds before the first retry; doubled per attempt, with jitter
+    cancel: Send | None = None  # tells the far side to drop a task it holds
 
 
 def pushers(channels: Mapping[str, Channel],
             clock: Callable[[], float] = time.time) -> dict[str, Pusher]:
     """The push channels of the config, by name; a bad option is a ValidationError naming
     the channel, raised when the worker starts rather than at the first task."""
+    from adapters.smtp_channel import smtp_sender
+
     found = {}
     for name, channel in channels.items():
-        if channel.adapter not in PUSH_ADAPTERS:
-            continue
         options = channel.options
-        attempts = _number(name, options, "attempts", 5, int)
-        backoff = _number(name, options, "backoff", 30.0, float)
-        send = (_webhook(name, options, clock) if channel.adapter == "webhook"
-                else _log(Path(str(options.get("path", "var/dispatch.log")))))
-        found[name] = Pusher(name, send, int(attempts), float(backoff))
+        attempts = int(number(name, options, "attempts", 5, int))
+        backoff = number(name, options, "backoff", 30.0, float)
+        if channel.adapter in ("webhook", "log"):
+            push = (_webhook(name, options, clock) if channel.adapter == "webhook"
+                    else _log(Path(str(options.get("path", "var/dispatch.log")))))
+            found[name] = Pusher(name, _as(push, TASK), attempts, backoff, _as(push, CANCEL))
+        elif channel.adapter == "smtp":
+            found[name] = Pusher(name, smtp_sender(name, options), attempts, backoff)
     return found
 
 
-def _number(channel: str, options: Mapping[str, Any], key: str, default: float,
-            kind: type) -> float:
+def _as(push: Push, kind: str) -> Send:
+    return lambda task: push(task, kind)
+
+
+def number(channel: str, options: Mapping[str, Any], key: str, default: float,
+           kind: type) -> float:
+    """A positive option (int when `kind` is int), or a ValidationError naming it."""
     value = options.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) \
             or (kind is int and not isinstance(value, int)) or value <= 0:
@@ -84,19 +99,33 @@ def _number(channel: str, options: Mapping[str, Any], key: str, default: float,
     return float(value)
 
 
-def _log(path: Path) -> Send:
-    def send(task: Mapping[str, Any]) -> Outcome:
+def masked(text: str) -> str:
+    """`text` with phones and emails masked, for errors that end up in logs and `detail`."""
+    return str(mask_personal_data(None, "", {"text": text})["text"])
+
+
+def message(task: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """What a push carries: the task itself, or a cancel naming it by id and key."""
+    if kind == TASK:
+        return {"kind": TASK, **task}
+    return {"kind": CANCEL, **{key: task[key] for key in (
+        "id", "ticket_id", "customer_id", "step", "channel", "route", "idempotency_key")}}
+
+
+def _log(path: Path) -> Push:
+    def write(task: Mapping[str, Any], kind: str) -> Outcome:
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(mask_personal_data(None, "", dict(task)), sort_keys=True,
+        line = json.dumps(mask_personal_data(None, "", message(task, kind)), sort_keys=True,
                           default=str)
         with path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
         return Outcome(DELIVERED, f"logged to {path}")
 
-    return send
+    return write
 
 
-def _webhook(channel: str, options: Mapping[str, Any], clock: Callable[[], float]) -> Send:
+def _webhook(channel: str, options: Mapping[str, Any],
+             clock: Callable[[], float]) -> Push:
     """Options `url`, `secret_env` (the NAME of the variable holding the secret: config
     files get shared, secrets must not) and `timeout` (seconds, default 10)."""
     url, secret_env = options.get("url"), options.get("secret_env")
@@ -106,21 +135,62 @@ def _webhook(channel: str, options: Mapping[str, Any], clock: Callable[[], float
     if not secret:
         raise ValidationError(f"channels.{channel}.options.secret_env: the environment "
                               f"variable {secret_env!r} holding the webhook secret is not set")
-    timeout = _number(channel, options, "timeout", 10.0, float)
+    client = _Client(url, number(channel, options, "timeout", 10.0, float))
 
-    def send(task: Mapping[str, Any]) -> Outcome:
-        body = json.dumps(task, sort_keys=True, default=str).encode()
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "Idempotency-Key": task["idempotency_key"],
-            "Tend-Signature": signature(secret, body, int(clock()))})
+    def post(task: Mapping[str, Any], kind: str) -> Outcome:
+        body = json.dumps(message(task, kind), sort_keys=True, default=str).encode()
+        headers = {"Content-Type": "application/json",
+                   "Idempotency-Key": task["idempotency_key"],
+                   "Tend-Signature": signature(secret, body, int(clock()))}
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                response.read()
-                return Outcome(DELIVERED, f"HTTP {response.status}")
-        except urllib.error.HTTPError as exc:  # a status of 400 and up
-            refused = 400 <= exc.code < 500 and exc.code not in RETRIED_4XX
-            return Outcome(REFUSED if refused else RETRY, f"HTTP {exc.code} from {url}")
-        except OSError as exc:  # URLError, timeouts, refused or reset connections
+            status = client.post(body, headers)
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out
             return Outcome(RETRY, f"{type(exc).__name__} from {url}: {exc}")
+        if 200 <= status < 300:
+            return Outcome(DELIVERED, f"HTTP {status}")
+        refused = 400 <= status < 500 and status not in RETRIED_4XX
+        return Outcome(REFUSED if refused else RETRY, f"HTTP {status} from {url}")
 
-    return send
+    return post
+
+
+class _Client:
+    """POSTs to one URL over a connection kept alive per thread: a new TCP (and TLS)
+    handshake per task would cost more than the request itself."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self.https = parts.scheme == "https"
+        self.host, self.port = parts.hostname or "", parts.port
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.timeout = timeout
+        self.local = threading.local()
+
+    def post(self, body: bytes, headers: Mapping[str, str]) -> int:
+        """The answer's status; a kept connection the server has meanwhile closed is
+        replaced once (a request sent twice carries one key), any other failure raises."""
+        reused = getattr(self.local, "conn", None) is not None
+        try:
+            return self._post(body, headers)
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            if not reused:
+                raise
+            return self._post(body, headers)
+
+    def _post(self, body: bytes, headers: Mapping[str, str]) -> int:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            conn = self.local.conn = kind(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.request("POST", self.path, body=body, headers=dict(headers))
+            response = conn.getresponse()
+            response.read()
+        except BaseException:
+            conn.close()
+            self.local.conn = None
+            raise
+        if response.will_close:
+            conn.close()
+            self.local.conn = None
+        return response.status

@@ -1,4 +1,4 @@
-"""`tend worker`: push due tasks of push channels (log, webhook) and record what happened.
+"""`tend worker`: push due tasks of push channels (log, webhook, smtp) and record what happened.
 
 One round works in three steps, so no network wait ever holds a transaction (a slow webhook
 must not hold SQLite's write lock):
@@ -7,15 +7,20 @@ must not hold SQLite's write lock):
    claim (adapters.task_pull.claim: SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite),
    become `pushed` with one more attempt counted and a hold until now + task_lease. Several
    workers may run at once: none claims a task another holds.
-2. *Send* each claimed task outside any transaction.
-3. *Record* the outcome: delivered is reported like an adapter's result (a `task_result`
-   event; the task keeps its furthest result); a failure the far side may get over moves
-   `due_at` to the next attempt (exponential backoff with jitter), until the channel's
-   `attempts` are spent; then, or at once for a refusal, the task is `dead` with the reason
-   in `detail`.
+2. *Send* the claimed tasks outside any transaction, a few at a time (`threads`).
+3. *Record* the outcomes, in one transaction: delivered is reported like an adapter's
+   result (a `task_result` event; the task keeps its furthest result); a failure the far
+   side may get over moves `due_at` to the next attempt (exponential backoff with jitter),
+   until the channel's `attempts` are spent; then, or at once for a refusal, the task is
+   `dead` with the reason in `detail`.
 
-A worker that dies between claim and record leaves its tasks `pushed`: when their hold ends
-they are claimed again and re-sent with the same idempotency key (at least once delivery).
+Then the same three steps for cancels (DESIGN §6): a task the far side holds (it was pushed,
+or delivered without a later result) whose ticket was cancelled, or whose customer accepted
+elsewhere (adapters.task_pull.report), is told so with the task's key, once; the task ends
+`cancelled` with `detail.cancel` saying when and how the receiver answered.
+
+A worker that dies between claim and record leaves its tasks held: when the hold ends they
+are claimed again and re-sent with the same idempotency key (at least once delivery).
 """
 
 from __future__ import annotations
@@ -24,32 +29,43 @@ import datetime as dt
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from adapters import task_pull
-from adapters.channels import DELIVERED, RETRY, Outcome, Pusher
-from adapters.db import begin_writes, tasks
+from adapters.channels import DELIVERED, RETRY, Outcome, Pusher, Send, masked
+from adapters.db import begin_writes, tasks, tickets
+from adapters.event_import import Event, store_events
 from adapters.ticket_store import task_shape
 
 PUSHED = "pushed"
 DEAD = "dead"
+CANCELLED = "cancelled"
 CHANGED = "changed"  # cancelled or reported on while being pushed: left as it is
+CANCELS = "cancels"  # cancels the far side has taken (or refused: it holds nothing then)
 MAX_BACKOFF = dt.timedelta(hours=6)
+THREADS = 4  # sends in flight per worker: the receiver's latency, not ours, sets the pace
 log = logging.getLogger("tend.worker")
 
 
 def run_once(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.timedelta,
-             now: dt.datetime) -> dict[str, int]:
-    """Claim up to `batch` due tasks, push them, record the outcomes; counts by outcome."""
-    counts = {DELIVERED: 0, RETRY: 0, DEAD: 0, CHANGED: 0}
-    for task in claim(engine, list(pushers), batch, hold, now):
-        pusher = pushers[task["channel"]]
-        outcome = pusher.send(task)
-        counts[record(engine, task["id"], pusher, outcome, now)] += 1
+             now: dt.datetime, pool: Executor | None = None) -> dict[str, int]:
+    """Claim up to `batch` due tasks, push them, record the outcomes; then the same for
+    cancels. Counts by outcome."""
+    if pool is None:
+        with ThreadPoolExecutor(THREADS) as own:
+            return run_once(engine, pushers, batch, hold, now, own)
+    counts = {DELIVERED: 0, RETRY: 0, DEAD: 0, CHANGED: 0, CANCELS: 0}
+    claimed = claim(engine, list(pushers), batch, hold, now)
+    if claimed:
+        outcomes = _send_all(pool, [(pushers[t["channel"]].send, t) for t in claimed])
+        for kind in record(engine, pushers, list(zip(claimed, outcomes, strict=True)), now):
+            counts[kind] += 1
+    counts[CANCELS] = cancel(engine, pushers, batch, hold, now, pool)
     return counts
 
 
@@ -59,50 +75,135 @@ def claim(engine: Engine, channels: list[str], batch: int, hold: dt.timedelta,
     due = sa.or_(sa.and_(tasks.c.state == "pending", tasks.c.due_at <= now),
                  sa.and_(tasks.c.state == PUSHED, tasks.c.lease_expires_at <= now))
     with engine.begin() as conn:
-        begin_writes(conn)
-        ids: list[int] = []
-        for channel in sorted(channels):
-            if len(ids) < batch:
-                ids += task_pull.claim(conn, due, channel, batch - len(ids))
-        if not ids:
-            return []
-        conn.execute(tasks.update().where(tasks.c.id.in_(ids)).values(
-            state=PUSHED, attempts=tasks.c.attempts + 1, lease_expires_at=now + hold,
-            updated_at=now))
-        rows = conn.execute(sa.select(tasks).where(tasks.c.id.in_(ids))
-                            .order_by(tasks.c.due_at, tasks.c.id)).all()
+        rows = _hold(conn, channels, due, batch, now + hold, now, state=PUSHED,
+                     attempts=tasks.c.attempts + 1)
     return [{**task_shape(row), "attempt": row.attempts} for row in rows]
 
 
-def record(engine: Engine, task_id: int, pusher: Pusher, outcome: Outcome,
-           now: dt.datetime) -> str:
-    """Store the outcome of one push; returns DELIVERED, RETRY, DEAD or CHANGED (a task
-    cancelled or reported on meanwhile keeps its state)."""
+def _hold(conn: Connection, channels: Sequence[str], which: sa.ColumnElement[bool],
+          batch: int, until: dt.datetime, now: dt.datetime, **values: Any) -> list[Any]:
+    """Claim up to `batch` tasks of `channels` matching `which`, hold them until `until`
+    (with `values` set) and return their rows, oldest due first."""
+    begin_writes(conn)
+    ids: list[int] = []
+    for channel in sorted(channels):
+        if len(ids) < batch:
+            ids += task_pull.claim(conn, which, channel, batch - len(ids))
+    if not ids:
+        return []
+    conn.execute(tasks.update().where(tasks.c.id.in_(ids))
+                 .values(lease_expires_at=until, updated_at=now, **values))
+    return list(conn.execute(sa.select(tasks).where(tasks.c.id.in_(ids))
+                             .order_by(tasks.c.due_at, tasks.c.id)))
+
+
+def _send_all(pool: Executor, jobs: Sequence[tuple[Send, Mapping[str, Any]]]) -> list[Outcome]:
+    return list(pool.map(lambda job: job[0](job[1]), jobs))
+
+
+def record(engine: Engine, pushers: Mapping[str, Pusher],
+           results: Sequence[tuple[Mapping[str, Any], Outcome]], now: dt.datetime) -> list[str]:
+    """Store the outcomes of one round of pushes; per task DELIVERED, RETRY, DEAD or CHANGED
+    (a task cancelled or reported on meanwhile keeps its state; a cancelled one is now due
+    its cancel, as its push is over)."""
     with engine.begin() as conn:
-        row = task_pull.task(conn, task_id)
-        if row.state != PUSHED:
-            return CHANGED
-        if outcome.kind == DELIVERED:
-            task_pull.report(conn, row, DELIVERED, now, {"push": outcome.detail}, now)
-            conn.execute(tasks.update().where(tasks.c.id == task_id)
-                         .values(lease_expires_at=None))
-            return DELIVERED
-        if outcome.kind == RETRY and row.attempts < pusher.attempts:
-            at = now + backoff(pusher.backoff, row.attempts)
-            conn.execute(tasks.update().where(tasks.c.id == task_id).values(
-                state="pending", due_at=at, lease_expires_at=None, updated_at=now,
-                detail={"error": outcome.detail, "attempts": row.attempts,
-                        "next_attempt_at": at.isoformat()}))
-            log.warning("task %s: attempt %s failed (%s), next at %s", task_id,
-                        row.attempts, outcome.detail, at.isoformat())
-            return RETRY
-        reason = (outcome.detail if outcome.kind != RETRY
-                  else f"gave up after {row.attempts} attempts: {outcome.detail}")
-        conn.execute(tasks.update().where(tasks.c.id == task_id).values(
-            state=DEAD, lease_expires_at=None, result_at=now, updated_at=now,
-            detail={"reason": reason, "attempts": row.attempts}))
-        log.error("task %s dead: %s", task_id, reason)
-        return DEAD
+        begin_writes(conn)
+        ids = [task["id"] for task, _ in results]
+        query = sa.select(tasks.c.id, tasks.c.state, tasks.c.attempts).where(tasks.c.id.in_(ids))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        rows = {row.id: row for row in conn.execute(query)}
+        kinds, changes, delivered = [], [], []
+        for task, outcome in results:
+            row = rows[task["id"]]
+            kind, values = _outcome(row, pushers[task["channel"]], outcome, now)
+            kinds.append(kind)
+            if kind == DELIVERED:
+                delivered.append(Event(f"task:{row.id}:{DELIVERED}", task["customer_id"],
+                                       "task_result", now, {"status": DELIVERED}))
+            if values:
+                changes.append({"task_id": row.id, **values})
+        store_events(conn, delivered, now)
+        for keys, group in _by_keys(changes).items():
+            conn.execute(tasks.update().where(tasks.c.id == sa.bindparam("task_id"))
+                         .values({key: sa.bindparam(f"new_{key}") for key in keys}),
+                         [{"task_id": change["task_id"],
+                           **{f"new_{key}": change[key] for key in keys}} for change in group])
+    return kinds
+
+
+def _outcome(row: Any, pusher: Pusher, outcome: Outcome,
+             now: dt.datetime) -> tuple[str, dict[str, Any]]:
+    """What one push's outcome makes of the task: its kind and the columns to set."""
+    if row.state == CANCELLED:
+        return CHANGED, {"lease_expires_at": now, "updated_at": now}
+    if row.state != PUSHED:
+        return CHANGED, {}
+    if outcome.kind == DELIVERED:
+        return DELIVERED, {"state": DELIVERED, "result_at": now, "lease_expires_at": None,
+                           "detail": {"push": outcome.detail}, "updated_at": now}
+    if outcome.kind == RETRY and row.attempts < pusher.attempts:
+        at = now + backoff(pusher.backoff, row.attempts)
+        log.warning("task %s: attempt %s failed (%s), next at %s", row.id, row.attempts,
+                    masked(outcome.detail), at.isoformat())
+        return RETRY, {"state": "pending", "due_at": at, "lease_expires_at": None,
+                       "updated_at": now, "detail": {"error": masked(outcome.detail),
+                                                     "attempts": row.attempts,
+                                                     "next_attempt_at": at.isoformat()}}
+    reason = masked(outcome.detail if outcome.kind != RETRY
+                    else f"gave up after {row.attempts} attempts: {outcome.detail}")
+    log.error("task %s dead: %s", row.id, reason)
+    return DEAD, {"state": DEAD, "lease_expires_at": None, "result_at": now, "updated_at": now,
+                  "detail": {"reason": reason, "attempts": row.attempts}}
+
+
+def _by_keys(changes: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Changes grouped by the columns they set: one executemany per group."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        keys = tuple(sorted(k for k in change if k != "task_id"))
+        groups.setdefault(keys, []).append(change)
+    return groups
+
+
+def cancel(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.timedelta,
+           now: dt.datetime, pool: Executor) -> int:
+    """Send the cancels due on channels that take them; returns how many went out."""
+    channels = [name for name, pusher in pushers.items() if pusher.cancel is not None]
+    if not channels:
+        return 0
+    cancelled_tickets = sa.select(tickets.c.id).where(tickets.c.state == CANCELLED)
+    due = sa.and_(tasks.c.attempts > 0, sa.or_(
+        sa.and_(tasks.c.state.in_((CANCELLED, DELIVERED)), tasks.c.lease_expires_at <= now),
+        sa.and_(tasks.c.state == DELIVERED, tasks.c.lease_expires_at.is_(None),
+                tasks.c.ticket_id.in_(cancelled_tickets))))
+    with engine.begin() as conn:
+        rows = _hold(conn, channels, due, batch, now + hold, now)
+    if not rows:
+        return 0
+    held = [task_shape(row) for row in rows]
+    outcomes = _send_all(pool, [(_cancel_of(pushers[t["channel"]]), t) for t in held])
+    sent = 0
+    with engine.begin() as conn:
+        begin_writes(conn)
+        for row, outcome in zip(rows, outcomes, strict=True):
+            tries = int(((row.detail or {}).get("cancel") or {}).get("attempts", 0)) + 1
+            note = {"attempts": tries, "at": now.isoformat(), "outcome": outcome.kind,
+                    "answer": masked(outcome.detail)}
+            values: dict[str, Any] = {"state": CANCELLED, "lease_expires_at": None}
+            if outcome.kind == RETRY and tries < pushers[row.channel].attempts:
+                values = {"lease_expires_at": now + backoff(pushers[row.channel].backoff, tries)}
+            else:
+                sent += outcome.kind != RETRY
+                log.info("task %s: cancel sent (%s)", row.id, note["answer"])
+            conn.execute(tasks.update().where(tasks.c.id == row.id).values(
+                updated_at=now, detail={**(row.detail or {}), "cancel": note}, **values))
+    return sent
+
+
+def _cancel_of(pusher: Pusher) -> Send:
+    assert pusher.cancel is not None
+    return pusher.cancel
 
 
 def backoff(base: float, attempts: int) -> dt.timedelta:
@@ -114,11 +215,13 @@ def backoff(base: float, attempts: int) -> dt.timedelta:
 
 def run(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.timedelta,
         every: float, stop: threading.Event,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        threads: int = THREADS) -> None:
     """Rounds until `stop` is set; a full batch goes again at once, else waits `every`."""
-    while not stop.is_set():
-        counts = run_once(engine, pushers, batch, hold, clock())
-        if sum(counts.values()):
-            log.info("pushed %s", counts)
-        if sum(counts.values()) < batch:
-            stop.wait(every)
+    with ThreadPoolExecutor(threads) as pool:
+        while not stop.is_set():
+            counts = run_once(engine, pushers, batch, hold, clock(), pool)
+            if sum(counts.values()):
+                log.info("pushed %s", counts)
+            if sum(counts.values()) - counts[CANCELS] < batch:
+                stop.wait(every)

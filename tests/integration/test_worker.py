@@ -179,8 +179,8 @@ def test_tend_worker_once_pushes_through_the_cli(sqlite_url: str, config: Config
     monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     with receiving() as receiver:
         text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace(
-            "{adapter: log}", f"{{adapter: webhook, options: {{url: '{receiver.url}', "
-                              f"secret_env: {SECRET_ENV}}}}}")
+            "{adapter: log", f"{{adapter: webhook, options: {{url: '{receiver.url}', "
+                             f"secret_env: {SECRET_ENV}}}")
         (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
         result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"),
                                            "worker", "--once"])
