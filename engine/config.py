@@ -22,6 +22,7 @@ from engine.condition import Parser
 from engine.customer import Stage, Tier
 from engine.errors import Problem, ValidationError
 from engine.fields import Catalog, customer_catalog, with_event
+from engine.policy import Policy, PolicySchema, build_policy
 from engine.schemas import NAME, Duration, Integer, Number, Strict, Text, load_checked
 from engine.source import Source, load_yaml
 from engine.values import DECLARABLE_TYPES, FieldType
@@ -94,6 +95,7 @@ class _ConfigSchema(Strict):
                            values=fields.Nested(_ChannelSchema), load_default=dict)
     roles = fields.List(fields.String(validate=NAME), load_default=list)
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
+    contact_policy = fields.Nested(PolicySchema, load_default=dict)
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
@@ -144,6 +146,7 @@ class Config:
     path: str = "config.yaml"
     notifier: Notifier = field(default_factory=Notifier)
     task_lease: dt.timedelta = dt.timedelta(minutes=5)  # how long a pulled task is held
+    policy: Policy = field(default_factory=Policy)  # no `contact_policy` section: no limits
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -202,6 +205,7 @@ def parse_config(text: str, file: str) -> Config:
         cond = parser.parse(when, ["lifecycle", i, "when"]) if when is not None else None
         stages.append(Stage(raw["stage"], cond))
     problems.extend(parser.problems)
+    problems.extend(_policy_problems(source, data["contact_policy"], data["channels"]))
     if problems:
         raise ValidationError(problems)
     channels = {name: Channel(name, c["adapter"], c["options"], c.get("cost"))
@@ -212,7 +216,20 @@ def parse_config(text: str, file: str) -> Config:
                   timezone=ZoneInfo(data["timezone"]), trigger_max_age=data["trigger_max_age"],
                   channels=channels, roles=tuple(data["roles"]),
                   database_url=data["database_url"], path=file,
-                  notifier=_notifier(data["notifier"]), task_lease=data["task_lease"])
+                  notifier=_notifier(data["notifier"]), task_lease=data["task_lease"],
+                  policy=build_policy(data["contact_policy"], ZoneInfo(data["timezone"])))
+
+
+def _policy_problems(source: Source, policy: Mapping[str, Any],
+                     channels: Mapping[str, Any]) -> list[Problem]:
+    """The contact policy names channels this file binds."""
+    known = ", ".join(channels) or "none declared"
+    named: list[tuple[list[str | int], Any]]
+    named = [(["contact_policy", "caps", i, "channel"], cap.get("channel"))
+             for i, cap in enumerate(policy.get("caps", []))]
+    named += [(["contact_policy", "channels", name], name) for name in policy.get("channels", {})]
+    return [source.at(path, f"unknown channel {name!r} (expected one of: {known})")
+            for path, name in named if name is not None and name not in channels]
 
 
 def _notifier(data: dict[str, Any]) -> Notifier:

@@ -1,0 +1,281 @@
+"""The contact policy: how often, when, and for which playbook a customer may be contacted.
+
+Decisions are pure functions over facts the caller loads (the customer's contacts, how much a
+channel sent today), so the same rules judge a task when it is planned (execution, standing
+entries, the rehearsal) and again when it is about to be sent (the claim).
+
+A decision is `send`, `hold` until an instant (quiet hours, capacity: the task waits, it is
+never dropped) or `suppress` (opted out, arbitration, a frequency cap: the task is kept with
+its reason, never sent). Windows are rolling and half-open: a contact at t counts in the
+window (T − per, T], so a contact exactly `per` ago no longer counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import ValidationError as MarshmallowError
+from marshmallow import fields, validate, validates_schema
+
+from engine.schemas import Duration, Integer, Strict, Text
+
+SEND, HOLD, SUPPRESS = "send", "hold", "suppress"
+OPTED_OUT, QUIET_HOURS, CAPACITY = "opted_out", "quiet_hours", "capacity"
+ARBITRATION, FREQUENCY_CAP = "arbitration", "frequency_cap"
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local times [start, end) when a channel sends nothing; start > end wraps midnight."""
+
+    start: dt.time
+    end: dt.time
+
+    def contains(self, local: dt.time) -> bool:
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def end_after(self, local: dt.datetime) -> dt.datetime:
+        """The first local instant at or after `local` outside quiet hours."""
+        if not self.contains(local.time()):
+            return local
+        end = dt.datetime.combine(local.date(), self.end, local.tzinfo)
+        return end if end > local else end + dt.timedelta(days=1)
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Cap:
+    """At most `max` contacts in any window of length `per` (of one channel, or all)."""
+
+    max: int
+    per: dt.timedelta
+    channel: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.channel or 'all channels'}: at most {self.max} per {_span(self.per)}"
+
+
+@dataclass(frozen=True)
+class ChannelRules:
+    quiet_hours: QuietHours | None = None
+    capacity: int | None = None  # tasks first sent per local day
+
+
+@dataclass(frozen=True)
+class Policy:
+    """config.yaml `contact_policy`; the empty policy (no section) allows everything."""
+
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    caps: tuple[Cap, ...] = ()
+    channels: Mapping[str, ChannelRules] = field(default_factory=dict)
+    arbitration: dt.timedelta | None = None  # playbooks this close together compete
+
+    @property
+    def lookback(self) -> dt.timedelta:
+        """How far around a task the decisions look at other contacts."""
+        spans = [cap.per for cap in self.caps]
+        return max([*spans, self.arbitration or dt.timedelta(0)], default=dt.timedelta(0))
+
+    def rules(self, channel: str) -> ChannelRules:
+        return self.channels.get(channel, ChannelRules())
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A task that counts against the policy: sent at `at`, or planned (pending) for `at`."""
+
+    at: dt.datetime
+    channel: str
+    playbook: str
+    priority: int
+    task_id: int | None = None
+    sent: bool = True
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A task the policy is asked about: which playbook wants which channel when."""
+
+    at: dt.datetime
+    channel: str
+    playbook: str
+    priority: int
+    opt_out: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str
+    reason: str | None = None
+    until: dt.datetime | None = None
+    note: str = ""
+
+    def as_detail(self) -> dict[str, Any]:
+        """What a held or suppressed task keeps in `detail`, for explain and operators."""
+        out: dict[str, Any] = {"policy": self.verdict, "reason": self.reason, "note": self.note}
+        if self.until is not None:
+            out["until"] = self.until.isoformat()
+        return out
+
+
+SENT = Decision(SEND)
+
+
+def outranks(a: Contact | Intent, b: Contact | Intent) -> bool:
+    """Arbitration order: higher priority wins; on a tie the smaller playbook id (DESIGN §4)."""
+    return a.priority > b.priority or (a.priority == b.priority and a.playbook < b.playbook)
+
+
+def timing(policy: Policy, channel: str, at: dt.datetime, sent_today: int | None) -> Decision:
+    """Quiet hours, then the channel's capacity for the local day of `at` (`sent_today`:
+    tasks of the channel first sent that day, None to skip the capacity check)."""
+    rules = policy.rules(channel)
+    local = at.astimezone(policy.timezone)
+    if rules.quiet_hours is not None and rules.quiet_hours.contains(local.time()):
+        until = rules.quiet_hours.end_after(local).astimezone(dt.UTC)
+        return Decision(HOLD, QUIET_HOURS, until, f"{channel} is quiet {rules.quiet_hours}")
+    if rules.capacity is not None and sent_today is not None and sent_today >= rules.capacity:
+        tomorrow = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0),
+                                       policy.timezone)
+        if rules.quiet_hours is not None:
+            tomorrow = rules.quiet_hours.end_after(tomorrow)
+        return Decision(HOLD, CAPACITY, tomorrow.astimezone(dt.UTC),
+                        f"{channel} sent its {rules.capacity} for {local.date()}")
+    return SENT
+
+
+def rival(policy: Policy, intent: Intent, contacts: Sequence[Contact]) -> Contact | None:
+    """The higher-ranked playbook's contact within the arbitration window, if any."""
+    if policy.arbitration is None:
+        return None
+    for contact in contacts:
+        if (contact.playbook != intent.playbook and abs(contact.at - intent.at)
+                < policy.arbitration and outranks(contact, intent)):
+            return contact
+    return None
+
+
+def losers(policy: Policy, intent: Intent, contacts: Sequence[Contact]) -> list[Contact]:
+    """Planned, unsent contacts of lower-ranked playbooks that `intent` wins against."""
+    if policy.arbitration is None:
+        return []
+    return [c for c in contacts if not c.sent and c.playbook != intent.playbook
+            and abs(c.at - intent.at) < policy.arbitration and outranks(intent, c)]
+
+
+def over_cap(cap: Cap, at: dt.datetime, times: Sequence[dt.datetime]) -> bool:
+    """True when one more contact at `at` makes some window (T − per, T] that contains `at`
+    hold more than `cap.max` contacts. Such windows end at `at` or at a later contact."""
+    near = [t for t in times if abs(t - at) < cap.per]
+    for end in [at, *(t for t in near if t > at)]:
+        if 1 + sum(1 for t in near if end - cap.per < t <= end) > cap.max:
+            return True
+    return False
+
+
+def judge(policy: Policy, intent: Intent, contacts: Sequence[Contact]) -> Decision:
+    """Opt-out, arbitration, then every frequency cap, for a contact at `intent.at`."""
+    if "all" in intent.opt_out or intent.channel in intent.opt_out:
+        which = "everything" if "all" in intent.opt_out else intent.channel
+        return Decision(SUPPRESS, OPTED_OUT, note=f"opted out of {which}")
+    winner = rival(policy, intent, contacts)
+    if winner is not None:
+        return Decision(SUPPRESS, ARBITRATION,
+                        note=f"{winner.playbook} (priority {winner.priority}) contacts the "
+                             f"customer at {winner.at.isoformat()}")
+    for cap in policy.caps:
+        times = [c.at for c in contacts if cap.channel in (None, c.channel)]
+        if cap.channel in (None, intent.channel) and over_cap(cap, intent.at, times):
+            return Decision(SUPPRESS, FREQUENCY_CAP, note=str(cap))
+    return SENT
+
+
+def at_send(policy: Policy, intent: Intent, contacts: Sequence[Contact],
+            sent_today: int | None) -> Decision:
+    """A due task about to go out now (`intent.at`): an opt-out suppresses at once, quiet
+    hours and capacity hold it, then arbitration and caps judge it against what was sent."""
+    if "all" in intent.opt_out or intent.channel in intent.opt_out:
+        return judge(policy, intent, ())
+    held = timing(policy, intent.channel, intent.at, sent_today)
+    return held if held.verdict == HOLD else judge(policy, intent, contacts)
+
+
+def at_plan(policy: Policy, intent: Intent,
+            contacts: Sequence[Contact]) -> tuple[Decision, list[Contact]]:
+    """A task being created, and the planned contacts of lower-ranked playbooks it beats.
+
+    Quiet hours move it (a hold with `until`) and it is judged at the time it will go out;
+    the contacts it beats in arbitration no longer count against its caps (they are to be
+    suppressed, unless it is suppressed itself). Capacity is left to the claim, which sees
+    each day's sending.
+    """
+    held = timing(policy, intent.channel, intent.at, None)
+    at = held.until if held.verdict == HOLD and held.until is not None else intent.at
+    moved = Intent(at, intent.channel, intent.playbook, intent.priority, intent.opt_out)
+    beaten = losers(policy, moved, contacts)
+    verdict = judge(policy, moved, [c for c in contacts if c not in beaten])
+    if verdict.verdict == SUPPRESS:
+        return verdict, []
+    return held, beaten
+
+
+def _span(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+# --- config.yaml `contact_policy` ---
+
+
+class _CapSchema(Strict):
+    channel = Text()
+    max = Integer(required=True, validate=validate.Range(min=0, error="expected 0 or more"))
+    per = Duration(required=True)
+
+
+class _ChannelRulesSchema(Strict):
+    quiet_hours = Text(validate=validate.Regexp(
+        _CLOCK, error="expected local times 'HH:MM-HH:MM', like '21:00-09:00'"))
+    capacity = Integer(validate=validate.Range(min=1, error="expected 1 or more"))
+
+    @validates_schema
+    def _distinct(self, data: Mapping[str, Any], **_: Any) -> None:
+        hours = data.get("quiet_hours")
+        if hours and hours[:5] == hours[6:]:
+            raise MarshmallowError({"quiet_hours": ["start and end are the same time"]})
+
+
+class _ArbitrationSchema(Strict):
+    window = Duration(required=True)
+
+
+class PolicySchema(Strict):
+    caps = fields.List(fields.Nested(_CapSchema), load_default=list)
+    channels = fields.Dict(keys=fields.String(), values=fields.Nested(_ChannelRulesSchema),
+                           load_default=dict)
+    arbitration = fields.Nested(_ArbitrationSchema)
+
+
+def build_policy(data: Mapping[str, Any], timezone: ZoneInfo) -> Policy:
+    """The Policy of a loaded `contact_policy` section (channel names checked by the caller)."""
+    channels = {}
+    for name, raw in data.get("channels", {}).items():
+        hours = raw.get("quiet_hours")
+        quiet = (QuietHours(dt.time.fromisoformat(hours[:5]), dt.time.fromisoformat(hours[6:]))
+                 if hours else None)
+        channels[name] = ChannelRules(quiet, raw.get("capacity"))
+    caps = tuple(Cap(c["max"], c["per"], c.get("channel")) for c in data.get("caps", []))
+    arbitration = data.get("arbitration")
+    return Policy(timezone, caps, channels, arbitration["window"] if arbitration else None)
