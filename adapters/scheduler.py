@@ -21,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from adapters import notify, tickets
+from adapters import notify, snapshots, tickets
 from adapters.db import scheduler_lease
 from adapters.db import tickets as ticket_table
 from engine.config import Config
@@ -87,7 +87,8 @@ class Scheduler:
 
     def tick(self) -> None:
         """Renew (or wait for) the lease, reload the library, move tickets along in time,
-        and tell approvers what waits for them (adapters/notify.py)."""
+        tell approvers what waits for them (adapters/notify.py), and keep the month's
+        customer snapshot (adapters/snapshots.py)."""
         now = self.clock()
         with self.engine.begin() as conn:
             leader = hold_lease(conn, self.holder, now, self.ttl)
@@ -100,6 +101,7 @@ class Scheduler:
                 tickets.advance(conn, self.config, self.library, now)
                 self._plan_standing(conn, self.library, now)
             notify.notify(self.engine, self.config.notifier, self.send, now)
+            snapshots.monthly(self.engine, self.config, now)  # the churn model's history
 
     def _plan_standing(self, conn: Connection, library: Library, now: dt.datetime) -> None:
         """A new version of an event-triggered playbook gets its standing ticket to approve."""
