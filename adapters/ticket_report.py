@@ -65,8 +65,8 @@ def _results(results: Mapping[str, Any] | None) -> list[str]:
 def _uplift(u: Mapping[str, Any]) -> list[str]:
     if u["absolute"] is None:
         return [f"    uplift     {u['verdict']}"]
-    line = (f"    uplift     {u['absolute']:+.1%} ({u['level']:.0%} CI {u['low']:+.1%} to "
-            f"{u['high']:+.1%}")
+    line = (f"    uplift     {u['absolute'] * 100:+.1f} pts ({u['level']:.0%} CI "
+            f"{u['low'] * 100:+.1f} to {u['high'] * 100:+.1f} pts")
     if u["p_value"] is not None:
         line += f", p={u['p_value']:.3g}"
     return [line + f"): {u['verdict']}"]

@@ -1,4 +1,4 @@
-"""`tend sweep`, `users`, `report`: operating tickets from the shell."""
+"""`tend sweep`, `users`: operating tickets from the shell (`report` is in evaluate.py)."""
 
 from __future__ import annotations
 
@@ -86,14 +86,21 @@ def users_token(ctx: click.Context, name: str) -> None:
     click.echo(token)
 
 
-@main.command("report")
-@click.argument("ticket_id", type=int, metavar="TICKET")
+@users_group.command("passwd")
+@click.argument("name")
 @click.pass_context
 @reports_errors
-def report_command(ctx: click.Context, ticket_id: int) -> None:
-    """A ticket's rehearsal, approvals, audit trail and results."""
-    from adapters import tickets
-    from adapters.ticket_report import render
+def users_passwd(ctx: click.Context, name: str) -> None:
+    """Set NAME's password for the web console (asked twice at a terminal, else one line of
+    stdin). Only a salted scrypt hash is stored; tokens keep working."""
+    import sys
 
-    with engine_for(ctx) as engine, engine.connect() as conn:
-        click.echo(render(tickets.show(conn, ticket_id)))
+    from adapters.users import set_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with engine_for(ctx) as engine, engine.begin() as conn:
+        set_password(conn, name, password)
+    click.echo(f"password set for {name}")

@@ -1,0 +1,67 @@
+"""`tend report`, `tend kpis`: how tickets and playbooks did, for the people who answer for them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from adapters.cli.base import config_from, engine_for, main, reports_errors
+
+
+@main.command("report")
+@click.argument("ticket_id", type=int, metavar="TICKET")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write ticket-<id>.html and its PNG charts into DIR.")
+@click.pass_context
+@reports_errors
+def report_command(ctx: click.Context, ticket_id: int, out: Path | None) -> None:
+    """A ticket's rehearsal, approvals, audit trail and results (interim results while it
+    runs; weekly cohorts for a standing ticket)."""
+    import datetime as dt
+
+    from adapters import report
+    from adapters.ticket_report import render
+    from engine.library import load_library
+
+    config = config_from(ctx)
+    library = load_library(None, None, config)
+    with engine_for(ctx) as engine, engine.connect() as conn:
+        ticket = report.gather(conn, config, library, ticket_id, dt.datetime.now(dt.UTC))
+    click.echo(render(ticket))
+    if out is not None:
+        try:
+            written = report.write(ticket, out)
+        except OSError as exc:
+            raise click.ClickException(f"--out: cannot write to {out}: {exc.strerror}") from None
+        for path in written:
+            click.echo(f"wrote {path}")
+
+
+@main.command("kpis")
+@click.option("--by", "by", type=click.Choice(["playbook", "channel", "manager", "tier"]),
+              default="playbook", show_default=True, help="One row per value of this.")
+@click.option("--from", "start", metavar="DATE", help="First day of entry, YYYY-MM-DD "
+              "(default: 30 days before --to).")
+@click.option("--to", "end", metavar="DATE", help="Last day of entry and of outcomes, "
+              "YYYY-MM-DD (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+@reports_errors
+def kpis_command(ctx: click.Context, by: str, start: str | None, end: str | None,
+                 as_json: bool) -> None:
+    """Retention KPIs of the entries in a period, by playbook, channel, manager or tier
+    (definitions: docs/EVALUATION.md)."""
+    import datetime as dt
+
+    from adapters import kpis
+
+    config = config_from(ctx)
+    period = kpis.period(start, end, config, dt.datetime.now(dt.UTC), "--from", "--to")
+    with engine_for(ctx) as engine, engine.connect() as conn:
+        found = kpis.kpis(conn, config, by, period)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False))
+    else:
+        click.echo(kpis.render(found))
