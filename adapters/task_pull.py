@@ -25,7 +25,7 @@ from engine.task import closes_siblings, keeps
 
 LEASED = "leased"
 CANCELLED = "cancelled"
-OPEN = ("pending", LEASED)  # what an accepted offer elsewhere still stops
+OPEN = ("pending", LEASED, "pushed")  # what an accepted offer elsewhere still stops
 
 
 def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
@@ -94,10 +94,37 @@ def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail
         conn.execute(tasks.update().where(tasks.c.id == row.id)
                      .values(state=status, result_at=at, detail=detail, updated_at=now))
     if closes_siblings(status):
-        conn.execute(tasks.update().where(tasks.c.ticket_id == row.ticket_id,
-                                          tasks.c.customer_id == row.customer_id,
-                                          tasks.c.id != row.id, tasks.c.state.in_(OPEN))
+        siblings = sa.and_(tasks.c.ticket_id == row.ticket_id,
+                           tasks.c.customer_id == row.customer_id, tasks.c.id != row.id)
+        conn.execute(tasks.update().where(siblings, tasks.c.state.in_(OPEN))
                      .values(state=CANCELLED, updated_at=now))
+        # Pushed and delivered to a receiver that may still act on it: the push worker
+        # sends it a cancel when this stamp is due (adapters.worker.cancel).
+        conn.execute(tasks.update().where(siblings, tasks.c.state == "delivered",
+                                          tasks.c.attempts > 0,
+                                          tasks.c.lease_expires_at.is_(None))
+                     .values(lease_expires_at=now, updated_at=now))
     fresh = conn.execute(sa.select(tasks).where(tasks.c.id == row.id)).one()
     return {**task_shape(fresh), "lease_expires_at": iso(fresh.lease_expires_at),
             "result_at": iso(fresh.result_at), "detail": fresh.detail}
+
+
+def handoff(conn: Connection, row: Row[Any], channel: str, template: str | None,
+            note: str | None, now: dt.datetime) -> dict[str, Any]:
+    """A follow-up of the task `row` on another channel (an outbound call booking a store
+    visit): same ticket, entry, customer and route, due now, key `<key>><channel>`, so the
+    follow-up's result counts on the owning ticket and a repeated report makes no second
+    one. Returns the follow-up task."""
+    key = f"{row.idempotency_key}>{channel}"
+    existing = conn.execute(sa.select(tasks).where(tasks.c.idempotency_key == key)).first()
+    if existing is None:
+        payload = {**row.payload, "template": template or row.payload.get("template"),
+                   "handoff": {"task_id": row.id, "step": row.step, "channel": row.channel,
+                               "note": note}}
+        conn.execute(tasks.insert().values(
+            ticket_id=row.ticket_id, entry_id=row.entry_id, customer_id=row.customer_id,
+            step=f"{row.step}>{channel}"[:64], channel=channel, route=row.route,
+            state="pending", idempotency_key=key, due_at=now, payload=payload,
+            created_at=now, updated_at=now))
+        existing = conn.execute(sa.select(tasks).where(tasks.c.idempotency_key == key)).one()
+    return task_shape(existing)

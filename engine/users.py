@@ -38,6 +38,12 @@ class User:
         """The manager ids a manager role is bound to (`manager:m01`)."""
         return frozenset(r.split(":", 1)[1] for r in self.roles if r.startswith("manager:"))
 
+    def routes(self) -> frozenset[str]:
+        """The task routes this user answers as an account manager: a `route: manager` step
+        is routed to `manager:<the customer's manager>`, and whoever holds the role
+        `manager:<id>` is that manager. The API and the console both ask this."""
+        return frozenset(f"manager:{m}" for m in self.managed())
+
 
 def check_roles(roles: Iterable[str], config: Config) -> frozenset[str]:
     """The roles if every one is known, else a ValidationError naming each unknown one."""

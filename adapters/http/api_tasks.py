@@ -1,27 +1,78 @@
-"""Adapter pull: `GET /channels/<ch>/tasks` leases due tasks, `POST /tasks/<id>/result`
-reports on one.
+"""Tasks over HTTP: adapters pull and report (`GET /channels/<ch>/tasks`,
+`POST /tasks/<id>/result`), and operators read and retry dead letters (`GET /tasks`,
+`POST /tasks/<id>/retry`).
 
-The role table lets adapters and admin in (`pull`); the channel binding is checked next
-(`auth.check_channel`), before anything is written, so a wrong channel is a 403 however the
-task stands. Each request is one write transaction (adapters.task_pull does the claiming).
+The role table lets the caller in; the binding is checked next (`auth.check_channel`,
+`auth.check_task`), before anything is written, so a wrong channel or route is a 403 however
+the task stands. Each request is one transaction (adapters.task_pull does the claiming).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
+import sqlalchemy as sa
 from flask import g
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy.engine import Connection
 
 from adapters import task_pull
-from adapters.http.auth import allow, check_channel
-from adapters.http.paging import parse_at
-from adapters.http.schemas import LeasedTaskList, PullQuery, TaskResultIn, TaskResultOut
+from adapters.db import tasks
+from adapters.http.auth import allow, check_channel, check_task
+from adapters.http.errors import Invalid
+from adapters.http.paging import decode_cursor, encode_cursor, parse_at
+from adapters.http.schemas import (
+    LeasedTaskList,
+    Out,
+    PullQuery,
+    TaskOut,
+    TaskResultIn,
+    TaskResultOut,
+)
 from adapters.http.state import state
-from engine.errors import NotFound
+from adapters.ticket_store import iso, task_shape
+from engine.errors import Conflict, NotFound
+from engine.playbook import RESULT_STATUSES
 
-blp = Blueprint("tasks", __name__, description="Adapter pull: tasks, results")
+blp = Blueprint("tasks", __name__, description="Tasks: adapter pull, results, dead letters")
+log = logging.getLogger("tend.tasks")
+STATES = ("pending", "leased", "pushed", "cancelled", "dead", *RESULT_STATUSES)
+
+
+class HandoffIn(Schema):
+    channel = fields.String(required=True, metadata={"description": "a channel of config.yaml"})
+    template = fields.String(metadata={"description": "default: the task's own template"})
+    note = fields.String(allow_none=True, metadata={"description": "passed on in the payload"})
+
+
+class ResultIn(TaskResultIn):
+    handoff = fields.Nested(HandoffIn, metadata={
+        "description": "continue on another channel: a follow-up task of the same ticket"})
+
+
+class ResultOut(TaskResultOut):
+    handoff = fields.Nested(TaskOut, allow_none=True)
+
+
+class TasksQuery(Schema):
+    state = fields.String(load_default="dead", validate=validate.OneOf(STATES))
+    channel = fields.String()
+    cursor = fields.String()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class HeldTaskOut(TaskOut):
+    attempts = fields.Integer()
+    result_at = fields.String(allow_none=True)
+    detail = fields.Raw(allow_none=True, metadata={"description": "a dead task's `reason`"})
+
+
+class HeldTaskList(Out):
+    items = fields.List(fields.Nested(HeldTaskOut))
+    next_cursor = fields.String(allow_none=True)
 
 
 @blp.route("/channels/<channel>/tasks", methods=["GET"])
@@ -43,17 +94,89 @@ def pull_tasks(args: dict[str, Any], channel: str) -> Any:
 
 
 @blp.route("/tasks/<int:task_id>/result", methods=["POST"])
-@blp.arguments(TaskResultIn)
-@blp.alt_response(200, schema=TaskResultOut, success=True)
-@allow("pull")
+@blp.arguments(ResultIn)
+@blp.alt_response(200, schema=ResultOut, success=True)
+@allow("report")
 def report_result(body: dict[str, Any], task_id: int) -> Any:
     """Report what happened; repeating a report is harmless and an earlier-stage result
     never replaces a later one. `accepted` / `converted` cancel the customer's other open
-    tasks of the ticket (held ones are listed as cancelled on their channel's next pull)."""
+    tasks of the ticket (held ones are listed as cancelled on their channel's next pull).
+    Adapters report on their channels' tasks, account managers on tasks routed to them.
+    `handoff` makes one follow-up task on another channel (docs/CHANNELS.md)."""
     st = state()
     at = parse_at(body.get("at"), st.config)
+    handoff = body.get("handoff")
+    if handoff is not None and handoff["channel"] not in st.config.channels:
+        raise Invalid(f"handoff.channel: no channel {handoff['channel']!r}", {"handoff": {
+            "channel": [f"expected one of {', '.join(sorted(st.config.channels))}"]}})
+    now = dt.datetime.now(dt.UTC)
     with st.transaction(write=True) as conn:
         row = task_pull.task(conn, task_id)
-        check_channel(g.user, row.channel)
-        return task_pull.report(conn, row, body["status"], at, body.get("detail"),
-                                dt.datetime.now(dt.UTC))
+        check_task(g.user, row.channel, row.route)
+        result = task_pull.report(conn, row, body["status"], at, body.get("detail"), now)
+        result["handoff"] = None if handoff is None else task_pull.handoff(
+            conn, row, handoff["channel"], handoff.get("template"), handoff.get("note"), now)
+    return result
+
+
+@blp.route("/tasks", methods=["GET"])
+@blp.arguments(TasksQuery, location="query")
+@blp.alt_response(200, schema=HeldTaskList, success=True)
+@allow("pull")
+def list_tasks(args: dict[str, Any]) -> Any:
+    """Tasks in one state, oldest first: by default the dead letters, each with the reason
+    in `detail.reason`. A bound adapter sees its own channels only."""
+    user = g.user
+    where = [tasks.c.state == args["state"]]
+    if "channel" in args:
+        check_channel(user, args["channel"])
+        where.append(tasks.c.channel == args["channel"])
+    elif not user.roles & {"adapter", "admin"}:
+        where.append(tasks.c.channel.in_(sorted(user.channels())))
+    with state().transaction() as conn:
+        return listing(conn, sa.and_(*where), args.get("cursor"), args["limit"])
+
+
+@blp.route("/tasks/<int:task_id>/retry", methods=["POST"])
+@blp.alt_response(200, schema=HeldTaskOut, success=True)
+@allow("retry")
+def retry_task(task_id: int) -> Any:
+    """Put a dead task back: `pending`, due now, its attempts counted afresh, the same
+    idempotency key (a receiver that saw it before still recognises it). Only dead tasks:
+    anything else is a 409."""
+    now = dt.datetime.now(dt.UTC)
+    with state().transaction(write=True) as conn:
+        row = task_pull.task(conn, task_id)
+        if row.state != "dead":
+            raise Conflict(f"task {task_id} is {row.state}, not dead: only dead tasks are "
+                           f"retried")
+        detail = {"retried": {"by": g.user.name, "at": iso(now),
+                              "reason": (row.detail or {}).get("reason")}}
+        conn.execute(tasks.update().where(tasks.c.id == task_id).values(
+            state="pending", due_at=now, attempts=0, lease_expires_at=None, result_at=None,
+            detail=detail, updated_at=now))
+        log.warning("task %s retried by %s (dead: %s)", task_id, g.user.name,
+                    detail["retried"]["reason"])
+        return held_shape(conn.execute(sa.select(tasks).where(tasks.c.id == task_id)).one())
+
+
+def listing(conn: Connection, where: sa.ColumnElement[bool], cursor: str | None,
+            limit: int) -> dict[str, Any]:
+    """A page of tasks matching `where` in id order; the cursor is opaque (the last id)."""
+    query = sa.select(tasks).where(where).order_by(tasks.c.id).limit(limit + 1)
+    if cursor is not None:
+        after = decode_cursor(cursor)
+        if not after.isdigit() or len(after) > 18:  # beyond a 64-bit id: not ours
+            raise Invalid("cursor: not a cursor this service gave out",
+                          {"cursor": ["expected the next_cursor of a previous page"]})
+        query = query.where(tasks.c.id > int(after))
+    rows = conn.execute(query).all()
+    page = rows[:limit]
+    more = len(rows) > limit
+    return {"items": [held_shape(row) for row in page],
+            "next_cursor": encode_cursor(str(page[-1].id)) if more else None}
+
+
+def held_shape(row: Any) -> dict[str, Any]:
+    return {**task_shape(row), "attempts": row.attempts, "result_at": iso(row.result_at),
+            "lease_expires_at": iso(row.lease_expires_at), "detail": row.detail}

@@ -84,8 +84,15 @@ def _public_docs(app: Flask) -> None:
 
 
 def _register_blueprints(api: Api) -> None:
-    from adapters.http import api_customers, api_events, api_playbooks, api_tasks, api_tickets
+    from adapters.http import (
+        api_customers,
+        api_events,
+        api_managers,
+        api_playbooks,
+        api_tasks,
+        api_tickets,
+    )
 
     for module in (api_health, api_playbooks, api_customers, api_events, api_tickets,
-                   api_tasks):
+                   api_tasks, api_managers):
         api.register_blueprint(module.blp)

@@ -13,6 +13,9 @@ is read, so a wrong role is a 403 even where the request would also conflict (DE
 | cancel   | admin |
 | ingest   | adapter, admin |
 | pull     | adapter, admin; `adapter:<ch>` only for its channels (`check_channel`) |
+| report   | adapter, admin, manager; `manager:<id>` only for tasks routed to it (`check_task`) |
+| manage   | manager, admin (a manager's own desk: `User.routes`) |
+| retry    | admin |
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ def roles_for(permission: str, config: Config) -> frozenset[str]:
         "cancel": frozenset({"admin"}),
         "ingest": frozenset({"adapter", "admin"}),
         "pull": frozenset({"adapter", "admin"}),
+        "report": frozenset({"adapter", "admin", "manager"}),
+        "manage": frozenset({"manager", "admin"}),
+        "retry": frozenset({"admin"}),
     }
     return table[permission]
 
@@ -87,6 +93,17 @@ def check_channel(user: Any, channel: str) -> None:
         return
     raise Forbidden(f"{user.name} serves channel(s) {', '.join(sorted(user.channels()))}, "
                     f"not {channel}")
+
+
+def check_task(user: Any, channel: str, route: str) -> None:
+    """Who may report on a task: its channel's adapters (as `check_channel`), admin, and
+    the account manager it is routed to."""
+    if route in user.routes():
+        return
+    if not user.roles & {"adapter", "admin"} and not user.channels():
+        raise Forbidden(f"the task is routed to {route}; {user.name} answers "
+                        f"{', '.join(sorted(user.routes())) or 'no route'}")
+    check_channel(user, channel)
 
 
 def _user() -> Any:

@@ -44,6 +44,12 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/tickets/1/reject", {"reason": "too broad"}, APPROVE),
     ("GET", "/tickets/1/tasks", None, READ),
     ("POST", "/tickets/1/cancel", {"reason": "changed our mind"}, {"admin"}),
+    ("GET", "/channels/sms/tasks", None, {"adapter:sms", "admin"}),
+    ("POST", "/tasks/1/result", {"status": "delivered"}, {"adapter:sms", "admin",
+                                                          "manager:m01"}),
+    ("GET", "/tasks?state=dead", None, {"adapter:sms", "admin"}),
+    ("POST", "/tasks/1/retry", None, {"admin"}),
+    ("GET", "/managers/m01/tasks", None, {"manager:m01", "admin"}),
 ]
 ROLE_DENIED = "needs one of the roles"  # the route's own 403, unlike the service's rules
 
