@@ -7,18 +7,21 @@ random strings, so an unsalted hash is enough (nothing to guess from a dictionar
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from adapters.db import begin_writes, tokens, user_roles, users
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, NotFound, ValidationError
 from engine.users import User
 
 USE_STAMP_EVERY = dt.timedelta(minutes=1)
+MIN_PASSWORD = 10
 
 
 def token_hash(token: str) -> str:
@@ -67,9 +70,48 @@ def user_for_token(conn: Connection, token: str) -> User | None:
                        .where(tokens.c.hash == digest)).first()
     if row is None:
         return None
-    roles = conn.execute(sa.select(user_roles.c.role)
-                         .where(user_roles.c.user_id == row.id)).scalars()
     now = dt.datetime.now(dt.UTC)
     if row.last_used_at is None or now - row.last_used_at > USE_STAMP_EVERY:
         conn.execute(tokens.update().where(tokens.c.hash == digest).values(last_used_at=now))
-    return User(row.name, frozenset(roles))
+    return User(row.name, _roles(conn, row.id))
+
+
+def _roles(conn: Connection, user_id: int) -> frozenset[str]:
+    return frozenset(conn.execute(sa.select(user_roles.c.role)
+                                  .where(user_roles.c.user_id == user_id)).scalars())
+
+
+def user_by_name(conn: Connection, name: str) -> User | None:
+    """The user as stored now: the console re-reads roles on every request, so a role taken
+    away takes effect at once, not when the session ends."""
+    user_id = conn.scalar(sa.select(users.c.id).where(users.c.name == name))
+    return None if user_id is None else User(name, _roles(conn, user_id))
+
+
+def set_password(conn: Connection, name: str, password: str) -> None:
+    """Store a salted scrypt hash of the password for console sign-in (never the password)."""
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError(f"password: at least {MIN_PASSWORD} characters")
+    begin_writes(conn)
+    done = conn.execute(users.update().where(users.c.name == name).values(
+        password_hash=generate_password_hash(password, method="scrypt")))
+    if done.rowcount != 1:
+        raise NotFound(f"no user {name!r}")
+
+
+def user_for_password(conn: Connection, name: str, password: str) -> User | None:
+    """The user if the password is theirs; None for an unknown name, a wrong password or a
+    user without one (the caller cannot tell which)."""
+    row = conn.execute(sa.select(users.c.id, users.c.password_hash)
+                       .where(users.c.name == name)).first()
+    if row is None or row.password_hash is None:
+        check_password_hash(_dummy_hash(), password)  # the same time as a real check
+        return None
+    if not check_password_hash(row.password_hash, password):
+        return None
+    return User(name, _roles(conn, row.id))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")

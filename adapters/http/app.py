@@ -8,6 +8,7 @@ Nothing connects here: the engine is made on the first request that needs it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,16 @@ from flask import Flask, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 
+from adapters import console
 from adapters.db import database_url
 from adapters.http import api_health, auth, errors, observe
 from adapters.http.state import State
 from engine.config import Config, load_config
 
 DOCS_ASSETS = "/docs/assets/"
+# Signs the console's session cookies. Set TEND_SECRET_KEY in production: with this fallback
+# anyone who reads the source can forge a session (docs/CONSOLE.md).
+DEV_SECRET_KEY = "tend-dev-secret-key-not-for-production"
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -52,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "bearer": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearer": []}]},
         MAX_CONTENT_LENGTH=32 << 20,
+        SECRET_KEY=os.environ.get("TEND_SECRET_KEY") or DEV_SECRET_KEY,
     )
     app.config.update(test_config or {})
     config = app.config.get("TEND_CONFIG")
@@ -71,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         request.endpoint, app.view_functions.get(request.endpoint or "")))
     _public_docs(app)
     _register_blueprints(api)
+    console.register(app, config)
     return app
 
 

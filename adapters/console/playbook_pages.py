@@ -1,0 +1,163 @@
+"""The designer's pages: the playbook library with versions, diffs and each version's
+tickets; the draft editor (validate and preview without installing); explain.
+
+The draft editor calls what `tend preview PATH` and `POST /playbooks/preview` call: the
+parser against the installed workflows, then the sweep; its sample is the rehearsal a
+ticket would show (`adapters.planning.rehearsal`), so a designer sees what an approver will.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, render_template, request
+from sqlalchemy.engine import Connection
+
+from adapters import designer, planning
+from adapters.console.access import bp, page, permitted
+from adapters.db import playbook_versions, tickets
+from adapters.http.state import state
+from adapters.sweep import sweep
+from engine.errors import NotFound, Problem, ValidationError
+from engine.playbook import parse_playbook
+
+DRAFT = "draft.yaml"
+DRAFT_SAMPLE = 10
+MAX_DRAFT = 200_000
+
+
+@bp.get("/playbooks")
+@page("read")
+def library() -> str:
+    st = state()
+    with st.transaction() as conn:
+        stored = _versions(conn, None)
+        runs = _runs(conn, None)
+    ids = sorted({*st.library.playbooks, *stored})
+    rows = [{"id": pid, "installed": st.library.playbooks.get(pid),
+             "versions": stored.get(pid, []),
+             "tickets": sum(len(v) for (p, _), v in runs.items() if p == pid)} for pid in ids]
+    return render_template("console/library.html", rows=rows,
+                           may_design=permitted(g.user, "design"))
+
+
+@bp.get("/playbooks/<playbook_id>")
+@page("read")
+def playbook_page(playbook_id: str) -> str:
+    st = state()
+    installed = st.library.playbooks.get(playbook_id)
+    with st.transaction() as conn:
+        versions = _versions(conn, playbook_id).get(playbook_id, [])
+        runs = _runs(conn, playbook_id)
+        diff = _diff(conn, playbook_id, request.args.get("a"), request.args.get("b"))
+    if installed is None and not versions:
+        raise NotFound(f"unknown playbook {playbook_id!r}")
+    return render_template("console/playbook.html", id=playbook_id, installed=installed,
+                           versions=versions, runs=runs, diff=diff,
+                           a=request.args.get("a"), b=request.args.get("b"),
+                           may_design=permitted(g.user, "design"))
+
+
+def _versions(conn: Connection, playbook_id: str | None) -> dict[str, list[dict[str, Any]]]:
+    table = playbook_versions
+    query = sa.select(table.c.playbook, table.c.version, table.c.hash, table.c.loaded_at)
+    if playbook_id is not None:
+        query = query.where(table.c.playbook == playbook_id)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in conn.execute(query.order_by(table.c.playbook, table.c.version)).mappings():
+        found.setdefault(row["playbook"], []).append(dict(row))
+    return found
+
+
+def _runs(conn: Connection, playbook_id: str | None) -> dict[tuple[str, int], list[Any]]:
+    """Each version's tickets, newest first, with their stored results."""
+    query = sa.select(tickets.c.id, tickets.c.playbook, tickets.c.version, tickets.c.state,
+                      tickets.c.planned_at, tickets.c.rehearsal, tickets.c.results)
+    if playbook_id is not None:
+        query = query.where(tickets.c.playbook == playbook_id)
+    runs: dict[tuple[str, int], list[Any]] = {}
+    for row in conn.execute(query.order_by(tickets.c.id.desc())):
+        runs.setdefault((row.playbook, row.version), []).append(row)
+    return runs
+
+
+def _diff(conn: Connection, playbook_id: str, a: str | None,
+          b: str | None) -> list[str] | None:
+    """The unified diff of two stored versions as written (what GET .../diff returns)."""
+    if not (a and b and a.isdigit() and b.isdigit()):
+        return None
+    va, vb = int(a), int(b)
+    table = playbook_versions
+    texts = dict(conn.execute(sa.select(table.c.version, table.c.text).where(
+        table.c.playbook == playbook_id, table.c.version.in_((va, vb)))).all())
+    missing = [str(v) for v in dict.fromkeys((va, vb)) if v not in texts]
+    if missing:
+        raise NotFound(f"playbook {playbook_id!r} has no stored version {', '.join(missing)}")
+    return list(difflib.unified_diff(texts[va].splitlines(), texts[vb].splitlines(),
+                                     f"{playbook_id}@v{va}", f"{playbook_id}@v{vb}",
+                                     lineterm=""))
+
+
+@bp.route("/draft", methods=["GET", "POST"])
+@page("design")
+def draft() -> str:
+    st = state()
+    text = request.form.get("yaml")
+    if text is None:
+        source = st.library.playbooks.get(request.args.get("from", ""))
+        text = source.text if source else ""
+    at_text = request.values.get("at") or st.config.today(dt.datetime.now(dt.UTC)).isoformat()
+    problems: list[Problem] = []
+    preview = None
+    if request.method == "POST":
+        problems, preview = _try(text, at_text)
+    by_line: dict[int, list[Problem]] = {}
+    for problem in problems:
+        by_line.setdefault(problem.line, []).append(problem)
+    return render_template("console/draft.html", text=text, at=at_text, problems=problems,
+                           by_line=by_line, lines=text.splitlines(), preview=preview,
+                           checked=request.method == "POST",
+                           playbooks=sorted(st.library.playbooks))
+
+
+def _try(text: str, at_text: str) -> tuple[list[Problem], dict[str, Any] | None]:
+    """The draft's problems, or its preview at `at_text` (nothing is installed)."""
+    st = state()
+    if len(text) > MAX_DRAFT:
+        return [Problem(DRAFT, 0, 0, f"a draft has at most {MAX_DRAFT:,} characters")], None
+    try:
+        playbook = parse_playbook(text, DRAFT, st.config, st.library.workflows)
+        at = designer.parse_at(at_text, st.config)
+    except ValidationError as exc:
+        return list(exc.problems), None
+    with st.transaction() as conn:
+        selection = sweep(conn, playbook, st.config, at)
+        rehearsal = planning.rehearsal(conn, st.config, playbook, selection, at, DRAFT_SAMPLE)
+    return [], {"playbook": playbook, "rehearsal": rehearsal}
+
+
+@bp.get("/explain")
+@page("read")
+def explain() -> str:
+    st = state()
+    customer = (request.args.get("customer") or "").strip()
+    chosen = request.args.get("playbook") or ""
+    at_text = request.args.get("at") or ""
+    found, error = None, None
+    if customer:
+        playbooks = ([st.library.playbooks[chosen]] if chosen in st.library.playbooks
+                     else sorted(st.library.playbooks.values(), key=lambda p: p.id))
+        try:
+            at = designer.parse_at(at_text or None, st.config)
+            with st.transaction() as conn:
+                found = json.loads(designer.explain(conn, customer, playbooks, st.config, at,
+                                                    as_json=True))
+        except (ValidationError, NotFound) as exc:
+            error = exc.message
+    return render_template("console/explain.html", customer=customer, chosen=chosen,
+                           at=at_text, found=found, error=error,
+                           playbooks=sorted(st.library.playbooks))

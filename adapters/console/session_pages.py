@@ -1,0 +1,124 @@
+"""Signing in and out, the language switch, the console's own assets, and error pages.
+
+A user signs in with a token (as for the API) or with a name and the password set by
+`tend users passwd`. Failures say the same thing whichever part was wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Flask,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from adapters.console.access import OPEN, SIGNED_IN, bp, home_for, page, sign_in, sign_out
+from adapters.console.i18n import LANGUAGES
+from adapters.http.auth import public
+from adapters.http.errors import log
+from adapters.http.state import state
+from adapters.users import user_for_password, user_for_token
+from engine.errors import TendError
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _next_or(default: str) -> str:
+    """Only a path inside the console: never an open redirect to another site."""
+    target = request.values.get("next", "")
+    if target.startswith("/console") and not target.startswith("//"):
+        return target
+    return default
+
+
+@bp.get("/signin")
+@page(OPEN)
+def signin() -> Any:
+    if g.user is not None:
+        return redirect(_next_or(home_for(g.user)))
+    return render_template("console/signin.html", next=_next_or(""),
+                           expired=g.get("expired", False))
+
+
+@bp.post("/signin")
+@page(OPEN)
+def signin_post() -> Any:
+    token = request.form.get("token", "").strip()
+    name = request.form.get("name", "").strip()
+    password = request.form.get("password", "")
+    with state().transaction(write=True) as conn:  # a token's use is stamped
+        if token:
+            user = user_for_token(conn, token)
+        elif name and password:
+            user = user_for_password(conn, name, password)
+        else:
+            user = None
+    if user is None:
+        return render_template("console/signin.html", next=_next_or(""), expired=False,
+                               failed=True, name=name), 401
+    sign_in(user)
+    return redirect(_next_or(home_for(user)), 303)
+
+
+@bp.post("/signout")
+@page(SIGNED_IN)
+def signout() -> Response:
+    sign_out()
+    return redirect(url_for("console.signin"), 303)
+
+
+@bp.post("/lang")
+@page(OPEN)
+def choose_language() -> Response:
+    lang = request.form.get("lang", "")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    return redirect(_next_or(url_for("console.signin")), 303)
+
+
+@bp.get("/assets/<path:name>")
+@page(OPEN)
+def asset(name: str) -> Response:
+    return send_from_directory(STATIC, name, max_age=3600)
+
+
+def _error_page(status: int, message: str) -> tuple[str, int]:
+    return render_template("console/error.html", status=status, message=message), status
+
+
+@bp.errorhandler(TendError)
+def tend_error(exc: TendError) -> tuple[str, int]:
+    return _error_page(exc.status, exc.message)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> tuple[str, int]:
+    return _error_page(exc.code or 500, exc.description or exc.name)
+
+
+@bp.errorhandler(Exception)
+def unexpected(exc: Exception) -> tuple[str, int]:
+    log.exception("unhandled error", error=type(exc).__name__)
+    return _error_page(500, _("Something went wrong; nothing was changed."))
+
+
+def root_redirect(app: Flask) -> None:
+    """`/` is where a browser lands: the console. API clients never ask for it."""
+
+    @app.get("/")
+    @public
+    def root() -> Response:
+        return redirect(url_for("console.inbox_page"))
+
+    del root

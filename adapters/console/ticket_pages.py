@@ -1,0 +1,155 @@
+"""The inbox and the ticket page, and the approve / reject / cancel forms.
+
+Decisions go through the ticket service exactly as `POST /tickets/<id>/approve` does
+(`adapters.tickets.approve`, `reject`, `cancel`), after the same role check. The buttons a
+page shows are worked out by asking the engine's own rules (`engine.ticket.decide` and
+`cancel`, pure functions) whether this user may act, without writing anything; the server
+checks again when the form comes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.engine import Connection
+from werkzeug.wrappers import Response
+
+from adapters import tickets
+from adapters.console import inbox
+from adapters.console.access import bp, page, permitted
+from adapters.db import tasks
+from adapters.http.state import State, state
+from adapters.ticket_store import approvals_of, domain_ticket, planned_playbook, ticket_row
+from engine import ticket as tk
+from engine.errors import TendError, ValidationError
+from engine.users import User
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _arg(name: str) -> str | None:
+    return request.args.get(name) or None
+
+
+@bp.get("/")
+@page("read")
+def inbox_page() -> str:
+    st, now = state(), _now()
+    filters = {"playbook": _arg("playbook"), "state": _arg("state"), "tier": _arg("tier")}
+    with st.transaction() as conn:
+        waiting = inbox.awaiting(conn, g.user, now)
+        items, next_cursor = inbox.browse(conn, st.config, cursor=_arg("cursor"), now=now,
+                                          **filters)
+        context = {"waiting": waiting, "mine": inbox.planned_by(conn, g.user.name),
+                   "decisions": inbox.recent_decisions(conn),
+                   "playbooks": sorted({*st.library.playbooks,
+                                        *inbox.playbooks_with_tickets(conn)})}
+    return render_template("console/inbox.html", items=items, next_cursor=next_cursor,
+                           filters=filters, states=tk.STATES,
+                           tiers=st.config.tier_names, **context)
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@page("read")
+def ticket_page(ticket_id: int) -> str:
+    st = state()
+    with st.transaction() as conn:
+        shown = tickets.show(conn, ticket_id)
+        can = _may(conn, st, ticket_id, g.user)
+        task_counts = _task_counts(conn, ticket_id)
+    levels = _levels(shown)
+    results = shown.get("results") or {}
+    has_report = shown["state"] == "closed" and any(k in results for k in ("report", "charts"))
+    return render_template("console/ticket.html", t=shown, can=can, levels=levels,
+                           task_counts=task_counts, results=results, has_report=has_report)
+
+
+def _may(conn: Connection, st: State, ticket_id: int, user: User) -> dict[str, bool]:
+    """Which forms to show: the role table first, then the engine's rules on this ticket."""
+    row = ticket_row(conn, ticket_id)
+    try:
+        owner = planned_playbook(conn, st.config, st.library, row).owner
+    except TendError:
+        owner = None
+    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], owner)
+    return {"decide": permitted(user, "approve") and _allowed(tk.decide, ticket, user, True,
+                                                              None, _now()),
+            "cancel": permitted(user, "cancel") and _allowed(tk.cancel, ticket, user, "",
+                                                             _now())}
+
+
+def _allowed(rule: Any, *args: Any) -> bool:
+    try:
+        rule(*args)
+    except TendError:
+        return False
+    return True
+
+
+def _levels(shown: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each level of the workflow with its decision, if made, and whether it is next."""
+    decided = {a["level"]: a for a in shown["approvals"]}
+    return [{**lv, "decision": decided.get(lv["level"]),
+             "next": lv["level"] == shown["next_level"]} for lv in shown["levels"]]
+
+
+def _task_counts(conn: Connection, ticket_id: int) -> dict[str, dict[str, int]]:
+    """Tasks by channel and state (one query; a ticket may have a million tasks)."""
+    counts: dict[str, dict[str, int]] = {}
+    for channel, task_state, n in conn.execute(
+            sa.select(tasks.c.channel, tasks.c.state, sa.func.count())
+            .where(tasks.c.ticket_id == ticket_id)
+            .group_by(tasks.c.channel, tasks.c.state).order_by(tasks.c.channel)):
+        counts.setdefault(channel, {})[task_state] = n
+    return counts
+
+
+@bp.post("/tickets/<int:ticket_id>/approve")
+@page("approve")
+def approve(ticket_id: int) -> Response:
+    st = state()
+    comment = request.form.get("comment", "").strip() or None
+    with st.transaction(write=True) as conn:
+        tickets.approve(conn, st.config, st.library, ticket_id, g.user, comment, _now())
+    flash(_("Approved."), "ok")
+    return _back(ticket_id)
+
+
+@bp.post("/tickets/<int:ticket_id>/reject")
+@page("approve")
+def reject(ticket_id: int) -> Response:
+    st = state()
+    try:
+        with st.transaction(write=True) as conn:
+            tickets.reject(conn, st.config, st.library, ticket_id, g.user,
+                           request.form.get("comment", ""), _now())
+    except ValidationError:
+        flash(_("A rejection needs a comment saying why."), "error")
+        return _back(ticket_id)
+    flash(_("Rejected."), "ok")
+    return _back(ticket_id)
+
+
+@bp.post("/tickets/<int:ticket_id>/cancel")
+@page("cancel")
+def cancel(ticket_id: int) -> Response:
+    st = state()
+    try:
+        with st.transaction(write=True) as conn:
+            tickets.cancel(conn, st.config, st.library, ticket_id, g.user,
+                           request.form.get("comment", ""), _now())
+    except ValidationError:
+        flash(_("A cancellation needs a comment saying why."), "error")
+        return _back(ticket_id)
+    flash(_("Cancelled."), "ok")
+    return _back(ticket_id)
+
+
+def _back(ticket_id: int) -> Response:
+    return redirect(url_for("console.ticket_page", ticket_id=ticket_id), 303)
