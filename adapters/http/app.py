@@ -96,10 +96,11 @@ def _register_blueprints(api: Api) -> None:
         api_events,
         api_managers,
         api_playbooks,
+        api_reports,
         api_tasks,
         api_tickets,
     )
 
     for module in (api_health, api_playbooks, api_customers, api_events, api_tickets,
-                   api_tasks, api_managers):
+                   api_tasks, api_managers, api_reports):
         api.register_blueprint(module.blp)

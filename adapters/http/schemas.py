@@ -232,3 +232,33 @@ class TaskResultIn(Schema):
 class TaskResultOut(LeasedTaskOut):
     result_at = fields.String(allow_none=True)
     detail = fields.Raw(allow_none=True)
+
+
+class ReportQuery(Schema):
+    format = fields.String(load_default="html", validate=validate.OneOf(["html", "json"]),
+                           metadata={"description": "html: the page with charts embedded; "
+                                                    "json: the ticket with its results"})
+
+
+class KpisQuery(Schema):
+    by = fields.String(load_default="playbook",
+                       validate=validate.OneOf(["playbook", "channel", "manager", "tier"]))
+    from_day = fields.String(data_key="from", metadata={
+        "description": "first day of entry, YYYY-MM-DD (default: 30 days before `to`)"})
+    to_day = fields.String(data_key="to", metadata={
+        "description": "last day of entry and of outcomes, YYYY-MM-DD (default: today)"})
+
+
+class KpisOut(Out):
+    by = fields.String()
+    from_day = fields.String(data_key="from")
+    to_day = fields.String(data_key="to")
+    rows = fields.List(fields.Dict(), metadata={"description": "one per value of `by`"})
+    total = fields.Dict(metadata={"description": "every entry counted once"})
+
+
+class HistoryOut(Out):
+    playbook = fields.String()
+    versions = fields.List(fields.Dict(), metadata={
+        "description": "per stored version: its tickets with sizes, conversions, uplift and "
+                       "verdict, and `pooled`: the closed tickets judged together"})

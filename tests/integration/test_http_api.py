@@ -50,6 +50,9 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/tasks?state=dead", None, {"adapter:sms", "admin"}),
     ("POST", "/tasks/1/retry", None, {"admin"}),
     ("GET", "/managers/m01/tasks", None, {"manager:m01", "admin"}),
+    ("GET", "/tickets/1/report?format=json", None, READ),
+    ("GET", "/kpis?by=manager&from=2026-11-01&to=2026-11-30", None, READ),
+    ("GET", "/playbooks/winback/history", None, READ),
 ]
 ROLE_DENIED = "needs one of the roles"  # the route's own 403, unlike the service's rules
 
