@@ -62,6 +62,7 @@ class Pusher:
     attempts: int  # deliveries tried before the task is dead
     backoff: float  # seconds before the first retry; doubled per attempt, with jitter
     cancel: Send | None = None  # tells the far side to drop a task it holds
+    close: Callable[[], None] = lambda: None  # lets go of kept connections
 
 
 def pushers(channels: Mapping[str, Channel],
@@ -75,9 +76,13 @@ def pushers(channels: Mapping[str, Channel],
         options = channel.options
         attempts = int(number(name, options, "attempts", 5, int))
         backoff = number(name, options, "backoff", 30.0, float)
-        if channel.adapter in ("webhook", "log"):
-            push = (_webhook(name, options, clock) if channel.adapter == "webhook"
-                    else _log(Path(str(options.get("path", "var/dispatch.log")))))
+        if channel.adapter == "webhook":
+            client = _Client(name, options)
+            push = _webhook(name, options, client, clock)
+            found[name] = Pusher(name, _as(push, TASK), attempts, backoff, _as(push, CANCEL),
+                                 client.close)
+        elif channel.adapter == "log":
+            push = _log(Path(str(options.get("path", "var/dispatch.log"))))
             found[name] = Pusher(name, _as(push, TASK), attempts, backoff, _as(push, CANCEL))
         elif channel.adapter == "smtp":
             found[name] = Pusher(name, smtp_sender(name, options), attempts, backoff)
@@ -124,18 +129,15 @@ def _log(path: Path) -> Push:
     return write
 
 
-def _webhook(channel: str, options: Mapping[str, Any],
+def _webhook(channel: str, options: Mapping[str, Any], client: _Client,
              clock: Callable[[], float]) -> Push:
-    """Options `url`, `secret_env` (the NAME of the variable holding the secret: config
-    files get shared, secrets must not) and `timeout` (seconds, default 10)."""
-    url, secret_env = options.get("url"), options.get("secret_env")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ValidationError(f"channels.{channel}.options.url: expected an http(s) URL")
+    """Options `url` (checked by _Client), `secret_env` (the NAME of the variable holding
+    the secret: config files get shared, secrets must not) and `timeout` (seconds, 10)."""
+    url, secret_env = options["url"], options.get("secret_env")
     secret = os.environ.get(str(secret_env or ""))
     if not secret:
         raise ValidationError(f"channels.{channel}.options.secret_env: the environment "
                               f"variable {secret_env!r} holding the webhook secret is not set")
-    client = _Client(url, number(channel, options, "timeout", 10.0, float))
 
     def post(task: Mapping[str, Any], kind: str) -> Outcome:
         body = json.dumps(message(task, kind), sort_keys=True, default=str).encode()
@@ -158,13 +160,25 @@ class _Client:
     """POSTs to one URL over a connection kept alive per thread: a new TCP (and TLS)
     handshake per task would cost more than the request itself."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, channel: str, options: Mapping[str, Any]) -> None:
+        url = options.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValidationError(f"channels.{channel}.options.url: expected an http(s) URL")
         parts = urllib.parse.urlsplit(url)
         self.https = parts.scheme == "https"
         self.host, self.port = parts.hostname or "", parts.port
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self.timeout = timeout
+        self.timeout = number(channel, options, "timeout", 10.0, float)
         self.local = threading.local()
+        self.lock = threading.Lock()
+        self.opened: list[http.client.HTTPConnection] = []
+
+    def close(self) -> None:
+        """Close every kept connection (a thread's next request opens a new one)."""
+        with self.lock:
+            for conn in self.opened:
+                conn.close()
+            self.opened.clear()
 
     def post(self, body: bytes, headers: Mapping[str, str]) -> int:
         """The answer's status; a kept connection the server has meanwhile closed is
@@ -182,6 +196,8 @@ class _Client:
         if conn is None:
             kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
             conn = self.local.conn = kind(self.host, self.port, timeout=self.timeout)
+            with self.lock:
+                self.opened.append(conn)
         try:
             conn.request("POST", self.path, body=body, headers=dict(headers))
             response = conn.getresponse()

@@ -57,8 +57,12 @@ def run_once(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt
     """Claim up to `batch` due tasks, push them, record the outcomes; then the same for
     cancels. Counts by outcome."""
     if pool is None:
-        with ThreadPoolExecutor(THREADS) as own:
-            return run_once(engine, pushers, batch, hold, now, own)
+        try:
+            with ThreadPoolExecutor(THREADS) as own:
+                return run_once(engine, pushers, batch, hold, now, own)
+        finally:
+            for pusher in pushers.values():
+                pusher.close()
     counts = {DELIVERED: 0, RETRY: 0, DEAD: 0, CHANGED: 0, CANCELS: 0}
     claimed = claim(engine, list(pushers), batch, hold, now)
     if claimed:
@@ -218,10 +222,14 @@ def run(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.time
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         threads: int = THREADS) -> None:
     """Rounds until `stop` is set; a full batch goes again at once, else waits `every`."""
-    with ThreadPoolExecutor(threads) as pool:
-        while not stop.is_set():
-            counts = run_once(engine, pushers, batch, hold, clock(), pool)
-            if sum(counts.values()):
-                log.info("pushed %s", counts)
-            if sum(counts.values()) - counts[CANCELS] < batch:
-                stop.wait(every)
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            while not stop.is_set():
+                counts = run_once(engine, pushers, batch, hold, clock(), pool)
+                if sum(counts.values()):
+                    log.info("pushed %s", counts)
+                if sum(counts.values()) - counts[CANCELS] < batch:
+                    stop.wait(every)
+    finally:
+        for pusher in pushers.values():
+            pusher.close()

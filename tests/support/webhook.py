@@ -1,11 +1,13 @@
 """A real webhook receiver on 127.0.0.1 (http.server in a thread) for push-channel tests.
 
 It records every request (idempotency key, signature header, body) and answers with the
-statuses it was given, in order, per idempotency key; after the script, 200.
+statuses it was given, in order, per idempotency key; after the script, 200. Connections are
+kept alive (HTTP/1.1), as a production receiver's would be.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,9 +28,10 @@ class Receiver:
             self.calls.append((key, signature, body))
         return self.script[seen] if seen < len(self.script) else 200
 
-    def keys(self) -> list[str]:
+    def keys(self, kind: str = "task") -> list[str]:
+        """The idempotency keys of every request of this kind (task or cancel), in order."""
         with self.lock:
-            return [key for key, _, _ in self.calls]
+            return [key for key, _, body in self.calls if json.loads(body)["kind"] == kind]
 
 
 @contextmanager
@@ -37,6 +40,8 @@ def receiving(script: Sequence[int] = ()) -> Iterator[Receiver]:
     holder: list[Receiver] = []
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status = holder[0].status_for(self.headers.get("Idempotency-Key", ""),
