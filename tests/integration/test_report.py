@@ -1,0 +1,164 @@
+"""Ticket results and reports on both databases: the closed ticket's uplift, funnel and cost,
+the HTML page (HTTP, data: URIs) and files (CLI, PNGs), interim and weekly cohort results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from http_support import Api
+from sqlalchemy.engine import Engine
+from support.evaluated import AT, run_ticket, seed_customers
+
+from adapters import report
+from adapters.cli import main
+from adapters.db import entries, events, make_engine, playbook_versions, tasks, tickets
+from adapters.evaluation import results
+from engine.config import Config
+from engine.library import Library, load_library
+
+ROOT = Path(__file__).resolve().parents[2]
+PNG = b"\x89PNG\r\n\x1a\n"
+LATER = AT + dt.timedelta(days=41)
+
+
+@pytest.fixture(scope="module")
+def library(config: Config) -> Library:
+    return load_library(ROOT / "rules", ROOT / "workflows", config)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    seed_customers(engine, 200)
+    yield engine
+    engine.dispose()
+
+
+def test_a_closed_ticket_stores_uplift_funnel_cost_and_timeline(
+        engine: Engine, config: Config, library: Library) -> None:
+    ticket_id = run_ticket(engine, config, library, treated_share=0.3, control_share=0.1)
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(tickets.c.state, tickets.c.results)
+                             .where(tickets.c.id == ticket_id)).one()
+        sent = conn.execute(sa.select(tasks.c.channel, sa.func.count()).where(
+            tasks.c.ticket_id == ticket_id, tasks.c.state != "pending")
+            .group_by(tasks.c.channel)).all()
+    assert found.state == "closed"
+    goal = found.results["goal"]
+    t, c = goal["treatment"], goal["control"]
+    u = goal["uplift"]
+    assert (u["treatment"], u["control"]) == (t["members"], c["members"])
+    assert u["treatment_conversions"] == round(t["members"] * 0.3)
+    assert u["control_conversions"] == round(c["members"] * 0.1)
+    assert u["absolute"] == pytest.approx(t["rate"] - c["rate"])
+    assert u["low"] < u["absolute"] < u["high"] and u["verdict"] in (
+        "significant", "not significant", "too small to tell")
+    timeline = found.results["timeline"]
+    assert timeline[0]["treatment"] == 0 and len(timeline) == 31  # days 0..30 of the window
+    assert timeline[-1]["treatment"] == t["conversions"]
+    assert timeline[-1]["control_rate"] == pytest.approx(c["rate"])
+    steps = {f["step"]: f for f in found.results["funnel"]}
+    assert steps["sms"]["channel"] == "sms" and steps["call"]["channel"] == "outbound_call"
+    assert steps["call"]["accepted"] >= steps["call"]["converted"] > 0
+    assert steps["sms"]["tasks"] > steps["sms"]["sent"] >= steps["sms"]["delivered"] > 0
+    prices = {"sms": 0.05, "outbound_call": 2.5}
+    cost = found.results["cost"]
+    assert cost["total"] == pytest.approx(sum(prices[ch] * n for ch, n in sent))
+    assert cost["per_conversion"] == pytest.approx(cost["total"] / t["conversions"])
+
+
+def test_cli_report_writes_the_page_and_its_charts(engine: Engine, config: Config,
+                                                   library: Library, db_url: str,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket_id = run_ticket(engine, config, library)
+    monkeypatch.setenv("TEND_DATABASE_URL", db_url)
+    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
+    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "report",
+                                       str(ticket_id), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "uplift" in result.stdout and "pts" in result.stdout
+    page = (out / f"ticket-{ticket_id}.html").read_text()
+    for chart in ("uplift", "timeline", "funnel"):
+        name = f"ticket-{ticket_id}-{chart}.png"
+        assert (out / name).read_bytes().startswith(PNG)
+        assert f'src="{name}"' in page
+    assert "Conversions over time" in page and "Funnel per step and channel" in page
+
+
+def test_http_report_is_one_page_with_embedded_charts(api: Api, config: Config) -> None:
+    st = api.app.extensions["tend"]
+    seed_customers(st.engine, 120)
+    ticket_id = run_ticket(st.engine, config, st.library)
+    reply = api.call("GET", f"/tickets/{ticket_id}/report", "viewer")
+    assert reply.status_code == 200 and reply.mimetype == "text/html"
+    page = reply.get_data(as_text=True)
+    assert page.count('src="data:image/png;base64,') == 3
+    assert f"Ticket {ticket_id}: Win back recently churned" in page
+    as_json = api.call("GET", f"/tickets/{ticket_id}/report?format=json", "viewer")
+    assert as_json.json["results"]["goal"]["uplift"]["verdict"]
+    missing = api.call("GET", "/tickets/999/report", "viewer")
+    assert missing.status_code == 404 and missing.is_json
+
+
+def test_a_running_ticket_reports_interim_results(engine: Engine, config: Config,
+                                                  library: Library) -> None:
+    ticket_id = run_ticket(engine, config, library, close=False)
+    with engine.connect() as conn:
+        ticket = report.gather(conn, config, library, ticket_id, AT + dt.timedelta(days=5))
+    assert ticket["state"] == "executing" and ticket["results"]["interim"] is True
+    goal = ticket["results"]["goal"]
+    assert 0 < goal["treatment"]["conversions"] < round(goal["treatment"]["members"] * 0.3)
+    assert "Interim results" in report.page(ticket)
+
+
+def test_a_standing_ticket_is_judged_in_weekly_cohorts(engine: Engine, config: Config,
+                                                       library: Library) -> None:
+    """Entries on Wednesday 18 and Monday 23 November (Shanghai weeks 47 and 48); each entry's
+    window (30 days) runs from its own entry."""
+    playbook = library.playbooks["zero_usage_alert"]
+    week47, week48 = (dt.datetime(2026, 11, 18, 2, tzinfo=dt.UTC),
+                      dt.datetime(2026, 11, 23, 2, tzinfo=dt.UTC))
+    members = [("c0000", "treatment", week47), ("c0001", "treatment", week47),
+               ("c0002", "control", week47), ("c0003", "treatment", week48),
+               ("c0004", "control", week48)]
+    goal_at = {"c0000": week47 + dt.timedelta(days=29),   # inside its window
+               "c0001": week47 + dt.timedelta(days=31),   # too late for its window
+               "c0004": week48 + dt.timedelta(days=2)}
+    with engine.begin() as conn:
+        conn.execute(playbook_versions.insert().values(
+            playbook=playbook.id, version=playbook.version, hash=playbook.hash,
+            text=playbook.text, loaded_at=week47))
+        conn.execute(tickets.insert().values(
+            id=77, playbook=playbook.id, version=playbook.version, playbook_hash=playbook.hash,
+            workflow="alerts", state="executing", trigger="event",
+            window_key=f"standing:v{playbook.version}", planned_at=week47,
+            planned_by="scheduler", at=week47, levels=[], started_at=week47))
+        conn.execute(entries.insert(), [
+            {"playbook": playbook.id, "customer_id": cid, "ticket_id": 77, "grp": grp,
+             "entered_at": at} for cid, grp, at in members])
+        conn.execute(events.insert(), [
+            {"id": f"g-{cid}", "customer_id": cid, "type": "contract_renewed", "at": at,
+             "data": {"months": 12}, "known_customer": True, "received_at": at}
+            for cid, at in goal_at.items()])
+    now = week47 + dt.timedelta(days=32)
+    with engine.connect() as conn:
+        found = results(conn, config, playbook, 77, now, standing=True)
+        ticket = report.gather(conn, config, library, 77, now)
+    cohorts = {c["week"]: c for c in found["cohorts"]}
+    assert sorted(cohorts) == ["2026-W47", "2026-W48"]
+    w47, w48 = cohorts["2026-W47"], cohorts["2026-W48"]
+    assert w47["complete"] and not w48["complete"]
+    assert w47["treatment"] == {"members": 2, "conversions": 1, "rate": 0.5}
+    assert w47["control"]["conversions"] == 0 and w48["control"]["conversions"] == 1
+    assert w48["uplift"]["verdict"] == "too small to tell"
+    assert found["goal"]["treatment"]["conversions"] == 1
+    assert ticket["results"]["cohorts"] == found["cohorts"]
+    assert "Weekly cohorts" in report.page(ticket)
