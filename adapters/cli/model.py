@@ -8,6 +8,7 @@ import click
 
 from adapters.cli.base import (
     config_from,
+    database_errors,
     engine_for,
     main,
     reports_errors,
@@ -73,3 +74,76 @@ def score_churn_command(ctx: click.Context, at_text: str | None, horizon: int) -
     click.echo(f"AUC {m.auc:.3f} (naive Bayes floor {m.floor_auc:.3f}); "
                f"top decile lift {m.top_decile_lift:.2f}x")
     click.echo(f"churn_score written for {run.scored:,} customers")
+
+
+@main.command("simulate")
+@click.option("--customers", "customer_count", type=click.IntRange(min=1), default=5000,
+              show_default=True, help="Synthetic customers (engine/demo.py).")
+@click.option("--days", type=click.IntRange(min=1, max=3660), default=90, show_default=True,
+              help="Days to simulate; tickets are evaluated when their goal window ends.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="The same seed gives the same run.")
+@click.option("--start", "start_text", metavar="YYYY-MM-DD",
+              help="The first simulated day (default: today).")
+@click.option("--effect", "effects", multiple=True, metavar="PLAYBOOK=X",
+              help="The true effect of a playbook: the chance that reaching a customer "
+                   "persuades them (repeatable; defaults in engine/simulation.py).")
+@click.option("--auto-approve", is_flag=True,
+              help="Approve every planned ticket, recorded in its audit as auto-approved; "
+                   "without it you are asked at the terminal.")
+@click.option("--db", "db_url", metavar="URL",
+              help="An empty database to run on (default: a throwaway SQLite file).")
+@click.pass_context
+@reports_errors
+def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: int,
+                     start_text: str | None, effects: tuple[str, ...], auto_approve: bool,
+                     db_url: str | None) -> None:
+    """Run the whole loop on synthetic customers who answer contacts with a known effect.
+
+    Day by day: sweeps plan tickets on the playbooks' schedules, tickets are approved, tasks
+    are answered by a simulated channel, customers reach goals (on their own, or persuaded),
+    and tickets are evaluated. Each evaluated ticket shows its true effect next to the
+    measured uplift.
+    """
+    import sys
+    import tempfile
+
+    from adapters.db import make_engine
+    from adapters.migrate import upgrade
+    from adapters.simulate import render, simulate
+    from engine.library import load_library
+    from engine.simulation import Behaviour, with_effects
+    from engine.values import parse_date
+
+    config = config_from(ctx)
+    if not auto_approve and not sys.stdin.isatty():
+        raise click.UsageError("planned tickets need an approver: run at a terminal to "
+                               "approve each one, or pass --auto-approve")
+    try:
+        start = parse_date(start_text) if start_text else config.today(dt.datetime.now(dt.UTC))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--start") from None
+    behaviour = with_effects(Behaviour(), effects)
+    library = load_library(None, None, config)
+    url = db_url or f"sqlite:///{tempfile.mkdtemp(prefix='tend-simulate-')}/tend.db"
+    click.echo(f"database: {url}" + ("" if db_url else " (throwaway)"))
+    engine = make_engine(url)
+    try:
+        with database_errors():
+            upgrade(url)
+            run = simulate(engine, config, library, behaviour, customers_n=customer_count,
+                           days=days, seed=seed, start=start, approver=_prompt,
+                           auto=auto_approve)
+    finally:
+        engine.dispose()
+    for line in render(run, config):
+        click.echo(line)
+    click.echo(f"look closer: TEND_DATABASE_URL={url} tend report TICKET")
+
+
+def _prompt(ticket: dict[str, object]) -> bool:
+    audience = ticket["audience"]
+    assert isinstance(audience, dict)
+    return click.confirm(f"approve ticket {ticket['id']} ({ticket['playbook']}, treatment "
+                         f"{audience['treatment']:,}, control {audience['control']:,})?",
+                         default=True)
