@@ -133,12 +133,3 @@ def guard() -> Response | None:
         raise Forbidden(f"{request.method} {request.path} is not open to {g.user.name} "
                         f"({', '.join(sorted(g.user.roles)) or 'no roles'})")
     return None
-
-
-def home_for(user: User) -> str:
-    """Where a user lands: the inbox for readers, the desk for account managers."""
-    if permitted(user, "read"):
-        return url_for("console.inbox_page")
-    if permitted(user, "manage"):
-        return url_for("console.desk")
-    return url_for("console.signin")

@@ -23,13 +23,21 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from adapters.console.access import OPEN, SIGNED_IN, bp, home_for, page, sign_in, sign_out
+from adapters.console.access import (
+    OPEN,
+    SIGNED_IN,
+    bp,
+    page,
+    permitted,
+    sign_in,
+    sign_out,
+)
 from adapters.console.i18n import LANGUAGES
 from adapters.http.auth import public
 from adapters.http.errors import log
 from adapters.http.state import state
 from adapters.users import user_for_password, user_for_token
-from engine.errors import TendError
+from engine.errors import Forbidden, TendError
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -42,11 +50,24 @@ def _next_or(default: str) -> str:
     return default
 
 
+@bp.get("/home")
+@page(SIGNED_IN)
+def home() -> Response:
+    """Where a user lands: the inbox for readers, the desk for account managers."""
+    if permitted(g.user, "read"):
+        return redirect(url_for("console.inbox_page"))
+    if permitted(g.user, "manage") and g.user.routes():
+        return redirect(url_for("console.desk"))
+    raise Forbidden(f"{g.user.name} ({', '.join(sorted(g.user.roles)) or 'no roles'}) has no "
+                    "console pages: they are for approvers, designers, viewers and account "
+                    "managers")
+
+
 @bp.get("/signin")
 @page(OPEN)
 def signin() -> Any:
     if g.user is not None:
-        return redirect(_next_or(home_for(g.user)))
+        return redirect(_next_or(url_for("console.home")))
     return render_template("console/signin.html", next=_next_or(""),
                            expired=g.get("expired", False))
 
@@ -68,7 +89,7 @@ def signin_post() -> Any:
         return render_template("console/signin.html", next=_next_or(""), expired=False,
                                failed=True, name=name), 401
     sign_in(user)
-    return redirect(_next_or(home_for(user)), 303)
+    return redirect(_next_or(url_for("console.home")), 303)
 
 
 @bp.post("/signout")
@@ -119,6 +140,6 @@ def root_redirect(app: Flask) -> None:
     @app.get("/")
     @public
     def root() -> Response:
-        return redirect(url_for("console.inbox_page"))
+        return redirect(url_for("console.home"))
 
     del root
