@@ -20,8 +20,8 @@ from adapters import tickets
 from adapters.channels import DELIVERED, Outcome, Pusher, pushers
 from adapters.db import customers, tasks
 from adapters.http.state import State
-from adapters.worker import claim, record, run_once
 from adapters.worker import cancel as send_cancels
+from adapters.worker import claim, record, run_once
 from engine.config import Channel, Config
 from engine.users import User
 
