@@ -1,0 +1,87 @@
+"""A playbook's library history on both databases: each version's tickets and results, and the
+closed tickets of a version pooled, so version 2 can be compared with version 1."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from http_support import Api
+from sqlalchemy.engine import Engine
+from support.evaluated import AT, run_ticket, seed_customers
+
+from adapters import tickets as service
+from adapters.db import make_engine
+from adapters.history import history
+from engine.config import Config
+from engine.errors import NotFound
+from engine.library import Library, load_library
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def _version_2(config: Config, tmp_path: Path) -> Library:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (ROOT / "rules" / "winback.yaml").read_text()
+    (rules / "winback.yaml").write_text(
+        text.replace("version: 1", "version: 2").replace("WB50", "WB80"))
+    return load_library(rules, ROOT / "workflows", config)
+
+
+def test_each_version_lists_its_tickets_and_a_pooled_uplift(engine: Engine, config: Config,
+                                                           tmp_path: Path) -> None:
+    v1, v2 = load_library(ROOT / "rules", ROOT / "workflows", config), _version_2(config, tmp_path)
+    seed_customers(engine, 200, prefix="a")
+    first = run_ticket(engine, config, v1, AT, treated_share=0.1, control_share=0.1)
+    seed_customers(engine, 200, prefix="b")  # v1's customers are in cooldown
+    second = run_ticket(engine, config, v2, AT + dt.timedelta(days=1), treated_share=0.4,
+                        control_share=0.1)
+    with engine.begin() as conn:
+        planned = service.plan(conn, config, v2, v2.playbooks["winback"],
+                               AT + dt.timedelta(days=2), "manual", "designer")
+        assert planned is not None
+        found = history(conn, "winback")
+    assert found["playbook"] == "winback"
+    assert [v["version"] for v in found["versions"]] == [1, 2]
+    old, new = found["versions"]
+    assert [t["id"] for t in old["tickets"]] == [first]
+    assert [t["id"] for t in new["tickets"]] == [second, planned["id"]]
+    closed, waiting = new["tickets"]
+    assert closed["state"] == "closed" and closed["verdict"] is not None
+    assert closed["treatment_conversions"] == round(closed["treatment"] * 0.4)
+    assert waiting["state"] == "planned" and waiting["treatment_conversions"] is None
+    assert new["pooled"]["tickets"] == 1  # the planned ticket is not judged yet
+    assert new["pooled"]["treatment_conversions"] == closed["treatment_conversions"]
+    assert new["pooled"]["absolute"] > old["pooled"]["absolute"]
+    assert old["hash"] != new["hash"]
+
+
+def test_a_library_playbook_without_tickets_has_no_versions_yet(engine: Engine) -> None:
+    with engine.begin() as conn:
+        assert history(conn, "winback", known=True) == {"playbook": "winback", "versions": []}
+        with pytest.raises(NotFound):
+            history(conn, "no_such_playbook")
+
+
+def test_http_history(api: Api, config: Config) -> None:
+    st = api.app.extensions["tend"]
+    seed_customers(st.engine, 100)
+    ticket_id = run_ticket(st.engine, config, st.library)
+    reply = api.call("GET", "/playbooks/winback/history", "designer")
+    assert reply.status_code == 200
+    (version,) = reply.json["versions"]
+    assert version["version"] == 1 and version["tickets"][0]["id"] == ticket_id
+    assert version["pooled"]["verdict"] == version["tickets"][0]["verdict"]
+    never_run = api.call("GET", "/playbooks/competitor_call_alert/history", "viewer")
+    assert never_run.json["versions"] == []
+    assert api.call("GET", "/playbooks/nope/history", "viewer").status_code == 404
