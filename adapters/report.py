@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Connection
@@ -43,6 +44,16 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES),
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 
 
+def _local(text: str | None, zone: str) -> str:
+    """An instant as a director reads it: minutes, in the configured timezone."""
+    if not text:
+        return ""
+    return dt.datetime.fromisoformat(text).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+_env.filters["local"] = _local
+
+
 def gather(conn: Connection, config: Config, library: Library, ticket_id: int,
            now: dt.datetime) -> dict[str, Any]:
     """The ticket with its results: stored at closing, else computed up to `now` (marked
@@ -57,6 +68,7 @@ def gather(conn: Connection, config: Config, library: Library, ticket_id: int,
     ticket["results"] = found
     ticket["title"] = playbook.title
     ticket["standing"] = standing
+    ticket["timezone"] = config.timezone.key
     return ticket
 
 
