@@ -4,7 +4,9 @@ Entries are written for treatment AND control members (the cooldown counts from 
 intention-to-treat compares both groups from the same start). Tasks go to treatment only: one
 per customer × step whose `when` holds now and whose channel the customer has not opted out
 of. Step conditions are evaluated on the customer's data at the start, not at planning: the
-tasks act on the present, the rehearsal showed what the plan looked like.
+tasks act on the present, the rehearsal showed what the plan looked like. The contact policy
+judges each new task (adapters/contact_policy.py): a held one waits, a suppressed one is kept
+with its reason.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from adapters import contact_policy
 from adapters.db import entries, load_customers, tasks, ticket_members
+from adapters.step_timing import step_rules
 from engine.config import Config
 from engine.customer import Customer, facts
 from engine.evaluate import holds
@@ -52,10 +56,11 @@ def start(conn: Connection, config: Config, playbook: Playbook, ticket_id: int,
         seen = facts(customer, today, config.tiers, config.lifecycle)
         for step in playbook.steps:
             if eligible(step, customer, seen, today):
-                rows.append(task_row(ticket_id, entry_ids[cid], customer, step, now))
+                rows.append(task_row(ticket_id, entry_ids[cid], customer, playbook, step, now))
+    contact_policy.admit(conn, config.policy, playbook.id, rows, now)
     if rows:
         conn.execute(tasks.insert(), rows)
-    return sorted({row["due_at"] for row in rows})
+    return sorted({row["due_at"] for row in rows if row["state"] == PENDING})
 
 
 def eligible(step: Step, customer: Customer, seen: dict[str, Any], today: dt.date) -> bool:
@@ -64,8 +69,9 @@ def eligible(step: Step, customer: Customer, seen: dict[str, Any], today: dt.dat
     return step.when is None or holds(step.when, seen, today)
 
 
-def task_row(ticket_id: int, entry_id: int, customer: Customer, step: Step,
-          now: dt.datetime) -> dict[str, Any]:
+def task_row(ticket_id: int, entry_id: int, customer: Customer, playbook: Playbook, step: Step,
+             now: dt.datetime) -> dict[str, Any]:
+    """A new task; the contact policy may still hold or suppress it (contact_policy.admit)."""
     manager = customer.get("manager")
     route = f"manager:{manager}" if step.route == "manager" and manager else "pool"
     payload = {"template": step.template, "params": dict(step.params),
@@ -74,7 +80,9 @@ def task_row(ticket_id: int, entry_id: int, customer: Customer, step: Step,
     return {"ticket_id": ticket_id, "entry_id": entry_id, "customer_id": customer["id"],
             "step": step.id, "channel": step.channel, "route": route, "state": PENDING,
             "idempotency_key": f"{entry_id}:{step.id}", "due_at": now + step.delay,
-            "payload": payload, "created_at": now, "updated_at": now}
+            "payload": payload, "created_at": now, "updated_at": now,
+            "priority": playbook.priority, "detail": None,
+            "step_rules": step_rules(step, playbook.goal.event if playbook.goal else None)}
 
 
 def cancel_tasks(conn: Connection, ticket_id: int, now: dt.datetime) -> int:

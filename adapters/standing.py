@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters import execution
-from adapters.db import entries, load_customers, tasks, tickets
-from adapters.event_import import StoredEvent
+from adapters import contact_policy, execution, step_timing
+from adapters.db import customers, decode_list, entries, load_customers, tasks, tickets
+from adapters.event_import import Event, StoredEvent, one_of
 from adapters.planning import cooldown_ids
 from adapters.ticket_store import task_shape
 from engine.config import Config
@@ -28,8 +29,9 @@ from engine.library import Library
 from engine.playbook import Playbook
 from engine.rules import Matcher
 from engine.selection import in_control
-from engine.triggers import Triggers
+from engine.triggers import Outcome, Triggers
 
+CHUNK = 5_000
 _matcher: Matcher | None = None
 _lock = threading.Lock()
 
@@ -43,40 +45,110 @@ def process_matcher() -> Matcher:
         return _matcher
 
 
-def on_events(conn: Connection, config: Config, library: Library, triggers: Triggers,
-              stored: Sequence[StoredEvent], now: dt.datetime) -> list[dict[str, Any]]:
-    """Every trigger outcome of these newly stored events, tasks included.
+@dataclass(frozen=True)
+class Matched:
+    """A batch matched before it is stored: the customers its triggering events name, and
+    each such event's outcomes by its position in the batch."""
 
-    The matches of a whole batch are admitted together: one cooldown query per playbook, one
-    insert of entries and one of tasks, so a large batch costs a few statements, not a few
-    per event.
-    """
-    customers = load_customers(conn, config, sorted({s.event.customer_id for s in stored}))
-    today = config.today(now)
-    known = {cid: facts(c, today, config.tiers, config.lifecycle) for cid, c in customers.items()}
-    report: list[dict[str, Any]] = []
-    matched: list[dict[str, Any]] = []
-    for item in stored:
-        event = item.event
+    customers: dict[str, dict[str, Any]]
+    outcomes: dict[int, list[Outcome]]
+
+
+def match(conn: Connection, config: Config, triggers: Triggers, batch: Sequence[Event],
+          now: dt.datetime) -> Matched:
+    """Match every event of `batch` that some playbook triggers on. It only reads, so
+    `POST /events` runs it before taking the write lock: the matching of one request then
+    overlaps the writes of another instead of queueing behind them."""
+    triggering = [(i, e) for i, e in enumerate(batch) if e.type in triggers.by_type]
+    wanted = sorted({e.customer_id for _, e in triggering})
+    reads = triggers.reads({e.type for _, e in triggering})
+    customers = _lean_records(conn, config, wanted, reads)
+    outcomes = {}
+    for index, event in triggering:
         shape = {"id": event.id, "type": event.type, "customer_id": event.customer_id,
                  "at": event.at, "data": event.data}
-        for outcome in triggers.outcomes(shape, customers.get(event.customer_id), now,
-                                         known.get(event.customer_id)):
+        outcomes[index] = triggers.outcomes(shape, customers.get(event.customer_id), now)
+    hits = sorted({event.customer_id for index, event in triggering
+                   if any(o.matched for o in outcomes[index])})
+    customers.update(load_customers(conn, config, hits))  # whole records for the tasks
+    for index, event in triggering:
+        if event.customer_id in hits and event.customer_id not in customers:  # gone meanwhile
+            outcomes[index] = [Outcome(o.playbook, o.version, False, "unknown customer")
+                               for o in outcomes[index]]
+    return Matched(customers, outcomes)
+
+
+_SOURCES = {"tier": "arpu", "tenure_days": "joined_on", "days_to_birthday": "birthday"}
+
+
+def _lean_records(conn: Connection, config: Config, ids: list[str],
+                  reads: frozenset[str]) -> dict[str, dict[str, Any]]:
+    """Records of `ids` with only the columns the facts `reads` come from: decoding whole
+    records cost as much as matching them. The stage and attributes take whole records."""
+    if any(field == "stage" or field.startswith("attr.") for field in reads):
+        return load_customers(conn, config, ids)
+    columns = sorted({"id"} | {_SOURCES.get(field, field) for field in reads})
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), CHUNK):
+        query = sa.select(*(customers.c[name] for name in columns)).where(
+            one_of(conn, customers.c.id, ids[start:start + CHUNK]))
+        for row in conn.execute(query):
+            record = row._asdict()
+            for name in ("tags", "opt_out"):
+                if name in record:
+                    record[name] = decode_list(record[name])
+            found[record["id"]] = record
+    return found
+
+
+def on_events(conn: Connection, config: Config, library: Library, triggers: Triggers,
+              stored: Sequence[StoredEvent], now: dt.datetime,
+              matched: Matched | None = None) -> list[dict[str, Any]]:
+    """Every trigger outcome of these newly stored events, tasks included.
+
+    `matched`: the outcomes of the batch they were stored from (`match`, by `StoredEvent.index`);
+    without it they are matched here. An event whose customer appeared or vanished between
+    matching and storing is matched again, so its outcome agrees with `known_customer`.
+
+    Events that reach a playbook's goal first close the customer's open tasks of it
+    (adapters.step_timing.close_on_goal). The matches of a whole batch are admitted
+    together: one cooldown query per playbook, one insert of entries and one of tasks, so a
+    large batch costs a few statements, not a few per event.
+    """
+    step_timing.close_on_goal(conn, {p.goal.event for p in library.playbooks.values() if p.goal},
+                              stored, now)
+    if matched is None:
+        matched = match(conn, config, triggers, [s.event for s in stored], now)
+        positions = list(range(len(stored)))
+    else:
+        positions = [s.index for s in stored]
+        moved = [(p, s) for p, s in zip(positions, stored, strict=True)
+                 if p in matched.outcomes
+                 and (s.event.customer_id in matched.customers) != s.known_customer]
+        if moved:
+            again = match(conn, config, triggers, [s.event for _, s in moved], now)
+            matched.customers.update(again.customers)
+            for (position, _), outcomes in zip(moved, again.outcomes.values(), strict=True):
+                matched.outcomes[position] = outcomes
+    report: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    for position, item in zip(positions, stored, strict=True):
+        event = item.event
+        for outcome in matched.outcomes.get(position, ()):
             line: dict[str, Any] = {"event": event.id, "seq": item.seq,
                                     "customer_id": event.customer_id,
                                     "playbook": outcome.playbook, "version": outcome.version,
                                     "tasks": [], "reason": outcome.reason}
             report.append(line)
             if outcome.matched:
-                matched.append(line)
-    if matched:
-        _admit(conn, config, library, matched, customers, known, now)
+                lines.append(line)
+    if lines:
+        _admit(conn, config, library, lines, matched.customers, now)
     return report
 
 
 def _admit(conn: Connection, config: Config, library: Library, matched: list[dict[str, Any]],
-           customers: dict[str, dict[str, Any]], known: dict[str, dict[str, Any]],
-           now: dt.datetime) -> None:
+           customers: dict[str, dict[str, Any]], now: dt.datetime) -> None:
     """Enter matched customers into their playbooks' executing standing tickets, in order."""
     entering: list[tuple[dict[str, Any], Playbook, dict[str, Any]]] = []
     blocked: dict[str, set[str]] = {}
@@ -113,13 +185,18 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
             line["reason"] = "control group"
             continue
         customer = customers[entry["customer_id"]]
-        made = [execution.task_row(entry["ticket_id"], entry_id, customer, step, now)
+        seen = (facts(customer, today, config.tiers, config.lifecycle)
+                if any(step.when for step in playbook.steps) else {})
+        made = [execution.task_row(entry["ticket_id"], entry_id, customer, playbook, step, now)
                 for step in playbook.steps
-                if execution.eligible(step, customer, known[entry["customer_id"]], today)]
+                if execution.eligible(step, customer, seen, today)]
         if not made:
             line["reason"] = "no step applies"
         line["entry"] = entry_id
         rows.extend(made)
+    for ticket_id, playbook_id in sorted({(e["ticket_id"], p.id) for _, p, e in entering}):
+        contact_policy.admit(conn, config.policy, playbook_id,
+                             [row for row in rows if row["ticket_id"] == ticket_id], now)
     if rows:
         conn.execute(tasks.insert(), rows)
         by_entry: dict[int, list[dict[str, Any]]] = {}

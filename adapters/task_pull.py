@@ -17,21 +17,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from adapters import contact_policy, step_timing
 from adapters.db import begin_writes, tasks
 from adapters.event_import import Event, store_events
 from adapters.ticket_store import iso, task_shape
 from engine.errors import NotFound
+from engine.policy import Policy
 from engine.task import closes_siblings, keeps
 
 LEASED = "leased"
 CANCELLED = "cancelled"
 OPEN = ("pending", LEASED, "pushed")  # what an accepted offer elsewhere still stops
+NO_LIMITS = Policy()
 
 
 def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
-         now: dt.datetime) -> list[dict[str, Any]]:
-    """Up to `limit` tasks of `channel`: cancels not yet listed first, then due tasks, now
-    leased until now + `lease`. Call first in a write transaction."""
+         now: dt.datetime, policy: Policy = NO_LIMITS) -> list[dict[str, Any]]:
+    """Up to `limit` tasks of `channel`: cancels not yet listed first, then due tasks that
+    the contact `policy` lets go now, leased until now + `lease`. Call first in a write
+    transaction."""
     begin_writes(conn)
     cancels = claim(conn, sa.and_(tasks.c.state == CANCELLED,
                                   tasks.c.lease_expires_at.is_not(None)), channel, limit)
@@ -40,7 +44,8 @@ def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
                      .values(lease_expires_at=None, updated_at=now))
     due = sa.or_(sa.and_(tasks.c.state == "pending", tasks.c.due_at <= now),
                  sa.and_(tasks.c.state == LEASED, tasks.c.lease_expires_at <= now))
-    leased = claim(conn, due, channel, limit - len(cancels)) if limit > len(cancels) else []
+    leased = (claim_due(conn, due, channel, limit - len(cancels), policy, now)
+              if limit > len(cancels) else [])
     expires = now + lease
     if leased:
         conn.execute(tasks.update().where(tasks.c.id.in_(leased))
@@ -57,14 +62,28 @@ def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
 
 def claim(conn: Connection, which: sa.ColumnElement[bool], channel: str,
           limit: int) -> list[int]:
-    """Ids of up to `limit` tasks of `channel` matching `which`, oldest due first, that no
+    """Ids of up to `limit` tasks of `channel` matching `which`, highest playbook priority
+    and then oldest due first (a channel's capacity goes to the higher priority), that no
     other claimer holds: PostgreSQL skips rows locked by another transaction, SQLite callers
     hold the write lock (begin_writes first). The push worker claims with this too."""
     query = (sa.select(tasks.c.id).where(tasks.c.channel == channel, which)
-             .order_by(tasks.c.due_at, tasks.c.id).limit(limit))
+             .order_by(tasks.c.priority.desc(), tasks.c.due_at, tasks.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(conn.scalars(query))
+
+
+def claim_due(conn: Connection, which: sa.ColumnElement[bool], channel: str, limit: int,
+              policy: Policy, now: dt.datetime) -> list[int]:
+    """`claim` due tasks that the contact policy lets go now (adapters.contact_policy.screen
+    holds or suppresses the others in place, and more are claimed in their place)."""
+    ids: list[int] = []
+    while len(ids) < limit:
+        found = claim(conn, sa.and_(which, tasks.c.id.not_in(ids)), channel, limit - len(ids))
+        if not found:
+            break
+        ids += contact_policy.screen(conn, policy, found, now)
+    return ids
 
 
 def task(conn: Connection, task_id: int) -> Row[Any]:
@@ -93,6 +112,7 @@ def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail
     if keeps(row.state, status):
         conn.execute(tasks.update().where(tasks.c.id == row.id)
                      .values(state=status, result_at=at, detail=detail, updated_at=now))
+        step_timing.retry(conn, row, status, at, now)
     if closes_siblings(status):
         siblings = sa.and_(tasks.c.ticket_id == row.ticket_id,
                            tasks.c.customer_id == row.customer_id, tasks.c.id != row.id)

@@ -41,6 +41,7 @@ from adapters.channels import DELIVERED, RETRY, Outcome, Pusher, Send, masked
 from adapters.db import begin_writes, tasks, tickets
 from adapters.event_import import Event, store_events
 from adapters.ticket_store import task_shape
+from engine.policy import Policy
 
 PUSHED = "pushed"
 DEAD = "dead"
@@ -53,18 +54,19 @@ log = logging.getLogger("tend.worker")
 
 
 def run_once(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.timedelta,
-             now: dt.datetime, pool: Executor | None = None) -> dict[str, int]:
+             now: dt.datetime, pool: Executor | None = None,
+             policy: Policy = task_pull.NO_LIMITS) -> dict[str, int]:
     """Claim up to `batch` due tasks, push them, record the outcomes; then the same for
     cancels. Counts by outcome."""
     if pool is None:
         try:
             with ThreadPoolExecutor(THREADS) as own:
-                return run_once(engine, pushers, batch, hold, now, own)
+                return run_once(engine, pushers, batch, hold, now, own, policy)
         finally:
             for pusher in pushers.values():
                 pusher.close()
     counts = {DELIVERED: 0, RETRY: 0, DEAD: 0, CHANGED: 0, CANCELS: 0}
-    claimed = claim(engine, list(pushers), batch, hold, now)
+    claimed = claim(engine, list(pushers), batch, hold, now, policy)
     if claimed:
         outcomes = _send_all(pool, [(pushers[t["channel"]].send, t) for t in claimed])
         for kind in record(engine, pushers, list(zip(claimed, outcomes, strict=True)), now):
@@ -74,25 +76,28 @@ def run_once(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt
 
 
 def claim(engine: Engine, channels: list[str], batch: int, hold: dt.timedelta,
-          now: dt.datetime) -> list[dict[str, Any]]:
-    """Due tasks of `channels`, now `pushed` and held by this worker until now + `hold`."""
+          now: dt.datetime, policy: Policy = task_pull.NO_LIMITS) -> list[dict[str, Any]]:
+    """Due tasks of `channels` that the contact `policy` lets go now (task_pull.claim_due),
+    now `pushed` and held by this worker until now + `hold`."""
     due = sa.or_(sa.and_(tasks.c.state == "pending", tasks.c.due_at <= now),
                  sa.and_(tasks.c.state == PUSHED, tasks.c.lease_expires_at <= now))
     with engine.begin() as conn:
-        rows = _hold(conn, channels, due, batch, now + hold, now, state=PUSHED,
+        rows = _hold(conn, channels, due, batch, now + hold, now, policy, state=PUSHED,
                      attempts=tasks.c.attempts + 1)
     return [{**task_shape(row), "attempt": row.attempts} for row in rows]
 
 
 def _hold(conn: Connection, channels: Sequence[str], which: sa.ColumnElement[bool],
-          batch: int, until: dt.datetime, now: dt.datetime, **values: Any) -> list[Any]:
+          batch: int, until: dt.datetime, now: dt.datetime, policy: Policy | None = None,
+          **values: Any) -> list[Any]:
     """Claim up to `batch` tasks of `channels` matching `which`, hold them until `until`
     (with `values` set) and return their rows, oldest due first."""
     begin_writes(conn)
     ids: list[int] = []
     for channel in sorted(channels):
         if len(ids) < batch:
-            ids += task_pull.claim(conn, which, channel, batch - len(ids))
+            ids += (task_pull.claim(conn, which, channel, batch - len(ids)) if policy is None
+                    else task_pull.claim_due(conn, which, channel, batch - len(ids), policy, now))
     if not ids:
         return []
     conn.execute(tasks.update().where(tasks.c.id.in_(ids))
@@ -220,12 +225,12 @@ def backoff(base: float, attempts: int) -> dt.timedelta:
 def run(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.timedelta,
         every: float, stop: threading.Event,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        threads: int = THREADS) -> None:
+        threads: int = THREADS, policy: Policy = task_pull.NO_LIMITS) -> None:
     """Rounds until `stop` is set; a full batch goes again at once, else waits `every`."""
     try:
         with ThreadPoolExecutor(threads) as pool:
             while not stop.is_set():
-                counts = run_once(engine, pushers, batch, hold, clock(), pool)
+                counts = run_once(engine, pushers, batch, hold, clock(), pool, policy)
                 if sum(counts.values()):
                     log.info("pushed %s", counts)
                 if sum(counts.values()) - counts[CANCELS] < batch:

@@ -89,7 +89,9 @@ def worker_command(ctx: click.Context, once: bool, batch: int, every: float) -> 
     channels = pushers(config.channels)
     with engine_for(ctx) as engine:
         if once:
-            counts = run_once(engine, channels, batch, config.task_lease, dt.datetime.now(dt.UTC))
+            counts = run_once(engine, channels, batch, config.task_lease, dt.datetime.now(dt.UTC),
+                              policy=config.policy)
             click.echo(json.dumps(counts, sort_keys=True))
             return
-        run(engine, channels, batch, config.task_lease, every, _until_signalled())
+        run(engine, channels, batch, config.task_lease, every, _until_signalled(),
+            policy=config.policy)

@@ -181,6 +181,7 @@ def test_tend_worker_once_pushes_through_the_cli(sqlite_url: str, config: Config
         text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace(
             "{adapter: log", f"{{adapter: webhook, options: {{url: '{receiver.url}', "
                              f"secret_env: {SECRET_ENV}}}")
+        text = text.split("\ncontact_policy:")[0]  # its quiet hours would bind it to the hour
         (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
         result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"),
                                            "worker", "--once"])

@@ -1,0 +1,192 @@
+"""The contact policy against the database: what a customer got lately, what a channel sent
+today, and the decisions of engine.policy applied to task rows.
+
+Twice per task: when it is made (`admit`: execution, standing entries, retries; `judge_new`
+alone for the rehearsal) and when it is claimed to be sent (`screen`: the adapter pull and
+the push worker). A held task stays `pending` with `due_at` moved on and the reason in
+`detail`; a suppressed one is kept in state `suppressed` with its reason, never sent.
+
+What counts as a contact: a task handed to an adapter (`sent_at`), unless its attempt
+`failed`, it went `dead`, or it was cancelled or suppressed; when tasks are made, also the
+customer's tasks still `pending`, at their due time (plans count against caps, so a later
+plan does not crowd them out; arbitration decides between playbooks instead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from adapters.db import customers, decode_list, entries, events, tasks, tickets
+from engine import policy as pol
+
+SUPPRESSED = "suppressed"
+NOT_CONTACTS = ("failed", "dead", "cancelled", SUPPRESSED)
+CLOSED = ("accepted", "converted")
+CHUNK = 2_000
+
+
+def contacts(conn: Connection, customer_ids: Sequence[str], start: dt.datetime,
+             end: dt.datetime, planned: bool) -> dict[str, list[pol.Contact]]:
+    """The customers' contacts in [start, end]: tasks sent then, and with `planned` the
+    pending unsent tasks due then."""
+    found: dict[str, list[pol.Contact]] = {cid: [] for cid in customer_ids}
+    sent = sa.and_(tasks.c.sent_at >= start, tasks.c.sent_at <= end,
+                   tasks.c.state.not_in(NOT_CONTACTS))
+    pending = sa.and_(tasks.c.sent_at.is_(None), tasks.c.state == "pending",
+                      tasks.c.due_at >= start, tasks.c.due_at <= end)
+    for first in range(0, len(customer_ids), CHUNK):
+        part = customer_ids[first:first + CHUNK]
+        query = (sa.select(tasks.c.id, tasks.c.customer_id, tasks.c.channel, tasks.c.priority,
+                           tasks.c.sent_at, tasks.c.due_at, tickets.c.playbook)
+                 .join(tickets, tickets.c.id == tasks.c.ticket_id)
+                 .where(tasks.c.customer_id.in_(part), sa.or_(sent, pending) if planned else sent))
+        for row in conn.execute(query):
+            found[row.customer_id].append(pol.Contact(
+                row.sent_at or row.due_at, row.channel, row.playbook, row.priority, row.id,
+                row.sent_at is not None))
+    return found
+
+
+def judge_new(conn: Connection, policy: pol.Policy, playbook: str,
+              rows: Sequence[dict[str, Any]]) -> dict[int, pol.Decision]:
+    """Judge new task rows (execution.task_row) in place, each customer's in due order:
+    a suppressed row gets state `suppressed`, a held one its new `due_at`, both a `detail`.
+    Returns the planned tasks of lower-ranked playbooks that the new rows beat."""
+    if not rows or not (policy.caps or policy.arbitration or policy.channels):
+        return {}
+    start = min(row["due_at"] for row in rows) - policy.lookback
+    end = max(row["due_at"] for row in rows) + policy.lookback + dt.timedelta(days=1)
+    known = contacts(conn, sorted({row["customer_id"] for row in rows}), start, end, True)
+    beaten: dict[int, pol.Decision] = {}
+    for row in sorted(rows, key=lambda r: (r["customer_id"], r["due_at"])):
+        mine = known[row["customer_id"]]
+        intent = pol.Intent(row["due_at"], row["channel"], playbook, row["priority"])
+        decision, losers = pol.at_plan(policy, intent, mine)
+        if decision.verdict == pol.SUPPRESS:
+            row.update(state=SUPPRESSED, detail=decision.as_detail())
+            continue
+        if decision.verdict == pol.HOLD and decision.until is not None:
+            row.update(due_at=decision.until, detail=decision.as_detail())
+        for loser in losers:
+            mine.remove(loser)
+            if loser.task_id is not None:
+                beaten[loser.task_id] = pol.Decision(
+                    pol.SUPPRESS, pol.ARBITRATION,
+                    note=f"{playbook} (priority {row['priority']}) contacts the customer "
+                         f"at {row['due_at'].isoformat()}")
+        mine.append(pol.Contact(row["due_at"], row["channel"], playbook, row["priority"],
+                                None, False))
+    return beaten
+
+
+def admit(conn: Connection, policy: pol.Policy, playbook: str,
+          rows: Sequence[dict[str, Any]], now: dt.datetime) -> None:
+    """`judge_new`, and the beaten tasks of other playbooks suppressed now (if still
+    pending: one an adapter took meanwhile is a contact made)."""
+    for task_id, decision in judge_new(conn, policy, playbook, rows).items():
+        conn.execute(tasks.update().where(tasks.c.id == task_id, tasks.c.state == "pending",
+                                          tasks.c.sent_at.is_(None))
+                     .values(state=SUPPRESSED, detail=decision.as_detail(), updated_at=now))
+
+
+def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
+           now: dt.datetime) -> list[int]:
+    """Of claimed task ids, in claim order, those that go out now (stamped `sent_at` on
+    their first send). The rest are held, suppressed, or cancelled by their step's
+    `unless: converted`, in place. Quiet hours hold every hand-out, re-sends included;
+    capacity, caps and arbitration judge a task's first send only."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        sa.select(tasks.c.id, tasks.c.customer_id, tasks.c.channel, tasks.c.priority,
+                  tasks.c.sent_at, tasks.c.step_rules, tasks.c.ticket_id, tickets.c.playbook,
+                  entries.c.entered_at, customers.c.opt_out)
+        .join(tickets, tickets.c.id == tasks.c.ticket_id)
+        .join(entries, entries.c.id == tasks.c.entry_id)
+        .outerjoin(customers, customers.c.id == tasks.c.customer_id)
+        .where(tasks.c.id.in_(ids))).all()
+    by_id = {row.id: row for row in rows}
+    first = [by_id[i] for i in ids if by_id[i].sent_at is None]
+    settled = converted(conn, rows)
+    recent = contacts(conn, sorted({r.customer_id for r in first}), now - policy.lookback, now,
+                      False) if first and (policy.caps or policy.arbitration) else {}
+    used = sent_today(conn, policy, {r.channel for r in first}, now)
+    kept: list[int] = []
+    for task_id in ids:
+        row = by_id[task_id]
+        if (row.step_rules or {}).get("unless") == "converted" and row.id in settled:
+            _set(conn, task_id, now, state="cancelled",
+                 detail={"reason": "unless converted", "note": settled[row.id]})
+            continue
+        intent = pol.Intent(now, row.channel, row.playbook, row.priority,
+                            decode_list(row.opt_out))
+        if row.sent_at is not None:
+            decision = pol.timing(policy, row.channel, now, None)
+        else:
+            mine = recent.get(row.customer_id, [])
+            decision = pol.at_send(policy, intent, mine, used.get(row.channel))
+        if decision.verdict == pol.HOLD:
+            _set(conn, task_id, now, state="pending", due_at=decision.until,
+                 lease_expires_at=None, detail=decision.as_detail())
+        elif decision.verdict == pol.SUPPRESS:
+            _set(conn, task_id, now, state=SUPPRESSED, lease_expires_at=None,
+                 detail=decision.as_detail())
+        else:
+            kept.append(task_id)
+            if row.sent_at is None:
+                if row.channel in used:
+                    used[row.channel] += 1
+                recent.setdefault(row.customer_id, []).append(pol.Contact(
+                    now, row.channel, row.playbook, row.priority, row.id))
+    fresh = [r.id for r in first if r.id in kept]
+    if fresh:
+        conn.execute(tasks.update().where(tasks.c.id.in_(fresh)).values(sent_at=now))
+    return kept
+
+
+def sent_today(conn: Connection, policy: pol.Policy, channels: Iterable[str],
+               now: dt.datetime) -> dict[str, int]:
+    """Tasks first sent on the local day of `now`, for the channels that have a capacity."""
+    limited = sorted(c for c in channels if policy.rules(c).capacity is not None)
+    if not limited:
+        return {}
+    day = now.astimezone(policy.timezone).date()
+    start = dt.datetime.combine(day, dt.time(0), policy.timezone)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), policy.timezone)
+    counts: dict[str, int] = dict(conn.execute(
+        sa.select(tasks.c.channel, sa.func.count())
+        .where(tasks.c.channel.in_(limited), tasks.c.sent_at >= start, tasks.c.sent_at < end)
+        .group_by(tasks.c.channel)).all())
+    return {channel: counts.get(channel, 0) for channel in limited}
+
+
+def converted(conn: Connection, rows: Sequence[Any]) -> dict[int, str]:
+    """Of these task rows (with `unless: converted`), those whose customer reached the goal
+    since they entered the playbook or accepted another step of it, with what happened."""
+    guarded = [r for r in rows if (r.step_rules or {}).get("unless") == "converted"]
+    found: dict[int, str] = {}
+    for row in guarded:
+        answer = conn.execute(
+            sa.select(tasks.c.step, tasks.c.state)
+            .where(tasks.c.ticket_id == row.ticket_id, tasks.c.customer_id == row.customer_id,
+                   tasks.c.state.in_(CLOSED)).limit(1)).first()
+        if answer is not None:
+            found[row.id] = f"step {answer.step} was {answer.state}"
+            continue
+        goal = (row.step_rules or {}).get("goal")
+        if goal:
+            reached = conn.scalar(sa.select(events.c.at).where(
+                events.c.customer_id == row.customer_id, events.c.type == goal,
+                events.c.at >= row.entered_at).limit(1))
+            if reached is not None:
+                found[row.id] = f"goal {goal} reached at {reached.isoformat()}"
+    return found
+
+
+def _set(conn: Connection, task_id: int, now: dt.datetime, **values: Any) -> None:
+    conn.execute(tasks.update().where(tasks.c.id == task_id).values(updated_at=now, **values))
