@@ -78,17 +78,17 @@ def simulate(engine: Engine, config: Config, library: Library, behaviour: Behavi
     for day in range(days):
         today = begin + DAY * day
         with engine.begin() as conn:
-            counts["closed"] += len(tickets.advance(conn, config, library, today))
+            counts["tickets:closed"] += len(tickets.advance(conn, config, library, today))
         for at, playbook_id in _fires(library, config, today):
             _plan_and_decide(engine, config, library, library.playbooks[playbook_id], at,
                              approver, auto, counts)
         with engine.begin() as conn:
             persuaded = _dispatch(conn, config, library, world, today + DAY, counts)
-            counts["goal events (own)"] += len(natural[day])
-            counts["goal events (persuaded)"] += len(persuaded)
+            counts["goal events:on their own"] += len(natural[day])
+            counts["goal events:persuaded"] += len(persuaded)
             store_events(conn, [*natural[day], *persuaded], today + DAY)
     with engine.begin() as conn:
-        counts["closed"] += len(tickets.advance(conn, config, library, end))
+        counts["tickets:closed"] += len(tickets.advance(conn, config, library, end))
         outcomes = _outcomes(conn, library, behaviour, world)
     return SimulationRun(begin, end, customers_n, outcomes, counts)
 
@@ -141,7 +141,7 @@ def _plan_and_decide(engine: Engine, config: Config, library: Library, playbook:
                               window_key=at.isoformat())
     if ticket is None:
         return
-    counts["planned"] += 1
+    counts["tickets:planned"] += 1
     approve = auto or approver(ticket)
     while ticket["state"] == "planned":
         level = next(lv for lv in ticket["levels"] if lv["level"] == ticket["next_level"])
@@ -154,7 +154,7 @@ def _plan_and_decide(engine: Engine, config: Config, library: Library, playbook:
             else:
                 ticket = tickets.reject(conn, config, library, ticket["id"], person,
                                         "rejected at the tend simulate prompt", at)
-    counts[ticket["state"] if ticket["state"] == "rejected" else "approved"] += 1
+    counts["tickets:rejected" if ticket["state"] == "rejected" else "tickets:approved"] += 1
 
 
 def _dispatch(conn: Connection, config: Config, library: Library, world: World,
@@ -176,7 +176,7 @@ def _dispatch(conn: Connection, config: Config, library: Library, world: World,
                                         row.due_at)
                 task_pull.report(conn, row, contact.status, row.due_at, {"simulated": True},
                                  until)
-                counts[f"task {contact.status}"] += 1
+                counts[f"task results:{contact.status}"] += 1
                 goal = library.playbooks[playbook_id].goal
                 if contact.goal_at is not None and goal is not None:
                     persuaded.append(Event(f"sim:{goal.event}:{row.customer_id}:t{row.id}",
@@ -216,8 +216,13 @@ def render(run: SimulationRun, config: Config) -> list[str]:
     the measurement."""
     zone = config.timezone
     lines = [f"simulated {run.customers:,} customers from {run.start.astimezone(zone):%Y-%m-%d}"
-             f" to {run.end.astimezone(zone):%Y-%m-%d}: "
-             + ", ".join(f"{n:,} {what}" for what, n in sorted(run.counts.items()))]
+             f" to {run.end.astimezone(zone):%Y-%m-%d}"]
+    for group in ("tickets", "task results", "goal events"):
+        found = [(key.partition(":")[2], n) for key, n in run.counts.items()
+                 if key.startswith(group + ":")]
+        found.sort(key=lambda item: -item[1])
+        lines.append(f"  {group}: " + (", ".join(f"{n:,} {what}" for what, n in found)
+                                       or "none"))
     shown = [t for t in run.tickets if t.goal is not None and t.goal["treatment"]["members"]
              and t.goal["control"]["members"]]
     if shown:
