@@ -81,7 +81,7 @@ _TYPE = fields.String(validate=validate.OneOf(sorted(DECLARABLE_TYPES)))
 class _ConfigSchema(Strict):
     timezone = Text(load_default="UTC")
     trigger_max_age = Duration(load_default=dt.timedelta(days=2))
-    task_lease = Duration(load_default=dt.timedelta(minutes=5))
+    task_lease = Duration("smhdw", load_default=dt.timedelta(minutes=5))  # also 30s
     database_url = Text(load_default=DEFAULT_DATABASE_URL)
     tiers = fields.List(fields.Nested(_TierSchema), required=True,
                         validate=validate.Length(min=1))

@@ -23,7 +23,8 @@ DECLARABLE_TYPES = {t.value: t for t in (FieldType.NUMBER, FieldType.STRING, Fie
 
 CONDITION_UNITS = "dw"
 SCHEDULE_UNITS = "mhdw"
-_UNIT = {"m": dt.timedelta(minutes=1), "h": dt.timedelta(hours=1), "d": dt.timedelta(days=1),
+_UNIT = {"s": dt.timedelta(seconds=1),  # only where a field allows it (task_lease)
+         "m": dt.timedelta(minutes=1), "h": dt.timedelta(hours=1), "d": dt.timedelta(days=1),
          "w": dt.timedelta(weeks=1)}
 _DURATION = re.compile(r"^([0-9]+)([a-z])$")
 FIRST_YEAR, LAST_YEAR = dt.MINYEAR + 1, dt.MAXYEAR - 1
