@@ -65,6 +65,8 @@ def gather(conn: Connection, config: Config, library: Library, ticket_id: int,
     found = ticket["results"]
     if row.started_at is not None and (found is None or standing):
         found = {**evaluate(conn, config, playbook, ticket_id, now, standing), "interim": True}
+    elif found is not None and "evaluated_at" not in found:  # stored before uplift intervals
+        found = evaluate(conn, config, playbook, ticket_id, row.closed_at or now)
     ticket["results"] = found
     ticket["title"] = playbook.title
     ticket["standing"] = standing

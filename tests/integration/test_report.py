@@ -3,6 +3,7 @@ the HTML page (HTTP, data: URIs) and files (CLI, PNGs), interim and weekly cohor
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,3 +163,32 @@ def test_a_standing_ticket_is_judged_in_weekly_cohorts(engine: Engine, config: C
     assert found["goal"]["treatment"]["conversions"] == 1
     assert ticket["results"]["cohorts"] == found["cohorts"]
     assert "Weekly cohorts" in report.page(ticket)
+
+
+def test_a_playbook_without_a_goal_is_judged_by_its_funnel(engine: Engine, config: Config,
+                                                          library: Library) -> None:
+    ticket_id = run_ticket(engine, config, library)
+    no_goal = dataclasses.replace(library.playbooks["winback"], goal=None)
+    with engine.connect() as conn:
+        found = results(conn, config, no_goal, ticket_id, LATER)
+        ticket = report.gather(conn, config, library, ticket_id, LATER)
+    assert found["goal"] is None and found["timeline"] == []
+    assert found["cost"]["total"] > 0 and found["cost"]["per_conversion"] is None
+    page = report.page({**ticket, "results": found})
+    assert "has no goal" in page and page.count("data:image/png") == 1
+
+
+def test_results_stored_before_uplift_intervals_are_read_again(engine: Engine, config: Config,
+                                                               library: Library) -> None:
+    ticket_id = run_ticket(engine, config, library)
+    old = {"goal": {"event": "plan_reactivated", "uplift": 0.2,
+                    "treatment": {"members": 1, "conversions": 1, "rate": 1.0},
+                    "control": {"members": 1, "conversions": 0, "rate": 0.0}},
+           "funnel": {"sms": {"pending": 3}}}
+    with engine.begin() as conn:
+        conn.execute(tickets.update().where(tickets.c.id == ticket_id).values(results=old))
+    with engine.connect() as conn:
+        ticket = report.gather(conn, config, library, ticket_id, LATER)
+    assert ticket["results"]["goal"]["uplift"]["verdict"]
+    assert "interim" not in ticket["results"]
+    assert "Funnel per step and channel" in report.page(ticket)
