@@ -1,0 +1,249 @@
+"""The contact policy on both databases: when tasks are made (execution) and when they are
+claimed (the adapter pull; the push worker claims the same way)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from adapters import task_pull
+from adapters import tickets as service
+from adapters.db import customers, make_engine, tasks
+from engine import policy as pol
+from engine.config import Config
+from engine.library import Library, load_library
+from engine.users import User
+
+ROOT = Path(__file__).resolve().parents[2]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+LEAD = User("lead", frozenset({"campaign_lead"}))
+PEOPLE = ["c1", "c2", "c3"]
+LEASE = dt.timedelta(days=7)  # no lease runs out unless a test says so
+
+
+def local(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI).astimezone(dt.UTC)
+
+
+def _playbook(name: str, priority: int, steps: str) -> str:
+    return (f"playbook: {name}\ntitle: {name}\nversion: 1\npriority: {priority}\n"
+            f"trigger: {{schedule: '0 9 * * *'}}\naudience: {{churned_on: {{exists: true}}}}\n"
+            f"workflow: standard\nsteps:\n{steps}")
+
+
+SMS = "  - {id: sms, channel: sms, template: t}\n"
+
+
+@pytest.fixture
+def library(tmp_path: Path, config: Config) -> Library:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name, priority, steps in (
+            ("alpha", 50, SMS), ("beta", 40, SMS), ("gamma", 50, SMS),
+            ("twice", 10, SMS + "  - {id: again, channel: sms, template: t, delay: 23h}\n"
+                                "  - {id: later, channel: sms, template: t, delay: 1d}\n")):
+        (rules / f"{name}.yaml").write_text(_playbook(name, priority, steps), encoding="utf-8")
+    return load_library(rules, ROOT / "workflows", config)
+
+
+def policy(config: Config, **changes: Any) -> Config:
+    base = pol.Policy(SHANGHAI, caps=(pol.Cap(1, dt.timedelta(days=1), "sms"),),
+                      channels={"sms": pol.ChannelRules(pol.QuietHours(dt.time(21),
+                                                                       dt.time(9)), None)},
+                      arbitration=dt.timedelta(days=1))
+    return dataclasses.replace(config, policy=dataclasses.replace(base, **changes))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(customers.insert(), [
+            {"id": cid, "name": cid, "phone": "+8613800000000", "joined_on": dt.date(2019, 1, 1),
+             "arpu": 200.0, "churned_on": dt.date(2026, 10, 1), "updated_at": local(1, 9)}
+            for cid in PEOPLE])
+    yield engine
+    engine.dispose()
+
+
+def run(engine: Engine, config: Config, library: Library, name: str,
+        at: dt.datetime) -> int:
+    """Plan and approve `name` at `at`: its tasks are made then."""
+    with engine.begin() as conn:
+        planned = service.plan(conn, config, library, library.playbooks[name], at, "manual",
+                               "designer")
+        assert planned is not None
+        service.approve(conn, config, library, planned["id"], LEAD, None, at)
+    return int(planned["id"])
+
+
+def states(engine: Engine, ticket: int) -> dict[str, tuple[str, Any]]:
+    """`customer/step` → (state, detail) of the ticket's tasks."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(tasks).where(tasks.c.ticket_id == ticket)).all()
+    return {f"{r.customer_id}/{r.step}": (r.state, r.detail) for r in rows}
+
+
+def pull(engine: Engine, config: Config, at: dt.datetime, limit: int = 10,
+         lease: dt.timedelta = LEASE) -> list[str]:
+    with engine.begin() as conn:
+        items = task_pull.pull(conn, "sms", limit, lease, at, config.policy)
+    return [f"{t['customer_id']}/{t['step']}" for t in items]
+
+
+# --- arbitration when tasks are made ---
+
+def test_a_higher_priority_playbook_planned_later_suppresses_the_pending_tasks_it_beats(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config)
+    beta = run(engine, rules, library, "beta", local(20, 10))
+    alpha = run(engine, rules, library, "alpha", local(20, 11))
+    assert {s for s, _ in states(engine, alpha).values()} == {"pending"}
+    lost = states(engine, beta)
+    assert {s for s, _ in lost.values()} == {"suppressed"}
+    detail = lost["c1/sms"][1]
+    assert detail["reason"] == "arbitration" and detail["note"].startswith("alpha (priority 50)")
+
+
+def test_a_lower_priority_playbook_within_the_window_is_suppressed_when_made(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config)
+    run(engine, rules, library, "alpha", local(20, 10))
+    beta = run(engine, rules, library, "beta", local(21, 9, 59))
+    assert {(s, d["reason"]) for s, d in states(engine, beta).values()} == {
+        ("suppressed", "arbitration")}
+
+
+def test_a_lower_priority_playbook_one_window_later_goes_ahead(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config, caps=())
+    run(engine, rules, library, "alpha", local(20, 10))
+    beta = run(engine, rules, library, "beta", local(21, 10))
+    assert {s for s, _ in states(engine, beta).values()} == {"pending"}
+
+
+def test_equal_priorities_the_smaller_playbook_id_wins(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config, caps=())
+    gamma = run(engine, rules, library, "gamma", local(20, 10))
+    alpha = run(engine, rules, library, "alpha", local(20, 11))
+    assert {s for s, _ in states(engine, alpha).values()} == {"pending"}
+    assert {s for s, _ in states(engine, gamma).values()} == {"suppressed"}
+
+
+def test_a_task_already_handed_out_is_not_taken_back(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config, caps=())
+    beta = run(engine, rules, library, "beta", local(20, 10))
+    assert len(pull(engine, rules, local(20, 10))) == 3
+    run(engine, rules, library, "alpha", local(20, 11))
+    assert {s for s, _ in states(engine, beta).values()} == {"leased"}
+
+
+# --- frequency caps and quiet hours when tasks are made ---
+
+def test_a_step_inside_the_channel_cap_is_suppressed_and_one_window_later_is_made(
+        engine: Engine, config: Config, library: Library) -> None:
+    made = states(engine, run(engine, policy(config), library, "twice", local(20, 10)))
+    assert made["c1/sms"][0] == "pending" and made["c1/later"][0] == "pending"
+    assert made["c1/again"][0] == "suppressed"
+    assert made["c1/again"][1]["reason"] == "frequency_cap"
+    assert made["c1/again"][1]["note"] == "sms: at most 1 per 1d"
+
+
+def test_a_task_due_in_quiet_hours_is_made_due_when_they_end(
+        engine: Engine, config: Config, library: Library) -> None:
+    ticket = run(engine, policy(config), library, "alpha", local(20, 22))
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(tasks).where(tasks.c.ticket_id == ticket)).first()
+    assert row is not None and row.state == "pending" and row.due_at == local(21, 9)
+    assert row.detail["reason"] == "quiet_hours" and row.detail["policy"] == "hold"
+
+
+def test_without_a_policy_nothing_is_held_or_suppressed(
+        engine: Engine, config: Config, library: Library) -> None:
+    free = dataclasses.replace(config, policy=pol.Policy())
+    made = states(engine, run(engine, free, library, "twice", local(20, 22)))
+    assert {s for s, _ in made.values()} == {"pending"}
+    assert pull(engine, free, local(20, 22), limit=2) == ["c1/sms", "c2/sms"]
+
+
+# --- when tasks are claimed ---
+
+def test_one_minute_before_quiet_hours_end_nothing_goes_and_at_their_end_it_does(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config)
+    ticket = run(engine, dataclasses.replace(rules, policy=pol.Policy()), library, "alpha",
+                 local(20, 8))
+    assert pull(engine, rules, local(20, 8, 59)) == []
+    held = states(engine, ticket)
+    assert {(s, d["reason"]) for s, d in held.values()} == {("pending", "quiet_hours")}
+    assert pull(engine, rules, local(20, 9)) == ["c1/sms", "c2/sms", "c3/sms"]
+
+
+def test_capacity_n_goes_and_the_rest_waits_for_the_next_day_in_priority_order(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config, caps=(), arbitration=None,
+                   channels={"sms": pol.ChannelRules(None, 4)})
+    beta = run(engine, rules, library, "beta", local(20, 10))
+    alpha = run(engine, rules, library, "alpha", local(20, 10))
+    sent = pull(engine, rules, local(20, 12))
+    assert len(sent) == 4
+    assert {s for s, _ in states(engine, alpha).values()} == {"leased"}
+    waiting = [(s, d) for s, d in states(engine, beta).values() if s == "pending"]
+    assert len(waiting) == 2 and waiting[0][1]["reason"] == "capacity"
+    assert waiting[0][1]["until"] == local(21, 0).isoformat()
+    assert pull(engine, rules, local(20, 23, 59)) == []
+    assert len(pull(engine, rules, local(21, 0))) == 2
+
+
+def test_capacity_counts_each_task_once_across_lease_renewals(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config, caps=(), arbitration=None,
+                   channels={"sms": pol.ChannelRules(None, 3)})
+    run(engine, rules, library, "alpha", local(20, 10))
+    assert len(pull(engine, rules, local(20, 10), lease=dt.timedelta(minutes=5))) == 3
+    assert len(pull(engine, rules, local(20, 10, 6))) == 3  # leases ran out: handed out again
+
+
+def test_a_cap_reached_since_the_task_was_made_suppresses_it_when_claimed(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config, arbitration=None)
+    run(engine, rules, library, "alpha", local(20, 10))
+    assert len(pull(engine, rules, local(20, 10))) == 3
+    gamma = run(engine, dataclasses.replace(rules, policy=pol.Policy()), library, "gamma",
+                local(20, 12))
+    assert pull(engine, rules, local(21, 9, 59)) == []
+    assert {(s, d["reason"]) for s, d in states(engine, gamma).values()} == {
+        ("suppressed", "frequency_cap")}
+
+
+def test_exactly_one_window_after_the_last_contact_the_next_goes(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config, arbitration=None)
+    run(engine, rules, library, "alpha", local(20, 10))
+    assert len(pull(engine, rules, local(20, 10))) == 3
+    run(engine, dataclasses.replace(rules, policy=pol.Policy()), library, "gamma",
+        local(20, 12))
+    assert len(pull(engine, rules, local(21, 10))) == 3
+
+
+def test_an_opt_out_since_the_task_was_made_suppresses_it_when_claimed(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config)
+    ticket = run(engine, rules, library, "alpha", local(20, 10))
+    with engine.begin() as conn:
+        conn.execute(customers.update().where(customers.c.id == "c2").values(opt_out=";sms;"))
+        conn.execute(customers.update().where(customers.c.id == "c3").values(opt_out=";all;"))
+    assert pull(engine, rules, local(20, 10)) == ["c1/sms"]
+    found = states(engine, ticket)
+    assert found["c2/sms"][0] == "suppressed" and found["c2/sms"][1]["reason"] == "opted_out"
+    assert found["c3/sms"][1]["note"] == "opted out of everything"
