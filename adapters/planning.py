@@ -1,22 +1,26 @@
 """What planning a ticket needs from the database: versions, cooldown, tiers, the rehearsal.
 
 The rehearsal is what an approver judges: the sizes of the groups, how many tasks each step
-and channel would get, who was suppressed and why, and a sample of selected customers with
-the conditions that selected them (engine.explain, the reference evaluator).
+and channel would get, who was suppressed and why, what the contact policy would suppress or
+hold, and a sample of selected customers with the conditions that selected them
+(engine.explain, the reference evaluator).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from adapters import contact_policy, execution
 from adapters.db import customers, entries, load_customers, playbook_versions
 from engine.config import Config
-from engine.customer import tier_of
+from engine.customer import facts, tier_of
 from engine.errors import Conflict
 from engine.explain import explain_playbook
 from engine.playbook import Playbook, check_versions
@@ -78,8 +82,36 @@ def rehearsal(conn: Connection, config: Config, playbook: Playbook, selection: S
         "suppressed": {reason: len(ids) for reason, ids in selection.suppressed.items()},
         "steps": {step.id: selection.steps.get(step.id, 0) for step in playbook.steps},
         "channels": channels,
+        "contact_policy": policy_preview(conn, config, playbook, selection.treatment, at),
         "sample": _sample(conn, config, playbook, selection, at, sample_size),
     }
+
+
+def policy_preview(conn: Connection, config: Config, playbook: Playbook,
+                   treatment: Sequence[str], at: dt.datetime) -> dict[str, Any] | None:
+    """What the contact policy would do to the tasks if the ticket started at `at`: tasks
+    suppressed and held by reason, planned tasks of other playbooks it would beat, and the
+    days each channel's capacity needs. None without a policy."""
+    policy = config.policy
+    if not (policy.caps or policy.arbitration or policy.channels):
+        return None
+    records = load_customers(conn, config, list(treatment))
+    today = config.today(at)
+    rows = []
+    for customer in records.values():
+        seen = facts(customer, today, config.tiers, config.lifecycle)
+        rows += [execution.task_row(0, 0, customer, playbook, step, at)
+                 for step in playbook.steps if execution.eligible(step, customer, seen, today)]
+    beaten = contact_policy.judge_new(conn, policy, playbook.id, rows)
+    suppressed = Counter(r["detail"]["reason"] for r in rows if r["state"] != "pending")
+    held = Counter(r["detail"]["reason"] for r in rows
+                   if r["state"] == "pending" and r["detail"])
+    going = Counter(r["channel"] for r in rows if r["state"] == "pending")
+    capacity = {channel: {"tasks": n, "per_day": limit, "days": math.ceil(n / limit)}
+                for channel, n in sorted(going.items())
+                if (limit := policy.rules(channel).capacity) is not None}
+    return {"tasks": len(rows), "suppressed": dict(suppressed), "held": dict(held),
+            "beats": len(beaten), "capacity": capacity}
 
 
 def _sample(conn: Connection, config: Config, playbook: Playbook, selection: Selection,

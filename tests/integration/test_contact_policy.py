@@ -247,3 +247,33 @@ def test_an_opt_out_since_the_task_was_made_suppresses_it_when_claimed(
     found = states(engine, ticket)
     assert found["c2/sms"][0] == "suppressed" and found["c2/sms"][1]["reason"] == "opted_out"
     assert found["c3/sms"][1]["note"] == "opted out of everything"
+
+
+# --- the rehearsal shows what the policy would do, before anyone approves ---
+
+def test_the_rehearsal_counts_tasks_the_policy_would_suppress_hold_or_beat(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config, channels={"sms": pol.ChannelRules(
+        pol.QuietHours(dt.time(21), dt.time(9)), 2)})
+    run(engine, rules, library, "beta", local(20, 10))
+    with engine.begin() as conn:
+        twice = service.plan(conn, rules, library, library.playbooks["twice"], local(20, 22),
+                             "manual", "designer")
+        alpha = service.plan(conn, rules, library, library.playbooks["alpha"], local(20, 11),
+                             "manual", "designer")
+    assert twice is not None and alpha is not None
+    # twice at 22:00: its sms waits for 09:00, within a day of beta's (priority 40 > 10);
+    # `again` waits for 09:00 the day after; `later` then lands on it, over the sms cap
+    assert twice["rehearsal"]["contact_policy"] == {
+        "tasks": 9, "suppressed": {"arbitration": 3, "frequency_cap": 3},
+        "held": {"quiet_hours": 3}, "beats": 0,
+        "capacity": {"sms": {"tasks": 3, "per_day": 2, "days": 2}}}
+    assert alpha["rehearsal"]["contact_policy"] == {
+        "tasks": 3, "suppressed": {}, "held": {}, "beats": 3,
+        "capacity": {"sms": {"tasks": 3, "per_day": 2, "days": 2}}}
+    with engine.begin() as conn:
+        late = service.plan(conn, policy(config, arbitration=None), library,
+                            library.playbooks["twice"], local(22, 22), "manual", "designer")
+    assert late is not None
+    assert late["rehearsal"]["contact_policy"]["suppressed"] == {"frequency_cap": 3}
+    assert late["rehearsal"]["contact_policy"]["held"] == {"quiet_hours": 6}
