@@ -247,3 +247,46 @@ def _data(rng: Random, key: str, ftype: FieldType, at: dt.date) -> Any:
     if ftype is FieldType.BOOL:
         return rng.random() < 0.5
     return f"{key}_{rng.randrange(1, 6)}"
+
+
+# --- history: the same customers as they stood at the start of earlier months ---
+
+_COLUMN = {name: i for i, name in enumerate(BASE_COLUMNS)}
+WARNING = dt.timedelta(days=61)  # how long before a churn its warning signs show
+
+
+def history_months(at: dt.date, months: int) -> list[dt.date]:
+    """The first days of the `months` months before `at`'s month, oldest first."""
+    first = at.replace(day=1)
+    days = []
+    for _ in range(months):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+        days.append(first)
+    return days[::-1]
+
+
+def history_row(rng: Random, row: Sequence[str], as_of: dt.date) -> list[str] | None:
+    """A customer's CSV row as it stood on `as_of` (None before they joined), for
+    `tend snapshot` to learn churn from. In the two months before a churn usage falls and
+    activity stops, the signs retention teams watch; declining customers who stay show them
+    too, more weakly, so the signal is not a give-away. No churn score: it is what the churn
+    model is to compute."""
+    if dt.date.fromisoformat(row[_COLUMN["joined_on"]]) > as_of:
+        return None
+    then = list(row)
+    churned = row[_COLUMN["churned_on"]]
+    churn_day = dt.date.fromisoformat(churned) if churned else None
+    then[_COLUMN["churn_score"]] = ""
+    if churn_day is not None and churn_day <= as_of:
+        return then
+    then[_COLUMN["churned_on"]] = ""
+    now_usage = float(row[_COLUMN["usage_change_pct"]])
+    if churn_day is not None and churn_day <= as_of + WARNING:
+        usage, idle = rng.uniform(-90, -20), rng.randrange(3, 45)
+    elif churn_day is None and now_usage <= -30:
+        usage, idle = max(-100.0, now_usage + rng.gauss(0, 25)), rng.randrange(0, 40)
+    else:
+        usage, idle = max(-29.0, min(80.0, rng.gauss(2, 15))), rng.randrange(0, 14)
+    then[_COLUMN["usage_change_pct"]] = f"{usage:.1f}"
+    then[_COLUMN["last_active_on"]] = (as_of - dt.timedelta(days=idle)).isoformat()
+    return then

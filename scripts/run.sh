@@ -8,8 +8,14 @@ host=127.0.0.1
 port=${TEND_PORT:-8000}
 
 $tend db upgrade
-$tend demo-data --customers 5000 --out var/demo
+$tend demo-data --customers 5000 --out var/demo --history 5
+for past in var/demo/history/customers-*.csv; do  # the churn model learns from these months
+    day=${past##*/customers-}
+    $tend import customers "$past" >/dev/null
+    $tend snapshot --at "${day%.csv}"
+done
 $tend import customers var/demo/customers.csv
+$tend score churn || true  # a demo extra: its message is enough if it cannot train
 $tend import events var/demo/events.jsonl --no-trigger
 $tend preview --all
 echo

@@ -138,10 +138,13 @@ def _event_trigger(config: Config, engine: Any,
                    "(default: today in the configured timezone).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for customers.csv and events.jsonl.")
+@click.option("--history", type=click.IntRange(0, 24), default=0, show_default=True,
+              help="Also write the customers as they stood at the start of each of this many "
+                   "earlier months (history/customers-<date>.csv), for `tend snapshot`.")
 @click.pass_context
 @reports_errors
 def demo_data(ctx: click.Context, customer_count: int, event_count: int | None, seed: int,
-              at_text: str | None, out: Path) -> None:
+              at_text: str | None, out: Path, history: int) -> None:
     """Write synthetic telecom customers and events, ready for `tend import`."""
     import datetime as dt
 
@@ -154,6 +157,8 @@ def demo_data(ctx: click.Context, customer_count: int, event_count: int | None, 
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
     events = customer_count // 10 if event_count is None else event_count
-    files = write_demo(demo_spec(config, customer_count, events, seed, at), out)
+    files = write_demo(demo_spec(config, customer_count, events, seed, at), out, history)
     click.echo(f"wrote {files.customer_count} customers to {files.customers} and "
                f"{files.event_count} events to {files.events}")
+    for path in files.history:
+        click.echo(f"wrote history {path}")
