@@ -3,7 +3,8 @@ over time for treatment vs control, as one HTML page with PNG charts.
 
 The HTTP response embeds the charts as data: URIs (one self-contained page); `tend report
 --out DIR` writes report.html next to the PNG files it links. Charts are drawn by matplotlib
-on the Agg backend (no display, no GUI toolkit), chosen before pyplot is imported.
+on the Agg backend (no display, no GUI toolkit) through Figure objects, never pyplot, whose
+global figure registry is not safe under a threaded server.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
-from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 TEMPLATES = Path(__file__).parent / "report_templates"
@@ -88,15 +88,12 @@ def charts(ticket: Mapping[str, Any]) -> dict[str, bytes]:
     if found.get("funnel"):
         plans.append(("funnel", _funnel_chart, found["funnel"]))
     for name, draw, data in plans:
-        fig = plt.figure(figsize=(7.2, 3.4), dpi=110)
-        try:
-            draw(fig, data)
-            fig.tight_layout()
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png")
-            drawn[name] = buffer.getvalue()
-        finally:
-            plt.close(fig)
+        fig = Figure(figsize=(7.2, 3.4), dpi=110)  # not pyplot: no global state across threads
+        draw(fig, data)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        drawn[name] = buffer.getvalue()
     return drawn
 
 
