@@ -185,6 +185,7 @@ def _cohort_chart(fig: Figure, cohorts: list[Mapping[str, Any]]) -> None:
         ax.errorbar([i], [mid], yerr=[[mid - u["low"] * 100], [u["high"] * 100 - mid]],
                     fmt="o", color=colour, capsize=5, alpha=1 if c["complete"] else 0.45)
     ax.set_xticks(range(len(cohorts)), [c["week"] for c in cohorts], rotation=30, ha="right")
+    ax.set_xlim(-0.5, len(cohorts) - 0.5)
     ax.set_ylabel("uplift, percentage points")
     ax.set_title("Uplift by weekly cohort (faded: window still open)", fontsize=10)
     _style(ax)
