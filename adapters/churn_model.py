@@ -12,8 +12,9 @@ snapshots keep; customers who have churned already keep the score they had.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from random import Random
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from engine.config import Config
 from engine.errors import ValidationError
 
 CHUNK = 5_000
+MAX_ROWS = 200_000  # training rows kept per month: plenty for a dozen features
 SNAPSHOT_COLUMNS = ("tenure_days", "arpu", "balance", "usage_change_pct", "days_inactive",
                     "contract_days_left", "event_counts")
 
@@ -37,9 +39,10 @@ class ChurnRun:
     scored: int
 
 
-def labelled_months(conn: Connection, config: Config, horizon: int,
-                    today: dt.date) -> list[churn.Month]:
-    """Training rows per snapshot month whose label window has ended by `today`."""
+def labelled_months(conn: Connection, config: Config, horizon: int, today: dt.date,
+                    max_rows: int = MAX_ROWS) -> list[churn.Month]:
+    """Training rows per snapshot month whose label window has ended by `today`: all of
+    them, or a uniform sample of `max_rows` in a larger month (memory stays bounded)."""
     types = churn.event_types(config.events)
     snap = customer_snapshots.c
     query = (sa.select(snap.month, snap.as_of, snap.churned_on,
@@ -49,15 +52,24 @@ def labelled_months(conn: Connection, config: Config, horizon: int,
              .order_by(snap.month, snap.customer_id))
     grouped: dict[dt.date, tuple[list[list[float]], list[bool]]] = defaultdict(
         lambda: ([], []))
-    for row in conn.execute(query).mappings():
+    seen: Counter[dt.date] = Counter()
+    rng = Random(0)
+    result = conn.execute(query, execution_options={"yield_per": CHUNK})
+    for row in result.mappings():
         if churn.add_months(row["as_of"], horizon) > today:
             continue
         y = churn.label(row["as_of"], row["churned_on"], row["churned_now"], horizon)
         if y is None:
             continue
         rows, labels = grouped[row["month"]]
-        rows.append(churn.features(dict(row), types))
-        labels.append(y)
+        seen[row["month"]] += 1
+        if len(rows) < max_rows:
+            rows.append(churn.features(dict(row), types))
+            labels.append(y)
+            continue
+        slot = rng.randrange(seen[row["month"]])  # a uniform sample of the month's rows
+        if slot < max_rows:
+            rows[slot], labels[slot] = churn.features(dict(row), types), y
     return [churn.Month(month, rows, labels) for month, (rows, labels) in sorted(grouped.items())]
 
 

@@ -81,7 +81,8 @@ def monthly(engine: Engine, config: Config, now: dt.datetime) -> Snapshot | None
     so it runs every tick and a scheduler that was down on the 1st catches up)."""
     month = month_of(config.today(now))
     with engine.connect() as conn:
-        if _existing(conn, month) is not None:
+        if conn.scalar(sa.select(customer_snapshots.c.month)
+                       .where(customer_snapshots.c.month == month).limit(1)) is not None:
             return None
     with engine.begin() as conn:
         return take(conn, config, now, now)

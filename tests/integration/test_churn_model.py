@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters import snapshots
-from adapters.churn_model import score_churn
+from adapters.churn_model import labelled_months, score_churn
 from adapters.db import customers, make_engine
 from engine.config import Config
 from engine.errors import TendError
@@ -98,6 +98,10 @@ def test_labels_wait_for_the_horizon_to_end(engine: Engine, config: Config) -> N
     with engine.begin() as conn:
         run = score_churn(conn, config, early)
     assert run.trained_on == MONTHS[:3] and run.metrics.month == MONTHS[3]
+    with engine.connect() as conn:
+        sampled = labelled_months(conn, config, 2, early.date(), max_rows=40)
+    assert [m.month for m in sampled] == MONTHS[:4]
+    assert all(len(m.rows) == len(m.labels) == 40 for m in sampled)
 
 
 def test_training_refuses_without_enough_snapshot_months(engine: Engine,
