@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.db import customers, events
+from adapters.db import UTCDateTime, customers, events
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.values import coerce, parse_instant, unstorable
@@ -50,6 +50,7 @@ class StoredEvent:
     seq: int
     event: Event
     known_customer: bool
+    index: int = 0  # the event's position in the batch it was stored from
 
 
 def check_event(raw: Any, config: Config) -> Event | list[tuple[str, str]]:
@@ -129,31 +130,86 @@ def store_events(conn: Connection, batch: Sequence[Event], received_at: dt.datet
     repeated earlier in the batch) are skipped and counted."""
     if not batch:
         return Stored([], 0)
-    wanted = list({e.customer_id for e in batch})
-    known = set(conn.scalars(sa.select(customers.c.id).where(customers.c.id.in_(wanted))))
-    rows = [{"id": e.id, "customer_id": e.customer_id, "type": e.type, "at": e.at,
-             "data": _json_ready(e.data) or None, "known_customer": e.customer_id in known,
-             "received_at": received_at} for e in batch]
+    known = set(existing_ids(conn, customers.c.id, list({e.customer_id for e in batch})))
     new: list[StoredEvent] = []
-    with_id = [(e, r) for e, r in zip(batch, rows, strict=True) if e.id is not None]
+    with_id = [(i, e) for i, e in enumerate(batch) if e.id is not None]
     if with_id:
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        statement = insert(events).on_conflict_do_nothing(index_elements=["id"]) \
-            .returning(events.c.seq, events.c.id)
-        seqs: dict[str, int] = {eid: seq for seq, eid in
-                                conn.execute(statement, [r for _, r in with_id])}
-        for event, _ in with_id:
+        seqs = _insert_with_ids(conn, [e for _, e in with_id], known, received_at)
+        for index, event in with_id:
             seq = seqs.pop(event.id or "", None)  # pop: a repeat later in the batch is not new
             if seq is not None:
-                new.append(StoredEvent(seq, event, event.customer_id in known))
-    without = [(e, r) for e, r in zip(batch, rows, strict=True) if e.id is None]
+                new.append(StoredEvent(seq, event, event.customer_id in known, index))
+    without = [(i, e) for i, e in enumerate(batch) if e.id is None]
     if without:
         statement = sa.insert(events).returning(events.c.seq, sort_by_parameter_order=True)
-        seqs_in_order = conn.execute(statement, [r for _, r in without]).scalars().all()
-        new.extend(StoredEvent(seq, event, event.customer_id in known)
-                   for seq, (event, _) in zip(seqs_in_order, without, strict=True))
+        rows = [{"id": None, "customer_id": e.customer_id, "type": e.type, "at": e.at,
+                 "data": _json_ready(e.data) or None, "known_customer": e.customer_id in known,
+                 "received_at": received_at} for _, e in without]
+        seqs_in_order = conn.execute(statement, rows).scalars().all()
+        new.extend(StoredEvent(seq, event, event.customer_id in known, index)
+                   for seq, (index, event) in zip(seqs_in_order, without, strict=True))
     new.sort(key=lambda s: s.seq)
     return Stored(new, len(batch) - len(new))
+
+
+def one_of(conn: Connection, column: sa.ColumnElement[str],
+           values: Sequence[str]) -> sa.ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL the list is one array parameter: an IN list of
+    hundreds of parameters made psycopg re-parse a long statement every time."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam("values", list(values),
+                                              type_=postgresql.ARRAY(sa.Text)))
+    return column.in_(values)
+
+
+def existing_ids(conn: Connection, column: sa.ColumnElement[str],
+                 values: Sequence[str]) -> list[str]:
+    """The `values` present in `column`."""
+    if not values:
+        return []
+    return list(conn.scalars(sa.select(column).where(one_of(conn, column, values))))
+
+
+# One statement per batch whatever its size, the rows passed as one JSON text (SQLite) or one
+# array per column (PostgreSQL): a multi-row VALUES of several thousand parameters cost more to
+# build and parse than the insert itself. `at` is written as the DateTime types store it.
+_INSERT_SQLITE = sa.text("""
+    INSERT INTO events (id, customer_id, type, at, data, known_customer, received_at)
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+           json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+           json_extract(value, '$[4]'), json_extract(value, '$[5]'), :received_at
+    FROM json_each(:rows) WHERE true
+    ON CONFLICT (id) DO NOTHING RETURNING seq, id""").bindparams(
+    sa.bindparam("received_at", type_=UTCDateTime))
+_INSERT_POSTGRESQL = sa.text("""
+    INSERT INTO events (id, customer_id, type, at, data, known_customer, received_at)
+    SELECT id, customer_id, type, at, data, known, :received_at
+    FROM unnest(CAST(:ids AS TEXT[]), CAST(:customer_ids AS TEXT[]), CAST(:types AS TEXT[]),
+                CAST(:ats AS TIMESTAMP[]), CAST(CAST(:datas AS TEXT[]) AS JSONB[]),
+                CAST(:known AS BOOLEAN[]))
+         AS batch(id, customer_id, type, at, data, known)
+    ON CONFLICT (id) DO NOTHING RETURNING seq, id""").bindparams(
+    sa.bindparam("received_at", type_=UTCDateTime))
+
+
+def _insert_with_ids(conn: Connection, batch: Sequence[Event], known: set[str],
+                     received_at: dt.datetime) -> dict[str, int]:
+    """Insert events that have ids, skipping ids already stored; the new ones' seqs by id."""
+    datas = [json.dumps(_json_ready(e.data)) if e.data else None for e in batch]
+    if conn.dialect.name == "postgresql":
+        result = conn.execute(_INSERT_POSTGRESQL, {
+            "ids": [e.id for e in batch], "customer_ids": [e.customer_id for e in batch],
+            "types": [e.type for e in batch],
+            "ats": [e.at.astimezone(dt.UTC).replace(tzinfo=None) for e in batch],
+            "datas": datas, "known": [e.customer_id in known for e in batch],
+            "received_at": received_at})
+    else:
+        rows = [[e.id, e.customer_id, e.type,
+                 e.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
+                 data, e.customer_id in known] for e, data in zip(batch, datas, strict=True)]
+        result = conn.execute(_INSERT_SQLITE, {"rows": json.dumps(rows),
+                                               "received_at": received_at})
+    return {event_id: seq for seq, event_id in result}
 
 
 def _json_ready(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -215,6 +215,10 @@ class Matcher:
             self._rulesets[name] = ruleset
             self._conditions[name] = cond
 
+    def fields(self, name: str) -> frozenset[str]:
+        """The fields the ruleset `name` reads: a message for it needs no others."""
+        return frozenset(field for field, _ in self._rulesets[name].encoders)
+
     def __contains__(self, name: object) -> bool:
         return name in self._rulesets
 

@@ -4,17 +4,22 @@ Each playbook version is compiled once into its own durable-rules ruleset (one e
 one rule, so playbooks on the same event type cannot share a ruleset) named
 `<playbook>@<version>`; a library reload only adds rulesets. The customer's state is never kept
 in durable-rules: every event is posted with the customer's facts at that moment attached.
+
+Only the facts some ruleset of the event's type reads are computed for it (`wanted_facts`):
+computing every field (the lifecycle stage runs the reference evaluator) cost more than the
+match itself, for a message that then leaves most of them out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from engine.config import Config
-from engine.customer import Customer, event_facts, facts
+from engine.customer import Customer, days_to_birthday, event_facts, facts, tier_of
+from engine.fields import CUSTOMER_FIELDS
 from engine.playbook import Playbook
 from engine.rules import Matcher
 
@@ -33,6 +38,30 @@ def ruleset_name(playbook: Playbook) -> str:
     return f"{playbook.id}@{playbook.version}"
 
 
+def wanted_facts(customer: Customer, today: dt.date, config: Config,
+                 wanted: Collection[str]) -> dict[str, Any]:
+    """`facts(customer, ...)` restricted to `wanted`, computing only those fields; the stage
+    (defined by lifecycle conditions over any field) falls back to computing them all."""
+    if "stage" in wanted:
+        return facts(customer, today, config.tiers, config.lifecycle)
+    out: dict[str, Any] = {}
+    for name in wanted:
+        if name in CUSTOMER_FIELDS:
+            out[name] = customer.get(name)
+        elif name.startswith("attr."):
+            out[name] = (customer.get("attrs") or {}).get(name[5:])
+        elif name == "tier":
+            out[name] = tier_of(customer.get("arpu"), config.tiers)
+        elif name == "tenure_days":
+            joined = customer.get("joined_on")
+            out[name] = float((today - joined).days) if joined is not None else None
+        elif name == "days_to_birthday":
+            birthday = customer.get("birthday")
+            out[name] = (float(days_to_birthday(birthday, today))
+                         if birthday is not None else None)
+    return out
+
+
 class Triggers:
     """The event-triggered playbooks of a library, compiled into one process-wide Matcher."""
 
@@ -40,10 +69,21 @@ class Triggers:
         self.config = config
         self.matcher = matcher
         self.by_type: dict[str, list[Playbook]] = {}
+        self._names: dict[str, list[tuple[Playbook, str]]] = {}
+        self._reads: dict[str, frozenset[str]] = {}
         for playbook in sorted(playbooks, key=lambda p: (-p.priority, p.id)):
             if playbook.trigger.event:
-                matcher.add(ruleset_name(playbook), playbook.selector)
-                self.by_type.setdefault(playbook.trigger.event, []).append(playbook)
+                name = ruleset_name(playbook)
+                matcher.add(name, playbook.selector)
+                event_type = playbook.trigger.event
+                self.by_type.setdefault(event_type, []).append(playbook)
+                self._names.setdefault(event_type, []).append((playbook, name))
+                self._reads[event_type] = self._reads.get(event_type, frozenset()) | frozenset(
+                    field for field in matcher.fields(name) if not field.startswith("event."))
+
+    def reads(self, event_types: Iterable[str]) -> frozenset[str]:
+        """The customer facts the rulesets of these event types read."""
+        return frozenset().union(*(self._reads.get(t, frozenset()) for t in event_types))
 
     def outcomes(self, event: Mapping[str, Any], customer: Customer | None,
                  now: dt.datetime, known: Mapping[str, Any] | None = None) -> list[Outcome]:
@@ -53,16 +93,19 @@ class Triggers:
         (`known`: those facts computed already, for a caller that needs them too); the
         event's own fields (event.at, event.data.*) are those it carries.
         """
-        playbooks = self.by_type.get(event["type"], [])
+        named = self._names.get(event["type"])
+        if not named:
+            return []
         reason = self._refusal(event, customer, now)
         if reason is not None or customer is None:
-            return [Outcome(p.id, p.version, False, reason) for p in playbooks]
+            return [Outcome(p.id, p.version, False, reason) for p, _ in named]
         today = self.config.today(now)
-        seen = dict(known or facts(customer, today, self.config.tiers, self.config.lifecycle))
+        seen = (dict(known) if known is not None
+                else wanted_facts(customer, today, self.config, self._reads[event["type"]]))
         seen.update(event_facts(event, self.config.today))
-        return [Outcome(p.id, p.version, True) if self.matcher.matches(ruleset_name(p), seen, today)
+        return [Outcome(p.id, p.version, True) if self.matcher.matches(name, seen, today)
                 else Outcome(p.id, p.version, False, "conditions not met")
-                for p in playbooks]
+                for p, name in named]
 
     def _refusal(self, event: Mapping[str, Any], customer: Customer | None,
                  now: dt.datetime) -> str | None:

@@ -13,7 +13,7 @@ from adapters.http.auth import allow
 from adapters.http.errors import Invalid
 from adapters.http.schemas import EventIn, EventsOut
 from adapters.http.state import state
-from adapters.standing import on_events
+from adapters.standing import match, on_events
 
 blp = Blueprint("events", __name__, url_prefix="/events", description="Event ingestion")
 MAX_EVENTS = 10_000
@@ -49,9 +49,12 @@ def ingest() -> Any:
     if errors:
         raise Invalid(f"{len(errors)} bad event(s); nothing stored", errors)
     now = dt.datetime.now(dt.UTC)
+    with st.transaction() as conn:  # reads only: matching needs no write lock
+        matched = match(conn, st.config, st.triggers, batch, now)
     with st.transaction(write=True) as conn:
         stored = store_events(conn, batch, now)
-        triggered = on_events(conn, st.config, st.library, st.triggers, stored.new, now)
+        triggered = on_events(conn, st.config, st.library, st.triggers, stored.new, now,
+                              matched)
     current_app.extensions["tend_metrics"].events.inc(len(stored.new))
     unknown = sorted({s.event.customer_id for s in stored.new if not s.known_customer})
     return {"received": len(batch), "stored": len(stored.new), "ignored": stored.repeated,
