@@ -21,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from adapters import notify, snapshots, tickets
+from adapters import event_matches, notify, snapshots, tickets
 from adapters.db import scheduler_lease
 from adapters.db import tickets as ticket_table
 from engine.config import Config
@@ -100,13 +100,16 @@ class Scheduler:
             with self.engine.begin() as conn:
                 tickets.advance(conn, self.config, self.library, now)
                 self._plan_standing(conn, self.library, now)
+                event_matches.plan_days(conn, self.config, self.library, now)
             notify.notify(self.engine, self.config.notifier, self.send, now)
             snapshots.monthly(self.engine, self.config, now)  # the churn model's history
 
     def _plan_standing(self, conn: Connection, library: Library, now: dt.datetime) -> None:
-        """A new version of an event-triggered playbook gets its standing ticket to approve."""
+        """A new version of an event-triggered playbook gets its standing ticket to approve
+        (one that gathers its matches by day gets a ticket per day instead)."""
         for playbook in library.playbooks.values():
-            if playbook.trigger.event and not _has_live_ticket(conn, playbook):
+            if (playbook.trigger.event and not event_matches.gathers(library, playbook)
+                    and not _has_live_ticket(conn, playbook)):
                 tickets.plan(conn, self.config, library, playbook, now, "event", "scheduler",
                              window_key=f"standing:v{playbook.version}")
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters import contact_policy, execution, step_timing
+from adapters import contact_policy, event_matches, execution, step_timing
 from adapters.db import customers, decode_list, entries, load_customers, tasks, tickets
 from adapters.event_import import Event, StoredEvent, one_of
 from adapters.planning import cooldown_ids
@@ -142,8 +142,14 @@ def on_events(conn: Connection, config: Config, library: Library, triggers: Trig
             report.append(line)
             if outcome.matched:
                 lines.append(line)
-    if lines:
-        _admit(conn, config, library, lines, matched.customers, now)
+    daily = [line for line in lines
+             if event_matches.gathers(library, library.playbooks[line["playbook"]])]
+    if daily:
+        event_matches.gather(conn, config, daily, now)
+    gathered = {id(line) for line in daily}
+    entering = [line for line in lines if id(line) not in gathered]
+    if entering:
+        _admit(conn, config, library, entering, matched.customers, now)
     return report
 
 

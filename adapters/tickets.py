@@ -35,6 +35,7 @@ from engine.config import Config
 from engine.errors import Conflict, ValidationError
 from engine.library import Library
 from engine.playbook import Playbook
+from engine.selection import Selection
 from engine.users import User
 from engine.workflow import Workflow, ticket_facts
 
@@ -43,9 +44,11 @@ TRIGGERS = ("schedule", "event", "manual")
 
 def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
          at: dt.datetime, trigger: str, planned_by: str,
-         window_key: str | None = None) -> dict[str, Any] | None:
+         window_key: str | None = None,
+         selection: Selection | None = None) -> dict[str, Any] | None:
     """Open a `planned` ticket for the playbook's selection at `at`; None when that window was
-    already swept. The playbook's older planned ticket is superseded."""
+    already swept. The playbook's older planned ticket is superseded. `selection`: members
+    chosen otherwise than by a sweep at `at` (a day's gathered event matches)."""
     if trigger not in TRIGGERS:
         raise ValidationError(f"trigger: expected one of {', '.join(TRIGGERS)}, got {trigger!r}")
     begin_writes(conn)
@@ -54,7 +57,8 @@ def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
         return None
     workflow = _workflow(library, playbook.workflow)
     planning.register_version(conn, playbook, at)
-    selection = sweep(conn, playbook, config, at, planning.cooldown_ids(conn, playbook, at))
+    if selection is None:
+        selection = sweep(conn, playbook, config, at, planning.cooldown_ids(conn, playbook, at))
     facts = ticket_facts(len(selection.treatment),
                          planning.tiers_of(conn, config, selection.treatment),
                          {step.channel for step in playbook.steps}, playbook.id)

@@ -261,14 +261,11 @@ class _Checks:
                                     f"{', '.join(sorted(workflows)) or 'none loaded'})")
             return
         workflow = workflows[name]
-        if workflow is not None and isinstance(trigger, dict):
-            if workflow.standing and "schedule" in trigger:
-                self.fail(["workflow"], f"workflow {name!r} is standing: expected an "
-                                        f"event-triggered playbook or a workflow with "
-                                        f"standing: false")
-            if not workflow.standing and "event" in trigger:
-                self.fail(["workflow"], f"an event-triggered playbook needs a standing "
-                                        f"workflow (standing: true), and {name!r} is not")
+        if (workflow is not None and workflow.standing and isinstance(trigger, dict)
+                and "schedule" in trigger):
+            self.fail(["workflow"], f"workflow {name!r} is standing: expected an "
+                                    f"event-triggered playbook or a workflow with "
+                                    f"standing: false")
 
     def cron(self, schedule: str) -> None:
         parts = schedule.split()

@@ -17,13 +17,14 @@ from adapters.cli.base import (
 @click.pass_context
 @reports_errors
 def sweep_command(ctx: click.Context, at_text: str | None) -> None:
-    """Move tickets along to --at, then sweep every scheduled playbook at --at.
+    """Move tickets along to --at, then sweep every scheduled playbook at --at, and plan the
+    daily ticket of each event playbook that gathers its matches, for the days before --at.
 
     Executing tickets whose goal window has ended by --at are evaluated and closed first, so
     a later --at is how an operator (or a test) drives time. Each sweep opens one planned
     ticket per playbook and instant.
     """
-    from adapters import tickets
+    from adapters import event_matches, tickets
     from adapters.designer import parse_at
     from engine.library import load_library
 
@@ -33,6 +34,7 @@ def sweep_command(ctx: click.Context, at_text: str | None) -> None:
     with engine_for(ctx) as engine, engine.begin() as conn:
         closed = tickets.advance(conn, config, library, at)
         opened = tickets.sweep_all(conn, config, library, at)
+        opened += event_matches.plan_days(conn, config, library, at)
     for ticket_id in closed:
         click.echo(f"ticket {ticket_id}: evaluated and closed")
     for t in opened:
