@@ -15,9 +15,11 @@ from typing import Any
 from flask import Flask, request, session
 from flask_babel import (
     Babel,
+    format_date,
     format_datetime,
     format_decimal,
     format_percent,
+    format_time,
     format_timedelta,
     get_locale,
 )
@@ -72,9 +74,13 @@ def _instant(value: Any) -> dt.datetime | None:
 
 def when(value: Any, width: str = "medium") -> str:
     """An instant (ISO text or datetime) in the configured timezone and the reader's
-    language; an empty cell for none."""
+    language; an empty cell for none. `short`: date and minutes, the year spelled out."""
     found = _instant(value)
-    return "" if found is None else format_datetime(found, width)
+    if found is None:
+        return ""
+    if width == "short":
+        return f"{format_date(found, 'medium')} {format_time(found, 'short')}"
+    return format_datetime(found, width)
 
 
 def day(value: Any) -> str:

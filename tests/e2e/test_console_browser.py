@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from support.browser import chromium, missing, screenshot
 from support.server import serving
 
@@ -86,15 +88,22 @@ def plan_as(site: Site, token: str, playbook: str) -> int:
     return ticket_id
 
 
+def click(driver: WebDriver, element: WebElement) -> None:
+    """Click something that loads a page, and wait until the new page has replaced the old."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(staleness_of(old))
+
+
 def sign_in(driver: WebDriver, site: Site, name: str) -> None:
     driver.get(site.base + "/")
     driver.find_element(By.ID, "token").send_keys(site.tokens[name])
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit].primary").click()
+    click(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit].primary"))
     assert driver.find_element(By.CLASS_NAME, "who").text == name
 
 
 def sign_out(driver: WebDriver) -> None:
-    driver.find_element(By.CSS_SELECTOR, ".signout button").click()
+    click(driver, driver.find_element(By.CSS_SELECTOR, ".signout button"))
     assert driver.find_elements(By.ID, "token")
 
 
@@ -124,13 +133,13 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
                                             "'high_value_upsell')]")
         assert "overdue" in row.get_attribute("class")
         screenshot(driver, SHOTS / f"{lang}-inbox.png")
-        row.find_element(By.TAG_NAME, "a").click()
+        click(driver, row.find_element(By.TAG_NAME, "a"))
         rehearsal = driver.find_element(By.ID, "rehearsal").text
         assert "23" in rehearsal and "manager_call" in rehearsal
         assert driver.find_elements(By.CSS_SELECTOR, "#rehearsal details")  # the sample
         driver.find_element(By.ID, "comment").send_keys("checked the sample")
         screenshot(driver, SHOTS / f"{lang}-ticket.png")
-        driver.find_element(By.ID, "approve").click()
+        click(driver, driver.find_element(By.ID, "approve"))
         assert text["approved"] in driver.find_element(By.CLASS_NAME, "flash").text
         assert "checked the sample" in driver.find_element(By.ID, "levels").text
         assert not driver.find_elements(By.ID, "approve")  # one person, one level
@@ -141,7 +150,7 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         sign_in(driver, site, "dong")
         driver.get(ticket_url)
         driver.find_element(By.ID, "comment").send_keys("ok for diamond")
-        driver.find_element(By.ID, "approve").click()
+        click(driver, driver.find_element(By.ID, "approve"))
         assert text["executing"] in driver.find_element(By.TAG_NAME, "h1").text
         assert driver.find_element(By.ID, "tasks").is_displayed()
         sign_out(driver)
@@ -159,14 +168,14 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         driver.get(site.base + "/console/draft")
         editor = driver.find_element(By.ID, "yaml")
         driver.execute_script("arguments[0].value = arguments[1]", editor, BROKEN)
-        driver.find_element(By.ID, "check").click()
+        click(driver, driver.find_element(By.ID, "check"))
         bad = driver.find_element(By.CSS_SELECTOR, f"#line-{BROKEN_LINE}.bad")
         assert "platinum" in bad.text
         assert text["problem"] in driver.find_element(By.ID, "problems").text
         screenshot(driver, SHOTS / f"{lang}-draft-errors.png")
         editor = driver.find_element(By.ID, "yaml")
         driver.execute_script("arguments[0].value = arguments[1]", editor, DRAFT)
-        driver.find_element(By.ID, "check").click()
+        click(driver, driver.find_element(By.ID, "check"))
         preview = driver.find_element(By.ID, "preview").text
         assert "hv_trial" in preview and "manager_call" in preview
         assert not driver.find_elements(By.ID, "problems")
@@ -182,7 +191,7 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         customer = first.find_element(By.TAG_NAME, "small").text.split(" ")[0]
         Select(first.find_element(By.TAG_NAME, "select")).select_by_value("accepted")
         first.find_element(By.CSS_SELECTOR, "input[name=note]").send_keys("will upgrade")
-        first.find_element(By.TAG_NAME, "button").click()
+        click(driver, first.find_element(By.TAG_NAME, "button"))
         assert text["recorded"] in driver.find_element(By.CLASS_NAME, "flash").text
         assert customer in driver.find_element(By.ID, "desk-results").text
         screenshot(driver, SHOTS / f"{lang}-desk.png")
