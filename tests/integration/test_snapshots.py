@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,8 +12,10 @@ from sqlalchemy.engine import Engine
 
 from adapters import snapshots
 from adapters.db import customer_snapshots, customers, events, make_engine
+from adapters.scheduler import Scheduler
 from engine.config import Config
 
+ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 9, 1, 1, 0, tzinfo=dt.UTC)  # 09:00 on 1 September in Asia/Shanghai
 NOW = dt.datetime(2026, 9, 1, 2, 0, tzinfo=dt.UTC)
 
@@ -86,3 +89,21 @@ def test_the_scheduler_job_takes_the_month_once(engine: Engine, config: Config) 
     assert first is not None and first.month == dt.date(2026, 9, 1)
     assert snapshots.monthly(engine, config, NOW + dt.timedelta(days=3)) is None
     assert len(_rows(engine)) == 2
+
+
+def test_the_leading_scheduler_keeps_the_months_snapshot(engine: Engine, config: Config,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
+    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+    clock = [NOW]
+    scheduler = Scheduler(engine, config, "a", dt.timedelta(seconds=30), lambda: clock[0])
+    scheduler.tick()
+    assert len(_rows(engine)) == 2
+    with engine.begin() as conn:
+        conn.execute(customers.update().values(arpu=999.0))
+    clock[0] = NOW + dt.timedelta(days=2)
+    scheduler.tick()
+    with engine.connect() as conn:
+        assert snapshots.months(conn) == [(dt.date(2026, 9, 1), dt.date(2026, 9, 1), 2)]
+        assert 999.0 not in set(conn.scalars(sa.select(customer_snapshots.c.arpu)))
