@@ -20,6 +20,7 @@ lint: setup
 
 test: setup
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(MAKE) lint
 	$(BIN)/pytest
 

@@ -31,6 +31,7 @@ approver=$(token_for demo-lead campaign_lead)
 director=$(token_for demo-director director)
 designer=$(token_for demo-designer designer)
 adapter=$(token_for demo-adapter adapter)
+manager=$(token_for demo-manager manager:m001)   # the account manager of customers with manager m001
 
 $tend scheduler --every 5 &
 scheduler=$!
@@ -38,10 +39,12 @@ trap 'kill $scheduler 2>/dev/null || true' EXIT
 
 cat <<TXT
 Tend is starting on http://$host:$port
+  web console: http://$host:$port/console/   (sign in with one of these tokens)
   interactive API docs: http://$host:$port/docs   (OpenAPI: /openapi.json)
   approver token (campaign_lead): $approver
   director token:                 $director
   designer token:                 $designer
+  manager token (manager:m001):   $manager
   adapter token (POST /events):   $adapter
   try: curl -H "Authorization: Bearer $approver" http://$host:$port/tickets?state=planned
 The scheduler plans tickets on the playbooks' cron schedules; \`tend sweep\` plans them now.
