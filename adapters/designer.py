@@ -1,4 +1,5 @@
-"""The designer's commands against the database: preview and explain.
+"""The designer's commands against the database: preview and explain (the conditions, and
+what became of the customer's tasks: sent, held, suppressed or cancelled, and why).
 
 A playbook reference is an id from the installed library or a path to a draft file, which is
 validated against the installed workflows and previewed without being installed.
@@ -14,17 +15,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.db import events, load_customer
+from adapters.db import events, load_customer, tasks, tickets
 from adapters.sweep import REPLAY_WINDOW, sweep
 from engine.config import Config
 from engine.customer import facts
 from engine.errors import NotFound, ValidationError
-from engine.explain import explain_playbook, render_text
+from engine.explain import explain_playbook, render_text, task_story
 from engine.playbook import Playbook
 from engine.selection import Selection
 from engine.values import parse_instant
 
 SAMPLE = 10
+TASKS_SHOWN = 50
 
 
 def parse_at(text: str | None, config: Config) -> dt.datetime:
@@ -80,10 +82,29 @@ def explain(conn: Connection, customer_id: str, playbooks: Sequence[Playbook], c
     stamp = at.astimezone(config.timezone).isoformat(timespec="seconds")
     seen = facts(customer, config.today(at), config.tiers, config.lifecycle)
     summary = {k: seen[k] for k in ("tier", "stage", "tenure_days", "days_to_birthday")}
+    stories = [task_story(task) for task in customer_tasks(
+        conn, customer_id, [pb.id for pb in playbooks], at)]
     if as_json:
         return json.dumps({"customer": customer_id, "at": stamp, **summary,
-                           "playbooks": verdicts}, ensure_ascii=False, default=str)
-    return render_text(customer_id, stamp, summary, verdicts)
+                           "playbooks": verdicts, "tasks": stories},
+                          ensure_ascii=False, default=str)
+    return render_text(customer_id, stamp, summary, verdicts, stories)
+
+
+def customer_tasks(conn: Connection, customer_id: str, playbook_ids: Sequence[str],
+                   at: dt.datetime) -> list[dict[str, Any]]:
+    """The customer's tasks of these playbooks made by `at`, newest first (the last
+    TASKS_SHOWN), with what explain says about each."""
+    rows = conn.execute(
+        sa.select(tasks.c.id, tasks.c.ticket_id, tickets.c.playbook, tasks.c.step,
+                  tasks.c.channel, tasks.c.state, tasks.c.attempt, tasks.c.due_at,
+                  tasks.c.sent_at, tasks.c.result_at, tasks.c.detail)
+        .join(tickets, tickets.c.id == tasks.c.ticket_id)
+        .where(tasks.c.customer_id == customer_id, tickets.c.playbook.in_(playbook_ids),
+               tasks.c.created_at <= at)
+        .order_by(tasks.c.created_at.desc(), tasks.c.id.desc()).limit(TASKS_SHOWN)).mappings()
+    return [{**row, **{k: row[k].isoformat() if row[k] else None
+                       for k in ("due_at", "sent_at", "result_at")}} for row in rows]
 
 
 def _last_event(conn: Connection, playbook: Playbook, customer_id: str,

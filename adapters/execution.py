@@ -90,5 +90,6 @@ def cancel_tasks(conn: Connection, ticket_id: int, now: dt.datetime) -> int:
     cancelled); finished ones keep their result."""
     done = conn.execute(tasks.update().where(tasks.c.ticket_id == ticket_id,
                                              tasks.c.state.in_(UNFINISHED))
-                        .values(state="cancelled", updated_at=now))
+                        .values(state="cancelled", updated_at=now,
+                                detail={"reason": "ticket cancelled"}))
     return done.rowcount

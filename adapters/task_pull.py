@@ -117,7 +117,8 @@ def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail
         siblings = sa.and_(tasks.c.ticket_id == row.ticket_id,
                            tasks.c.customer_id == row.customer_id, tasks.c.id != row.id)
         conn.execute(tasks.update().where(siblings, tasks.c.state.in_(OPEN))
-                     .values(state=CANCELLED, updated_at=now))
+                     .values(state=CANCELLED, updated_at=now, detail={
+                         "reason": "answered", "note": f"step {row.step} was {status}"}))
         # Pushed and delivered to a receiver that may still act on it: the push worker
         # sends it a cancel when this stamp is due (adapters.worker.cancel).
         conn.execute(tasks.update().where(siblings, tasks.c.state == "delivered",

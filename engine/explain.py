@@ -7,7 +7,7 @@ definition what every backend does (the backends are held to the evaluator by te
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.config import Config
@@ -15,6 +15,7 @@ from engine.customer import Customer, event_facts, facts
 from engine.evaluate import Verdict, explain
 from engine.playbook import Playbook
 from engine.selection import in_control
+from engine.task import STAGE
 
 
 def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at: dt.datetime,
@@ -74,8 +75,30 @@ def _step(verdict: Verdict | None, channel: str, customer: Customer) -> dict[str
     return out
 
 
+def task_story(task: Mapping[str, Any]) -> dict[str, Any]:
+    """What became of one task, in one word, and why: `sent` (handed to an adapter; its
+    result if any), `held` (waiting for quiet hours or capacity), `waiting` (not due yet),
+    `suppressed` (opted out, arbitration, a frequency cap), `cancelled` (the ticket, an
+    answer on another step, the goal, `unless`), `dead` (the channel gave up)."""
+    detail = task.get("detail") or {}
+    reason = " — ".join(str(detail[k]) for k in ("reason", "note") if detail.get(k))
+    state = task["state"]
+    if state in ("suppressed", "cancelled", "dead"):
+        outcome, why = state, reason or ("the ticket was cancelled" if state == "cancelled"
+                                         else "")
+    elif state in STAGE:
+        outcome, why = "sent", f"result {state}"
+    elif task.get("sent_at") is not None:
+        outcome, why = "sent", f"{state} since {task['sent_at']}, no result yet"
+    elif detail.get("policy") == "hold":
+        outcome, why = "held", f"{reason}; due {task['due_at']}"
+    else:
+        outcome, why = "waiting", f"due {task['due_at']}"
+    return {**task, "outcome": outcome, "why": why}
+
+
 def render_text(customer_id: str, at: str, summary: Mapping[str, Any],
-                verdicts: list[dict[str, Any]]) -> str:
+                verdicts: list[dict[str, Any]], tasks: Sequence[Mapping[str, Any]] = ()) -> str:
     """The explanation as a designer reads it in a terminal."""
     lines = [f"{customer_id} at {at}: "
              + ", ".join(f"{k} {_show(v)}" for k, v in summary.items())]
@@ -95,6 +118,12 @@ def render_text(customer_id: str, at: str, summary: Mapping[str, Any],
                          + (f" {step['note']}" if step.get("note") else ""))
             if "when" in step:
                 lines.extend(_tree(step["when"], 6))
+    if tasks:
+        lines += ["", "tasks:"]
+    for task in tasks:
+        again = f" retry {task['attempt']}" if task.get("attempt") else ""
+        lines.append(f"  {task['outcome']:<10} {task['playbook']} ticket {task['ticket_id']} "
+                     f"step {task['step']}{again} ({task['channel']}): {task['why']}")
     return "\n".join(lines)
 
 

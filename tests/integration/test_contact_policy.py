@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from adapters import task_pull
+from adapters import designer, task_pull
 from adapters import tickets as service
 from adapters.db import customers, make_engine, tasks
 from engine import policy as pol
@@ -277,3 +278,30 @@ def test_the_rehearsal_counts_tasks_the_policy_would_suppress_hold_or_beat(
     assert late is not None
     assert late["rehearsal"]["contact_policy"]["suppressed"] == {"frequency_cap": 3}
     assert late["rehearsal"]["contact_policy"]["held"] == {"quiet_hours": 6}
+
+
+# --- explain says what became of each task, and why ---
+
+def test_explain_says_which_tasks_were_sent_held_suppressed_or_cancelled_and_why(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config)
+    beta = run(engine, rules, library, "beta", local(20, 10))
+    pull(engine, rules, local(20, 10))
+    run(engine, rules, library, "alpha", local(20, 11))
+    run(engine, policy(config, arbitration=None), library, "twice", local(22, 22))
+    with engine.begin() as conn:
+        service.cancel(conn, rules, library, beta, User("admin", frozenset({"admin"})),
+                       "wrong offer", local(20, 12))
+    chosen = sorted(library.playbooks.values(), key=lambda p: p.id)
+    with engine.connect() as conn:
+        doc = json.loads(designer.explain(conn, "c1", chosen, rules, local(23, 0), True))
+        text = designer.explain(conn, "c1", chosen, rules, local(23, 0), False)
+    told = {(t["playbook"], t["step"]): (t["outcome"], t["why"]) for t in doc["tasks"]}
+    assert told[("beta", "sms")] == ("cancelled", "ticket cancelled")
+    assert told[("alpha", "sms")] == (
+        "suppressed", "frequency_cap — sms: at most 1 per 1d")
+    assert told[("twice", "sms")][0] == "held"
+    assert told[("twice", "sms")][1].startswith("quiet_hours — sms is quiet 21:00-09:00; due ")
+    assert told[("twice", "later")][0] == "suppressed"
+    assert "tasks:" in text and "suppressed beta" not in text
+    assert "cancelled  beta ticket" in text
