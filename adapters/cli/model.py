@@ -108,6 +108,8 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
     import sys
     import tempfile
 
+    from sqlalchemy.exc import ArgumentError
+
     from adapters.db import make_engine
     from adapters.migrate import upgrade
     from adapters.simulate import render, simulate
@@ -126,8 +128,11 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
     behaviour = with_effects(Behaviour(), effects)
     library = load_library(None, None, config)
     url = db_url or f"sqlite:///{tempfile.mkdtemp(prefix='tend-simulate-')}/tend.db"
+    try:
+        engine = make_engine(url)
+    except ArgumentError:
+        raise click.BadParameter(f"not a database URL: {url!r}", param_hint="--db") from None
     click.echo(f"database: {url}" + ("" if db_url else " (throwaway)"))
-    engine = make_engine(url)
     try:
         with database_errors():
             upgrade(url)

@@ -92,3 +92,5 @@ def test_simulate_refuses_a_database_with_customers_and_needs_an_approver(
     assert unattended.exit_code == 2 and "--auto-approve" in unattended.output
     bad = _simulate("--auto-approve", "--effect", "sim_offer=2")
     assert bad.exit_code == 1 and "--effect" in bad.output
+    nowhere = _simulate("--auto-approve", "--db", "not-a-url")
+    assert nowhere.exit_code == 2 and "not a database URL" in nowhere.output
