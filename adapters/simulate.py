@@ -145,7 +145,8 @@ def _plan_and_decide(engine: Engine, config: Config, library: Library, playbook:
     approve = auto or approver(ticket)
     while ticket["state"] == "planned":
         level = next(lv for lv in ticket["levels"] if lv["level"] == ticket["next_level"])
-        person = User(f"simulated-{level['role']}", frozenset({level["role"]}))
+        # one person per level: nobody approves two levels of one ticket
+        person = User(f"simulated-{level['role']}-{level['level']}", frozenset({level["role"]}))
         with engine.begin() as conn:
             if approve:
                 ticket = tickets.approve(conn, config, library, ticket["id"], person,

@@ -72,7 +72,7 @@ def test_the_loop_closes_a_ticket_with_its_uplift_and_true_effect(db_url: str,
         engine.dispose()
     assert first is not None and first.state == "closed"
     assert [a for a, _, _ in trail] == ["plan", "approve", "start", "evaluate", "close"]
-    assert trail[1][1:] == ("simulated-campaign_lead", AUTO_COMMENT)
+    assert trail[1][1:] == ("simulated-campaign_lead-1", AUTO_COMMENT)
     assert not {"pending", "leased"} & set(states)  # every due task got a result
     assert {"delivered", "accepted", "connected"} & set(states)
     assert goals
