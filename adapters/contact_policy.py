@@ -166,25 +166,30 @@ def sent_today(conn: Connection, policy: pol.Policy, channels: Iterable[str],
 
 
 def converted(conn: Connection, rows: Sequence[Any]) -> dict[int, str]:
-    """Of these task rows (with `unless: converted`), those whose customer reached the goal
-    since they entered the playbook or accepted another step of it, with what happened."""
+    """Of these task rows, those with `unless: converted` whose customer reached the goal
+    since they entered the playbook or accepted another step of the ticket, with what
+    happened. Two queries for the whole claim, not two per task."""
     guarded = [r for r in rows if (r.step_rules or {}).get("unless") == "converted"]
+    if not guarded:
+        return {}
+    people = sorted({r.customer_id for r in guarded})
+    answers = {(t, c): f"step {step} was {state}" for t, c, step, state in conn.execute(
+        sa.select(tasks.c.ticket_id, tasks.c.customer_id, tasks.c.step, tasks.c.state)
+        .where(tasks.c.ticket_id.in_(sorted({r.ticket_id for r in guarded})),
+               tasks.c.customer_id.in_(people), tasks.c.state.in_(CLOSED)))}
+    goals = sorted({r.step_rules["goal"] for r in guarded if r.step_rules.get("goal")})
+    latest = {(c, kind): at for c, kind, at in conn.execute(
+        sa.select(events.c.customer_id, events.c.type, sa.func.max(events.c.at))
+        .where(events.c.customer_id.in_(people), events.c.type.in_(goals))
+        .group_by(events.c.customer_id, events.c.type))} if goals else {}
     found: dict[int, str] = {}
     for row in guarded:
-        answer = conn.execute(
-            sa.select(tasks.c.step, tasks.c.state)
-            .where(tasks.c.ticket_id == row.ticket_id, tasks.c.customer_id == row.customer_id,
-                   tasks.c.state.in_(CLOSED)).limit(1)).first()
-        if answer is not None:
-            found[row.id] = f"step {answer.step} was {answer.state}"
-            continue
-        goal = (row.step_rules or {}).get("goal")
-        if goal:
-            reached = conn.scalar(sa.select(events.c.at).where(
-                events.c.customer_id == row.customer_id, events.c.type == goal,
-                events.c.at >= row.entered_at).limit(1))
-            if reached is not None:
-                found[row.id] = f"goal {goal} reached at {reached.isoformat()}"
+        goal = row.step_rules.get("goal")
+        reached = latest.get((row.customer_id, goal))
+        if (row.ticket_id, row.customer_id) in answers:
+            found[row.id] = answers[(row.ticket_id, row.customer_id)]
+        elif reached is not None and reached >= row.entered_at:
+            found[row.id] = f"goal {goal} reached at {reached.isoformat()}"
     return found
 
 
