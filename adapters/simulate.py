@@ -52,6 +52,7 @@ class TicketOutcome:
     playbook: str
     state: str
     evaluate_after: dt.datetime | None
+    has_goal: bool  # the playbook has one (a closed ticket with nobody in it has no results)
     true_uplift: float | None  # the model's, for a closed ticket with a goal
     goal: dict[str, Any] | None  # results.goal of a closed ticket (counts and uplift)
 
@@ -204,7 +205,7 @@ def _outcomes(conn: Connection, library: Library, behaviour: Behaviour,
             true = behaviour.true_uplift(row.playbook, playbook.goal.event,
                                          playbook.goal.within, share)
         outcomes.append(TicketOutcome(row.id, row.playbook, row.state, row.evaluate_after,
-                                      true, goal))
+                                      bool(playbook and playbook.goal), true, goal))
     return outcomes
 
 
@@ -250,6 +251,8 @@ def _why_not_shown(t: TicketOutcome) -> str:
         return "still in their goal window at the end"
     if t.state != "closed":
         return t.state
-    if t.goal is None:
+    if not t.has_goal:
         return "closed without a goal to measure"
+    if t.goal is None:
+        return "closed with nobody in them"
     return "closed with an empty group (nothing to compare)"
