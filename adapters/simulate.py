@@ -75,7 +75,7 @@ def simulate(engine: Engine, config: Config, library: Library, behaviour: Behavi
     counts: Counter[str] = Counter()
     _load_customers(engine, config, customers_n, seed, start)
     natural = _natural_events(library, behaviour, customers_n, seed, begin, end)
-    world = World(behaviour, seed)
+    world = World(behaviour, f"{seed}:contacts")
     for day in range(days):
         today = begin + DAY * day
         with engine.begin() as conn:
@@ -111,7 +111,7 @@ def _load_customers(engine: Engine, config: Config, n: int, seed: int, at: dt.da
 def _natural_events(library: Library, behaviour: Behaviour, n: int, seed: int,
                     begin: dt.datetime, end: dt.datetime) -> dict[int, list[Event]]:
     """Every customer's own goal events over the run, by day: they come whatever we do."""
-    rng = Random(seed)
+    rng = Random(f"{seed}:natural")  # apart from engine.demo's and the World's streams
     goals = sorted({p.goal.event for p in library.playbooks.values() if p.goal})
     by_day: dict[int, list[Event]] = defaultdict(list)
     for index in range(n):
@@ -163,7 +163,7 @@ def _dispatch(conn: Connection, config: Config, library: Library, world: World,
               until: dt.datetime, counts: Counter[str]) -> list[Event]:
     """Every task due by `until`, pulled per channel and answered by its customer at the time
     it was due; the goal events of those the contact persuaded."""
-    goals = {}
+    playbook_of: dict[int, str] = {}
     persuaded = []
     for channel in sorted(config.channels):
         while pulled := task_pull.pull(conn, channel, PULL, config.task_lease, until):
@@ -171,9 +171,9 @@ def _dispatch(conn: Connection, config: Config, library: Library, world: World,
                 if shape["state"] == "cancelled":
                     continue
                 row = task_pull.task(conn, shape["id"])
-                if row.ticket_id not in goals:
-                    goals[row.ticket_id] = _playbook_of(conn, row.ticket_id)
-                playbook_id = goals[row.ticket_id]
+                if row.ticket_id not in playbook_of:
+                    playbook_of[row.ticket_id] = _playbook(conn, row.ticket_id)
+                playbook_id = playbook_of[row.ticket_id]
                 contact = world.contact(row.ticket_id, row.customer_id, playbook_id, channel,
                                         row.due_at)
                 task_pull.report(conn, row, contact.status, row.due_at, {"simulated": True},
@@ -186,7 +186,7 @@ def _dispatch(conn: Connection, config: Config, library: Library, world: World,
     return persuaded
 
 
-def _playbook_of(conn: Connection, ticket_id: int) -> str:
+def _playbook(conn: Connection, ticket_id: int) -> str:
     return str(conn.scalar(sa.select(ticket_table.c.playbook)
                            .where(ticket_table.c.id == ticket_id)))
 

@@ -99,7 +99,7 @@ class Contact:
 class World:
     """The customers' side of a simulation: who each ticket has reached, and their answers."""
 
-    def __init__(self, behaviour: Behaviour, seed: int) -> None:
+    def __init__(self, behaviour: Behaviour, seed: int | str) -> None:
         self.behaviour = behaviour
         self.rng = Random(seed)
         self.first_reached: dict[tuple[int, str], dt.datetime] = {}
