@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from adapters.http.auth import roles_for
@@ -106,7 +107,7 @@ def _session_user() -> User | None:
         return None
     if time.time() - float(session.get("since", 0)) > lifetime().total_seconds():
         sign_out()
-        g.expired = True
+        flash(_("Your session has expired. Please sign in again."), "error")
         return None
     with state().transaction() as conn:
         return user_by_name(conn, name)

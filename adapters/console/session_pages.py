@@ -68,8 +68,7 @@ def home() -> Response:
 def signin() -> Any:
     if g.user is not None:
         return redirect(_next_or(url_for("console.home")))
-    return render_template("console/signin.html", next=_next_or(""),
-                           expired=g.get("expired", False))
+    return render_template("console/signin.html", next=_next_or(""))
 
 
 @bp.post("/signin")
@@ -86,8 +85,8 @@ def signin_post() -> Any:
         else:
             user = None
     if user is None:
-        return render_template("console/signin.html", next=_next_or(""), expired=False,
-                               failed=True, name=name), 401
+        return render_template("console/signin.html", next=_next_or(""), failed=True,
+                               name=name), 401
     sign_in(user)
     return redirect(_next_or(url_for("console.home")), 303)
 

@@ -1,0 +1,325 @@
+"""The console through Flask's test client on SQLite and PostgreSQL: sign-in and the session
+cookie, CSRF, expiry, the role table of every page, decisions through the ticket service,
+the draft editor, the desk and the languages. The browser test drives the same pages in
+Chromium (tests/e2e/test_console_browser.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from adapters import tickets
+from adapters.db import events, tasks
+from adapters.http.app import create_app
+from adapters.http.state import State
+from adapters.users import add_user, set_password
+from engine.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+AT = dt.datetime(2026, 6, 1, 1, 0, tzinfo=dt.UTC)  # 09:00 in Asia/Shanghai: the monthly sweep
+USERS = {"lena": ["campaign_lead"], "dong": ["director"], "pat": ["designer", "campaign_lead"],
+         "vic": ["viewer"], "mia": ["manager:m01"], "crm": ["adapter"], "root": ["admin"]}
+CUSTOMERS = [{"id": f"d{i:02d}", "name": f"Customer {i}", "joined_on": "2019-01-01",
+              "arpu": 350 + i, "manager": f"m0{i % 3}"} for i in range(12)]
+DRAFT = (ROOT / "rules" / "high_value_upsell.yaml").read_text().replace(
+    "playbook: high_value_upsell", "playbook: hv_trial")
+
+
+@dataclass
+class Console:
+    app: Flask
+    state: State
+    tokens: dict[str, str]
+    swept: int  # high_value_upsell, planned by the system, two levels
+    by_pat: int  # renewal, planned by pat
+
+    def browser(self, name: str | None = None, **headers: str) -> Browser:
+        browser = Browser(self.app.test_client(), headers)
+        if name is not None:
+            reply = browser.sign_in(token=self.tokens[name])
+            assert reply.status_code == 303, reply.get_data(as_text=True)
+        return browser
+
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        with self.state.engine.connect() as conn:
+            return tickets.show(conn, ticket_id)
+
+
+@dataclass
+class Browser:
+    client: FlaskClient
+    headers: dict[str, str]
+
+    def get(self, path: str) -> TestResponse:
+        return self.client.get(path, headers=self.headers)
+
+    def csrf(self) -> str:
+        with self.client.session_transaction() as session:
+            token = session.get("csrf_token")
+        if token is None:  # no session yet: the sign-in page makes one
+            page = self.get("/console/signin").get_data(as_text=True)
+            found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            assert found
+            return found.group(1)
+        return str(token)
+
+    def post(self, path: str, data: dict[str, str] | None = None,
+             csrf: bool = True) -> TestResponse:
+        form = dict(data or {})
+        if csrf:
+            form["csrf_token"] = self.csrf()
+        return self.client.post(path, data=form, headers=self.headers)
+
+    def sign_in(self, **form: str) -> TestResponse:
+        return self.post("/console/signin", form)
+
+    def text(self, path: str) -> str:
+        reply = self.get(path)
+        assert reply.status_code == 200, (path, reply.status_code)
+        return reply.get_data(as_text=True)
+
+
+@pytest.fixture
+def console(db_url: str, config: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console]:
+    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
+    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+    app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
+    state: State = app.extensions["tend"]
+    with state.engine.begin() as conn:
+        tokens = {name: add_user(conn, name, roles) for name, roles in USERS.items()}
+        set_password(conn, "lena", "correct horse battery")
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {tokens['crm']}"}
+    assert client.post("/customers", json=CUSTOMERS, headers=auth).status_code == 200
+    with state.engine.begin() as conn:
+        opened = tickets.sweep_all(conn, config, state.library, AT)
+    swept = next(t["id"] for t in opened if t["playbook"] == "high_value_upsell")
+    planned = client.post("/tickets", json={"playbook": "renewal"},
+                          headers={"Authorization": f"Bearer {tokens['pat']}"})
+    assert planned.status_code == 201, planned.json
+    yield Console(app, state, tokens, swept, planned.json["id"])
+    state.dispose()
+
+
+def test_sign_in_sets_a_signed_httponly_lax_cookie_secure_behind_https(console: Console) -> None:
+    browser = console.browser()
+    reply = browser.sign_in(token=console.tokens["lena"])
+    assert reply.status_code == 303 and reply.location == "/console/home"
+    cookie = reply.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert console.tokens["lena"] not in cookie
+    behind_proxy = console.browser(**{"X-Forwarded-Proto": "https"})
+    assert "Secure" in behind_proxy.sign_in(token=console.tokens["lena"]).headers["Set-Cookie"]
+    assert browser.get("/console/home").location == "/console/"
+    assert "lena" in browser.text("/console/")
+
+
+def test_password_sign_in_and_failures_say_the_same(console: Console) -> None:
+    ok = console.browser().sign_in(name="lena", password="correct horse battery")
+    assert ok.status_code == 303
+    for form in ({"name": "lena", "password": "wrong password!"},
+                 {"name": "dong", "password": "correct horse battery"},  # has none
+                 {"name": "nobody", "password": "correct horse battery"},
+                 {"token": "not-a-token"}, {}):
+        failed = console.browser().sign_in(**form)
+        assert failed.status_code == 401
+        assert "did not match any user" in failed.get_data(as_text=True)
+
+
+def test_every_form_needs_the_session_csrf_token(console: Console) -> None:
+    lena = console.browser("lena")
+    path = f"/console/tickets/{console.swept}/approve"
+    assert lena.post(path, {"comment": "x"}, csrf=False).status_code == 403
+    forged = lena.post(path, {"comment": "x", "csrf_token": "guessed"}, csrf=False)
+    assert forged.status_code == 403
+    assert console.ticket(console.swept)["approvals"] == []
+    assert console.browser().post("/console/signin", {"token": console.tokens["lena"]},
+                                  csrf=False).status_code == 403
+
+
+def test_sessions_expire_and_sign_out_ends_them(console: Console) -> None:
+    lena = console.browser("lena")
+    with lena.client.session_transaction() as session:
+        session["since"] = int(time.time()) - 9 * 3600  # past the 8-hour lifetime
+    expired = lena.get("/console/")
+    assert expired.status_code == 302 and expired.location.startswith("/console/signin")
+    assert "expired" in lena.text(expired.location)
+    dong = console.browser("dong")
+    assert dong.post("/console/signout").status_code == 303
+    assert dong.get("/console/").status_code == 302
+
+
+def test_an_unknown_user_in_a_session_and_a_foreign_next_are_refused(console: Console) -> None:
+    browser = console.browser()
+    with browser.client.session_transaction() as session:
+        session.update(user="ghost", since=int(time.time()))
+    assert browser.get("/console/").status_code == 302
+    reply = browser.post("/console/signin", {"token": console.tokens["vic"],
+                                             "next": "//evil.example/console"})
+    assert reply.location == "/console/home"
+
+
+PAGES: list[tuple[str, str, set[str]]] = [  # method, path, who gets in (others: 403)
+    ("GET", "/console/", {"lena", "dong", "pat", "vic", "root"}),
+    ("GET", "/console/tickets/{swept}", {"lena", "dong", "pat", "vic", "root"}),
+    ("GET", "/console/playbooks", {"lena", "dong", "pat", "vic", "root"}),
+    ("GET", "/console/playbooks/welcome", {"lena", "dong", "pat", "vic", "root"}),
+    ("GET", "/console/explain?customer=d01", {"lena", "dong", "pat", "vic", "root"}),
+    ("GET", "/console/draft", {"pat", "root"}),
+    ("POST", "/console/draft", {"pat", "root"}),
+    ("GET", "/console/desk", {"mia", "root"}),
+    ("POST", "/console/desk/tasks/999/result", {"mia", "root"}),
+    ("POST", "/console/tickets/999/approve", {"lena", "dong", "pat"}),
+    ("POST", "/console/tickets/999/reject", {"lena", "dong", "pat"}),
+    ("POST", "/console/tickets/999/cancel", {"root"}),
+    ("GET", "/console/home", {"lena", "dong", "pat", "vic", "root", "mia"}),
+    ("POST", "/console/signout", set(USERS)),
+    ("POST", "/console/lang", set(USERS)),
+    ("GET", "/console/signin", set(USERS)),
+    ("POST", "/console/signin", set(USERS)),
+    ("GET", "/console/assets/console.css", set(USERS)),
+]
+
+
+def test_every_page_checks_the_api_roles(console: Console) -> None:
+    covered = {re.sub(r"/(999|welcome|\{swept\})", "/<>", path.split("?")[0])
+               for _, path, _ in PAGES}
+    rules = {re.sub(r"<[^>]+>", "<>", rule.rule) for rule in console.app.url_map.iter_rules()
+             if rule.endpoint.startswith("console.")}
+    assert rules == covered - {"/console/assets/console.css"} | {"/console/assets/<>"}
+    for method, path, allowed in PAGES:
+        for name in USERS:
+            browser = console.browser(name)
+            url = path.format(swept=console.swept)
+            reply = browser.get(url) if method == "GET" else browser.post(url)
+            reply.close()  # the stylesheet is a file
+            if name in allowed:
+                assert reply.status_code != 403, (method, path, name)
+            else:
+                assert reply.status_code == 403, (method, path, name, reply.status_code)
+                assert "text/html" in reply.content_type
+
+
+def test_approval_levels_through_the_console(console: Console) -> None:
+    page = f"/console/tickets/{console.swept}"
+    lena, dong = console.browser("lena"), console.browser("dong")
+    inbox = lena.text("/console/")
+    assert f'href="{page}"' in inbox.split('id="awaiting"')[1].split("</table>")[0]
+    assert 'id="approve"' not in dong.text(page)  # level 1 is not the director's
+    shown = lena.text(page)
+    assert 'id="approve"' in shown and "manager_call" in shown and "d01" in shown
+    assert lena.post(page + "/approve", {"comment": "checked"}).status_code == 303
+    assert "Approved." in lena.text(page)
+    assert 'id="approve"' not in lena.text(page)
+    assert dong.post(page + "/approve", {"comment": "ok"}).status_code == 303
+    ticket = console.ticket(console.swept)
+    assert ticket["state"] == "executing"
+    assert [(a["by"], a["comment"]) for a in ticket["approvals"]] == \
+        [("lena", "checked"), ("dong", "ok")]
+    assert 'id="tasks"' in lena.text(page)
+
+
+def test_the_planner_sees_no_button_and_a_forged_post_is_refused(console: Console) -> None:
+    pat = console.browser("pat")
+    page = f"/console/tickets/{console.by_pat}"
+    shown = pat.text(page)
+    assert 'id="approve"' not in shown and 'id="no-decision"' in shown
+    refused = pat.post(page + "/approve", {"comment": "mine"})
+    assert refused.status_code == 403
+    assert "planned ticket" in refused.get_data(as_text=True)
+    assert console.ticket(console.by_pat)["approvals"] == []
+
+
+def test_reject_and_cancel_need_a_comment(console: Console) -> None:
+    page = f"/console/tickets/{console.by_pat}"
+    lena, root = console.browser("lena"), console.browser("root")
+    assert lena.post(page + "/reject", {"comment": " "}).status_code == 303
+    assert "needs a comment" in lena.text(page)
+    assert console.ticket(console.by_pat)["state"] == "planned"
+    assert 'id="cancel"' in root.text(page) and 'id="cancel"' not in lena.text(page)
+    root.post(page + "/cancel", {"comment": "wrong season"})
+    assert console.ticket(console.by_pat)["state"] == "cancelled"
+    assert lena.post(page + "/reject", {"comment": "late"}).status_code == 409
+
+
+def test_inbox_filters_and_pages(console: Console) -> None:
+    vic = console.browser("vic")
+    listed = vic.text("/console/?state=cancelled")
+    table = listed.split('id="tickets"')[1]
+    assert "renewal" in table and "high_value_upsell" not in table  # the swept one superseded
+    diamond = vic.text("/console/?tier=diamond").split('id="tickets"')[1]
+    assert "high_value_upsell" in diamond and "renewal" not in diamond
+    assert vic.get("/console/?state=nope").status_code == 400
+
+
+def test_draft_errors_at_their_line_then_a_preview(console: Console) -> None:
+    pat = console.browser("pat")
+    broken = DRAFT.replace("[gold, diamond]", "[gold, platinum]")
+    line = 1 + broken.splitlines().index("    - tier: {in: [gold, platinum]}")
+    page = pat.post("/console/draft", {"yaml": broken, "at": "2026-06-01"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="problems"' in text
+    assert re.search(rf'<li id="line-{line}" class="bad">.*?platinum', text, re.DOTALL)
+    fixed = pat.post("/console/draft", {"yaml": DRAFT, "at": "2026-06-01"})
+    text = fixed.get_data(as_text=True)
+    assert 'id="preview"' in text and 'id="problems"' not in text
+    assert re.search(r'<span class="n">12</span><span class="l">matched', text)
+    bad_date = pat.post("/console/draft", {"yaml": DRAFT, "at": "June"})
+    assert "--at" in bad_date.get_data(as_text=True)
+
+
+def test_library_diff_and_explain(console: Console) -> None:
+    vic = console.browser("vic")
+    assert "high_value_upsell" in vic.text("/console/playbooks")
+    assert "v1" in vic.text("/console/playbooks/high_value_upsell")
+    assert vic.get("/console/playbooks/high_value_upsell?a=1&b=7").status_code == 404
+    assert vic.get("/console/playbooks/nope").status_code == 404
+    explained = vic.text("/console/explain?customer=d01&playbook=high_value_upsell&at=2026-06-01")
+    assert 'id="explained"' in explained and "tier in [gold, diamond]" in explained
+    assert "no customer" in vic.text("/console/explain?customer=zz")
+
+
+def test_the_desk_shows_my_customers_tasks_and_records_results(console: Console) -> None:
+    page = f"/console/tickets/{console.swept}"
+    console.browser("lena").post(page + "/approve", {"comment": "go"})
+    console.browser("dong").post(page + "/approve", {"comment": "go"})
+    mia = console.browser("mia")
+    desk = mia.text("/console/desk")
+    shown = set(re.findall(r'<tr id="task-(\d+)"', desk))
+    with console.state.engine.connect() as conn:
+        routes = dict(conn.execute(sa.select(tasks.c.id, tasks.c.route)).all())
+    assert shown and {routes[int(i)] for i in shown} == {"manager:m01"}
+    theirs = next(i for i, r in routes.items() if r == "manager:m00")
+    assert mia.post(f"/console/desk/tasks/{theirs}/result", {"status": "accepted"}) \
+        .status_code == 403
+    mine = int(sorted(shown)[0])
+    assert mia.post(f"/console/desk/tasks/{mine}/result",
+                    {"status": "bogus"}).status_code == 400
+    done = mia.post(f"/console/desk/tasks/{mine}/result", {"status": "accepted", "note": "yes"})
+    assert done.status_code == 303
+    with console.state.engine.connect() as conn:
+        row = conn.execute(sa.select(tasks).where(tasks.c.id == mine)).one()
+        stored = conn.scalar(sa.select(sa.func.count()).select_from(events).where(
+            events.c.id == f"task:{mine}:accepted"))
+    assert (row.state, row.detail["note"], stored) == ("accepted", "yes", 1)
+    after = mia.text("/console/desk")
+    assert f'id="task-{mine}"' not in after and "Result recorded" in after
+
+
+def test_language_from_the_browser_or_the_switch(console: Console) -> None:
+    zh = console.browser("lena", **{"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert "等待您决定" in zh.text("/console/")
+    zh.post("/console/lang", {"lang": "en", "next": "/console/"})
+    assert "Awaiting your decision" in zh.text("/console/")
+    assert "登录" in console.browser(**{"Accept-Language": "zh"}).text("/console/signin")
