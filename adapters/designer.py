@@ -83,7 +83,7 @@ def explain(conn: Connection, customer_id: str, playbooks: Sequence[Playbook], c
     seen = facts(customer, config.today(at), config.tiers, config.lifecycle)
     summary = {k: seen[k] for k in ("tier", "stage", "tenure_days", "days_to_birthday")}
     stories = [task_story(task) for task in customer_tasks(
-        conn, customer_id, [pb.id for pb in playbooks], at)]
+        conn, config, customer_id, [pb.id for pb in playbooks], at)]
     if as_json:
         return json.dumps({"customer": customer_id, "at": stamp, **summary,
                            "playbooks": verdicts, "tasks": stories},
@@ -91,10 +91,10 @@ def explain(conn: Connection, customer_id: str, playbooks: Sequence[Playbook], c
     return render_text(customer_id, stamp, summary, verdicts, stories)
 
 
-def customer_tasks(conn: Connection, customer_id: str, playbook_ids: Sequence[str],
-                   at: dt.datetime) -> list[dict[str, Any]]:
+def customer_tasks(conn: Connection, config: Config, customer_id: str,
+                   playbook_ids: Sequence[str], at: dt.datetime) -> list[dict[str, Any]]:
     """The customer's tasks of these playbooks made by `at`, newest first (the last
-    TASKS_SHOWN), with what explain says about each."""
+    TASKS_SHOWN), their instants in the configured timezone like the rest of explain."""
     rows = conn.execute(
         sa.select(tasks.c.id, tasks.c.ticket_id, tickets.c.playbook, tasks.c.step,
                   tasks.c.channel, tasks.c.state, tasks.c.attempt, tasks.c.due_at,
@@ -103,7 +103,7 @@ def customer_tasks(conn: Connection, customer_id: str, playbook_ids: Sequence[st
         .where(tasks.c.customer_id == customer_id, tickets.c.playbook.in_(playbook_ids),
                tasks.c.created_at <= at)
         .order_by(tasks.c.created_at.desc(), tasks.c.id.desc()).limit(TASKS_SHOWN)).mappings()
-    return [{**row, **{k: row[k].isoformat() if row[k] else None
+    return [{**row, **{k: row[k].astimezone(config.timezone).isoformat() if row[k] else None
                        for k in ("due_at", "sent_at", "result_at")}} for row in rows]
 
 
