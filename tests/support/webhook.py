@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,8 +36,9 @@ class Receiver:
 
 
 @contextmanager
-def receiving(script: Sequence[int] = ()) -> Iterator[Receiver]:
-    """A receiver answering `script` then 200 to each key; stopped when the block ends."""
+def receiving(script: Sequence[int] = (), delay: float = 0.0) -> Iterator[Receiver]:
+    """A receiver answering `script` then 200 to each key, each answer `delay` seconds
+    after the request (a gateway's own latency); stopped when the block ends."""
     holder: list[Receiver] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -44,6 +46,7 @@ def receiving(script: Sequence[int] = ()) -> Iterator[Receiver]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            time.sleep(delay)
             status = holder[0].status_for(self.headers.get("Idempotency-Key", ""),
                                           self.headers.get("Tend-Signature", ""), body)
             self.send_response(status)
