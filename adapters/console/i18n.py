@@ -29,7 +29,8 @@ from engine.config import Config
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-# Ticket, task and decision states as people read them (the API keeps the codes).
+# Ticket, task and decision states and selection groups as people read them (the API keeps
+# the codes).
 STATE_LABELS = {
     "planned": _l("planned"), "approved": _l("approved"), "executing": _l("executing"),
     "evaluating": _l("evaluating"), "closed": _l("closed"), "rejected": _l("rejected"),
@@ -37,6 +38,7 @@ STATE_LABELS = {
     "pushed": _l("pushed"), "delivered": _l("delivered"), "failed": _l("failed"),
     "no_answer": _l("no answer"), "connected": _l("connected"), "accepted": _l("accepted"),
     "declined": _l("declined"), "converted": _l("converted"), "dead": _l("dead"),
+    "treatment": _l("treatment"), "control": _l("control"), "not matched": _l("not matched"),
 }
 
 

@@ -63,11 +63,21 @@ def ticket_page(ticket_id: int) -> str:
         shown = tickets.show(conn, ticket_id)
         can = _may(conn, st, ticket_id, g.user)
         task_counts = _task_counts(conn, ticket_id)
-    levels = _levels(shown)
-    results = shown.get("results") or {}
-    has_report = shown["state"] == "closed" and any(k in results for k in ("report", "charts"))
-    return render_template("console/ticket.html", t=shown, can=can, levels=levels,
-                           task_counts=task_counts, results=results, has_report=has_report)
+    return render_template("console/ticket.html", t=shown, can=can, levels=_levels(shown),
+                           task_counts=task_counts, results=shown.get("results") or {})
+
+
+@bp.get("/tickets/<int:ticket_id>/report")
+@page("read")
+def report_page(ticket_id: int) -> Response:
+    """The evaluation's report (`GET /tickets/<id>/report`, which wants a bearer token), for
+    a reader signed in to the console: the same page from the same functions."""
+    from adapters import report  # matplotlib: loaded when a report is asked for
+
+    st = state()
+    with st.transaction() as conn:
+        ticket = report.gather(conn, st.config, st.library, ticket_id, _now())
+    return Response(report.page(ticket), mimetype="text/html")
 
 
 def _may(conn: Connection, st: State, ticket_id: int, user: User) -> dict[str, bool]:

@@ -173,6 +173,7 @@ def test_an_unknown_user_in_a_session_and_a_foreign_next_are_refused(console: Co
 PAGES: list[tuple[str, str, set[str]]] = [  # method, path, who gets in (others: 403)
     ("GET", "/console/", {"lena", "dong", "pat", "vic", "root"}),
     ("GET", "/console/tickets/{swept}", {"lena", "dong", "pat", "vic", "root"}),
+    ("GET", "/console/tickets/{swept}/report", {"lena", "dong", "pat", "vic", "root"}),
     ("GET", "/console/playbooks", {"lena", "dong", "pat", "vic", "root"}),
     ("GET", "/console/playbooks/welcome", {"lena", "dong", "pat", "vic", "root"}),
     ("GET", "/console/explain?customer=d01", {"lena", "dong", "pat", "vic", "root"}),
@@ -323,3 +324,21 @@ def test_language_from_the_browser_or_the_switch(console: Console) -> None:
     zh.post("/console/lang", {"lang": "en", "next": "/console/"})
     assert "Awaiting your decision" in zh.text("/console/")
     assert "登录" in console.browser(**{"Accept-Language": "zh"}).text("/console/signin")
+
+
+def test_a_closed_ticket_shows_its_results_and_links_its_report(console: Console,
+                                                                config: Config) -> None:
+    page = f"/console/tickets/{console.swept}"
+    console.browser("lena").post(page + "/approve", {"comment": "go"})
+    console.browser("dong").post(page + "/approve", {"comment": "go"})
+    vic = console.browser("vic")
+    assert 'id="report"' not in vic.text(page)  # executing: no results yet
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=60)
+    with console.state.engine.begin() as conn:
+        assert tickets.advance(conn, config, console.state.library, later) == [console.swept]
+    shown = vic.text(page)
+    assert 'id="results"' in shown and 'id="report"' in shown
+    report = vic.get(page + "/report")
+    assert report.status_code == 200 and report.content_type.startswith("text/html")
+    assert "high_value_upsell" in report.get_data(as_text=True)
+    assert "high_value_upsell" in vic.text("/console/playbooks/high_value_upsell")
