@@ -23,16 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.db import UTCDateTime, customers, events
+from adapters.db import UTCDateTime, customers, events, one_of
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.values import coerce, parse_instant, unstorable
 
 BATCH = 1000
 FIELDS = ("id", "customer_id", "type", "at", "data")
+_KNOWN = frozenset(FIELDS)
 LIMITS = {"id": 128, "customer_id": 64}
 
 
@@ -58,7 +58,7 @@ def check_event(raw: Any, config: Config) -> Event | list[tuple[str, str]]:
     if not isinstance(raw, dict):
         return [("event", "expected a JSON object")]
     problems = [(key, "unknown field, expected one of " + ", ".join(FIELDS))
-                for key in raw if key not in FIELDS]
+                for key in raw if key not in _KNOWN]
     texts = _texts(raw, problems)
     event_type = texts.get("type")
     declared = config.events.get(event_type) if event_type else None
@@ -89,7 +89,7 @@ def _texts(raw: dict[str, Any], problems: list[tuple[str, str]]) -> dict[str, st
             problems.append((key, f"expected a non-empty string, got {value!r}"))
         elif key in LIMITS and len(value) > LIMITS[key]:
             problems.append((key, f"expected at most {LIMITS[key]} characters"))
-        elif unstorable(value):
+        elif (not value.isascii() or "\x00" in value) and unstorable(value):  # ASCII: fast
             problems.append((key, str(unstorable(value))))
         else:
             texts[key] = value
@@ -152,16 +152,6 @@ def store_events(conn: Connection, batch: Sequence[Event], received_at: dt.datet
     return Stored(new, len(batch) - len(new))
 
 
-def one_of(conn: Connection, column: sa.ColumnElement[str],
-           values: Sequence[str]) -> sa.ColumnElement[bool]:
-    """`column IN values`. On PostgreSQL the list is one array parameter: an IN list of
-    hundreds of parameters made psycopg re-parse a long statement every time."""
-    if conn.dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam("values", list(values),
-                                              type_=postgresql.ARRAY(sa.Text)))
-    return column.in_(values)
-
-
 def existing_ids(conn: Connection, column: sa.ColumnElement[str],
                  values: Sequence[str]) -> list[str]:
     """The `values` present in `column`."""
@@ -170,45 +160,37 @@ def existing_ids(conn: Connection, column: sa.ColumnElement[str],
     return list(conn.scalars(sa.select(column).where(one_of(conn, column, values))))
 
 
-# One statement per batch whatever its size, the rows passed as one JSON text (SQLite) or one
-# array per column (PostgreSQL): a multi-row VALUES of several thousand parameters cost more to
-# build and parse than the insert itself. `at` is written as the DateTime types store it.
-_INSERT_SQLITE = sa.text("""
+# One statement per batch whatever its size, the rows passed as one JSON text of
+# [id, customer_id, type, at, data as JSON text, known customer] arrays: a multi-row VALUES of
+# thousands of parameters cost more to build and parse than the insert itself, and psycopg
+# dumps Python lists as arrays slowly. `at` is written as the DateTime types store it.
+_INSERT_SQL = {
+    "sqlite": """
     INSERT INTO events (id, customer_id, type, at, data, known_customer, received_at)
     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
            json_extract(value, '$[2]'), json_extract(value, '$[3]'),
            json_extract(value, '$[4]'), json_extract(value, '$[5]'), :received_at
     FROM json_each(:rows) WHERE true
-    ON CONFLICT (id) DO NOTHING RETURNING seq, id""").bindparams(
-    sa.bindparam("received_at", type_=UTCDateTime))
-_INSERT_POSTGRESQL = sa.text("""
+    ON CONFLICT (id) DO NOTHING RETURNING seq, id""",
+    "postgresql": """
     INSERT INTO events (id, customer_id, type, at, data, known_customer, received_at)
-    SELECT id, customer_id, type, at, data, known, :received_at
-    FROM unnest(CAST(:ids AS TEXT[]), CAST(:customer_ids AS TEXT[]), CAST(:types AS TEXT[]),
-                CAST(:ats AS TIMESTAMP[]), CAST(CAST(:datas AS TEXT[]) AS JSONB[]),
-                CAST(:known AS BOOLEAN[]))
-         AS batch(id, customer_id, type, at, data, known)
-    ON CONFLICT (id) DO NOTHING RETURNING seq, id""").bindparams(
-    sa.bindparam("received_at", type_=UTCDateTime))
+    SELECT r->>0, r->>1, r->>2, CAST(r->>3 AS TIMESTAMP), CAST(r->>4 AS JSONB),
+           CAST(r->>5 AS BOOLEAN), :received_at
+    FROM json_array_elements(CAST(:rows AS JSON)) AS r
+    ON CONFLICT (id) DO NOTHING RETURNING seq, id"""}
+_INSERT = {dialect: sa.text(sql).bindparams(sa.bindparam("received_at", type_=UTCDateTime))
+           for dialect, sql in _INSERT_SQL.items()}
 
 
 def _insert_with_ids(conn: Connection, batch: Sequence[Event], known: set[str],
                      received_at: dt.datetime) -> dict[str, int]:
     """Insert events that have ids, skipping ids already stored; the new ones' seqs by id."""
-    datas = [json.dumps(_json_ready(e.data)) if e.data else None for e in batch]
-    if conn.dialect.name == "postgresql":
-        result = conn.execute(_INSERT_POSTGRESQL, {
-            "ids": [e.id for e in batch], "customer_ids": [e.customer_id for e in batch],
-            "types": [e.type for e in batch],
-            "ats": [e.at.astimezone(dt.UTC).replace(tzinfo=None) for e in batch],
-            "datas": datas, "known": [e.customer_id in known for e in batch],
-            "received_at": received_at})
-    else:
-        rows = [[e.id, e.customer_id, e.type,
-                 e.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
-                 data, e.customer_id in known] for e, data in zip(batch, datas, strict=True)]
-        result = conn.execute(_INSERT_SQLITE, {"rows": json.dumps(rows),
-                                               "received_at": received_at})
+    rows = [[e.id, e.customer_id, e.type,
+             e.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
+             json.dumps(_json_ready(e.data)) if e.data else None, e.customer_id in known]
+            for e in batch]
+    result = conn.execute(_INSERT[conn.dialect.name],
+                          {"rows": json.dumps(rows), "received_at": received_at})
     return {event_id: seq for seq, event_id in result}
 
 

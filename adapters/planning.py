@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters import contact_policy, execution
-from adapters.db import customers, entries, load_customers, playbook_versions
+from adapters.db import customers, entries, load_customers, one_of, playbook_versions
 from engine.config import Config
 from engine.customer import facts, tier_of
 from engine.errors import Conflict
@@ -56,7 +56,7 @@ def cooldown_ids(conn: Connection, playbook: Playbook, at: dt.datetime,
                     entries.c.entered_at > before(at, playbook.cooldown),
                     entries.c.entered_at <= at))
     if among is not None:
-        query = query.where(entries.c.customer_id.in_(among))
+        query = query.where(one_of(conn, entries.c.customer_id, among))
     return list(conn.execute(query).scalars())
 
 

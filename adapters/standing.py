@@ -19,8 +19,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters import contact_policy, event_matches, execution, step_timing
-from adapters.db import customers, decode_list, entries, load_customers, tasks, tickets
-from adapters.event_import import Event, StoredEvent, one_of
+from adapters.db import (
+    customers,
+    decode_list,
+    entries,
+    load_customers,
+    one_of,
+    tasks,
+    tickets,
+)
+from adapters.event_import import Event, StoredEvent
 from adapters.planning import cooldown_ids
 from adapters.ticket_store import task_shape
 from engine.config import Config
@@ -32,6 +40,8 @@ from engine.selection import in_control
 from engine.triggers import Outcome, Triggers
 
 CHUNK = 5_000
+TASK_COLUMNS = ("id", "entry_id", "ticket_id", "customer_id", "step", "channel", "route",
+                "state", "idempotency_key", "due_at", "payload", "created_at", "updated_at")
 _matcher: Matcher | None = None
 _lock = threading.Lock()
 
@@ -93,7 +103,7 @@ def _lean_records(conn: Connection, config: Config, ids: list[str],
         query = sa.select(*(customers.c[name] for name in columns)).where(
             one_of(conn, customers.c.id, ids[start:start + CHUNK]))
         for row in conn.execute(query):
-            record = row._asdict()
+            record = dict(zip(columns, row, strict=True))
             for name in ("tags", "opt_out"):
                 if name in record:
                     record[name] = decode_list(record[name])
@@ -206,7 +216,8 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
     if rows:
         conn.execute(tasks.insert(), rows)
         by_entry: dict[int, list[dict[str, Any]]] = {}
-        for row in conn.execute(sa.select(tasks).where(tasks.c.entry_id.in_(entry_ids))
+        shown = sa.select(*(tasks.c[name] for name in TASK_COLUMNS))
+        for row in conn.execute(shown.where(one_of(conn, tasks.c.entry_id, entry_ids))
                                 .order_by(tasks.c.id)):
             by_entry.setdefault(row.entry_id, []).append(task_shape(row))
         for line, _, _ in entering:
