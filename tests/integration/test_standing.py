@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from http_support import Api
 
-from adapters.db import entries, tasks
+from adapters.db import entries, events, tasks
 
 NOW = dt.datetime.now(dt.UTC)
 SILVER = {"id": "c1", "joined_on": "2020-01-01", "arpu": 100.0, "manager": "m01",
@@ -69,3 +69,29 @@ def test_a_bad_item_writes_no_event_no_entry_no_task(api: Api) -> None:
     with state.engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(entries)) == 0
         assert conn.scalar(sa.select(sa.func.count()).select_from(tasks)) == 0
+
+
+def test_a_batch_is_stored_as_sent_once_per_id(api: Api) -> None:
+    """The batch insert (one statement of JSON rows) keeps every value exactly, on both
+    databases: instants to the microsecond in UTC, numbers to the last bit, any text."""
+    at = dt.datetime(2026, 11, 20, 1, 2, 3, 456789, tzinfo=dt.UTC)
+    sent = [{"id": "é-1", "customer_id": "c1", "type": "zero_usage", "at": at.isoformat(),
+             "data": {"days": 0.1 + 0.2}},
+            {"id": "e-2", "customer_id": "ghost", "type": "competitor_call",
+             "at": "2026-11-20T09:02:03+08:00", "data": {"number": "10086 \"x\"", "minutes": 3}},
+            {"id": "e-3", "customer_id": "c1", "type": "plan_reactivated", "at": "2026-11-20"},
+            {"id": "é-1", "customer_id": "c1", "type": "zero_usage", "at": at.isoformat()}]
+    api.call("POST", "/customers", json=[SILVER])
+    reply = api.call("POST", "/events", "adapter:sms", json=sent)
+    assert (reply.json["stored"], reply.json["ignored"]) == (3, 1)
+    assert reply.json["unknown_customers"] == ["ghost"]
+    state = api.app.extensions["tend"]
+    with state.engine.connect() as conn:
+        rows = conn.execute(sa.select(events.c.id, events.c.customer_id, events.c.at,
+                                      events.c.data, events.c.known_customer)
+                            .order_by(events.c.seq)).all()
+    assert [tuple(r) for r in rows] == [
+        ("é-1", "c1", at, {"days": 0.30000000000000004}, True),
+        ("e-2", "ghost", dt.datetime(2026, 11, 20, 1, 2, 3, tzinfo=dt.UTC),
+         {"number": "10086 \"x\"", "minutes": 3.0}, False),
+        ("e-3", "c1", dt.datetime(2026, 11, 19, 16, 0, tzinfo=dt.UTC), None, True)]
