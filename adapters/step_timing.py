@@ -49,8 +49,15 @@ def retry(conn: Connection, row: Row[Any], status: str, at: dt.datetime,
     `after` the result, keyed `<entry id>:<step id>#<n>` (so a repeated report makes none),
     unless the step's retries are spent, the ticket stopped executing, or the customer's
     answer in the ticket is already settled. The contact policy judges it when it is sent.
-    Returns the new task's id."""
+    A later-stage result overtaking the one retried (a late `connected` after `no_answer`)
+    cancels the retry if it has not gone out. Returns the new task's id."""
     rule = retry_of(row.step_rules)
+    if rule is not None and status not in rule.on:
+        conn.execute(tasks.update().where(
+            tasks.c.customer_id == row.customer_id, tasks.c.retry_of == row.id,
+            tasks.c.state == "pending", tasks.c.sent_at.is_(None)).values(
+            state="cancelled", updated_at=now,
+            detail={"reason": "answered", "note": f"the attempt it retries was {status}"}))
     if rule is None or status not in rule.on or row.attempt >= rule.times:
         return None
     running = conn.scalar(sa.select(tickets.c.state).where(tickets.c.id == row.ticket_id))

@@ -211,3 +211,14 @@ def test_a_goal_event_closes_the_customers_open_tasks_of_the_ticket(api: Api) ->
         assert task.state == "cancelled" and task.detail["reason"] == "goal reached"
     assert task_of(st.engine, "d1", "call").lease_expires_at is not None  # cancel is sent
     assert {task_of(st.engine, "d2", s).state for s in ("call", "sms")} == {"pending"}
+
+
+def test_a_late_result_that_overtakes_the_retried_one_cancels_the_retry(
+        engine: sa.Engine, free: Config, library: Library) -> None:
+    winback(engine, free, library)
+    call = task_of(engine, "d1", "call")
+    report(engine, call.id, "no_answer", AT + dt.timedelta(minutes=5))
+    report(engine, call.id, "connected", AT)  # the receipt of the call arrives late
+    retried = task_of(engine, "d1", "call", 1)
+    assert (retried.state, retried.detail["reason"]) == ("cancelled", "answered")
+    assert task_of(engine, "d1", "call").state == "connected"
