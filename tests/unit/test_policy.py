@@ -7,6 +7,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import policy as pol
 from engine.config import parse_config
@@ -227,3 +229,16 @@ def test_a_bad_policy_names_the_place(policy: str, message: str) -> None:
         parse_config(_config(policy), "config.yaml")
     text = "\n".join(str(p) for p in caught.value.problems)
     assert message in text and "config.yaml:" in text
+
+
+@given(st.lists(st.integers(0, 600), max_size=8), st.integers(0, 600), st.integers(1, 200),
+       st.integers(0, 4))
+def test_over_cap_agrees_with_every_window_checked_minute_by_minute(
+        others: list[int], at: int, per: int, most: int) -> None:
+    base = local(20, 0)
+    minute = dt.timedelta(minutes=1)
+    cap = pol.Cap(most, per * minute)
+    everything = [*others, at]
+    brute = any(sum(1 for t in everything if end - per < t <= end) > most
+                for end in range(at, at + per))
+    assert pol.over_cap(cap, base + at * minute, [base + t * minute for t in others]) == brute
