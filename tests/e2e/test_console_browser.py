@@ -180,6 +180,17 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         assert "hv_trial" in preview and "manager_call" in preview
         assert not driver.find_elements(By.ID, "problems")
         screenshot(driver, SHOTS / f"{lang}-draft-preview.png")
+
+        # The library lists the playbook with the version its ticket ran on; explain a customer.
+        driver.get(site.base + "/console/playbooks")
+        library = driver.find_element(By.ID, "library").text
+        assert "high_value_upsell" in library and "v1" in library
+        screenshot(driver, SHOTS / f"{lang}-library.png")
+        driver.get(site.base + "/console/explain")
+        driver.find_element(By.ID, "customer").send_keys("d01")
+        click(driver, driver.find_element(By.CSS_SELECTOR, "form.filters button"))
+        assert "tier in [gold, diamond]" in driver.find_element(By.ID, "explained").text
+        screenshot(driver, SHOTS / f"{lang}-explain.png")
         sign_out(driver)
 
         # The account manager records a call result on one of their customers' tasks.
