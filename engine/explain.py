@@ -84,8 +84,7 @@ def task_story(task: Mapping[str, Any]) -> dict[str, Any]:
     reason = " — ".join(str(detail[k]) for k in ("reason", "note") if detail.get(k))
     state = task["state"]
     if state in ("suppressed", "cancelled", "dead"):
-        outcome, why = state, reason or ("the ticket was cancelled" if state == "cancelled"
-                                         else "")
+        outcome, why = state, reason or "no reason recorded"
     elif state in STAGE:
         outcome, why = "sent", f"result {state}"
     elif task.get("sent_at") is not None:
