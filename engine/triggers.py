@@ -40,8 +40,8 @@ def ruleset_name(playbook: Playbook) -> str:
 
 def wanted_facts(customer: Customer, today: dt.date, config: Config,
                  wanted: Collection[str]) -> dict[str, Any]:
-    """`facts(customer, ...)` restricted to `wanted`, computing only those fields; the stage
-    (defined by lifecycle conditions over any field) falls back to computing them all."""
+    """The `wanted` fields of `facts(customer, ...)`, computing only those; the stage (defined
+    by lifecycle conditions over any field) falls back to computing them all."""
     if "stage" in wanted:
         return facts(customer, today, config.tiers, config.lifecycle)
     out: dict[str, Any] = {}
@@ -71,6 +71,7 @@ class Triggers:
         self.by_type: dict[str, list[Playbook]] = {}
         self._names: dict[str, list[tuple[Playbook, str]]] = {}
         self._reads: dict[str, frozenset[str]] = {}
+        self._day: tuple[dt.datetime | None, dt.date] = (None, dt.date.min)
         for playbook in sorted(playbooks, key=lambda p: (-p.priority, p.id)):
             if playbook.trigger.event:
                 name = ruleset_name(playbook)
@@ -99,7 +100,10 @@ class Triggers:
         reason = self._refusal(event, customer, now)
         if reason is not None or customer is None:
             return [Outcome(p.id, p.version, False, reason) for p, _ in named]
-        today = self.config.today(now)
+        day = self._day  # a batch is handled at one `now`: its day is computed once
+        if day[0] != now:
+            day = self._day = (now, self.config.today(now))
+        today = day[1]
         seen = (dict(known) if known is not None
                 else wanted_facts(customer, today, self.config, self._reads[event["type"]]))
         seen.update(event_facts(event, self.config.today))

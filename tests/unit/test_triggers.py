@@ -64,3 +64,24 @@ def test_a_second_library_load_reuses_the_compiled_rulesets(library: Library,
     Triggers(library.playbooks.values(), config, matcher)
     again = Triggers(library.playbooks.values(), config, matcher)
     assert again.outcomes(silent(8), SILVER, NOW)[0].matched
+
+
+def test_only_the_facts_a_ruleset_reads_are_computed_and_they_equal_facts(
+        config: Config) -> None:
+    from engine.customer import facts
+    from engine.fields import COMPUTED_FIELDS, CUSTOMER_FIELDS
+    from engine.triggers import wanted_facts
+
+    today = dt.date(2026, 2, 28)
+    people = [SILVER, {"id": "c2", "joined_on": dt.date(2026, 2, 28), "arpu": None,
+                       "birthday": dt.date(2000, 2, 29), "tags": ("vip",),
+                       "attrs": {"region": "fujian"}},
+              {"id": "c3", "joined_on": dt.date(2019, 5, 1), "arpu": 5000.0,
+               "birthday": dt.date(1990, 3, 1), "churned_on": dt.date(2026, 1, 1)}]
+    names = {*CUSTOMER_FIELDS, *COMPUTED_FIELDS, "attr.region", "attr.devices"}
+    for person in people:
+        everything = facts(person, today, config.tiers, config.lifecycle)
+        for name in names:
+            assert wanted_facts(person, today, config, {name})[name] == everything.get(name)
+        assert wanted_facts(person, today, config, {"tier", "days_to_birthday"}) == {  # only
+            "tier": everything["tier"], "days_to_birthday": everything["days_to_birthday"]}
