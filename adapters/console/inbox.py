@@ -15,11 +15,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters import tickets
+from adapters.console.access import permitted
 from adapters.db import approvals, ticket_members
 from adapters.db import tickets as ticket_table
+from adapters.http.state import State
 from adapters.planning import tiers_of
-from adapters.ticket_store import approvals_of, ticket_shape
+from adapters.ticket_store import (
+    approvals_of,
+    domain_ticket,
+    planned_playbook,
+    ticket_row,
+    ticket_shape,
+)
+from engine import ticket as tk
 from engine.config import Config
+from engine.errors import TendError
 from engine.users import User
 
 PAGE = 20
@@ -27,15 +37,40 @@ RECENT = 8
 PLANNED_AT_MOST = 1000  # a playbook has at most one planned ticket: this is every one
 
 
-def awaiting(conn: Connection, user: User, now: dt.datetime) -> list[dict[str, Any]]:
-    """Planned tickets whose next level is one of the user's roles, overdue first, then by
+def may(conn: Connection, st: State, ticket_id: int, user: User) -> dict[str, bool]:
+    """What the user may do to the ticket now: the role table first, then the engine's own
+    rules (`engine.ticket.decide` and `cancel`, pure functions) run without writing."""
+    row = ticket_row(conn, ticket_id)
+    try:
+        owner = planned_playbook(conn, st.config, st.library, row).owner
+    except TendError:
+        owner = None
+    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], owner)
+    now = dt.datetime.now(dt.UTC)
+    return {"decide": permitted(user, "approve") and _allowed(tk.decide, ticket, user, True,
+                                                              None, now),
+            "cancel": permitted(user, "cancel") and _allowed(tk.cancel, ticket, user, "", now)}
+
+
+def _allowed(rule: Any, *args: Any) -> bool:
+    try:
+        rule(*args)
+    except TendError:
+        return False
+    return True
+
+
+def awaiting(conn: Connection, st: State, user: User,
+             now: dt.datetime) -> list[dict[str, Any]]:
+    """Planned tickets whose next level this user may decide, overdue first, then by
     deadline."""
     planned, _ = tickets.listing(conn, state="planned", now=now, cursor=None,
                                  limit=PLANNED_AT_MOST)
     mine = []
     for item in planned:
         level = next((lv for lv in item["levels"] if lv["level"] == item["next_level"]), None)
-        if level is not None and level["role"] in user.roles:
+        if level is not None and level["role"] in user.roles and \
+                may(conn, st, item["id"], user)["decide"]:
             item["overdue"] = bool(item["deadline"]) and (
                 dt.datetime.fromisoformat(item["deadline"]) < now)
             item["waiting_role"] = level["role"]

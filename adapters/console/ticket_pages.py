@@ -2,9 +2,7 @@
 
 Decisions go through the ticket service exactly as `POST /tickets/<id>/approve` does
 (`adapters.tickets.approve`, `reject`, `cancel`), after the same role check. The buttons a
-page shows are worked out by asking the engine's own rules (`engine.ticket.decide` and
-`cancel`, pure functions) whether this user may act, without writing anything; the server
-checks again when the form comes back.
+page shows come from `inbox.may`; the server checks again when the form comes back.
 """
 
 from __future__ import annotations
@@ -20,13 +18,11 @@ from werkzeug.wrappers import Response
 
 from adapters import tickets
 from adapters.console import inbox
-from adapters.console.access import bp, page, permitted
+from adapters.console.access import bp, page
 from adapters.db import tasks
-from adapters.http.state import State, state
-from adapters.ticket_store import approvals_of, domain_ticket, planned_playbook, ticket_row
+from adapters.http.state import state
 from engine import ticket as tk
-from engine.errors import TendError, ValidationError
-from engine.users import User
+from engine.errors import ValidationError
 
 
 def _now() -> dt.datetime:
@@ -43,7 +39,7 @@ def inbox_page() -> str:
     st, now = state(), _now()
     filters = {"playbook": _arg("playbook"), "state": _arg("state"), "tier": _arg("tier")}
     with st.transaction() as conn:
-        waiting = inbox.awaiting(conn, g.user, now)
+        waiting = inbox.awaiting(conn, st, g.user, now)
         items, next_cursor = inbox.browse(conn, st.config, cursor=_arg("cursor"), now=now,
                                           **filters)
         context = {"waiting": waiting, "mine": inbox.planned_by(conn, g.user.name),
@@ -61,7 +57,7 @@ def ticket_page(ticket_id: int) -> str:
     st = state()
     with st.transaction() as conn:
         shown = tickets.show(conn, ticket_id)
-        can = _may(conn, st, ticket_id, g.user)
+        can = inbox.may(conn, st, ticket_id, g.user)
         task_counts = _task_counts(conn, ticket_id)
     return render_template("console/ticket.html", t=shown, can=can, levels=_levels(shown),
                            task_counts=task_counts, results=shown.get("results") or {})
@@ -78,28 +74,6 @@ def report_page(ticket_id: int) -> Response:
     with st.transaction() as conn:
         ticket = report.gather(conn, st.config, st.library, ticket_id, _now())
     return Response(report.page(ticket), mimetype="text/html")
-
-
-def _may(conn: Connection, st: State, ticket_id: int, user: User) -> dict[str, bool]:
-    """Which forms to show: the role table first, then the engine's rules on this ticket."""
-    row = ticket_row(conn, ticket_id)
-    try:
-        owner = planned_playbook(conn, st.config, st.library, row).owner
-    except TendError:
-        owner = None
-    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], owner)
-    return {"decide": permitted(user, "approve") and _allowed(tk.decide, ticket, user, True,
-                                                              None, _now()),
-            "cancel": permitted(user, "cancel") and _allowed(tk.cancel, ticket, user, "",
-                                                             _now())}
-
-
-def _allowed(rule: Any, *args: Any) -> bool:
-    try:
-        rule(*args)
-    except TendError:
-        return False
-    return True
 
 
 def _levels(shown: dict[str, Any]) -> list[dict[str, Any]]:

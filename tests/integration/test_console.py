@@ -234,6 +234,12 @@ def test_approval_levels_through_the_console(console: Console) -> None:
 def test_the_planner_sees_no_button_and_a_forged_post_is_refused(console: Console) -> None:
     pat = console.browser("pat")
     page = f"/console/tickets/{console.by_pat}"
+
+    def awaiting(who: Browser) -> str:
+        return who.text("/console/").split('id="awaiting-h"')[1].split("</section>")[0]
+
+    assert f'href="{page}"' not in awaiting(pat)  # his own ticket does not await him
+    assert f'href="{page}"' in awaiting(console.browser("lena"))
     shown = pat.text(page)
     assert 'id="approve"' not in shown and 'id="no-decision"' in shown
     refused = pat.post(page + "/approve", {"comment": "mine"})
