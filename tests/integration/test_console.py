@@ -348,3 +348,39 @@ def test_a_closed_ticket_shows_its_results_and_links_its_report(console: Console
     assert report.status_code == 200 and report.content_type.startswith("text/html")
     assert "high_value_upsell" in report.get_data(as_text=True)
     assert "high_value_upsell" in vic.text("/console/playbooks/high_value_upsell")
+
+
+def test_inbox_pages_keep_their_filters(console: Console,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.console import inbox
+
+    monkeypatch.setattr(inbox, "PAGE", 3)
+    vic = console.browser("vic")
+    seen: list[str] = []
+    path = "/console/?state=planned"
+    while path:
+        page = vic.text(path)
+        table = page.split('id="tickets"')[1].split("</table>")[0]
+        seen += re.findall(r'href="/console/tickets/(\d+)"', table)
+        found = re.search(r'<p class="pager"><a href="([^"]+)"', page)
+        path = found.group(1).replace("&amp;", "&") if found else ""
+        assert not path or "state=planned" in path
+    with console.state.engine.connect() as conn:
+        planned, _ = tickets.listing(conn, state="planned", now=dt.datetime.now(dt.UTC),
+                                     cursor=None, limit=100)
+    assert seen == [str(t["id"]) for t in planned] and len(seen) > 3
+
+
+def test_a_diff_between_two_stored_versions(console: Console) -> None:
+    from adapters.db import playbook_versions
+
+    with console.state.engine.begin() as conn:
+        text = conn.scalar(sa.select(playbook_versions.c.text).where(
+            playbook_versions.c.playbook == "high_value_upsell"))
+        conn.execute(playbook_versions.insert().values(
+            playbook="high_value_upsell", version=2, hash="0" * 64,
+            text=text.replace("holdout: 0.05", "holdout: 0.10"),
+            loaded_at=dt.datetime.now(dt.UTC)))
+    page = console.browser("vic").text("/console/playbooks/high_value_upsell?a=1&b=2")
+    assert '<span class="del">-holdout: 0.05</span>' in page
+    assert '<span class="add">+holdout: 0.10</span>' in page
