@@ -35,4 +35,4 @@ def register(app: Flask, config: Config) -> None:
     app.jinja_env.globals.update(csrf_token=csrf_token,
                                  may=lambda permission: permitted(g.get("user"), permission))
     app.register_blueprint(bp)
-    session_pages.root_redirect(app)
+    session_pages.browser_links(app)

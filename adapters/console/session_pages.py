@@ -133,12 +133,24 @@ def unexpected(exc: Exception) -> tuple[str, int]:
     return _error_page(500, _("Something went wrong; nothing was changed."))
 
 
-def root_redirect(app: Flask) -> None:
-    """`/` is where a browser lands: the console. API clients never ask for it."""
+def browser_links(app: Flask) -> None:
+    """`/` is where a browser lands: the console. And a notice's link to a ticket
+    (`<base_url>/tickets/<id>`, the API's address) opened in a browser shows the ticket's
+    console page: a GET without a bearer token that prefers HTML is redirected before the
+    API's token check (so it runs first). API clients are answered as before."""
 
     @app.get("/")
     @public
     def root() -> Response:
         return redirect(url_for("console.home"))
 
+    def ticket_link() -> Response | None:
+        if (request.endpoint == "tickets.show_ticket" and request.method == "GET"
+                and "Authorization" not in request.headers
+                and request.accept_mimetypes.best_match(["application/json", "text/html"])
+                == "text/html"):
+            return redirect(url_for("console.ticket_page", **(request.view_args or {})))
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, ticket_link)
     del root

@@ -384,3 +384,14 @@ def test_a_diff_between_two_stored_versions(console: Console) -> None:
     page = console.browser("vic").text("/console/playbooks/high_value_upsell?a=1&b=2")
     assert '<span class="del">-holdout: 0.05</span>' in page
     assert '<span class="add">+holdout: 0.10</span>' in page
+
+
+def test_a_notice_link_opened_in_a_browser_shows_the_console_page(console: Console) -> None:
+    client = console.app.test_client()
+    path = f"/tickets/{console.swept}"
+    browser = client.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.status_code == 302
+    assert browser.location == f"/console/tickets/{console.swept}"
+    assert client.get(path, headers={"Accept": "*/*"}).status_code == 401  # curl: the API
+    token = {"Authorization": f"Bearer {console.tokens['vic']}", "Accept": "text/html"}
+    assert client.get(path, headers=token).json["id"] == console.swept
