@@ -333,6 +333,9 @@ tasks = sa.Table(
     # The policy asks: what did this customer get lately? how much did a channel send today?
     sa.Index("ix_tasks_customer_id", "customer_id"),
     sa.Index("ix_tasks_channel_sent_at", "channel", "sent_at"),
+    # The push worker asks (migration 0010): which of a channel's holds have ended? (cancels
+    # due, pushes of a worker that died); found without reading its delivered tasks.
+    sa.Index("ix_tasks_channel_lease_expires_at", "channel", "lease_expires_at"),
 )
 
 scheduler_lease = sa.Table(
