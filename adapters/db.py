@@ -362,15 +362,17 @@ def begin_writes(conn: sa.Connection) -> None:
 
 def one_of(conn: sa.Connection, column: sa.ColumnElement[Any],
            values: Sequence[str] | Sequence[int]) -> sa.ColumnElement[bool]:
-    """`column IN values` for a long list. On PostgreSQL the list is one JSON parameter:
-    psycopg parsed a statement of hundreds of parameters anew each time, and dumps a Python
-    list as an array slowly, which made a batch's lookups cost more than its inserts."""
+    """`column IN values` for a long list, the list passed as one JSON parameter: an IN list
+    of hundreds of parameters was compiled anew by SQLAlchemy and parsed anew by psycopg on
+    every call, and psycopg dumps a Python list as an array slowly, which made a batch's
+    lookups cost more than its inserts."""
+    listed = sa.literal(json.dumps(list(values)), _TEXT)
     if conn.dialect.name != "postgresql":
-        return column.in_(values)
+        items = sa.func.json_each(listed).table_valued("value")
+        return column.in_(sa.select(items.c.value))
     kind = _INTEGER if values and isinstance(values[0], int) else _TEXT
-    listed = sa.func.json_array_elements_text(
-        sa.cast(sa.literal(json.dumps(list(values)), _TEXT), _JSON))
-    return column.in_(sa.select(sa.cast(listed, kind)))
+    return column.in_(sa.select(sa.cast(sa.func.json_array_elements_text(
+        sa.cast(listed, _JSON)), kind)))
 
 
 _INTEGER, _TEXT, _JSON = sa.Integer(), sa.Text(), postgresql.JSON()
