@@ -8,16 +8,11 @@ from pathlib import Path
 from random import Random
 
 from adapters.demo_files import demo_spec, write_demo
-from engine.config import Config, load_config
+from engine.config import Config
 from engine.demo import BASE_COLUMNS, generate, history_months, history_row
 
-ROOT = Path(__file__).resolve().parents[2]
 AT = dt.date(2026, 11, 26)
 COL = {name: i for i, name in enumerate(BASE_COLUMNS)}
-
-
-def _config() -> Config:
-    return load_config(ROOT / "config.yaml")
 
 
 def test_history_months_are_the_firsts_before_the_month() -> None:
@@ -26,8 +21,8 @@ def test_history_months_are_the_firsts_before_the_month() -> None:
     assert history_months(dt.date(2026, 1, 31), 1) == [dt.date(2025, 12, 1)]
 
 
-def test_a_past_row_knows_nothing_of_later_churn_and_shows_its_signs() -> None:
-    rows = [row for row, _ in generate(demo_spec(_config(), 3000, 0, 5, AT))]
+def test_a_past_row_knows_nothing_of_later_churn_and_shows_its_signs(config: Config) -> None:
+    rows = [row for row, _ in generate(demo_spec(config, 3000, 0, 5, AT))]
     as_of = dt.date(2026, 8, 1)
     rng = Random(1)
     soon, stay = [], []
@@ -53,8 +48,8 @@ def test_a_past_row_knows_nothing_of_later_churn_and_shows_its_signs() -> None:
     assert statistics.mean(soon) < statistics.mean(stay) - 30
 
 
-def test_history_leaves_the_customers_file_as_it_was(tmp_path: Path) -> None:
-    spec = demo_spec(_config(), 200, 20, 3, AT)
+def test_history_leaves_the_customers_file_as_it_was(config: Config, tmp_path: Path) -> None:
+    spec = demo_spec(config, 200, 20, 3, AT)
     plain = write_demo(spec, tmp_path / "plain")
     with_history = write_demo(spec, tmp_path / "history", history=2)
     assert plain.customers.read_bytes() == with_history.customers.read_bytes()
