@@ -151,3 +151,26 @@ def test_equal_rates_are_never_significant(den: int, num: int, m1: int, m0: int)
     assert result.absolute == pytest.approx(0)
     assert result.p_value == pytest.approx(1)
     assert result.verdict != "significant"
+
+
+@pytest.mark.parametrize(("n1", "n0", "p1", "p0"), [
+    (200, 40, 0.05, 0.05), (200, 20, 0.08, 0.03), (500, 50, 0.02, 0.02), (60, 15, 0.3, 0.2)])
+def test_the_interval_covers_the_true_difference_at_small_rates(
+        n1: int, n0: int, p1: float, p0: float) -> None:
+    """Exact coverage (every outcome weighted by its binomial probability) for small rates and
+    small holdouts, where the Wald interval falls short of its 95%."""
+    from scipy.stats import binom
+
+    w1, w0 = binom.pmf(range(n1 + 1), n1, p1), binom.pmf(range(n0 + 1), n0, p0)
+    covered = 0.0
+    for x1 in range(n1 + 1):
+        if w1[x1] < 1e-12:
+            continue
+        for x0 in range(n0 + 1):
+            if w0[x0] < 1e-12:
+                continue
+            result = uplift(n1, x1, n0, x0)
+            assert result.low is not None and result.high is not None
+            if result.low <= p1 - p0 <= result.high:
+                covered += w1[x1] * w0[x0]
+    assert covered >= 0.94
