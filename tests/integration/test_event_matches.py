@@ -4,6 +4,7 @@ and each ended day's matches become one planned ticket, approved like any other.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,33 @@ def test_the_scheduler_plans_the_day_after_it_ends_and_no_standing_ticket(
         keys = conn.scalars(sa.select(ticket_table.c.window_key)).all()
     assert keys == [f"day:{config.today(NOW).isoformat()}"]
     assert PLAYBOOK in load_library(None, None, config).playbooks
+
+
+def test_tend_import_events_gathers_and_tend_sweep_plans_the_day_once(
+        db_url: str, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from adapters.cli import main
+
+    monkeypatch.setenv("TEND_DATABASE_URL", db_url)
+    monkeypatch.setenv("TEND_RULES", str(ROOT / "tests" / "fixtures" / "daily"))
+    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.csv").write_text("id,joined_on,arpu\nc1,2020-01-01,100\nc2,2020-01-01,10\n")
+    (tmp_path / "e.jsonl").write_text("".join(
+        json.dumps(silent(f"e{n}", cid)) + "\n" for n, cid in enumerate(["c1", "c2"])))
+    runner = CliRunner()
+
+    def tend(*args: str) -> str:
+        result = runner.invoke(main, ["--config", str(ROOT / "config.yaml"), *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    tend("import", "customers", "c.csv")
+    day = config.today(NOW).isoformat()
+    imported = tend("import", "events", "e.jsonl")
+    assert f"1 x gathered for the daily ticket of {day}" in imported
+    at = TOMORROW.isoformat()
+    planned = [line for line in tend("sweep", "--at", at).splitlines() if "planned" in line]
+    assert len(planned) == 1 and f"{PLAYBOOK} v1 planned, treatment 1" in planned[0]
+    assert "planned" not in tend("sweep", "--at", at)
