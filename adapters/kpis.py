@@ -184,7 +184,7 @@ def render(found: Mapping[str, Any]) -> str:
         lines.append(
             f"{str(row[by])[:16]:<16} {row['entries']['treatment']:>8,} "
             f"{row['entries']['control']:>8,} {_pct(row['retention_success_rate']):>8} "
-            f"{_pct(row['control_success_rate']):>8} {_pct(u['absolute'], True):>8} "
+            f"{_pct(row['control_success_rate']):>8} {_pts(u['absolute']):>8} "
             f"{u['verdict']:<18} {_pct(row['churn']['targeted']['rate']):>8} "
             f"{_pct(row['churn']['untargeted']['rate']):>8} {_pct(row['connect_rate']):>8} "
             f"{_pct(row['marketing_success_rate']):>8} "
@@ -192,10 +192,13 @@ def render(found: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _pct(value: float | None, sign: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value:+.1%}" if sign else f"{value:.1%}"
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _pts(value: float | None) -> str:
+    """An uplift: a difference of rates, in percentage points."""
+    return "-" if value is None else f"{value * 100:+.1f}pt"
 
 
 def _num(value: float | None) -> str:
