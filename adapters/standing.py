@@ -4,7 +4,9 @@ customer at once, inside the request that delivered the event.
 A standing ticket is approved once per playbook version (its rehearsal replays the last days
 of events, and approving it contacts nobody); from then on every match is one entry, and for a
 treatment customer one task per eligible step. A match that enters nobody says why: no
-approved ticket for this version, cooldown, opted out, or the control group.
+approved ticket for this version, cooldown, opted out, or the control group. The matches of
+a playbook whose workflow is not standing are gathered for its daily ticket instead
+(adapters/event_matches.py).
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from engine.rules import Matcher
 from engine.selection import in_control
 from engine.triggers import Outcome, Triggers
 
-CHUNK = 5_000
 TASK_COLUMNS = ("id", "entry_id", "ticket_id", "customer_id", "step", "channel", "route",
                 "state", "idempotency_key", "due_at", "payload", "created_at", "updated_at")
 _matcher: Matcher | None = None
@@ -98,16 +99,15 @@ def _lean_records(conn: Connection, config: Config, ids: list[str],
     if any(field == "stage" or field.startswith("attr.") for field in reads):
         return load_customers(conn, config, ids)
     columns = sorted({"id"} | {_SOURCES.get(field, field) for field in reads})
+    query = sa.select(*(customers.c[name] for name in columns)).where(
+        one_of(conn, customers.c.id, ids))
     found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), CHUNK):
-        query = sa.select(*(customers.c[name] for name in columns)).where(
-            one_of(conn, customers.c.id, ids[start:start + CHUNK]))
-        for row in conn.execute(query):
-            record = dict(zip(columns, row, strict=True))
-            for name in ("tags", "opt_out"):
-                if name in record:
-                    record[name] = decode_list(record[name])
-            found[record["id"]] = record
+    for row in conn.execute(query):
+        record = dict(zip(columns, row, strict=True))
+        for name in ("tags", "opt_out"):
+            if name in record:
+                record[name] = decode_list(record[name])
+        found[record["id"]] = record
     return found
 
 
