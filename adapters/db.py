@@ -384,7 +384,8 @@ def load_customers(conn: sa.Connection, config: Config,
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), chunk):
         part = ids[start:start + chunk]
-        for row in conn.execute(_SELECT_RECORDS.where(one_of(conn, customers.c.id, part))):
+        rows = conn.execute(_SELECT_RECORDS.where(one_of(conn, customers.c.id, part))).all()
+        for row in rows:  # fetchall: psycopg fetches row by row slowly
             record = _record(row, config.attributes)
             found[record["id"]] = record
     return found

@@ -161,7 +161,7 @@ def existing_ids(conn: Connection, column: sa.ColumnElement[str],
     """The `values` present in `column`."""
     if not values:
         return []
-    return list(conn.scalars(sa.select(column).where(one_of(conn, column, values))))
+    return list(conn.scalars(sa.select(column).where(one_of(conn, column, values))).all())
 
 
 # One statement per batch whatever its size, the rows passed as one JSON text of
@@ -195,7 +195,7 @@ def _insert_with_ids(conn: Connection, batch: Sequence[Event], known: set[str],
             for e in batch]
     result = conn.execute(_INSERT[conn.dialect.name],
                           {"rows": json.dumps(rows), "received_at": received_at})
-    return {event_id: seq for seq, event_id in result}
+    return {event_id: seq for seq, event_id in result.all()}
 
 
 def _json_ready(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -102,7 +102,7 @@ def _lean_records(conn: Connection, config: Config, ids: list[str],
     query = sa.select(*(customers.c[name] for name in columns)).where(
         one_of(conn, customers.c.id, ids))
     found: dict[str, dict[str, Any]] = {}
-    for row in conn.execute(query):
+    for row in conn.execute(query).all():  # fetchall: psycopg fetches one by one slowly
         record = dict(zip(columns, row, strict=True))
         for name in ("tags", "opt_out"):
             if name in record:
@@ -218,7 +218,7 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
         by_entry: dict[int, list[dict[str, Any]]] = {}
         shown = sa.select(*(tasks.c[name] for name in TASK_COLUMNS))
         for row in conn.execute(shown.where(one_of(conn, tasks.c.entry_id, entry_ids))
-                                .order_by(tasks.c.id)):
+                                .order_by(tasks.c.id)).all():
             by_entry.setdefault(row.entry_id, []).append(task_shape(row))
         for line, _, _ in entering:
             line["tasks"] = by_entry.pop(line.pop("entry", -1), [])
