@@ -157,8 +157,8 @@ def _webhook(channel: str, options: Mapping[str, Any], client: _Client,
 
 
 class _Client:
-    """POSTs to one URL over a connection kept alive per thread: a new TCP (and TLS)
-    handshake per task would cost more than the request itself."""
+    """POSTs to one URL over kept-alive connections, one per request in flight, reused:
+    a new TCP (and TLS) handshake per task would cost more than the request itself."""
 
     def __init__(self, channel: str, options: Mapping[str, Any]) -> None:
         url = options.get("url")
@@ -169,44 +169,41 @@ class _Client:
         self.host, self.port = parts.hostname or "", parts.port
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.timeout = number(channel, options, "timeout", 10.0, float)
-        self.local = threading.local()
         self.lock = threading.Lock()
-        self.opened: list[http.client.HTTPConnection] = []
+        self.idle: list[http.client.HTTPConnection] = []
 
     def close(self) -> None:
-        """Close every kept connection (a thread's next request opens a new one)."""
+        """Close the idle connections (those in use are kept until their request ends)."""
         with self.lock:
-            for conn in self.opened:
-                conn.close()
-            self.opened.clear()
+            idle, self.idle = self.idle, []
+        for conn in idle:
+            conn.close()
 
     def post(self, body: bytes, headers: Mapping[str, str]) -> int:
         """The answer's status; a kept connection the server has meanwhile closed is
         replaced once (a request sent twice carries one key), any other failure raises."""
-        reused = getattr(self.local, "conn", None) is not None
-        try:
-            return self._post(body, headers)
-        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-            if not reused:
-                raise
-            return self._post(body, headers)
+        with self.lock:
+            conn = self.idle.pop() if self.idle else None
+        if conn is not None:
+            try:
+                return self._post(conn, body, headers)
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                pass
+        kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        return self._post(kind(self.host, self.port, timeout=self.timeout), body, headers)
 
-    def _post(self, body: bytes, headers: Mapping[str, str]) -> int:
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            conn = self.local.conn = kind(self.host, self.port, timeout=self.timeout)
-            with self.lock:
-                self.opened.append(conn)
+    def _post(self, conn: http.client.HTTPConnection, body: bytes,
+              headers: Mapping[str, str]) -> int:
         try:
             conn.request("POST", self.path, body=body, headers=dict(headers))
             response = conn.getresponse()
             response.read()
         except BaseException:
             conn.close()
-            self.local.conn = None
             raise
         if response.will_close:
             conn.close()
-            self.local.conn = None
+        else:
+            with self.lock:
+                self.idle.append(conn)
         return response.status

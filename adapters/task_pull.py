@@ -12,6 +12,7 @@ A task cancelled while leased keeps its lease stamp until one pull has listed it
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,21 +61,23 @@ def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
     return items
 
 
-def claim(conn: Connection, which: sa.ColumnElement[bool], channel: str,
+def claim(conn: Connection, which: sa.ColumnElement[bool], channel: str | Sequence[str],
           limit: int) -> list[int]:
-    """Ids of up to `limit` tasks of `channel` matching `which`, highest playbook priority
-    and then oldest due first (a channel's capacity goes to the higher priority), that no
-    other claimer holds: PostgreSQL skips rows locked by another transaction, SQLite callers
-    hold the write lock (begin_writes first). The push worker claims with this too."""
-    query = (sa.select(tasks.c.id).where(tasks.c.channel == channel, which)
+    """Ids of up to `limit` tasks of `channel` (or of any of several: the push worker's
+    channels, in one query) matching `which`, highest playbook priority and then oldest due
+    first (a channel's capacity goes to the higher priority), that no other claimer holds:
+    PostgreSQL skips rows locked by another transaction, SQLite callers hold the write lock
+    (begin_writes first). The push worker claims with this too."""
+    channels = [channel] if isinstance(channel, str) else list(channel)
+    query = (sa.select(tasks.c.id).where(tasks.c.channel.in_(channels), which)
              .order_by(tasks.c.priority.desc(), tasks.c.due_at, tasks.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(conn.scalars(query))
 
 
-def claim_due(conn: Connection, which: sa.ColumnElement[bool], channel: str, limit: int,
-              policy: Policy, now: dt.datetime) -> list[int]:
+def claim_due(conn: Connection, which: sa.ColumnElement[bool], channel: str | Sequence[str],
+              limit: int, policy: Policy, now: dt.datetime) -> list[int]:
     """`claim` due tasks that the contact policy lets go now (adapters.contact_policy.screen
     holds or suppresses the others in place, and more are claimed in their place)."""
     ids: list[int] = []

@@ -26,6 +26,7 @@ are claimed again and re-sent with the same idempotency key (at least once deliv
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import random
 import threading
@@ -49,15 +50,16 @@ CANCELLED = "cancelled"
 CHANGED = "changed"  # cancelled or reported on while being pushed: left as it is
 CANCELS = "cancels"  # cancels the far side has taken (or refused: it holds nothing then)
 MAX_BACKOFF = dt.timedelta(hours=6)
-THREADS = 4  # sends in flight per worker: the receiver's latency, not ours, sets the pace
+THREADS = 16  # sends in flight per worker: the receiver's latency, not ours, sets the pace
+LANES = 4  # rounds in flight per worker (adapters.worker.run)
 log = logging.getLogger("tend.worker")
 
 
 def run_once(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.timedelta,
              now: dt.datetime, pool: Executor | None = None,
              policy: Policy = task_pull.NO_LIMITS) -> dict[str, int]:
-    """Claim up to `batch` due tasks, push them, record the outcomes; then the same for
-    cancels. Counts by outcome."""
+    """One round: claim up to `batch` due tasks and as many due cancels, send them, record
+    the outcomes (two transactions). Counts by outcome."""
     if pool is None:
         try:
             with ThreadPoolExecutor(THREADS) as own:
@@ -65,13 +67,19 @@ def run_once(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt
         finally:
             for pusher in pushers.values():
                 pusher.close()
+    with engine.begin() as conn:
+        pushes = _claim(conn, list(pushers), batch, hold, now, policy)
+        cancels = _claim_cancels(conn, pushers, batch, hold, now)
+    outcomes = _send_all(pool, [(pushers[t["channel"]].send, t) for t in pushes]
+                         + [(_cancel_of(pushers[r.channel]), task_shape(r)) for r in cancels])
     counts = {DELIVERED: 0, RETRY: 0, DEAD: 0, CHANGED: 0, CANCELS: 0}
-    claimed = claim(engine, list(pushers), batch, hold, now, policy)
-    if claimed:
-        outcomes = _send_all(pool, [(pushers[t["channel"]].send, t) for t in claimed])
-        for kind in record(engine, pushers, list(zip(claimed, outcomes, strict=True)), now):
-            counts[kind] += 1
-    counts[CANCELS] = cancel(engine, pushers, batch, hold, now, pool)
+    if outcomes:
+        with engine.begin() as conn:
+            done = list(zip(pushes, outcomes[:len(pushes)], strict=True))
+            for kind in _record(conn, pushers, done, now):
+                counts[kind] += 1
+            counts[CANCELS] = _record_cancels(conn, pushers, cancels,
+                                              outcomes[len(pushes):], now)
     return counts
 
 
@@ -79,11 +87,16 @@ def claim(engine: Engine, channels: list[str], batch: int, hold: dt.timedelta,
           now: dt.datetime, policy: Policy = task_pull.NO_LIMITS) -> list[dict[str, Any]]:
     """Due tasks of `channels` that the contact `policy` lets go now (task_pull.claim_due),
     now `pushed` and held by this worker until now + `hold`."""
+    with engine.begin() as conn:
+        return _claim(conn, channels, batch, hold, now, policy)
+
+
+def _claim(conn: Connection, channels: list[str], batch: int, hold: dt.timedelta,
+           now: dt.datetime, policy: Policy) -> list[dict[str, Any]]:
     due = sa.or_(sa.and_(tasks.c.state == "pending", tasks.c.due_at <= now),
                  sa.and_(tasks.c.state == PUSHED, tasks.c.lease_expires_at <= now))
-    with engine.begin() as conn:
-        rows = _hold(conn, channels, due, batch, now + hold, now, policy, state=PUSHED,
-                     attempts=tasks.c.attempts + 1)
+    rows = _hold(conn, channels, due, batch, now + hold, now, policy, state=PUSHED,
+                 attempts=tasks.c.attempts + 1)
     return [{**task_shape(row), "attempt": row.attempts} for row in rows]
 
 
@@ -93,17 +106,14 @@ def _hold(conn: Connection, channels: Sequence[str], which: sa.ColumnElement[boo
     """Claim up to `batch` tasks of `channels` matching `which`, hold them until `until`
     (with `values` set) and return their rows, oldest due first."""
     begin_writes(conn)
-    ids: list[int] = []
-    for channel in sorted(channels):
-        if len(ids) < batch:
-            ids += (task_pull.claim(conn, which, channel, batch - len(ids)) if policy is None
-                    else task_pull.claim_due(conn, which, channel, batch - len(ids), policy, now))
+    ids = (task_pull.claim(conn, which, channels, batch) if policy is None
+           else task_pull.claim_due(conn, which, channels, batch, policy, now))
     if not ids:
         return []
-    conn.execute(tasks.update().where(tasks.c.id.in_(ids))
-                 .values(lease_expires_at=until, updated_at=now, **values))
-    return list(conn.execute(sa.select(tasks).where(tasks.c.id.in_(ids))
-                             .order_by(tasks.c.due_at, tasks.c.id)))
+    rows = conn.execute(tasks.update().where(tasks.c.id.in_(ids))
+                        .values(lease_expires_at=until, updated_at=now, **values)
+                        .returning(*tasks.c)).all()
+    return sorted(rows, key=lambda row: (row.due_at, row.id))
 
 
 def _send_all(pool: Executor, jobs: Sequence[tuple[Send, Mapping[str, Any]]]) -> list[Outcome]:
@@ -116,28 +126,32 @@ def record(engine: Engine, pushers: Mapping[str, Pusher],
     (a task cancelled or reported on meanwhile keeps its state; a cancelled one is now due
     its cancel, as its push is over)."""
     with engine.begin() as conn:
-        begin_writes(conn)
-        ids = [task["id"] for task, _ in results]
-        query = sa.select(tasks.c.id, tasks.c.state, tasks.c.attempts).where(tasks.c.id.in_(ids))
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        rows = {row.id: row for row in conn.execute(query)}
-        kinds, changes, delivered = [], [], []
-        for task, outcome in results:
-            row = rows[task["id"]]
-            kind, values = _outcome(row, pushers[task["channel"]], outcome, now)
-            kinds.append(kind)
-            if kind == DELIVERED:
-                delivered.append(Event(f"task:{row.id}:{DELIVERED}", task["customer_id"],
-                                       "task_result", now, {"status": DELIVERED}))
-            if values:
-                changes.append({"task_id": row.id, **values})
-        store_events(conn, delivered, now)
-        for keys, group in _by_keys(changes).items():
-            conn.execute(tasks.update().where(tasks.c.id == sa.bindparam("task_id"))
-                         .values({key: sa.bindparam(f"new_{key}") for key in keys}),
-                         [{"task_id": change["task_id"],
-                           **{f"new_{key}": change[key] for key in keys}} for change in group])
+        return _record(conn, pushers, results, now)
+
+
+def _record(conn: Connection, pushers: Mapping[str, Pusher],
+            results: Sequence[tuple[Mapping[str, Any], Outcome]], now: dt.datetime) -> list[str]:
+    if not results:
+        return []
+    begin_writes(conn)
+    ids = [task["id"] for task, _ in results]
+    query = sa.select(tasks.c.id, tasks.c.state, tasks.c.attempts).where(tasks.c.id.in_(ids))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    rows = {row.id: row for row in conn.execute(query)}
+    kinds, changes, delivered = [], [], []
+    for task, outcome in results:
+        row = rows[task["id"]]
+        kind, values = _outcome(row, pushers[task["channel"]], outcome, now)
+        kinds.append(kind)
+        if kind == DELIVERED:
+            delivered.append(Event(f"task:{row.id}:{DELIVERED}", task["customer_id"],
+                                   "task_result", now, {"status": DELIVERED}))
+        if values:
+            changes.append((row.id, values))
+    store_events(conn, delivered, now)
+    for values, group in _alike(changes):
+        conn.execute(tasks.update().where(tasks.c.id.in_(group)).values(**values))
     return kinds
 
 
@@ -166,48 +180,72 @@ def _outcome(row: Any, pusher: Pusher, outcome: Outcome,
                   "detail": {"reason": reason, "attempts": row.attempts}}
 
 
-def _by_keys(changes: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
-    """Changes grouped by the columns they set: one executemany per group."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for change in changes:
-        keys = tuple(sorted(k for k in change if k != "task_id"))
-        groups.setdefault(keys, []).append(change)
-    return groups
+def _alike(changes: list[tuple[int, dict[str, Any]]]) -> list[tuple[dict[str, Any], list[int]]]:
+    """Changes that set the same values, together: a round's deliveries are one UPDATE."""
+    groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
+    for task_id, values in changes:
+        key = json.dumps(values, sort_keys=True, default=str)
+        groups.setdefault(key, (values, []))[1].append(task_id)
+    return list(groups.values())
 
 
 def cancel(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.timedelta,
            now: dt.datetime, pool: Executor) -> int:
     """Send the cancels due on channels that take them; returns how many went out."""
-    channels = [name for name, pusher in pushers.items() if pusher.cancel is not None]
-    if not channels:
-        return 0
-    cancelled_tickets = sa.select(tickets.c.id).where(tickets.c.state == CANCELLED)
-    due = sa.and_(tasks.c.attempts > 0, sa.or_(
-        sa.and_(tasks.c.state.in_((CANCELLED, DELIVERED)), tasks.c.lease_expires_at <= now),
-        sa.and_(tasks.c.state == DELIVERED, tasks.c.lease_expires_at.is_(None),
-                tasks.c.ticket_id.in_(cancelled_tickets))))
     with engine.begin() as conn:
-        rows = _hold(conn, channels, due, batch, now + hold, now)
+        rows = _claim_cancels(conn, pushers, batch, hold, now)
     if not rows:
         return 0
-    held = [task_shape(row) for row in rows]
-    outcomes = _send_all(pool, [(_cancel_of(pushers[t["channel"]]), t) for t in held])
-    sent = 0
+    outcomes = _send_all(pool, [(_cancel_of(pushers[r.channel]), task_shape(r)) for r in rows])
     with engine.begin() as conn:
-        begin_writes(conn)
-        for row, outcome in zip(rows, outcomes, strict=True):
-            tries = int(((row.detail or {}).get("cancel") or {}).get("attempts", 0)) + 1
-            note = {"attempts": tries, "at": now.isoformat(), "outcome": outcome.kind,
-                    "answer": masked(outcome.detail)}
-            values: dict[str, Any] = {"state": CANCELLED, "lease_expires_at": None}
-            if outcome.kind == RETRY and tries < pushers[row.channel].attempts:
-                values = {"lease_expires_at": now + backoff(pushers[row.channel].backoff, tries)}
-            else:
-                sent += outcome.kind != RETRY
-                log.info("task %s: cancel sent (%s)", row.id, note["answer"])
-            conn.execute(tasks.update().where(tasks.c.id == row.id).values(
-                updated_at=now, detail={**(row.detail or {}), "cancel": note}, **values))
+        return _record_cancels(conn, pushers, rows, outcomes, now)
+
+
+def _claim_cancels(conn: Connection, pushers: Mapping[str, Pusher], batch: int,
+                   hold: dt.timedelta, now: dt.datetime) -> list[Any]:
+    """Tasks whose receiver is due a cancel, held by this worker until now + `hold`."""
+    channels = [name for name, pusher in pushers.items() if pusher.cancel is not None]
+    if not channels:
+        return []
+    begin_writes(conn)
+    _withdraw(conn, channels, now)
+    due = sa.and_(tasks.c.attempts > 0, tasks.c.state.in_((CANCELLED, DELIVERED)),
+                  tasks.c.lease_expires_at <= now)
+    return _hold(conn, channels, due, batch, now + hold, now)
+
+
+def _record_cancels(conn: Connection, pushers: Mapping[str, Pusher], rows: Sequence[Any],
+                    outcomes: Sequence[Outcome], now: dt.datetime) -> int:
+    """Store how each receiver answered its cancel; returns how many took it (or refused
+    it: then it holds nothing). A failure is tried again after a backoff, as pushes are."""
+    if not rows:
+        return 0
+    begin_writes(conn)
+    sent = 0
+    for row, outcome in zip(rows, outcomes, strict=True):
+        tries = int(((row.detail or {}).get("cancel") or {}).get("attempts", 0)) + 1
+        note = {"attempts": tries, "at": now.isoformat(), "outcome": outcome.kind,
+                "answer": masked(outcome.detail)}
+        values: dict[str, Any] = {"state": CANCELLED, "lease_expires_at": None}
+        if outcome.kind == RETRY and tries < pushers[row.channel].attempts:
+            values = {"lease_expires_at": now + backoff(pushers[row.channel].backoff, tries)}
+        else:
+            sent += outcome.kind != RETRY
+            log.info("task %s: cancel sent (%s)", row.id, note["answer"])
+        conn.execute(tasks.update().where(tasks.c.id == row.id).values(
+            updated_at=now, detail={**(row.detail or {}), "cancel": note}, **values))
     return sent
+
+
+def _withdraw(conn: Connection, channels: Sequence[str], now: dt.datetime) -> None:
+    """Stamp the delivered pushes of cancelled tickets as due a cancel (execution.cancel_tasks
+    leaves results alone; for a push receiver, delivered means it holds the task). Found
+    from the cancelled tickets, so it costs nothing while none holds a delivered task."""
+    cancelled = sa.select(tickets.c.id).where(tickets.c.state == CANCELLED)
+    conn.execute(tasks.update().where(
+        tasks.c.ticket_id.in_(cancelled), tasks.c.state == DELIVERED,
+        tasks.c.channel.in_(channels), tasks.c.attempts > 0,
+        tasks.c.lease_expires_at.is_(None)).values(lease_expires_at=now, updated_at=now))
 
 
 def _cancel_of(pusher: Pusher) -> Send:
@@ -225,16 +263,36 @@ def backoff(base: float, attempts: int) -> dt.timedelta:
 def run(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.timedelta,
         every: float, stop: threading.Event,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        threads: int = THREADS, policy: Policy = task_pull.NO_LIMITS) -> None:
-    """Rounds until `stop` is set; a full batch goes again at once, else waits `every`."""
-    try:
-        with ThreadPoolExecutor(threads) as pool:
+        threads: int = THREADS, policy: Policy = task_pull.NO_LIMITS,
+        lanes: int = LANES) -> None:
+    """Rounds until `stop` is set, `lanes` at a time (one sends while another claims or
+    records: a round mostly waits for the database or the receiver); a lane whose batch was
+    full goes again at once, else waits `every`. A failing lane stops the others and its
+    error is raised here."""
+    failed: list[BaseException] = []
+
+    def lane(pool: Executor) -> None:
+        try:
             while not stop.is_set():
                 counts = run_once(engine, pushers, batch, hold, clock(), pool, policy)
                 if sum(counts.values()):
                     log.info("pushed %s", counts)
                 if sum(counts.values()) - counts[CANCELS] < batch:
                     stop.wait(every)
+        except BaseException as exc:  # handed to the caller below
+            failed.append(exc)
+            stop.set()
+
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            running = [threading.Thread(target=lane, args=(pool,), name=f"lane-{i}")
+                       for i in range(lanes)]
+            for thread in running:
+                thread.start()
+            for thread in running:
+                thread.join()
     finally:
         for pusher in pushers.values():
             pusher.close()
+    if failed:
+        raise failed[0]

@@ -165,7 +165,8 @@ def test_workers_racing_on_one_database_push_each_key_once(engine: Engine,
             thread.join(timeout=60)
     rows = _tasks(engine)
     assert sorted(receiver.keys()) == sorted(r.idempotency_key for r in rows)
-    assert {r.state for r in rows} == {"delivered"}
+    assert {r.state for r in rows} == {"delivered"}, [r.detail for r in rows
+                                                      if r.state != "delivered"]
 
 
 def test_tend_worker_once_pushes_through_the_cli(sqlite_url: str, config: Config,
