@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from support.browser import chromium, missing, screenshot
@@ -88,22 +88,33 @@ def plan_as(site: Site, token: str, playbook: str) -> int:
     return ticket_id
 
 
-def click(driver: WebDriver, element: WebElement) -> None:
-    """Click something that loads a page, and wait until the new page has replaced the old."""
+def click(driver: WebDriver, css: str) -> None:
+    """Click what `css` selects, which loads a page, and wait until the new page has
+    replaced the old. A loaded page can still be settling under load (the element found is
+    gone before the click lands): then nothing was clicked, and it is found again."""
     old = driver.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(driver, 30).until(staleness_of(old))
+    for attempt in range(3):
+        try:
+            driver.find_element(By.CSS_SELECTOR, css).click()
+            break
+        except (StaleElementReferenceException, WebDriverException) as exc:
+            settling = isinstance(exc, StaleElementReferenceException) or \
+                "does not belong to the document" in (exc.msg or "")
+            if attempt == 2 or not settling:
+                raise
+            old = driver.find_element(By.TAG_NAME, "html")
+    WebDriverWait(driver, 60).until(staleness_of(old))
 
 
 def sign_in(driver: WebDriver, site: Site, name: str) -> None:
-    driver.get(site.base + "/")
+    driver.get(site.base + "/console/signin")
     driver.find_element(By.ID, "token").send_keys(site.tokens[name])
-    click(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit].primary"))
+    click(driver, "form button[type=submit].primary")
     assert driver.find_element(By.CLASS_NAME, "who").text == name
 
 
 def sign_out(driver: WebDriver) -> None:
-    click(driver, driver.find_element(By.CSS_SELECTOR, ".signout button"))
+    click(driver, ".signout button")
     assert driver.find_elements(By.ID, "token")
 
 
@@ -131,15 +142,16 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         assert text["inbox"] in driver.page_source
         row = driver.find_element(By.XPATH, "//table[@id='awaiting']//tr[contains(., "
                                             "'high_value_upsell')]")
+        ticket_id = row.get_attribute("data-ticket")
         assert "overdue" in row.get_attribute("class")
         screenshot(driver, SHOTS / f"{lang}-inbox.png")
-        click(driver, row.find_element(By.TAG_NAME, "a"))
+        click(driver, f"#awaiting a[href$='/tickets/{ticket_id}']")
         rehearsal = driver.find_element(By.ID, "rehearsal").text
         assert "23" in rehearsal and "manager_call" in rehearsal
         assert driver.find_elements(By.CSS_SELECTOR, "#rehearsal details")  # the sample
         driver.find_element(By.ID, "comment").send_keys("checked the sample")
         screenshot(driver, SHOTS / f"{lang}-ticket.png")
-        click(driver, driver.find_element(By.ID, "approve"))
+        click(driver, "#approve")
         assert text["approved"] in driver.find_element(By.CLASS_NAME, "flash").text
         assert "checked the sample" in driver.find_element(By.ID, "levels").text
         assert not driver.find_elements(By.ID, "approve")  # one person, one level
@@ -150,7 +162,7 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         sign_in(driver, site, "dong")
         driver.get(ticket_url)
         driver.find_element(By.ID, "comment").send_keys("ok for diamond")
-        click(driver, driver.find_element(By.ID, "approve"))
+        click(driver, "#approve")
         assert text["executing"] in driver.find_element(By.TAG_NAME, "h1").text
         assert driver.find_element(By.ID, "tasks").is_displayed()
         sign_out(driver)
@@ -168,14 +180,14 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         driver.get(site.base + "/console/draft")
         editor = driver.find_element(By.ID, "yaml")
         driver.execute_script("arguments[0].value = arguments[1]", editor, BROKEN)
-        click(driver, driver.find_element(By.ID, "check"))
+        click(driver, "#check")
         bad = driver.find_element(By.CSS_SELECTOR, f"#line-{BROKEN_LINE}.bad")
         assert "platinum" in bad.text
         assert text["problem"] in driver.find_element(By.ID, "problems").text
         screenshot(driver, SHOTS / f"{lang}-draft-errors.png")
         editor = driver.find_element(By.ID, "yaml")
         driver.execute_script("arguments[0].value = arguments[1]", editor, DRAFT)
-        click(driver, driver.find_element(By.ID, "check"))
+        click(driver, "#check")
         preview = driver.find_element(By.ID, "preview").text
         assert "hv_trial" in preview and "manager_call" in preview
         assert not driver.find_elements(By.ID, "problems")
@@ -188,7 +200,7 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         screenshot(driver, SHOTS / f"{lang}-library.png")
         driver.get(site.base + "/console/explain")
         driver.find_element(By.ID, "customer").send_keys("d01")
-        click(driver, driver.find_element(By.CSS_SELECTOR, "form.filters button"))
+        click(driver, "form.filters button")
         assert "tier in [gold, diamond]" in driver.find_element(By.ID, "explained").text
         screenshot(driver, SHOTS / f"{lang}-explain.png")
         sign_out(driver)
@@ -199,10 +211,11 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         customers = {t.find_element(By.TAG_NAME, "small").text.split(" ")[0] for t in tasks}
         assert customers and customers <= {"d01", "d04", "d07", "d10"}  # manager m01's only
         first = tasks[0]
+        task_row = first.get_attribute("id")
         customer = first.find_element(By.TAG_NAME, "small").text.split(" ")[0]
         Select(first.find_element(By.TAG_NAME, "select")).select_by_value("accepted")
         first.find_element(By.CSS_SELECTOR, "input[name=note]").send_keys("will upgrade")
-        click(driver, first.find_element(By.TAG_NAME, "button"))
+        click(driver, f"#{task_row} button")
         assert text["recorded"] in driver.find_element(By.CLASS_NAME, "flash").text
         assert customer in driver.find_element(By.ID, "desk-results").text
         screenshot(driver, SHOTS / f"{lang}-desk.png")
