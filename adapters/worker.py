@@ -131,61 +131,59 @@ def record(engine: Engine, pushers: Mapping[str, Pusher],
 
 def _record(conn: Connection, pushers: Mapping[str, Pusher],
             results: Sequence[tuple[Mapping[str, Any], Outcome]], now: dt.datetime) -> list[str]:
+    """Each outcome is written only where the task is still this worker's push (`pushed`,
+    at the attempt it claimed), alike outcomes in one UPDATE; the rest are CHANGED."""
     if not results:
         return []
     begin_writes(conn)
-    ids = [task["id"] for task, _ in results]
-    query = sa.select(tasks.c.id, tasks.c.state, tasks.c.attempts).where(tasks.c.id.in_(ids))
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    rows = {row.id: row for row in conn.execute(query)}
-    kinds, changes, delivered = [], [], []
-    for task, outcome in results:
-        row = rows[task["id"]]
-        kind, values = _outcome(row, pushers[task["channel"]], outcome, now)
-        kinds.append(kind)
-        if kind == DELIVERED:
-            delivered.append(Event(f"task:{row.id}:{DELIVERED}", task["customer_id"],
-                                   "task_result", now, {"status": DELIVERED}))
-        if values:
-            changes.append((row.id, values))
-    store_events(conn, delivered, now)
-    for values, group in _alike(changes):
-        conn.execute(tasks.update().where(tasks.c.id.in_(group)).values(**values))
+    planned = [(task, *_outcome(task, pushers[task["channel"]], outcome, now))
+               for task, outcome in results]
+    done: set[int] = set()
+    for (attempt, values), ids in _alike([((t["attempt"], v), t["id"]) for t, _, v in planned]):
+        done.update(conn.scalars(tasks.update().where(
+            tasks.c.id.in_(ids), tasks.c.state == PUSHED, tasks.c.attempts == attempt)
+            .values(**values).returning(tasks.c.id)))
+    kinds = [kind if task["id"] in done else CHANGED for task, kind, _ in planned]
+    store_events(conn, [Event(f"task:{task['id']}:{DELIVERED}", task["customer_id"],
+                              "task_result", now, {"status": DELIVERED})
+                        for task, kind, _ in planned if kind == DELIVERED and task["id"] in done],
+                 now)
+    changed = [task["id"] for task, _, _ in planned if task["id"] not in done]
+    if changed:  # a task cancelled meanwhile is owed its cancel now that its push is over
+        conn.execute(tasks.update().where(tasks.c.id.in_(changed),
+                                          tasks.c.state == CANCELLED)
+                     .values(lease_expires_at=now, updated_at=now))
     return kinds
 
 
-def _outcome(row: Any, pusher: Pusher, outcome: Outcome,
+def _outcome(task: Mapping[str, Any], pusher: Pusher, outcome: Outcome,
              now: dt.datetime) -> tuple[str, dict[str, Any]]:
     """What one push's outcome makes of the task: its kind and the columns to set."""
-    if row.state == CANCELLED:
-        return CHANGED, {"lease_expires_at": now, "updated_at": now}
-    if row.state != PUSHED:
-        return CHANGED, {}
     if outcome.kind == DELIVERED:
         return DELIVERED, {"state": DELIVERED, "result_at": now, "lease_expires_at": None,
                            "detail": {"push": outcome.detail}, "updated_at": now}
-    if outcome.kind == RETRY and row.attempts < pusher.attempts:
-        at = now + backoff(pusher.backoff, row.attempts)
-        log.warning("task %s: attempt %s failed (%s), next at %s", row.id, row.attempts,
+    attempt = task["attempt"]
+    if outcome.kind == RETRY and attempt < pusher.attempts:
+        at = now + backoff(pusher.backoff, attempt)
+        log.warning("task %s: attempt %s failed (%s), next at %s", task["id"], attempt,
                     masked(outcome.detail), at.isoformat())
         return RETRY, {"state": "pending", "due_at": at, "lease_expires_at": None,
                        "updated_at": now, "detail": {"error": masked(outcome.detail),
-                                                     "attempts": row.attempts,
+                                                     "attempts": attempt,
                                                      "next_attempt_at": at.isoformat()}}
     reason = masked(outcome.detail if outcome.kind != RETRY
-                    else f"gave up after {row.attempts} attempts: {outcome.detail}")
-    log.error("task %s dead: %s", row.id, reason)
+                    else f"gave up after {attempt} attempts: {outcome.detail}")
+    log.error("task %s dead: %s", task["id"], reason)
     return DEAD, {"state": DEAD, "lease_expires_at": None, "result_at": now, "updated_at": now,
-                  "detail": {"reason": reason, "attempts": row.attempts}}
+                  "detail": {"reason": reason, "attempts": attempt}}
 
 
-def _alike(changes: list[tuple[int, dict[str, Any]]]) -> list[tuple[dict[str, Any], list[int]]]:
-    """Changes that set the same values, together: a round's deliveries are one UPDATE."""
-    groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
-    for task_id, values in changes:
-        key = json.dumps(values, sort_keys=True, default=str)
-        groups.setdefault(key, (values, []))[1].append(task_id)
+def _alike(changes: list[tuple[Any, int]]) -> list[tuple[Any, list[int]]]:
+    """Task ids grouped by the change they get: a round's deliveries are one UPDATE."""
+    groups: dict[str, tuple[Any, list[int]]] = {}
+    for change, task_id in changes:
+        key = json.dumps(change, sort_keys=True, default=str)
+        groups.setdefault(key, (change, []))[1].append(task_id)
     return list(groups.values())
 
 
