@@ -13,11 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from http_support import Api
 from sqlalchemy.engine import Engine
 
 from adapters import designer, task_pull
 from adapters import tickets as service
 from adapters.db import customers, make_engine, tasks
+from adapters.http.state import State
 from engine import policy as pol
 from engine.config import Config
 from engine.library import Library, load_library
@@ -305,3 +307,28 @@ def test_explain_says_which_tasks_were_sent_held_suppressed_or_cancelled_and_why
     assert told[("twice", "later")][0] == "suppressed"
     assert "tasks:" in text and "suppressed beta" not in text
     assert "cancelled  beta ticket" in text
+
+
+# --- event-triggered entries go through the same policy ---
+
+def test_a_standing_entry_is_judged_by_the_policy_when_its_task_is_made(api: Api) -> None:
+    st: State = api.app.extensions["tend"]
+    st.config = dataclasses.replace(st.config, policy=pol.Policy(
+        SHANGHAI, caps=(pol.Cap(0, dt.timedelta(days=1), "outbound_call"),)))
+    api.call("POST", "/customers", json=[{"id": "s1", "joined_on": "2020-01-01",
+                                          "arpu": 100.0, "manager": "m01"}])
+    planned = api.call("POST", "/tickets", "designer", json={"playbook": "zero_usage_alert"})
+    assert planned.status_code == 201, planned.json
+    assert planned.json["rehearsal"]["contact_policy"] is not None
+    approved = api.call("POST", f"/tickets/{planned.json['id']}/approve", "campaign_lead",
+                        json={})
+    assert approved.json["state"] == "executing"
+    reply = api.call("POST", "/events", "adapter:sms", json=[{
+        "id": "z1", "customer_id": "s1", "type": "zero_usage",
+        "at": dt.datetime.now(dt.UTC).isoformat(), "data": {"days": 9}}])
+    made = reply.json["triggered"][0]["tasks"]
+    assert [(t["step"], t["state"]) for t in made] == [("manager_call", "suppressed")]
+    with st.engine.connect() as conn:
+        detail = conn.scalar(sa.select(tasks.c.detail).where(tasks.c.id == made[0]["id"]))
+    assert detail["reason"] == "frequency_cap"
+    assert detail["note"] == "outbound_call: at most 0 per 1d"
