@@ -329,6 +329,7 @@ def test_a_standing_entry_is_judged_by_the_policy_when_its_task_is_made(api: Api
     made = reply.json["triggered"][0]["tasks"]
     assert [(t["step"], t["state"]) for t in made] == [("manager_call", "suppressed")]
     with st.engine.connect() as conn:
-        detail = conn.scalar(sa.select(tasks.c.detail).where(tasks.c.id == made[0]["id"]))
+        detail = conn.execute(sa.select(tasks.c.detail)
+                              .where(tasks.c.id == made[0]["id"])).scalar_one()
     assert detail["reason"] == "frequency_cap"
     assert detail["note"] == "outbound_call: at most 0 per 1d"
