@@ -108,6 +108,7 @@ def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail
 
     The result is stored as a `task_result` event whose id names task and status, so a
     repeated report stores nothing twice. The task keeps its furthest result (engine.task);
+    a kept result the step's `retry` names re-plans the step (adapters.step_timing.retry);
     an accepted or converted one cancels the customer's other open tasks of the ticket.
     """
     store_events(conn, [Event(f"task:{row.id}:{status}", row.customer_id, "task_result", at,
