@@ -129,16 +129,38 @@ class Stored:
     repeated: int
 
 
-def store_events(conn: Connection, batch: Sequence[Event], received_at: dt.datetime) -> Stored:
+@dataclass(frozen=True)
+class Prepared:
+    """A batch made ready to insert: which of its customers exist, and its events that have
+    an id as the JSON rows of one insert. `POST /events` prepares a batch before taking the
+    write lock, so the lock is held for the insert alone."""
+
+    known: frozenset[str]
+    rows: str
+
+
+def prepare(conn: Connection, batch: Sequence[Event]) -> Prepared:
+    known = frozenset(existing_ids(conn, customers.c.id, list({e.customer_id for e in batch})))
+    rows = [[e.id, e.customer_id, e.type,
+             e.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
+             json.dumps(_json_ready(e.data)) if e.data else None, e.customer_id in known]
+            for e in batch if e.id is not None]
+    return Prepared(known, json.dumps(rows))
+
+
+def store_events(conn: Connection, batch: Sequence[Event], received_at: dt.datetime,
+                 prepared: Prepared | None = None) -> Stored:
     """Insert `batch` in the caller's transaction; events whose id is already stored (or
-    repeated earlier in the batch) are skipped and counted."""
+    repeated earlier in the batch) are skipped and counted. `prepared`: `prepare(batch)`
+    done earlier; `known_customer` then says whether the customer existed at that moment."""
     if not batch:
         return Stored([], 0)
-    known = set(existing_ids(conn, customers.c.id, list({e.customer_id for e in batch})))
+    prepared = prepared or prepare(conn, batch)
+    known = prepared.known
     new: list[StoredEvent] = []
     with_id = [(i, e) for i, e in enumerate(batch) if e.id is not None]
     if with_id:
-        seqs = _insert_with_ids(conn, [e for _, e in with_id], known, received_at)
+        seqs = _insert_with_ids(conn, prepared.rows, received_at)
         for index, event in with_id:
             seq = seqs.pop(event.id or "", None)  # pop: a repeat later in the batch is not new
             if seq is not None:
@@ -164,7 +186,7 @@ def existing_ids(conn: Connection, column: sa.ColumnElement[str],
     return list(conn.scalars(sa.select(column).where(one_of(conn, column, values))).all())
 
 
-# One statement per batch whatever its size, the rows passed as one JSON text of
+# One statement per batch whatever its size, the rows passed as one JSON text of `prepare`'s
 # [id, customer_id, type, at, data as JSON text, known customer] arrays: a multi-row VALUES of
 # thousands of parameters cost more to build and parse than the insert itself, and psycopg
 # dumps Python lists as arrays slowly. `at` is written as the DateTime types store it.
@@ -186,15 +208,10 @@ _INSERT = {dialect: sa.text(sql).bindparams(sa.bindparam("received_at", type_=UT
            for dialect, sql in _INSERT_SQL.items()}
 
 
-def _insert_with_ids(conn: Connection, batch: Sequence[Event], known: set[str],
-                     received_at: dt.datetime) -> dict[str, int]:
-    """Insert events that have ids, skipping ids already stored; the new ones' seqs by id."""
-    rows = [[e.id, e.customer_id, e.type,
-             e.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
-             json.dumps(_json_ready(e.data)) if e.data else None, e.customer_id in known]
-            for e in batch]
+def _insert_with_ids(conn: Connection, rows: str, received_at: dt.datetime) -> dict[str, int]:
+    """Insert the prepared rows, skipping ids already stored; the new ones' seqs by id."""
     result = conn.execute(_INSERT[conn.dialect.name],
-                          {"rows": json.dumps(rows), "received_at": received_at})
+                          {"rows": rows, "received_at": received_at})
     return {event_id: seq for seq, event_id in result.all()}
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from flask import current_app, request
 from flask_smorest import Blueprint
 
-from adapters.event_import import Event, check_event, store_events
+from adapters.db import writer_turn
+from adapters.event_import import Event, check_event, prepare, store_events
 from adapters.http.auth import allow
 from adapters.http.errors import Invalid
 from adapters.http.schemas import EventIn, EventsOut
@@ -51,8 +52,9 @@ def ingest() -> Any:
     now = dt.datetime.now(dt.UTC)
     with st.transaction() as conn:  # reads only: matching needs no write lock
         matched = match(conn, st.config, st.triggers, batch, now)
-    with st.transaction(write=True) as conn:
-        stored = store_events(conn, batch, now)
+        prepared = prepare(conn, batch)
+    with writer_turn(st.engine), st.transaction(write=True) as conn:
+        stored = store_events(conn, batch, now, prepared)
         triggered = on_events(conn, st.config, st.library, st.triggers, stored.new, now,
                               matched)
     current_app.extensions["tend_metrics"].events.inc(len(stored.new))
