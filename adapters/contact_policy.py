@@ -106,8 +106,8 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
         sa.select(tasks.c.id, tasks.c.customer_id, tasks.c.channel, tasks.c.priority,
                   tasks.c.sent_at, tasks.c.step_rules, tasks.c.ticket_id, tickets.c.playbook,
                   entries.c.entered_at, customers.c.opt_out)
-        .join(tickets, tickets.c.id == tasks.c.ticket_id)
-        .join(entries, entries.c.id == tasks.c.entry_id)
+        .outerjoin(tickets, tickets.c.id == tasks.c.ticket_id)
+        .outerjoin(entries, entries.c.id == tasks.c.entry_id)
         .outerjoin(customers, customers.c.id == tasks.c.customer_id)
         .where(tasks.c.id.in_(ids))).all()
     by_id = {row.id: row for row in rows}
@@ -123,7 +123,7 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
             _set(conn, task_id, now, state="cancelled",
                  detail={"reason": "unless converted", "note": settled[row.id]})
             continue
-        intent = pol.Intent(now, row.channel, row.playbook, row.priority,
+        intent = pol.Intent(now, row.channel, row.playbook or "", row.priority,
                             decode_list(row.opt_out))
         if row.sent_at is not None:
             decision = pol.timing(policy, row.channel, now, None)
@@ -142,7 +142,7 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
                 if row.channel in used:
                     used[row.channel] += 1
                 recent.setdefault(row.customer_id, []).append(pol.Contact(
-                    now, row.channel, row.playbook, row.priority, row.id))
+                    now, row.channel, row.playbook or "", row.priority, row.id))
     fresh = [r.id for r in first if r.id in kept]
     if fresh:
         conn.execute(tasks.update().where(tasks.c.id.in_(fresh)).values(sent_at=now))
@@ -188,7 +188,7 @@ def converted(conn: Connection, rows: Sequence[Any]) -> dict[int, str]:
         reached = latest.get((row.customer_id, goal))
         if (row.ticket_id, row.customer_id) in answers:
             found[row.id] = answers[(row.ticket_id, row.customer_id)]
-        elif reached is not None and reached >= row.entered_at:
+        elif reached is not None and row.entered_at is not None and reached >= row.entered_at:
             found[row.id] = f"goal {goal} reached at {reached.isoformat()}"
     return found
 
