@@ -15,6 +15,7 @@ plan does not crowd them out; arbitration decides between playbooks instead).
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -151,10 +152,19 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
 
 def sent_today(conn: Connection, policy: pol.Policy, channels: Iterable[str],
                now: dt.datetime) -> dict[str, int]:
-    """Tasks first sent on the local day of `now`, for the channels that have a capacity."""
+    """Tasks first sent on the local day of `now`, for the channels that have a capacity.
+
+    On PostgreSQL, claimers of one such channel take turns until commit (an advisory lock
+    per channel, in name order): each then counts the sends the other committed, so two
+    workers never both spend the last of a day's capacity. SQLite claimers already hold
+    the write lock."""
     limited = sorted(c for c in channels if policy.rules(c).capacity is not None)
     if not limited:
         return {}
+    if conn.dialect.name == "postgresql":
+        for channel in limited:
+            key = zlib.crc32(f"tend:capacity:{channel}".encode())
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
     day = now.astimezone(policy.timezone).date()
     start = dt.datetime.combine(day, dt.time(0), policy.timezone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), policy.timezone)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -333,3 +334,28 @@ def test_a_standing_entry_is_judged_by_the_policy_when_its_task_is_made(api: Api
                               .where(tasks.c.id == made[0]["id"])).scalar_one()
     assert detail["reason"] == "frequency_cap"
     assert detail["note"] == "outbound_call: at most 0 per 1d"
+
+
+def test_two_claimers_at_once_never_both_spend_the_last_of_a_days_capacity(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config, caps=(), arbitration=None,
+                   channels={"sms": pol.ChannelRules(None, 4)})
+    for name in ("alpha", "beta", "gamma"):
+        run(engine, rules, library, name, local(20, 10))
+    got: list[int] = []
+    with engine.connect() as first:
+        first.begin()
+        got += [len(task_pull.pull(first, "sms", 2, LEASE, local(20, 12), rules.policy))]
+        second = threading.Thread(target=lambda: got.append(
+            len(pull(engine, rules, local(20, 12)))))
+        second.start()
+        if engine.dialect.name == "postgresql":  # wait until it queues behind the first
+            with engine.connect() as probe:
+                for _ in range(200):
+                    if probe.scalar(sa.text("SELECT count(*) FROM pg_locks WHERE "
+                                            "locktype = 'advisory' AND NOT granted")):
+                        break
+                    threading.Event().wait(0.05)
+        first.commit()
+    second.join(timeout=60)
+    assert got == [2, 2]
