@@ -384,6 +384,61 @@ def one_of(conn: sa.Connection, column: sa.ColumnElement[Any],
 _INTEGER, _TEXT, _JSON = sa.Integer(), sa.Text(), postgresql.JSON()
 
 
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
+                returning: Sequence[str]) -> list[sa.Row[Any]]:
+    """INSERT `rows` (a key missing from a row is NULL) as one statement whose one parameter is
+    the rows as JSON, RETURNING the `returning` columns, typed, in no particular order.
+
+    For a batch path: an executemany processed every value of every row in Python and
+    PostgreSQL's RETURNING of many rows became one statement of thousands of parameters.
+    Instants, dates and JSON documents are written in the text each backend reads them from.
+    """
+    names = sorted({name for row in rows for name in row})
+    kinds = [_json_kind(table.c[name].type) for name in names]
+    values = json.dumps([[_json_value(kind, row.get(name)) for name, kind in
+                          zip(names, kinds, strict=True)] for row in rows])
+    if conn.dialect.name == "postgresql":
+        picked = [f"CAST(r->>{i} AS {_PG_CASTS[kind]})" if kind in _PG_CASTS else f"r->>{i}"
+                  for i, kind in enumerate(kinds)]
+        source = "json_array_elements(CAST(:rows AS JSON)) AS r"
+    else:
+        picked = [f"json_extract(value, '$[{i}]')" for i in range(len(names))]
+        source = "json_each(:rows) WHERE true"
+    statement = sa.text(f"INSERT INTO {table.name} ({', '.join(names)}) "
+                        f"SELECT {', '.join(picked)} FROM {source} "
+                        f"RETURNING {', '.join(returning)}")
+    typed = statement.columns(*(table.c[name] for name in returning))
+    return list(conn.execute(typed, {"rows": values}).all())
+
+
+_PG_CASTS = {"instant": "TIMESTAMP", "date": "DATE", "json": "JSONB", "int": "INTEGER",
+             "float": "DOUBLE PRECISION", "bool": "BOOLEAN"}
+
+
+def _json_kind(kind: sa.types.TypeEngine[Any]) -> str:
+    if isinstance(kind, UTCDateTime):
+        return "instant"
+    for name, types in (("json", sa.JSON), ("date", sa.Date), ("bool", sa.Boolean),
+                        ("int", sa.Integer), ("float", sa.Float)):
+        if isinstance(kind, types):
+            return name
+    return "text"
+
+
+def _json_value(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "instant":  # as UTCDateTime stores it: naive UTC
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if kind == "date":
+        return value.isoformat()
+    if kind == "json":
+        return json.dumps(value)
+    return value
+
+
 @contextmanager
 def writer_turn(engine: Engine) -> Iterator[None]:
     """Writers of one SQLite database queue on an OS lock beside its file, for a busy write

@@ -25,6 +25,7 @@ from adapters.db import (
     customers,
     decode_list,
     entries,
+    insert_rows,
     load_customers,
     one_of,
     tasks,
@@ -192,8 +193,10 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
                 "grp": group, "entered_at": now}))
     if not entering:
         return
-    entry_ids = conn.execute(entries.insert().returning(entries.c.id, sort_by_parameter_order=True),
-                             [row for _, _, row in entering]).scalars().all()
+    made_entries = insert_rows(conn, entries, [row for _, _, row in entering],
+                               ("id", "playbook", "customer_id"))
+    entry_of = {(row.playbook, row.customer_id): row.id for row in made_entries}
+    entry_ids = [entry_of[entry["playbook"], entry["customer_id"]] for _, _, entry in entering]
     today = config.today(now)
     rows = []
     for (line, playbook, entry), entry_id in zip(entering, entry_ids, strict=True):
@@ -214,11 +217,8 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
         contact_policy.admit(conn, config.policy, playbook_id,
                              [row for row in rows if row["ticket_id"] == ticket_id], now)
     if rows:
-        conn.execute(tasks.insert(), rows)
         by_entry: dict[int, list[dict[str, Any]]] = {}
-        shown = sa.select(*(tasks.c[name] for name in TASK_COLUMNS))
-        for row in conn.execute(shown.where(one_of(conn, tasks.c.entry_id, entry_ids))
-                                .order_by(tasks.c.id)).all():
+        for row in sorted(insert_rows(conn, tasks, rows, TASK_COLUMNS), key=lambda r: r.id):
             by_entry.setdefault(row.entry_id, []).append(task_shape(row))
         for line, _, _ in entering:
             line["tasks"] = by_entry.pop(line.pop("entry", -1), [])

@@ -57,6 +57,11 @@ def test_a_matching_event_is_a_task_when_the_response_returns(api: Api) -> None:
     assert by_event["e5"]["reason"] == "older than trigger_max_age"
     stored = api.call("GET", f"/tickets/{ticket}/tasks").json["items"]
     assert [t["id"] for t in stored] == [t["id"] for t in made]
+    keys = ("ticket_id", "customer_id", "step", "channel", "route", "state", "idempotency_key",
+            "due_at", "payload", "created_at", "updated_at")
+    assert [{k: t[k] for k in keys} for t in stored] == [{k: t[k] for k in keys} for t in made]
+    assert made[0]["payload"]["customer"] == {"id": "c1", "name": None, "phone": "13800000001",
+                                              "email": None, "manager": "m01"}
 
 
 def test_a_bad_item_writes_no_event_no_entry_no_task(api: Api) -> None:
