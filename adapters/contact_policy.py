@@ -95,6 +95,19 @@ def admit(conn: Connection, policy: pol.Policy, playbook: str,
                      .values(state=SUPPRESSED, detail=decision.as_detail(), updated_at=now))
 
 
+def take_turns(conn: Connection, policy: pol.Policy, channels: Iterable[str]) -> None:
+    """On PostgreSQL, claimers of a channel with a capacity take turns until commit (an
+    advisory lock per channel, all taken at once in name order, before any claim, so no two
+    claimers wait on each other crosswise): each then counts the sends the other committed,
+    and two workers never both spend the last of a day's capacity. SQLite claimers already
+    hold the write lock."""
+    if conn.dialect.name != "postgresql":
+        return
+    for channel in sorted(c for c in set(channels) if policy.rules(c).capacity is not None):
+        key = zlib.crc32(f"tend:capacity:{channel}".encode())
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
 def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
            now: dt.datetime) -> list[int]:
     """Of claimed task ids, in claim order, those that go out now (stamped `sent_at` on
@@ -152,19 +165,11 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
 
 def sent_today(conn: Connection, policy: pol.Policy, channels: Iterable[str],
                now: dt.datetime) -> dict[str, int]:
-    """Tasks first sent on the local day of `now`, for the channels that have a capacity.
-
-    On PostgreSQL, claimers of one such channel take turns until commit (an advisory lock
-    per channel, in name order): each then counts the sends the other committed, so two
-    workers never both spend the last of a day's capacity. SQLite claimers already hold
-    the write lock."""
+    """Tasks first sent on the local day of `now`, for the channels that have a capacity
+    (`take_turns` first, so the count includes every other claimer's sends)."""
     limited = sorted(c for c in channels if policy.rules(c).capacity is not None)
     if not limited:
         return {}
-    if conn.dialect.name == "postgresql":
-        for channel in limited:
-            key = zlib.crc32(f"tend:capacity:{channel}".encode())
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
     day = now.astimezone(policy.timezone).date()
     start = dt.datetime.combine(day, dt.time(0), policy.timezone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), policy.timezone)

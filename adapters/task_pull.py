@@ -80,6 +80,7 @@ def claim_due(conn: Connection, which: sa.ColumnElement[bool], channel: str | Se
               limit: int, policy: Policy, now: dt.datetime) -> list[int]:
     """`claim` due tasks that the contact policy lets go now (adapters.contact_policy.screen
     holds or suppresses the others in place, and more are claimed in their place)."""
+    contact_policy.take_turns(conn, policy, [channel] if isinstance(channel, str) else channel)
     ids: list[int] = []
     while len(ids) < limit:
         found = claim(conn, sa.and_(which, tasks.c.id.not_in(ids)), channel, limit - len(ids))
