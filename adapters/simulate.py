@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from adapters import task_pull, tickets
-from adapters.db import customers
+from adapters.db import customers, tasks
 from adapters.db import tickets as ticket_table
 from adapters.demo_files import demo_spec, write_demo
 from adapters.event_import import Event, store_events
@@ -161,29 +161,46 @@ def _plan_and_decide(engine: Engine, config: Config, library: Library, playbook:
 
 def _dispatch(conn: Connection, config: Config, library: Library, world: World,
               until: dt.datetime, counts: Counter[str]) -> list[Event]:
-    """Every task due by `until`, pulled per channel and answered by its customer at the time
-    it was due; the goal events of those the contact persuaded."""
+    """Every task due by `until`, sent when it is due: each channel (whatever adapter
+    config.yaml binds it to) pulls at that instant, so the contact policy judges the real
+    hour (a task due in quiet hours is held to their end, then sent), and the customer
+    answers then. Returns the goal events of those the contacts persuaded."""
     playbook_of: dict[int, str] = {}
-    persuaded = []
-    for channel in sorted(config.channels):
-        while pulled := task_pull.pull(conn, channel, PULL, config.task_lease, until):
-            for shape in pulled:
-                if shape["state"] == "cancelled":
-                    continue
-                row = task_pull.task(conn, shape["id"])
-                if row.ticket_id not in playbook_of:
-                    playbook_of[row.ticket_id] = _playbook(conn, row.ticket_id)
-                playbook_id = playbook_of[row.ticket_id]
-                contact = world.contact(row.ticket_id, row.customer_id, playbook_id, channel,
-                                        row.due_at)
-                task_pull.report(conn, row, contact.status, row.due_at, {"simulated": True},
-                                 until)
-                counts[f"task results:{contact.status}"] += 1
-                goal = library.playbooks[playbook_id].goal
-                if contact.goal_at is not None and goal is not None:
-                    persuaded.append(Event(f"sim:{goal.event}:{row.customer_id}:t{row.id}",
-                                           row.customer_id, goal.event, contact.goal_at, {}))
+    persuaded: list[Event] = []
+    done: dt.datetime | None = None
+    while (now := _next_due(conn, until)) is not None and (done is None or now > done):
+        for channel in sorted(config.channels):
+            while pulled := task_pull.pull(conn, channel, PULL, config.task_lease, now,
+                                           config.policy):
+                for shape in pulled:
+                    if shape["state"] == "cancelled":
+                        continue
+                    row = task_pull.task(conn, shape["id"])
+                    if row.ticket_id not in playbook_of:
+                        playbook_of[row.ticket_id] = _playbook(conn, row.ticket_id)
+                    persuaded.extend(_answer(conn, library, world, row,
+                                             playbook_of[row.ticket_id], now, counts))
+        done = now  # a task the policy left due at `now` waits for the next day
     return persuaded
+
+
+def _next_due(conn: Connection, until: dt.datetime) -> dt.datetime | None:
+    found: dt.datetime | None = conn.scalar(
+        sa.select(sa.func.min(tasks.c.due_at))
+        .where(tasks.c.state == "pending", tasks.c.due_at <= until))
+    return found
+
+
+def _answer(conn: Connection, library: Library, world: World, row: Any, playbook_id: str,
+            now: dt.datetime, counts: Counter[str]) -> list[Event]:
+    contact = world.contact(row.ticket_id, row.customer_id, playbook_id, row.channel, now)
+    task_pull.report(conn, row, contact.status, now, {"simulated": True}, now)
+    counts[f"task results:{contact.status}"] += 1
+    goal = library.playbooks[playbook_id].goal
+    if contact.goal_at is None or goal is None:
+        return []
+    return [Event(f"sim:{goal.event}:{row.customer_id}:t{row.id}", row.customer_id,
+                  goal.event, contact.goal_at, {})]
 
 
 def _playbook(conn: Connection, ticket_id: int) -> str:
