@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from http_support import Api
 
-from adapters.db import entries, events, tasks
+from adapters.db import customers, entries, events, one_of, tasks
 
 NOW = dt.datetime.now(dt.UTC)
 SILVER = {"id": "c1", "joined_on": "2020-01-01", "arpu": 100.0, "manager": "m01",
@@ -100,3 +100,17 @@ def test_a_batch_is_stored_as_sent_once_per_id(api: Api) -> None:
         ("e-2", "ghost", dt.datetime(2026, 11, 20, 1, 2, 3, tzinfo=dt.UTC),
          {"number": "10086 \"x\"", "minutes": 3.0}, False),
         ("e-3", "c1", dt.datetime(2026, 11, 19, 16, 0, tzinfo=dt.UTC), None, True)]
+
+
+def test_batch_lookups_find_any_id(api: Api) -> None:
+    """Ids are passed to the database as one JSON text or array literal: quotes, backslashes,
+    commas, braces and the word NULL are ids like any other."""
+    odd = ['a"b', "c\\d", "e,f", "{g}", "NULL", "h i", "中文", "j'k"]
+    api.call("POST", "/customers", json=[{"id": cid, "joined_on": "2020-01-01"} for cid in odd])
+    state = api.app.extensions["tend"]
+    with state.engine.connect() as conn:
+        found = conn.scalars(sa.select(customers.c.id).where(
+            one_of(conn, customers.c.id, [*odd, "absent", 'a"', "c"]))).all()
+        none = conn.scalars(sa.select(customers.c.id).where(
+            one_of(conn, customers.c.id, []))).all()
+    assert sorted(found) == sorted(odd) and none == []
