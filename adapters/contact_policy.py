@@ -29,6 +29,7 @@ SUPPRESSED = "suppressed"
 NOT_CONTACTS = ("failed", "dead", "cancelled", SUPPRESSED)
 CLOSED = ("accepted", "converted")
 CHUNK = 2_000
+CAPACITY_LOCK, CUSTOMER_LOCK = 7301, 7302  # advisory lock kinds (PostgreSQL)
 
 
 def contacts(conn: Connection, customer_ids: Sequence[str], start: dt.datetime,
@@ -104,8 +105,7 @@ def take_turns(conn: Connection, policy: pol.Policy, channels: Iterable[str]) ->
     if conn.dialect.name != "postgresql":
         return
     for channel in sorted(c for c in set(channels) if policy.rules(c).capacity is not None):
-        key = zlib.crc32(f"tend:capacity:{channel}".encode())
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(*_lock_key(CAPACITY_LOCK, channel))))
 
 
 def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
@@ -125,6 +125,9 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
         .outerjoin(customers, customers.c.id == tasks.c.customer_id)
         .where(tasks.c.id.in_(ids))).all()
     by_id = {row.id: row for row in rows}
+    busy = _claimed_elsewhere(conn, policy, {by_id[i].customer_id for i in ids
+                                             if by_id[i].sent_at is None})
+    ids = [i for i in ids if by_id[i].customer_id not in busy or by_id[i].sent_at is not None]
     first = [by_id[i] for i in ids if by_id[i].sent_at is None]
     settled = converted(conn, rows)
     recent = contacts(conn, sorted({r.customer_id for r in first}), now - policy.lookback, now,
@@ -161,6 +164,26 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
     if fresh:
         conn.execute(tasks.update().where(tasks.c.id.in_(fresh)).values(sent_at=now))
     return kept
+
+
+def _claimed_elsewhere(conn: Connection, policy: pol.Policy, people: Iterable[str]) -> set[str]:
+    """Customers another PostgreSQL transaction is sending to right now (a try-lock per
+    customer, held until commit): their first sends are left due for a later claim, as
+    SKIP LOCKED leaves rows, since caps and arbitration cannot see uncommitted sends. Never
+    waits, so never deadlocks. SQLite claimers hold the write lock: nothing to do."""
+    if conn.dialect.name != "postgresql" or not (policy.caps or policy.arbitration):
+        return set()
+    busy = set()
+    for person in sorted(people):
+        if not conn.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(
+                *_lock_key(CUSTOMER_LOCK, person)))):
+            busy.add(person)
+    return busy
+
+
+def _lock_key(kind: int, name: str) -> tuple[int, int]:
+    """PostgreSQL's two-integer advisory lock key: a kind, and the name's CRC-32 as int4."""
+    return kind, zlib.crc32(name.encode()) - 2**31
 
 
 def sent_today(conn: Connection, policy: pol.Policy, channels: Iterable[str],

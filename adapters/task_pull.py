@@ -82,10 +82,12 @@ def claim_due(conn: Connection, which: sa.ColumnElement[bool], channel: str | Se
     holds or suppresses the others in place, and more are claimed in their place)."""
     contact_policy.take_turns(conn, policy, [channel] if isinstance(channel, str) else channel)
     ids: list[int] = []
+    seen: list[int] = []  # screened already: sent, held, suppressed, or left for later
     while len(ids) < limit:
-        found = claim(conn, sa.and_(which, tasks.c.id.not_in(ids)), channel, limit - len(ids))
+        found = claim(conn, sa.and_(which, tasks.c.id.not_in(seen)), channel, limit - len(ids))
         if not found:
             break
+        seen += found
         ids += contact_policy.screen(conn, policy, found, now)
     return ids
 

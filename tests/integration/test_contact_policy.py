@@ -359,3 +359,24 @@ def test_two_claimers_at_once_never_both_spend_the_last_of_a_days_capacity(
         first.commit()
     second.join(timeout=60)
     assert got == [2, 2]
+
+
+def test_a_customer_being_sent_to_by_another_claimer_waits_for_a_later_claim(
+        engine: Engine, config: Config, library: Library) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite claimers hold the write lock: one claims at a time")
+    rules = policy(config, caps=(pol.Cap(1, dt.timedelta(days=1)),), arbitration=None,
+                   channels={})
+    free = dataclasses.replace(rules, policy=pol.Policy())
+    beta = run(engine, free, library, "beta", local(20, 10))
+    run(engine, free, library, "alpha", local(20, 10))
+    with engine.connect() as first:
+        first.begin()
+        assert [t["customer_id"] for t in task_pull.pull(
+            first, "sms", 1, LEASE, local(20, 12), rules.policy)] == ["c1"]  # alpha's
+        # c1's beta task is not locked, but c1's send is not committed: it waits
+        assert pull(engine, rules, local(20, 12)) == ["c2/sms", "c3/sms"]
+        first.commit()
+    assert pull(engine, rules, local(20, 12)) == []
+    assert {c: s for c, (s, _) in states(engine, beta).items()} == {
+        "c1/sms": "suppressed", "c2/sms": "suppressed", "c3/sms": "suppressed"}
