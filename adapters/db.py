@@ -378,10 +378,8 @@ def one_of(conn: sa.Connection, column: sa.ColumnElement[Any],
         return column.in_(sa.select(items.table_valued("value").c.value))
     quoted = ('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
     listed = sa.literal("{" + ",".join(quoted) + "}", _TEXT)
-    if values and isinstance(values[0], int):
-        return column == sa.any_(sa.cast(listed, postgresql.ARRAY(_INTEGER)))
-    # in the columns' collation (text_c), or the index on the column cannot serve the test
-    return column == sa.any_(sa.cast(listed, postgresql.ARRAY(_TEXT)).collate("C"))
+    kind = _INTEGER if values and isinstance(values[0], int) else _TEXT
+    return column == sa.any_(sa.cast(listed, postgresql.ARRAY(kind)))
 
 
 _INTEGER, _TEXT = sa.Integer(), sa.Text()
