@@ -138,7 +138,8 @@ class TriggeredOut(Out):
     reason = fields.String(allow_none=True, metadata={
         "description": "why no task was made: unknown customer, older than trigger_max_age, "
                        "conditions not met, cooldown, opted_out, control group, no approved "
-                       "standing ticket for this version, no step applies"})
+                       "standing ticket for this version, no step applies, gathered for the "
+                       "daily ticket of <YYYY-MM-DD>"})
 
 
 class EventsOut(Out):
