@@ -75,10 +75,10 @@ def labelled_months(conn: Connection, config: Config, horizon: int, today: dt.da
 
 def score_churn(conn: Connection, config: Config, now: dt.datetime,
                 horizon: int = 2) -> ChurnRun:
-    """Train, judge on the held-out month, and write today's scores (one transaction)."""
+    """Train, judge on the held-out month, and write today's scores. SQLite's write lock is
+    taken only to write the scores, so training does not stop other writers."""
     if not 1 <= horizon <= 12:
         raise ValidationError(f"--horizon: expected 1 to 12 months, got {horizon}")
-    begin_writes(conn)
     today = config.today(now)
     months = labelled_months(conn, config, horizon, today)
     churn.check_months(months, horizon, today)
@@ -89,6 +89,7 @@ def score_churn(conn: Connection, config: Config, now: dt.datetime,
 
 
 def _write_scores(conn: Connection, config: Config, model: Any, now: dt.datetime) -> int:
+    begin_writes(conn)
     types = churn.event_types(config.events)
     today = config.today(now)
     counts = event_counts(conn, now)
