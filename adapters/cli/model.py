@@ -28,11 +28,15 @@ def snapshot_command(ctx: click.Context, at_text: str | None) -> None:
     """
     from adapters import snapshots
     from adapters.designer import parse_at
+    from engine.errors import ValidationError
 
     config = config_from(ctx)
-    at = parse_at(at_text, config)
+    at, now = parse_at(at_text, config), dt.datetime.now(dt.UTC)
+    if config.today(at) > config.today(now):
+        raise ValidationError(f"--at: {at_text} has not come yet; a snapshot keeps what is "
+                              "known on its day, and that month would then be taken for good")
     with engine_for(ctx) as engine, engine.begin() as conn:
-        taken = snapshots.take(conn, config, at, dt.datetime.now(dt.UTC))
+        taken = snapshots.take(conn, config, at, now)
     if taken.written:
         click.echo(f"snapshot {taken.month:%Y-%m} (as of {taken.as_of}): "
                    f"{taken.customers:,} customers")

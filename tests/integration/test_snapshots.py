@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner, Result
 from sqlalchemy.engine import Engine
 
 from adapters import snapshots
+from adapters.cli import main
 from adapters.db import customer_snapshots, customers, events, make_engine
 from adapters.scheduler import Scheduler
 from engine.config import Config
@@ -107,3 +109,29 @@ def test_the_leading_scheduler_keeps_the_months_snapshot(engine: Engine, config:
     with engine.connect() as conn:
         assert snapshots.months(conn) == [(dt.date(2026, 9, 1), dt.date(2026, 9, 1), 2)]
         assert 999.0 not in set(conn.scalars(sa.select(customer_snapshots.c.arpu)))
+
+
+def test_the_command_takes_a_month_once_and_refuses_the_future(sqlite_url: str,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    monkeypatch.setenv("TEND_DATABASE_URL", sqlite_url)
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(customers.insert().values(id="a", joined_on=dt.date(2025, 9, 1),
+                                               updated_at=AT))
+    engine.dispose()
+
+    def tend(*args: str) -> Result:
+        result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), *args])
+        assert "Traceback" not in result.output
+        return result
+
+    first = tend("snapshot", "--at", "2026-09-15")
+    assert first.exit_code == 0 and "snapshot 2026-09 (as of 2026-09-15): 1 customers" in \
+        first.output
+    again = tend("snapshot", "--at", "2026-09-20")
+    assert again.exit_code == 0 and "taken already" in again.output
+    future = tend("snapshot", "--at", "2999-01-01")
+    assert future.exit_code == 1 and "has not come yet" in future.output
+    early = tend("score", "churn")
+    assert early.exit_code == 1 and "needs snapshots of at least 2 months" in early.output
