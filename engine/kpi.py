@@ -18,7 +18,7 @@ from engine.uplift import uplift
 
 GROUPS = ("treatment", "control")
 FUNNEL = ("tasks", "sent", "delivered", "connected", "accepted", "converted")
-NOT_SENT = frozenset({"pending", "cancelled"})  # never handed to a channel unless attempted
+NOT_SENT = frozenset({"pending", "cancelled", "suppressed"})  # not handed over unless attempted
 
 
 def stages_reached(state: str, attempts: int = 0) -> tuple[str, ...]:

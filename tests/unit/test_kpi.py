@@ -20,6 +20,7 @@ STATES = [*STAGE, "pending", "leased", "pushed", "cancelled", "dead"]
     ("pending", 0, ("tasks",)),
     ("pending", 1, ("tasks", "sent")),  # a push failed and will be retried
     ("cancelled", 0, ("tasks",)),
+    ("suppressed", 0, ("tasks",)),  # the contact policy stopped it before any channel saw it
     ("leased", 0, ("tasks", "sent")),
     ("dead", 3, ("tasks", "sent")),
     ("failed", 1, ("tasks", "sent")),
