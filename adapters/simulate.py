@@ -68,8 +68,9 @@ class SimulationRun:
 
 def simulate(engine: Engine, config: Config, library: Library, behaviour: Behaviour, *,
              customers_n: int, days: int, seed: int, start: dt.date, approver: Approver,
-             auto: bool) -> SimulationRun:
-    """Run `days` days from local midnight of `start` on an empty, migrated database."""
+             auto: bool, progress: Callable[[int], None] = lambda day: None) -> SimulationRun:
+    """Run `days` days from local midnight of `start` on an empty, migrated database;
+    `progress` hears each simulated day done."""
     begin = dt.datetime.combine(start, dt.time(), config.timezone).astimezone(dt.UTC)
     end = begin + DAY * days
     counts: Counter[str] = Counter()
@@ -88,6 +89,7 @@ def simulate(engine: Engine, config: Config, library: Library, behaviour: Behavi
             counts["goal events:on their own"] += len(natural[day])
             counts["goal events:persuaded"] += len(persuaded)
             store_events(conn, [*natural[day], *persuaded], today + DAY)
+        progress(day + 1)
     with engine.begin() as conn:
         counts["tickets:closed"] += len(tickets.advance(conn, config, library, end))
         outcomes = _outcomes(conn, library, behaviour, world)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -109,7 +112,6 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
     and tickets are evaluated. Each evaluated ticket shows its true effect next to the
     measured uplift.
     """
-    import sys
     import tempfile
 
     from sqlalchemy.exc import ArgumentError
@@ -138,16 +140,30 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
         raise click.BadParameter(f"not a database URL: {url!r}", param_hint="--db") from None
     click.echo(f"database: {url}" + ("" if db_url else " (throwaway)"))
     try:
-        with database_errors():
+        with database_errors(), _days_bar(days, auto_approve) as progress:
             upgrade(url)
             run = simulate(engine, config, library, behaviour, customers_n=customer_count,
                            days=days, seed=seed, start=start, approver=_prompt,
-                           auto=auto_approve)
+                           auto=auto_approve, progress=progress)
     finally:
         engine.dispose()
     for line in render(run, config):
         click.echo(line)
     click.echo(f"look closer: TEND_DATABASE_URL={url} tend report TICKET")
+
+
+@contextmanager
+def _days_bar(days: int, auto: bool) -> Iterator[Callable[[int], None]]:
+    """Simulated days done, for a person watching a terminal (not between prompts)."""
+    if not auto or not sys.stdout.isatty():
+        yield lambda day: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("simulating days", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("days", total=days)
+        yield lambda day: bar.update(task, completed=day)
 
 
 def _prompt(ticket: dict[str, object]) -> bool:
