@@ -51,7 +51,6 @@ class TicketOutcome:
     id: int
     playbook: str
     state: str
-    evaluate_after: dt.datetime | None
     has_goal: bool  # the playbook has one (a closed ticket with nobody in it has no results)
     true_uplift: float | None  # the model's, for a closed ticket with a goal
     goal: dict[str, Any] | None  # results.goal of a closed ticket (counts and uplift)
@@ -223,7 +222,7 @@ def _outcomes(conn: Connection, library: Library, behaviour: Behaviour,
             share = world.reached(row.id, end) / goal["treatment"]["members"]
             true = behaviour.true_uplift(row.playbook, playbook.goal.event,
                                          playbook.goal.within, share)
-        outcomes.append(TicketOutcome(row.id, row.playbook, row.state, row.evaluate_after,
+        outcomes.append(TicketOutcome(row.id, row.playbook, row.state,
                                       bool(playbook and playbook.goal), true, goal))
     return outcomes
 
