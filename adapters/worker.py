@@ -224,7 +224,9 @@ def _record_cancels(conn: Connection, pushers: Mapping[str, Pusher], rows: Seque
         tries = int(((row.detail or {}).get("cancel") or {}).get("attempts", 0)) + 1
         note = {"attempts": tries, "at": now.isoformat(), "outcome": outcome.kind,
                 "answer": masked(outcome.detail)}
-        values: dict[str, Any] = {"state": CANCELLED, "lease_expires_at": None}
+        # A result reported while the cancel was on its way stands: it is the later news.
+        values: dict[str, Any] = {"lease_expires_at": None, "state": sa.case(
+            (tasks.c.state.in_((CANCELLED, DELIVERED)), CANCELLED), else_=tasks.c.state)}
         if outcome.kind == RETRY and tries < pushers[row.channel].attempts:
             values = {"lease_expires_at": now + backoff(pushers[row.channel].backoff, tries)}
         else:

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -132,6 +133,31 @@ def test_a_task_cancelled_while_in_flight_is_cancelled_after_its_push_ends(
             pusher.close()
     assert sent == len(held) and len(receiver.keys("cancel")) == len(held)
     assert {r.state for r in _rows(executing)} == {"cancelled"}
+
+
+def test_a_result_reported_while_its_cancel_is_on_the_way_stands(executing: Api,
+                                                                  config: Config) -> None:
+    with receiving() as receiver:
+        channels = _hooked(config, receiver)
+        run_once(_engine(executing), channels, 100, HOLD, NOW)
+    rows = {(r.customer_id, r.step): r for r in _rows(executing)}
+    sms = rows[("d00", "sms")]
+
+    def cancel_answered_late(task: Mapping[str, Any]) -> Outcome:
+        reply = executing.call("POST", f"/tasks/{task['id']}/result", "adapter:sms",
+                               json={"status": "connected"})  # the receiver's own news
+        assert reply.status_code == 200
+        return Outcome(DELIVERED, "HTTP 200")
+
+    late = {"sms": dataclasses.replace(channels["sms"], cancel=cancel_answered_late)}
+    executing.call("POST", f"/tasks/{rows[('d00', 'call')].id}/result",
+                   json={"status": "accepted"})
+    with ThreadPoolExecutor(2) as pool:
+        assert send_cancels(_engine(executing), late, 100, HOLD, dt.datetime.now(dt.UTC),
+                            pool) == 1
+    after = next(r for r in _rows(executing) if r.id == sms.id)
+    assert (after.state, after.lease_expires_at) == ("connected", None)
+    assert after.detail["cancel"]["outcome"] == "delivered"
 
 
 def test_a_pulled_task_of_a_cancelled_ticket_is_listed_as_cancelled_once(
