@@ -36,6 +36,7 @@ SNAPSHOT_COLUMNS = ("tenure_days", "arpu", "balance", "usage_change_pct", "days_
 class ChurnRun:
     trained_on: list[dt.date]  # months
     metrics: churn.Metrics
+    signals: list[tuple[str, float]]  # of the model that wrote the scores
     scored: int
 
 
@@ -85,6 +86,7 @@ def score_churn(conn: Connection, config: Config, now: dt.datetime,
     metrics = churn.evaluate(months[:-1], months[-1])
     model = churn.fit(months)
     return ChurnRun([m.month for m in months[:-1]], metrics,
+                    churn.signals(model, churn.event_types(config.events)),
                     _write_scores(conn, config, model, now))
 
 

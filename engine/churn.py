@@ -159,6 +159,13 @@ def _floor(months: Sequence[Month]) -> GaussianNB:
     return floor
 
 
+def signals(model: Pipeline, types: Sequence[str], top: int = 4) -> list[tuple[str, float]]:
+    """The features that move the score most: coefficients on standardized features, so
+    they compare (positive: more of it, more churn)."""
+    weights = zip(feature_names(types), model[-1].coef_[0], strict=True)
+    return sorted(((name, float(w)) for name, w in weights), key=lambda nw: -abs(nw[1]))[:top]
+
+
 def scores(model: Pipeline | GaussianNB, rows: Sequence[Sequence[float]]) -> list[float]:
     """The probability of churn within the horizon, per row."""
     if not rows:

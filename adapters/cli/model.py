@@ -80,6 +80,8 @@ def score_churn_command(ctx: click.Context, at_text: str | None, horizon: int) -
                f"{m.churn_rate:.1%} churned within {horizon} months)")
     click.echo(f"AUC {m.auc:.3f} (naive Bayes floor {m.floor_auc:.3f}); "
                f"top decile lift {m.top_decile_lift:.2f}x")
+    click.echo("strongest signals: " + ", ".join(f"{name} ({weight:+.2f})"
+                                                 for name, weight in run.signals))
     click.echo(f"churn_score written for {run.scored:,} customers")
 
 

@@ -70,6 +70,9 @@ def test_a_planted_signal_ranks_well_on_the_held_out_month() -> None:
     assert metrics.auc > 0.75
     assert metrics.top_decile_lift > 2
     assert metrics.floor_auc > 0.6  # naive Bayes finds it too, less well or as well
+    strongest = dict(churn.signals(churn.fit(months), TYPES, top=2))
+    assert strongest.keys() == {"usage_change_pct", "events_competitor_call"}
+    assert strongest["usage_change_pct"] < 0 < strongest["events_competitor_call"]
 
 
 def test_noise_alone_scores_near_chance() -> None:
