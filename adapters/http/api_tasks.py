@@ -39,7 +39,7 @@ from engine.playbook import RESULT_STATUSES
 
 blp = Blueprint("tasks", __name__, description="Tasks: adapter pull, results, dead letters")
 log = logging.getLogger("tend.tasks")
-STATES = ("pending", "leased", "pushed", "cancelled", "dead", *RESULT_STATUSES)
+STATES = ("pending", "leased", "pushed", "cancelled", "suppressed", "dead", *RESULT_STATUSES)
 
 
 class HandoffIn(Schema):
@@ -89,7 +89,7 @@ def pull_tasks(args: dict[str, Any], channel: str) -> Any:
         raise NotFound(f"no channel {channel!r} in {st.config.path}")
     with st.transaction(write=True) as conn:
         items = task_pull.pull(conn, channel, args["limit"], st.config.task_lease,
-                               dt.datetime.now(dt.UTC))
+                               dt.datetime.now(dt.UTC), st.config.policy)
     return {"items": items, "next_cursor": None}
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from http_support import Api
+from http_support import ROOT, Api
 
 from adapters import tickets
 from adapters.db import customers, events, tasks
 from adapters.http.state import State
 from adapters.users import add_user
+from engine.config import Config, load_config
+from engine.policy import ChannelRules, Policy
 from engine.users import User
 
 NOW = dt.datetime.now(dt.UTC)
@@ -24,6 +28,14 @@ def _customer(cid: str) -> dict[str, Any]:
     return {"id": cid, "name": cid, "phone": "+8613800000000", "joined_on": dt.date(2019, 1, 1),
             "arpu": 350.0, "churned_on": STARTED.date() - dt.timedelta(days=10),
             "updated_at": STARTED}
+
+
+@pytest.fixture
+def config(request: pytest.FixtureRequest) -> Config:
+    """The shipped config without its contact policy, whose quiet hours would follow the real
+    clock these tests pull at; a test may pass its own policy (indirect parametrize)."""
+    return dataclasses.replace(load_config(ROOT / "config.yaml"),
+                               policy=getattr(request, "param", Policy()))
 
 
 @pytest.fixture
@@ -147,3 +159,21 @@ def test_a_bad_result_names_its_field_and_writes_nothing(executing: Api, body: d
 def test_a_bad_limit_names_it(executing: Api) -> None:
     reply = executing.call("GET", "/channels/sms/tasks?limit=0", "adapter:sms")
     assert reply.status_code == 422 and "limit" in reply.json["errors"]
+
+
+FIVE_SMS_A_DAY = Policy(timezone=ZoneInfo("Asia/Shanghai"),
+                        channels={"sms": ChannelRules(capacity=5)})
+
+
+@pytest.mark.parametrize("config", [FIVE_SMS_A_DAY], indirect=True)
+def test_a_pull_hands_out_no_more_than_the_channels_daily_capacity(executing: Api) -> None:
+    """The pull applies the contact policy at send time, like the push worker: the rest wait
+    for the next local day, they are not dropped."""
+    assert len(_pull(executing, "sms")) == 5
+    assert _pull(executing, "sms") == []
+    with _db(executing).connect() as conn:
+        waiting = conn.execute(sa.select(tasks.c.due_at, tasks.c.detail)
+                               .where(tasks.c.channel == "sms", tasks.c.state == "pending")).all()
+        made = conn.execute(sa.select(sa.func.count()).where(tasks.c.channel == "sms")).scalar()
+    assert made is not None and made > 5 and len(waiting) == made - 5
+    assert all("capacity" in str(detail) for _, detail in waiting)
