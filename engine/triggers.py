@@ -62,6 +62,10 @@ def wanted_facts(customer: Customer, today: dt.date, config: Config,
     return out
 
 
+def _undated(_: dt.datetime) -> None:
+    """event.at's local day, for rulesets that do not read it: not computed."""
+
+
 class Triggers:
     """The event-triggered playbooks of a library, compiled into one process-wide Matcher."""
 
@@ -72,6 +76,7 @@ class Triggers:
         self._names: dict[str, list[tuple[Playbook, str]]] = {}
         self._reads: dict[str, frozenset[str]] = {}
         self._day: tuple[dt.datetime | None, dt.date] = (None, dt.date.min)
+        self._dated: set[str] = set()  # event types whose rulesets read event.at
         for playbook in sorted(playbooks, key=lambda p: (-p.priority, p.id)):
             if playbook.trigger.event:
                 name = ruleset_name(playbook)
@@ -81,6 +86,8 @@ class Triggers:
                 self._names.setdefault(event_type, []).append((playbook, name))
                 self._reads[event_type] = self._reads.get(event_type, frozenset()) | frozenset(
                     field for field in matcher.fields(name) if not field.startswith("event."))
+                if "event.at" in matcher.fields(name):
+                    self._dated.add(event_type)
 
     def reads(self, event_types: Iterable[str]) -> frozenset[str]:
         """The customer facts the rulesets of these event types read."""
@@ -106,7 +113,8 @@ class Triggers:
         today = day[1]
         seen = (dict(known) if known is not None
                 else wanted_facts(customer, today, self.config, self._reads[event["type"]]))
-        seen.update(event_facts(event, self.config.today))
+        seen.update(event_facts(event, self.config.today if event["type"] in self._dated
+                                else _undated))
         return [Outcome(p.id, p.version, True) if self.matcher.matches(name, seen, today)
                 else Outcome(p.id, p.version, False, "conditions not met")
                 for p, name in named]

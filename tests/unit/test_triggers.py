@@ -85,3 +85,17 @@ def test_only_the_facts_a_ruleset_reads_are_computed_and_they_equal_facts(
             assert wanted_facts(person, today, config, {name})[name] == everything.get(name)
         assert wanted_facts(person, today, config, {"tier", "days_to_birthday"}) == {  # only
             "tier": everything["tier"], "days_to_birthday": everything["days_to_birthday"]}
+
+
+def test_a_ruleset_that_reads_event_at_gets_its_local_day(library: Library,
+                                                           config: Config) -> None:
+    from engine.playbook import parse_playbook
+
+    text = (ROOT / "rules" / "zero_usage_alert.yaml").read_text().replace(
+        "playbook: zero_usage_alert", "playbook: zero_usage_today").replace(
+        "    - event.data.days: {gte: 7}", "    - event.at: {within_last: 0d}")
+    playbook = parse_playbook(text, "zero_usage_today.yaml", config, library.workflows)
+    triggers = Triggers([playbook], config, Matcher())
+    yesterday = NOW - dt.timedelta(days=1)
+    assert [o.matched for o in triggers.outcomes(silent(1), SILVER, NOW)] == [True]
+    assert [o.matched for o in triggers.outcomes(silent(1, yesterday), SILVER, NOW)] == [False]
