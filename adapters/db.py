@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -396,8 +396,14 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
     """
     names = sorted({name for row in rows for name in row})
     kinds = [_json_kind(table.c[name].type) for name in names]
-    values = json.dumps([[_json_value(kind, row.get(name)) for name, kind in
-                          zip(names, kinds, strict=True)] for row in rows])
+    converts = [(i, _AS_JSON[kind]) for i, kind in enumerate(kinds) if kind in _AS_JSON]
+    listed = []
+    for row in rows:
+        values = [row.get(name) for name in names]
+        for i, convert in converts:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        listed.append(values)
     if conn.dialect.name == "postgresql":
         picked = [f"CAST(r->>{i} AS {_PG_CASTS[kind]})" if kind in _PG_CASTS else f"r->>{i}"
                   for i, kind in enumerate(kinds)]
@@ -409,7 +415,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
                         f"SELECT {', '.join(picked)} FROM {source} "
                         f"RETURNING {', '.join(returning)}")
     typed = statement.columns(*(table.c[name] for name in returning))
-    return list(conn.execute(typed, {"rows": values}).all())
+    return list(conn.execute(typed, {"rows": json.dumps(listed)}).all())
 
 
 _PG_CASTS = {"instant": "TIMESTAMP", "date": "DATE", "json": "JSONB", "int": "INTEGER",
@@ -426,18 +432,15 @@ def _json_kind(kind: sa.types.TypeEngine[Any]) -> str:
     return "text"
 
 
-def _json_value(kind: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind == "instant":  # as UTCDateTime stores it: naive UTC
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    if kind == "date":
-        return value.isoformat()
-    if kind == "json":
-        return json.dumps(value)
-    return value
+def _instant_text(value: dt.datetime) -> str:
+    """As UTCDateTime stores an instant: naive UTC."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+_AS_JSON: dict[str, Callable[[Any], Any]] = {
+    "instant": _instant_text, "date": dt.date.isoformat, "json": json.dumps}
 
 
 @contextmanager
