@@ -35,10 +35,15 @@ def ticket_row(conn: Connection, ticket_id: int, lock: bool = False) -> Row[Any]
 
 def planned_playbook(conn: Connection, config: Config, library: Library,
                      row: Row[Any]) -> Playbook:
-    """The playbook version the ticket was planned with: a ticket runs to its end on it."""
+    """The playbook version the ticket was planned with: a ticket runs to its end on it. When
+    the library holds that very text it is reused, since parsing costs more than the step that
+    asked for it (approve, advance)."""
     text = conn.execute(sa.select(playbook_versions.c.text).where(
         playbook_versions.c.playbook == row.playbook,
         playbook_versions.c.version == row.version)).scalar_one()
+    loaded = library.playbooks.get(row.playbook)
+    if loaded is not None and loaded.version == row.version and loaded.text == text:
+        return loaded
     return parse_playbook(text, f"{row.playbook}@v{row.version}", config, library.workflows)
 
 
