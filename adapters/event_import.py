@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,8 +139,12 @@ class Prepared:
     rows: str
 
 
-def prepare(conn: Connection, batch: Sequence[Event]) -> Prepared:
-    known = frozenset(existing_ids(conn, customers.c.id, list({e.customer_id for e in batch})))
+def prepare(conn: Connection, batch: Sequence[Event], looked_up: Collection[str] = (),
+            found: Collection[str] = ()) -> Prepared:
+    """`looked_up`: customer ids just looked for (by the matching), of which `found` exist;
+    only the others are looked for here."""
+    wanted = list({e.customer_id for e in batch} - set(looked_up))
+    known = frozenset(existing_ids(conn, customers.c.id, wanted)).union(found)
     rows = [[e.id, e.customer_id, e.type,
              e.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
              json.dumps(_json_ready(e.data)) if e.data else None, e.customer_id in known]

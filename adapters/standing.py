@@ -59,9 +59,11 @@ def process_matcher() -> Matcher:
 
 @dataclass(frozen=True)
 class Matched:
-    """A batch matched before it is stored: the customers its triggering events name, and
-    each such event's outcomes by its position in the batch."""
+    """A batch matched before it is stored: the customers its triggering events name (the
+    ids looked up, and the records of those found), and each such event's outcomes by its
+    position in the batch."""
 
+    looked_up: frozenset[str]
     customers: dict[str, dict[str, Any]]
     outcomes: dict[int, list[Outcome]]
 
@@ -87,7 +89,7 @@ def match(conn: Connection, config: Config, triggers: Triggers, batch: Sequence[
         if event.customer_id in hits and event.customer_id not in customers:  # gone meanwhile
             outcomes[index] = [Outcome(o.playbook, o.version, False, "unknown customer")
                                for o in outcomes[index]]
-    return Matched(customers, outcomes)
+    return Matched(frozenset(wanted), customers, outcomes)
 
 
 _SOURCES = {"tier": "arpu", "tenure_days": "joined_on", "days_to_birthday": "birthday"}

@@ -52,7 +52,7 @@ def ingest() -> Any:
     now = dt.datetime.now(dt.UTC)
     with st.transaction() as conn:  # reads only: matching needs no write lock
         matched = match(conn, st.config, st.triggers, batch, now)
-        prepared = prepare(conn, batch)
+        prepared = prepare(conn, batch, matched.looked_up, matched.customers)
     with writer_turn(st.engine), st.transaction(write=True) as conn:
         stored = store_events(conn, batch, now, prepared)
         triggered = on_events(conn, st.config, st.library, st.triggers, stored.new, now,
