@@ -78,7 +78,7 @@ def scheduler_command(ctx: click.Context, every: float, ttl: float) -> None:
 @click.pass_context
 @reports_errors
 def worker_command(ctx: click.Context, once: bool, batch: int, every: float) -> None:
-    """Push due tasks of log and webhook channels (many workers may share a database)."""
+    """Push due tasks of log, webhook and smtp channels (many workers may share a database)."""
     import datetime as dt
     import json
 
