@@ -59,21 +59,35 @@ def _new_token(conn: Connection, user_id: int, now: dt.datetime) -> str:
 
 
 def user_for_token(conn: Connection, token: str) -> User | None:
-    """The token's user, or None for a token nobody holds.
+    """The token's user, or None for a token nobody holds; stamps its use when due."""
+    found = token_holder(conn, token)
+    if found is None:
+        return None
+    user, stale = found
+    if stale:
+        stamp_token(conn, token)
+    return user
 
-    `last_used_at` is refreshed at most once a minute: a write on every request would make
-    every read request take SQLite's write lock.
+
+def token_holder(conn: Connection, token: str) -> tuple[User, bool] | None:
+    """The token's user, and whether its `last_used_at` is due a refresh, read only.
+
+    The stamp is refreshed at most once a minute and in its own write: an HTTP request that
+    only reads must not take SQLite's write lock to learn who is asking.
     """
-    digest = token_hash(token)
     row = conn.execute(sa.select(users.c.id, users.c.name, tokens.c.last_used_at)
                        .join(tokens, tokens.c.user_id == users.c.id)
-                       .where(tokens.c.hash == digest)).first()
+                       .where(tokens.c.hash == token_hash(token))).first()
     if row is None:
         return None
     now = dt.datetime.now(dt.UTC)
-    if row.last_used_at is None or now - row.last_used_at > USE_STAMP_EVERY:
-        conn.execute(tokens.update().where(tokens.c.hash == digest).values(last_used_at=now))
-    return User(row.name, _roles(conn, row.id))
+    stale = row.last_used_at is None or now - row.last_used_at > USE_STAMP_EVERY
+    return User(row.name, _roles(conn, row.id)), stale
+
+
+def stamp_token(conn: Connection, token: str) -> None:
+    conn.execute(tokens.update().where(tokens.c.hash == token_hash(token))
+                 .values(last_used_at=dt.datetime.now(dt.UTC)))
 
 
 def _roles(conn: Connection, user_id: int) -> frozenset[str]:

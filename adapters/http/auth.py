@@ -107,13 +107,19 @@ def check_task(user: Any, channel: str, route: str) -> None:
 
 
 def _user() -> Any:
-    from adapters.users import user_for_token
+    from adapters.users import stamp_token, token_holder
 
     header = request.headers.get("Authorization", "")
-    if not header.lower().startswith(BEARER) or not header[len(BEARER):].strip():
+    token = header[len(BEARER):].strip()
+    if not header.lower().startswith(BEARER) or not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    with state().transaction(write=True) as conn:  # the lookup stamps last_used_at
-        user = user_for_token(conn, header[len(BEARER):].strip())
-    if user is None:
+    st = state()
+    with st.transaction() as conn:
+        found = token_holder(conn, token)
+    if found is None:
         raise Unauthorized("invalid token")
+    user, stale = found
+    if stale:
+        with st.transaction(write=True) as conn:
+            stamp_token(conn, token)
     return user

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters import tickets as service
-from adapters.db import customers, entries, events, make_engine
-from adapters.users import add_user, user_for_token
+from adapters.db import customers, entries, events, make_engine, tokens
+from adapters.users import add_user, token_holder, user_for_token
 from engine.config import Config
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.library import Library, load_library
@@ -264,3 +264,19 @@ def test_tokens_name_their_user(engine: Engine) -> None:
         assert user_for_token(conn, token + "x") is None
         with pytest.raises(Conflict):
             add_user(conn, "bob", ["viewer"])
+
+
+def test_a_token_is_stamped_on_use_at_most_once_a_minute(engine: Engine) -> None:
+    """Operators see when a token was last used; the stamp is a write, so it is rare."""
+    with engine.begin() as conn:
+        token = add_user(conn, "bob", ["viewer"])
+        holder = token_holder(conn, token)
+        assert holder is not None and holder[1]  # never used: due a stamp
+        user_for_token(conn, token)
+        stamped = conn.scalar(sa.select(tokens.c.last_used_at))
+        assert stamped is not None
+        holder = token_holder(conn, token)
+        assert holder is not None and not holder[1]
+        conn.execute(tokens.update().values(last_used_at=stamped - dt.timedelta(minutes=2)))
+        holder = token_holder(conn, token)
+        assert holder is not None and holder[1]
