@@ -22,6 +22,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -158,7 +160,12 @@ def _webhook(channel: str, options: Mapping[str, Any], client: _Client,
 
 class _Client:
     """POSTs to one URL over kept-alive connections, one per request in flight, reused:
-    a new TCP (and TLS) handshake per task would cost more than the request itself."""
+    a new TCP (and TLS) handshake per task would cost more than the request itself.
+
+    HTTP/1.1 written and read here rather than by http.client, whose request building and
+    header parsing (the email package) cost more CPU than everything else a push does
+    (bench/dispatch.py). A response framed by neither Content-Length nor chunked encoding is
+    read to the end and its connection closed, as is any connection after an error."""
 
     def __init__(self, channel: str, options: Mapping[str, Any]) -> None:
         url = options.get("url")
@@ -166,11 +173,16 @@ class _Client:
             raise ValidationError(f"channels.{channel}.options.url: expected an http(s) URL")
         parts = urllib.parse.urlsplit(url)
         self.https = parts.scheme == "https"
-        self.host, self.port = parts.hostname or "", parts.port
-        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if self.https else 80)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = self.port == (443 if self.https else 80)
+        self.head = (f"POST {path} HTTP/1.1\r\nHost: {host}{'' if default else f':{self.port}'}"
+                     f"\r\nAccept-Encoding: identity\r\n")
         self.timeout = number(channel, options, "timeout", 10.0, float)
         self.lock = threading.Lock()
-        self.idle: list[http.client.HTTPConnection] = []
+        self.idle: list[_Connection] = []
 
     def close(self) -> None:
         """Close the idle connections (those in use are kept until their request ends)."""
@@ -182,28 +194,109 @@ class _Client:
     def post(self, body: bytes, headers: Mapping[str, str]) -> int:
         """The answer's status; a kept connection the server has meanwhile closed is
         replaced once (a request sent twice carries one key), any other failure raises."""
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        if lines.count("\n") != len(headers) or lines.count("\r") != len(headers):
+            raise http.client.HTTPException("a header holds a line break")
+        request = (f"{self.head}{lines}Content-Length: {len(body)}\r\n\r\n"
+                   .encode("latin-1") + body)
         with self.lock:
             conn = self.idle.pop() if self.idle else None
         if conn is not None:
             try:
-                return self._post(conn, body, headers)
+                return self._post(conn, request)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 pass
-        kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        return self._post(kind(self.host, self.port, timeout=self.timeout), body, headers)
+        return self._post(self._connect(), request)
 
-    def _post(self, conn: http.client.HTTPConnection, body: bytes,
-              headers: Mapping[str, str]) -> int:
+    def _connect(self) -> _Connection:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
         try:
-            conn.request("POST", self.path, body=body, headers=dict(headers))
-            response = conn.getresponse()
-            response.read()
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.https:
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
         except BaseException:
-            conn.close()
+            sock.close()
             raise
-        if response.will_close:
+        return _Connection(sock)
+
+    def _post(self, conn: _Connection, request: bytes) -> int:
+        try:
+            conn.sock.sendall(request)
+            status, keep = conn.response()
+        except BaseException as exc:
             conn.close()
-        else:
+            if isinstance(exc, ValueError):  # a malformed number in the response
+                raise http.client.HTTPException(f"malformed response: {exc}") from exc
+            raise
+        if keep:
             with self.lock:
                 self.idle.append(conn)
-        return response.status
+        else:
+            conn.close()
+        return status
+
+
+class _Connection:
+    """One kept-alive connection and the reader of its responses."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.file = sock.makefile("rb")
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+    def response(self) -> tuple[int, bool]:
+        """Read one response (skipping interim 1xx ones): its status, and whether the
+        connection may carry another request."""
+        while True:
+            line = self.file.readline(65537)
+            if not line:
+                raise http.client.RemoteDisconnected("closed without a response")
+            version, _, rest = line.partition(b" ")
+            if not version.startswith(b"HTTP/") or not rest[:3].isdigit():
+                raise http.client.BadStatusLine(repr(line[:100]))
+            status = int(rest[:3])
+            fields = self._fields()
+            if status >= 200 or status == 101:
+                break
+        keep = version == b"HTTP/1.1" and b"close" not in fields.get(b"connection", b"").lower()
+        if status in (204, 304) or status < 200:
+            return status, keep and status != 101
+        if b"chunked" in fields.get(b"transfer-encoding", b"").lower():
+            self._chunks()
+        elif b"content-length" in fields:
+            self._skip(int(fields[b"content-length"]))
+        else:
+            while self.file.read(65536):
+                pass
+            keep = False
+        return status, keep
+
+    def _fields(self) -> dict[bytes, bytes]:
+        fields: dict[bytes, bytes] = {}
+        for _ in range(200):
+            line = self.file.readline(65537)
+            if line in (b"\r\n", b"\n"):
+                return fields
+            if not line:
+                raise http.client.IncompleteRead(b"")
+            name, _, value = line.partition(b":")
+            fields[name.strip().lower()] = value.strip()
+        raise http.client.HTTPException("too many header fields")
+
+    def _chunks(self) -> None:
+        while True:
+            size = int(self.file.readline(65537).split(b";")[0].strip() or b"x", 16)
+            if size == 0:
+                self._fields()  # trailers
+                return
+            self._skip(size + 2)
+
+    def _skip(self, size: int) -> None:
+        while size > 0:
+            got = len(self.file.read(min(size, 65536)))
+            if not got:
+                raise http.client.IncompleteRead(b"", size)
+            size -= got
