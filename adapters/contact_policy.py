@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.db import customers, decode_list, entries, events, tasks, tickets
+from adapters.db import customers, decode_list, entries, events, one_of, tasks, tickets
 from engine import policy as pol
 
 SUPPRESSED = "suppressed"
@@ -109,11 +109,12 @@ def take_turns(conn: Connection, policy: pol.Policy, channels: Iterable[str]) ->
 
 
 def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
-           now: dt.datetime) -> list[int]:
+           now: dt.datetime, stamp: bool = True) -> list[int]:
     """Of claimed task ids, in claim order, those that go out now (stamped `sent_at` on
-    their first send). The rest are held, suppressed, or cancelled by their step's
-    `unless: converted`, in place. Quiet hours hold every hand-out, re-sends included;
-    capacity, caps and arbitration judge a task's first send only."""
+    their first send, unless the caller does that itself: not `stamp`). The rest are held,
+    suppressed, or cancelled by their step's `unless: converted`, in place. Quiet hours
+    hold every hand-out, re-sends included; capacity, caps and arbitration judge a task's
+    first send only."""
     if not ids:
         return []
     rows = conn.execute(
@@ -123,7 +124,7 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
         .outerjoin(tickets, tickets.c.id == tasks.c.ticket_id)
         .outerjoin(entries, entries.c.id == tasks.c.entry_id)
         .outerjoin(customers, customers.c.id == tasks.c.customer_id)
-        .where(tasks.c.id.in_(ids))).all()
+        .where(one_of(conn, tasks.c.id, ids))).all()
     by_id = {row.id: row for row in rows}
     busy = _claimed_elsewhere(conn, policy, {by_id[i].customer_id for i in ids
                                              if by_id[i].sent_at is None})
@@ -161,8 +162,8 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
                 recent.setdefault(row.customer_id, []).append(pol.Contact(
                     now, row.channel, row.playbook or "", row.priority, row.id))
     fresh = [r.id for r in first if r.id in kept]
-    if fresh:
-        conn.execute(tasks.update().where(tasks.c.id.in_(fresh)).values(sent_at=now))
+    if fresh and stamp:
+        conn.execute(tasks.update().where(one_of(conn, tasks.c.id, fresh)).values(sent_at=now))
     return kept
 
 
@@ -214,11 +215,11 @@ def converted(conn: Connection, rows: Sequence[Any]) -> dict[int, str]:
     answers = {(t, c): f"step {step} was {state}" for t, c, step, state in conn.execute(
         sa.select(tasks.c.ticket_id, tasks.c.customer_id, tasks.c.step, tasks.c.state)
         .where(tasks.c.ticket_id.in_(sorted({r.ticket_id for r in guarded})),
-               tasks.c.customer_id.in_(people), tasks.c.state.in_(CLOSED)))}
+               one_of(conn, tasks.c.customer_id, people), tasks.c.state.in_(CLOSED)))}
     goals = sorted({r.step_rules["goal"] for r in guarded if r.step_rules.get("goal")})
     latest = {(c, kind): at for c, kind, at in conn.execute(
         sa.select(events.c.customer_id, events.c.type, sa.func.max(events.c.at))
-        .where(events.c.customer_id.in_(people), events.c.type.in_(goals))
+        .where(one_of(conn, events.c.customer_id, people), events.c.type.in_(goals))
         .group_by(events.c.customer_id, events.c.type))} if goals else {}
     found: dict[int, str] = {}
     for row in guarded:

@@ -77,9 +77,10 @@ def claim(conn: Connection, which: sa.ColumnElement[bool], channel: str | Sequen
 
 
 def claim_due(conn: Connection, which: sa.ColumnElement[bool], channel: str | Sequence[str],
-              limit: int, policy: Policy, now: dt.datetime) -> list[int]:
+              limit: int, policy: Policy, now: dt.datetime, stamp: bool = True) -> list[int]:
     """`claim` due tasks that the contact policy lets go now (adapters.contact_policy.screen
-    holds or suppresses the others in place, and more are claimed in their place)."""
+    holds or suppresses the others in place, and more are claimed in their place). Without
+    `stamp` the caller stamps `sent_at` on those not sent before, in its own update."""
     contact_policy.take_turns(conn, policy, [channel] if isinstance(channel, str) else channel)
     ids: list[int] = []
     seen: list[int] = []  # screened already: sent, held, suppressed, or left for later
@@ -88,7 +89,7 @@ def claim_due(conn: Connection, which: sa.ColumnElement[bool], channel: str | Se
         if not found:
             break
         seen += found
-        ids += contact_policy.screen(conn, policy, found, now)
+        ids += contact_policy.screen(conn, policy, found, now, stamp)
     return ids
 
 

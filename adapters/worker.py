@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters import task_pull
 from adapters.channels import DELIVERED, RETRY, Outcome, Pusher, Send, masked
-from adapters.db import begin_writes, tasks, tickets
+from adapters.db import begin_writes, one_of, tasks, tickets
 from adapters.event_import import Event, store_events
 from adapters.ticket_store import task_shape
 from engine.policy import Policy
@@ -96,7 +96,7 @@ def _claim(conn: Connection, channels: list[str], batch: int, hold: dt.timedelta
     due = sa.or_(sa.and_(tasks.c.state == "pending", tasks.c.due_at <= now),
                  sa.and_(tasks.c.state == PUSHED, tasks.c.lease_expires_at <= now))
     rows = _hold(conn, channels, due, batch, now + hold, now, policy, state=PUSHED,
-                 attempts=tasks.c.attempts + 1)
+                 attempts=tasks.c.attempts + 1, sent_at=sa.func.coalesce(tasks.c.sent_at, now))
     return [{**task_shape(row), "attempt": row.attempts} for row in rows]
 
 
@@ -107,10 +107,10 @@ def _hold(conn: Connection, channels: Sequence[str], which: sa.ColumnElement[boo
     (with `values` set) and return their rows, oldest due first."""
     begin_writes(conn)
     ids = (task_pull.claim(conn, which, channels, batch) if policy is None
-           else task_pull.claim_due(conn, which, channels, batch, policy, now))
+           else task_pull.claim_due(conn, which, channels, batch, policy, now, stamp=False))
     if not ids:
         return []
-    rows = conn.execute(tasks.update().where(tasks.c.id.in_(ids))
+    rows = conn.execute(tasks.update().where(one_of(conn, tasks.c.id, ids))
                         .values(lease_expires_at=until, updated_at=now, **values)
                         .returning(*tasks.c)).all()
     return sorted(rows, key=lambda row: (row.due_at, row.id))
@@ -141,7 +141,7 @@ def _record(conn: Connection, pushers: Mapping[str, Pusher],
     done: set[int] = set()
     for (attempt, values), ids in _alike([((t["attempt"], v), t["id"]) for t, _, v in planned]):
         done.update(conn.scalars(tasks.update().where(
-            tasks.c.id.in_(ids), tasks.c.state == PUSHED, tasks.c.attempts == attempt)
+            one_of(conn, tasks.c.id, ids), tasks.c.state == PUSHED, tasks.c.attempts == attempt)
             .values(**values).returning(tasks.c.id)))
     kinds = [kind if task["id"] in done else CHANGED for task, kind, _ in planned]
     store_events(conn, [Event(f"task:{task['id']}:{DELIVERED}", task["customer_id"],
