@@ -407,7 +407,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
     if conn.dialect.name == "postgresql":
         picked = [f"CAST(r->>{i} AS {_PG_CASTS[kind]})" if kind in _PG_CASTS else f"r->>{i}"
                   for i, kind in enumerate(kinds)]
-        source = "json_array_elements(CAST(:rows AS JSON)) AS r"
+        source = "jsonb_array_elements(CAST(:rows AS JSONB)) AS r"
     else:
         picked = [f"json_extract(value, '$[{i}]')" for i in range(len(names))]
         source = "json_each(:rows) WHERE true"

@@ -206,7 +206,7 @@ _INSERT_SQL = {
     INSERT INTO events (id, customer_id, type, at, data, known_customer, received_at)
     SELECT r->>0, r->>1, r->>2, CAST(r->>3 AS TIMESTAMP), CAST(r->>4 AS JSONB),
            CAST(r->>5 AS BOOLEAN), :received_at
-    FROM json_array_elements(CAST(:rows AS JSON)) AS r
+    FROM jsonb_array_elements(CAST(:rows AS JSONB)) AS r
     ON CONFLICT (id) DO NOTHING RETURNING seq, id"""}
 _INSERT = {dialect: sa.text(sql).bindparams(sa.bindparam("received_at", type_=UTCDateTime))
            for dialect, sql in _INSERT_SQL.items()}

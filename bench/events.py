@@ -18,7 +18,7 @@ Both sides must agree on which events matched. SQLite always, PostgreSQL when a 
 server can be started (tests/support/postgres.py). Missed goals are printed, not failures.
 
     python bench/events.py [--customers 20000] [--batch 500] [--seconds 20] [--workers 2]
-    python bench/events.py --profile   # cProfile of the ingest path, Flask test client
+    python bench/events.py --profile [postgresql]  # cProfile of the ingest path, test client
 """
 
 from __future__ import annotations
@@ -310,36 +310,47 @@ def run_backend(backend: str, url: str, config: Config, args: argparse.Namespace
 # --- --profile: where one process spends the ingest time ---
 
 def profile(config: Config, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="tend-bench-") as tmp:
+        if args.profile == "sqlite":
+            profile_on(f"sqlite:///{tmp}/events.db", config, args, Path(tmp))
+            return
+        pg = PostgresServer().start()
+        try:
+            pg.execute("CREATE DATABASE events")
+            profile_on(pg.url("events"), config, args, Path(tmp))
+        finally:
+            pg.stop()
+
+
+def profile_on(url: str, config: Config, args: argparse.Namespace, tmp: Path) -> None:
     from adapters.http.app import create_app
 
-    with tempfile.TemporaryDirectory(prefix="tend-bench-") as tmp:
-        url = f"sqlite:///{tmp}/events.db"
-        built = build(url, config, args.customers, Path(tmp))
-        batch_events, _ = make_events(built["ids"], args.customers, 0)
-        os.environ["TEND_RULES"] = str(ROOT / "rules")
-        os.environ["TEND_WORKFLOWS"] = str(ROOT / "workflows")
-        app = create_app({"TEND_CONFIG": config, "DATABASE_URL": url})
-        client = app.test_client()
-        headers = {"Authorization": f"Bearer {built['token']}"}
-        client.post("/events", json=[], headers=headers)
-        batches = [batch_events[i:i + args.batch]
-                   for i in range(0, len(batch_events), args.batch)]
-        prof = cProfile.Profile()
-        started = time.perf_counter()
-        prof.enable()
-        for b in batches:
-            reply = client.post("/events", json=stamped(b), headers=headers)
-            assert reply.status_code == 200, reply.json
-        prof.disable()
-        elapsed = time.perf_counter() - started
-        print(f"profile: {len(batch_events):,} events in {elapsed:.2f}s in process "
-              f"({len(batch_events) / elapsed:,.0f}/s, cProfile on)")
-        stats = pstats.Stats(prof)
-        stats.sort_stats("cumulative").print_stats(
-            r"api_events|standing|event_import|triggers|rules\.py|customer\.py|planning|"
-            r"execution|db\.py|get_json|werkzeug/test\.py.*\(post\)")
-        stats.sort_stats("tottime").print_stats(25)
-        app.extensions["tend"].dispose()
+    built = build(url, config, args.customers, tmp)
+    batch_events, _ = make_events(built["ids"], args.customers, 0)
+    os.environ["TEND_RULES"] = str(ROOT / "rules")
+    os.environ["TEND_WORKFLOWS"] = str(ROOT / "workflows")
+    app = create_app({"TEND_CONFIG": config, "DATABASE_URL": url})
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {built['token']}"}
+    client.post("/events", json=[], headers=headers)
+    batches = [batch_events[i:i + args.batch]
+               for i in range(0, len(batch_events), args.batch)]
+    prof = cProfile.Profile()
+    started = time.perf_counter()
+    prof.enable()
+    for b in batches:
+        reply = client.post("/events", json=stamped(b), headers=headers)
+        assert reply.status_code == 200, reply.json
+    prof.disable()
+    elapsed = time.perf_counter() - started
+    print(f"profile: {len(batch_events):,} events in {elapsed:.2f}s in process "
+          f"({len(batch_events) / elapsed:,.0f}/s, cProfile on)")
+    stats = pstats.Stats(prof)
+    stats.sort_stats("cumulative").print_stats(
+        r"api_events|standing|event_import|triggers|rules\.py|customer\.py|planning|"
+        r"execution|db\.py|get_json|werkzeug/test\.py.*\(post\)")
+    stats.sort_stats("tottime").print_stats(25)
+    app.extensions["tend"].dispose()
 
 
 def main() -> int:
@@ -352,7 +363,8 @@ def main() -> int:
     options.add_argument("--seconds", type=float, default=20.0)
     options.add_argument("--threads", type=int, default=8, help="open-loop client threads")
     options.add_argument("--no-postgres", action="store_true")
-    options.add_argument("--profile", action="store_true")
+    options.add_argument("--profile", nargs="?", const="sqlite",
+                         choices=["sqlite", "postgresql"])
     options.add_argument("--part", choices=["rules"])
     options.add_argument("--url")
     options.add_argument("--events-file")
