@@ -147,7 +147,7 @@ def prepare(conn: Connection, batch: Sequence[Event], looked_up: Collection[str]
     known = frozenset(existing_ids(conn, customers.c.id, wanted)).union(found)
     rows = [[e.id, e.customer_id, e.type,
              e.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
-             json.dumps(_json_ready(e.data)) if e.data else None, e.customer_id in known]
+             _json_ready(e.data) if e.data else None, e.customer_id in known]
             for e in batch if e.id is not None]
     return Prepared(known, json.dumps(rows))
 
@@ -191,7 +191,7 @@ def existing_ids(conn: Connection, column: sa.ColumnElement[str],
 
 
 # One statement per batch whatever its size, the rows passed as one JSON text of `prepare`'s
-# [id, customer_id, type, at, data as JSON text, known customer] arrays: a multi-row VALUES of
+# [id, customer_id, type, at, data, known customer] arrays: a multi-row VALUES of
 # thousands of parameters cost more to build and parse than the insert itself, and psycopg
 # dumps Python lists as arrays slowly. `at` is written as the DateTime types store it.
 _INSERT_SQL = {
@@ -204,7 +204,7 @@ _INSERT_SQL = {
     ON CONFLICT (id) DO NOTHING RETURNING seq, id""",
     "postgresql": """
     INSERT INTO events (id, customer_id, type, at, data, known_customer, received_at)
-    SELECT r->>0, r->>1, r->>2, CAST(r->>3 AS TIMESTAMP), CAST(r->>4 AS JSONB),
+    SELECT r->>0, r->>1, r->>2, CAST(r->>3 AS TIMESTAMP), NULLIF(r->4, 'null'),
            CAST(r->>5 AS BOOLEAN), :received_at
     FROM jsonb_array_elements(CAST(:rows AS JSONB)) AS r
     ON CONFLICT (id) DO NOTHING RETURNING seq, id"""}

@@ -27,6 +27,7 @@ import argparse
 import concurrent.futures
 import cProfile
 import datetime as dt
+import gc
 import http.client
 import json
 import os
@@ -335,6 +336,8 @@ def profile_on(url: str, config: Config, args: argparse.Namespace, tmp: Path) ->
     client.post("/events", json=[], headers=headers)
     batches = [batch_events[i:i + args.batch]
                for i in range(0, len(batch_events), args.batch)]
+    gc.collect()
+    gc.freeze()  # as `tend serve` does: this process's own objects would otherwise be walked
     prof = cProfile.Profile()
     started = time.perf_counter()
     prof.enable()
