@@ -64,6 +64,19 @@ def test_a_matching_event_is_a_task_when_the_response_returns(api: Api) -> None:
                                               "email": None, "manager": "m01"}
 
 
+def test_an_entry_of_an_earlier_request_blocks_a_later_match_for_the_cooldown(api: Api) -> None:
+    """The cooldown check reads the entries stored (on PostgreSQL one index probe per
+    customer), not only those of the request at hand."""
+    api.call("POST", "/customers", json=[SILVER, {**SILVER, "id": "c3", "phone": "13800000003"}])
+    approved_standing_ticket(api)
+    first = api.call("POST", "/events", "adapter:sms", json=[silent("e1", "c1", 9)])
+    assert first.json["triggered"][0]["reason"] is None
+    later = api.call("POST", "/events", "adapter:sms",
+                     json=[silent("e2", "c1", 10), silent("e3", "c3", 9)])
+    assert {t["event"]: t["reason"] for t in later.json["triggered"]} == {
+        "e2": "cooldown", "e3": None}
+
+
 def test_a_bad_item_writes_no_event_no_entry_no_task(api: Api) -> None:
     api.call("POST", "/customers", json=[SILVER])
     approved_standing_ticket(api)
