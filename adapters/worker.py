@@ -250,10 +250,11 @@ def _record_cancels(conn: Connection, pushers: Mapping[str, Pusher], rows: Seque
 def _withdraw(conn: Connection, channels: Sequence[str], now: dt.datetime) -> None:
     """Stamp the delivered pushes of cancelled tickets as due a cancel (execution.cancel_tasks
     leaves results alone; for a push receiver, delivered means it holds the task). Found
-    from the cancelled tickets, so it costs nothing while none holds a delivered task."""
+    from the cancelled tickets; while there are none, the planner skips the UPDATE at once
+    (else it may scan every delivered task of the channels, every round)."""
     cancelled = sa.select(tickets.c.id).where(tickets.c.state == CANCELLED)
     conn.execute(tasks.update().where(
-        tasks.c.ticket_id.in_(cancelled), tasks.c.state == DELIVERED,
+        sa.exists(cancelled), tasks.c.ticket_id.in_(cancelled), tasks.c.state == DELIVERED,
         tasks.c.channel.in_(channels), tasks.c.attempts > 0,
         tasks.c.lease_expires_at.is_(None)).values(lease_expires_at=now, updated_at=now))
 
