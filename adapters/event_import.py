@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.db import UTCDateTime, customers, events, one_of
+from adapters.db import UTCDateTime, customers, events, one_of, refresh_statistics
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.values import coerce, parse_instant, unstorable
@@ -271,6 +271,7 @@ def import_events(engine: Engine, config: Config, path: Path, *,
                 result.unknown_customers.add(item.event.customer_id)
         if on_stored is not None and stored.new:
             on_stored(stored.new)
+    refresh_statistics(engine, "events")
     return result
 
 

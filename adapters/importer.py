@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from adapters.background import stream_from_child
 from adapters.customer_csv import Parsed, parse_customers, read_layout
 from adapters.customer_store import open_writer
+from adapters.db import refresh_statistics
 from engine.config import Config
 from engine.errors import Problem
 
@@ -93,7 +94,9 @@ def import_customers(engine: Engine, config: Config, path: Path, *, report: Repo
         result.inserted = writer.finish(commit=result.written)
     if result.written:
         result.updated = result.read - result.bad - result.inserted
+        refresh_statistics(engine, "customers")
     return result
+
 
 
 def _spare_core() -> bool:

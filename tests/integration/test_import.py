@@ -45,6 +45,21 @@ def customer(engine: Engine, config: Config, cid: str) -> dict[str, Any] | None:
         return load_customer(conn, config, cid)
 
 
+def test_postgresql_knows_the_table_size_right_after_an_import(
+        pg_url: str, config: Config, tmp_path: Path) -> None:
+    """Without statistics PostgreSQL picks scans for the id lookups that follow an import."""
+    rows = "".join(f"c{i},2024-01-05\n" for i in range(40))
+    engine = make_engine(pg_url)
+    try:
+        load(engine, config, write(tmp_path, "a.csv", "id,joined_on\n" + rows))
+        with engine.connect() as conn:
+            known = conn.scalar(sa.text(
+                "SELECT reltuples FROM pg_class WHERE relname = 'customers'"))
+    finally:
+        engine.dispose()
+    assert known == 40
+
+
 def test_upsert_leaves_absent_columns_and_clears_empty_cells(
         engine: Engine, config: Config, tmp_path: Path) -> None:
     first = write(tmp_path, "a.csv",
