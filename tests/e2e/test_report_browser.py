@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
+from support.browser import chromium, missing
 from support.evaluated import run_ticket, seed_customers
 from support.server import serving
 
@@ -22,31 +22,17 @@ from engine.config import load_config
 from engine.library import load_library
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SCREENSHOT = ROOT / "var" / "screenshots" / "report.png"
 CHARTS = ("chart-uplift", "chart-timeline", "chart-funnel")
 
+pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
+
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    """Debian's Chromium and its driver, named outright: Selenium Manager never runs (it would
-    try to download a browser the closed network refuses)."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("chromium and chromium-driver are not installed")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1100,900",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)),
-                              options=options)
-    driver.set_page_load_timeout(30)
-    try:
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    with chromium(tmp_path / "chromium-profile") as driver:
+        driver.set_page_load_timeout(30)
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -77,7 +63,7 @@ def served_report(tmp_path: Path) -> Iterator[Path]:
     yield target
 
 
-def test_the_report_shows_its_charts_in_a_browser(browser: webdriver.Chrome,
+def test_the_report_shows_its_charts_in_a_browser(browser: WebDriver,
                                                   served_report: Path) -> None:
     browser.get(served_report.as_uri())
     widths = browser.execute_script(
