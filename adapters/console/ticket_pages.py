@@ -8,6 +8,7 @@ page shows come from `inbox.may`; the server checks again when the form comes ba
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,30 +109,28 @@ def approve(ticket_id: int) -> Response:
 @bp.post("/tickets/<int:ticket_id>/reject")
 @page("approve")
 def reject(ticket_id: int) -> Response:
-    st = state()
-    try:
-        with st.transaction(write=True) as conn:
-            tickets.reject(conn, st.config, st.library, ticket_id, g.user,
-                           request.form.get("comment", ""), _now())
-    except ValidationError:
-        flash(_("A rejection needs a comment saying why."), "error")
-        return _back(ticket_id)
-    flash(_("Rejected."), "ok")
-    return _back(ticket_id)
+    return _end(ticket_id, tickets.reject, _("A rejection needs a comment saying why."),
+                _("Rejected."))
 
 
 @bp.post("/tickets/<int:ticket_id>/cancel")
 @page("cancel")
 def cancel(ticket_id: int) -> Response:
+    return _end(ticket_id, tickets.cancel, _("A cancellation needs a comment saying why."),
+                _("Cancelled."))
+
+
+def _end(ticket_id: int, act: Callable[..., Any], needs_reason: str, done: str) -> Response:
+    """Reject or cancel: both end the ticket and both need the comment as their reason."""
     st = state()
     try:
         with st.transaction(write=True) as conn:
-            tickets.cancel(conn, st.config, st.library, ticket_id, g.user,
-                           request.form.get("comment", ""), _now())
+            act(conn, st.config, st.library, ticket_id, g.user,
+                request.form.get("comment", ""), _now())
     except ValidationError:
-        flash(_("A cancellation needs a comment saying why."), "error")
+        flash(needs_reason, "error")
         return _back(ticket_id)
-    flash(_("Cancelled."), "ok")
+    flash(done, "ok")
     return _back(ticket_id)
 
 
