@@ -5,7 +5,9 @@ On a fresh database with demo customers and an approved standing ticket for
 
   1. ingest: batches of zero_usage events (one per customer, days 1..14, `at` = now) posted
      over keep-alive connections to 127.0.0.1; events/s from the first request to the last
-     response, validation, storage, matching and the tasks made included;
+     response, validation, storage, matching and the tasks made included; the best of three
+     passes, each on its own third of the customers (a customer's second event would meet
+     cooldown and make no task), as the baseline is the best of three;
   2. the baseline, in its own process in the same run: engine.rules.Matcher.matches over the
      same events' facts (customer facts + event facts, built before timing), events/s, the
      best of three passes.
@@ -17,7 +19,7 @@ On a fresh database with demo customers and an approved standing ticket for
 Both sides must agree on which events matched. SQLite always, PostgreSQL when a throwaway
 server can be started (tests/support/postgres.py). Missed goals are printed, not failures.
 
-    python bench/events.py [--customers 20000] [--batch 500] [--seconds 20] [--workers 2]
+    python bench/events.py [--customers 56000] [--batch 500] [--seconds 20] [--workers 2]
     python bench/events.py --profile [postgresql]  # cProfile of the ingest path, test client
 """
 
@@ -68,6 +70,7 @@ PLAYBOOK = "zero_usage_alert"
 SEED = 7
 LATENCY_GOAL_MS = 50.0
 RATIO_GOAL = 0.25
+PASSES = 3
 NOT_MATCHED = {"conditions not met", "unknown customer", "older than trigger_max_age"}
 
 
@@ -218,7 +221,18 @@ def matched_ids(replies: list[dict[str, Any]]) -> list[str]:
 
 
 def ingest(client: Client, events: list[dict[str, Any]], batch: int,
-           threads: int) -> tuple[float, list[dict[str, Any]]]:
+           threads: int, passes: int) -> tuple[float, list[dict[str, Any]]]:
+    """The best rate of `passes` passes, each over its own share of `events`; all replies."""
+    best, replies = 0.0, []
+    share = -(-len(events) // passes)
+    for start in range(0, len(events), share):
+        rate, more = ingest_pass(client, events[start:start + share], batch, threads)
+        best, replies = max(best, rate), replies + more
+    return best, replies
+
+
+def ingest_pass(client: Client, events: list[dict[str, Any]], batch: int,
+                threads: int) -> tuple[float, list[dict[str, Any]]]:
     batches = [events[i:i + batch] for i in range(0, len(events), batch)]
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         started = time.perf_counter()
@@ -281,7 +295,7 @@ def run_backend(backend: str, url: str, config: Config, args: argparse.Namespace
     with server(url, args.workers, folder / f"serve-{backend}.log") as port:
         client = Client(port, built["token"])
         warm(client, args.workers)
-        rate, replies = ingest(client, batch_events, args.batch, args.workers)
+        rate, replies = ingest(client, batch_events, args.batch, args.workers, PASSES)
         latencies = open_loop(client, single_events, 1 / args.rate, args.threads)
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -293,7 +307,8 @@ def run_backend(backend: str, url: str, config: Config, args: argparse.Namespace
     made_now = sum(len(t.get("tasks") or []) for r in replies for t in r["triggered"])
     ratio = rate / rules["rate"]
     print(f"events {backend}: ingest {rate:,.0f} events/s end to end ({len(batch_events):,} "
-          f"events, {args.batch} per request, {args.workers} workers, {made_now:,} tasks made); "
+          f"events in {PASSES} passes, the best; {args.batch} per request, {args.workers} "
+          f"workers, {made_now:,} tasks made); "
           f"durable-rules post alone {rules['rate']:,.0f}/s; ratio {ratio:.1%} "
           f"(goal >= {RATIO_GOAL:.0%}){'' if ratio >= RATIO_GOAL else '  MISSED'}")
     print(f"events {backend}: matched {len(ours):,} of {len(batch_events):,} "
@@ -358,7 +373,7 @@ def profile_on(url: str, config: Config, args: argparse.Namespace, tmp: Path) ->
 
 def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--customers", type=int, default=20_000,
+    options.add_argument("--customers", type=int, default=56_000,
                          help="demo customers; one event each (batches + single posts)")
     options.add_argument("--batch", type=int, default=500)
     options.add_argument("--workers", type=int, default=2)
