@@ -39,7 +39,7 @@ import sqlalchemy as sa  # noqa: E402
 from support.postgres import PostgresServer, Unavailable  # noqa: E402
 
 from adapters import tickets  # noqa: E402
-from adapters.db import customers, events, make_engine, tasks  # noqa: E402
+from adapters.db import customers, events, make_engine, refresh_statistics, tasks  # noqa: E402
 from adapters.migrate import upgrade  # noqa: E402
 from adapters.worker import THREADS  # noqa: E402
 from engine.config import Config, load_config  # noqa: E402
@@ -108,6 +108,8 @@ def build(url: str, config: Config, count: int) -> int:
         assert planned is not None
         tickets.approve(conn, config, library, planned["id"],
                         User("lead", frozenset({"campaign_lead"})), "bench", started)
+    for table in ("customers", "entries", "tasks"):  # as `tend import` and autovacuum do
+        refresh_statistics(engine, table)
     with engine.connect() as conn:
         total = int(conn.scalar(sa.select(sa.func.count()).select_from(tasks)) or 0)
     engine.dispose()
