@@ -344,6 +344,15 @@ tasks = sa.Table(
     sa.Index("ix_tasks_channel_lease_expires_at", "channel", "lease_expires_at"),
 )
 
+# Migration 0011: claimers (pull and push) take due tasks highest priority first, then oldest
+# due. Walking this index, PostgreSQL stops after a batch's worth of open tasks instead of
+# sorting every due task of the channels on every claim (a drain of N due tasks in batches
+# of B was N²/B rows sorted). SQLite would never use it (a partial index serves only queries
+# that repeat its WHERE term) and sorts its due tasks as before.
+_OPEN = ("pending", "leased", "pushed")
+sa.Index("ix_tasks_claim_order", tasks.c.priority.desc(), tasks.c.due_at, tasks.c.id,
+         postgresql_where=tasks.c.state.in_(_OPEN)).ddl_if(dialect="postgresql")
+
 scheduler_lease = sa.Table(
     "scheduler_lease", metadata,
     sa.Column("name", text_c(64), primary_key=True),
