@@ -19,24 +19,13 @@ from adapters.db import events, load_customer, tasks, tickets
 from adapters.sweep import REPLAY_WINDOW, sweep
 from engine.config import Config
 from engine.customer import facts
-from engine.errors import NotFound, ValidationError
+from engine.errors import NotFound
 from engine.explain import explain_playbook, render_text, task_story
 from engine.playbook import Playbook
 from engine.selection import Selection
-from engine.values import parse_instant
 
 SAMPLE = 10
 TASKS_SHOWN = 50
-
-
-def parse_at(text: str | None, config: Config) -> dt.datetime:
-    """`--at`: a date (local midnight), an ISO timestamp, or now."""
-    if text is None:
-        return dt.datetime.now(dt.UTC)
-    try:
-        return parse_instant(text, config.timezone)
-    except ValueError as exc:
-        raise ValidationError(f"--at: {exc}") from None
 
 
 def preview(conn: Connection, playbooks: Sequence[Playbook], config: Config, at: dt.datetime,

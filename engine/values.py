@@ -9,6 +9,8 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.errors import ValidationError
+
 
 class FieldType(enum.Enum):
     NUMBER = "number"
@@ -78,6 +80,18 @@ def parse_instant(value: str, tz: ZoneInfo) -> dt.datetime:
         raise ValueError(f"timestamp {value!r} is out of range: expected a year between "
                          f"{FIRST_YEAR} and {LAST_YEAR}")
     return instant
+
+
+def given_instant(text: str | None, tz: ZoneInfo, name: str) -> dt.datetime:
+    """An instant a user may give (`--at`, an `at` field or query argument): now when left
+    out, else parse_instant's reading; a bad one is refused naming `name`, which the HTTP
+    layer turns into that field's error."""
+    if text is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        return parse_instant(text, tz)
+    except ValueError as exc:
+        raise ValidationError(f"{name}: {exc}") from None
 
 
 def before(instant: dt.datetime, span: dt.timedelta) -> dt.datetime:

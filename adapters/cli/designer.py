@@ -17,6 +17,7 @@ from adapters.cli.base import (
     reports_errors,
 )
 from engine.config import Config
+from engine.values import given_instant
 
 
 def _designer_paths(paths: tuple[Path, ...], *, cases_only: bool) -> list[Path]:
@@ -126,7 +127,7 @@ def preview_command(ctx: click.Context, playbook: str | None, every: bool, at_te
     if every == bool(playbook):
         raise click.UsageError("give a PLAYBOOK or --all")
     with _designer_context(ctx) as (config, library, conn):
-        at = designer.parse_at(at_text, config)
+        at = given_instant(at_text, config.timezone, "--at")
         click.echo(designer.preview(conn, _chosen(playbook, library, config), config, at,
                                     as_json))
 
@@ -144,6 +145,6 @@ def explain_command(ctx: click.Context, customer: str, playbook: str | None,
     from adapters import designer
 
     with _designer_context(ctx) as (config, library, conn):
-        at = designer.parse_at(at_text, config)
+        at = given_instant(at_text, config.timezone, "--at")
         click.echo(designer.explain(conn, customer, _chosen(playbook, library, config), config,
                                     at, as_json))

@@ -30,11 +30,11 @@ def snapshot_command(ctx: click.Context, at_text: str | None) -> None:
     The values are those of the customers table now; a month that has its snapshot keeps it.
     """
     from adapters import snapshots
-    from adapters.designer import parse_at
     from engine.errors import ValidationError
+    from engine.values import given_instant
 
     config = config_from(ctx)
-    at, now = parse_at(at_text, config), dt.datetime.now(dt.UTC)
+    at, now = given_instant(at_text, config.timezone, "--at"), dt.datetime.now(dt.UTC)
     if config.today(at) > config.today(now):
         raise ValidationError(f"--at: {at_text} has not come yet; a snapshot keeps what is "
                               "known on its day, and that month would then be taken for good")
@@ -68,10 +68,10 @@ def score_churn_command(ctx: click.Context, at_text: str | None, horizon: int) -
     months before it; the scores come from a model refitted on all of them.
     """
     from adapters.churn_model import score_churn
-    from adapters.designer import parse_at
+    from engine.values import given_instant
 
     config = config_from(ctx)
-    at = parse_at(at_text, config)
+    at = given_instant(at_text, config.timezone, "--at")
     with engine_for(ctx) as engine, engine.begin() as conn:
         run = score_churn(conn, config, at, horizon)
     m = run.metrics

@@ -25,12 +25,12 @@ def sweep_command(ctx: click.Context, at_text: str | None) -> None:
     ticket per playbook and instant.
     """
     from adapters import event_matches, tickets
-    from adapters.designer import parse_at
     from engine.library import load_library
+    from engine.values import given_instant
 
     config = config_from(ctx)
     library = load_library(None, None, config)
-    at = parse_at(at_text, config)
+    at = given_instant(at_text, config.timezone, "--at")
     with engine_for(ctx) as engine, engine.begin() as conn:
         closed = tickets.advance(conn, config, library, at)
         opened = tickets.sweep_all(conn, config, library, at)

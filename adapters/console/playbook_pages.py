@@ -24,6 +24,7 @@ from adapters.http.state import state
 from adapters.sweep import sweep
 from engine.errors import NotFound, Problem, ValidationError
 from engine.playbook import parse_playbook
+from engine.values import given_instant
 
 DRAFT = "draft.yaml"
 DRAFT_SAMPLE = 10
@@ -131,7 +132,7 @@ def _try(text: str, at_text: str) -> tuple[list[Problem], dict[str, Any] | None]
         return [Problem(DRAFT, 0, 0, f"a draft has at most {MAX_DRAFT:,} characters")], None
     try:
         playbook = parse_playbook(text, DRAFT, st.config, st.library.workflows)
-        at = designer.parse_at(at_text, st.config)
+        at = given_instant(at_text, st.config.timezone, "at")
     except ValidationError as exc:
         return list(exc.problems), None
     with st.transaction() as conn:
@@ -152,7 +153,7 @@ def explain() -> str:
         playbooks = ([st.library.playbooks[chosen]] if chosen in st.library.playbooks
                      else sorted(st.library.playbooks.values(), key=lambda p: p.id))
         try:
-            at = designer.parse_at(at_text or None, st.config)
+            at = given_instant(at_text or None, st.config.timezone, "at")
             with st.transaction() as conn:
                 found = json.loads(designer.explain(conn, customer, playbooks, st.config, at,
                                                     as_json=True))

@@ -13,11 +13,11 @@ from adapters import designer
 from adapters.db import load_customer
 from adapters.http.auth import allow
 from adapters.http.customers_json import upsert_customers
-from adapters.http.paging import parse_at
 from adapters.http.schemas import CustomerOut, ExplainQuery, UpsertOut
 from adapters.http.state import state
 from engine.customer import facts
 from engine.errors import NotFound
+from engine.values import given_instant
 
 blp = Blueprint("customers", __name__, url_prefix="/customers",
                 description="Customer records: upsert, read, explain")
@@ -66,7 +66,7 @@ def explain(args: dict[str, Any], customer_id: str) -> Any:
     else:  # only library ids over HTTP: the CLI's draft paths would read the server's files
         raise NotFound(f"unknown playbook {name!r}")
     config = state().config
-    at = parse_at(args.get("at"), config)
+    at = given_instant(args.get("at"), config.timezone, "at")
     with state().transaction() as conn:
         text = designer.explain(conn, customer_id, chosen, config, at, as_json=True)
     return json.loads(text)

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from adapters.db import playbook_versions
 from adapters.http.auth import allow
 from adapters.http.errors import Invalid
-from adapters.http.paging import page, parse_at
+from adapters.http.paging import page
 from adapters.http.schemas import (
     DiffOut,
     DraftPreviewIn,
@@ -29,6 +29,7 @@ from adapters.sweep import sweep
 from engine.errors import NotFound, ValidationError
 from engine.playbook import Playbook, parse_playbook
 from engine.selection import Selection
+from engine.values import given_instant
 
 blp = Blueprint("playbooks", __name__, url_prefix="/playbooks",
                 description="The playbook library, draft validation and previews")
@@ -97,7 +98,7 @@ def validate_playbook(body: dict[str, Any]) -> Any:
 
 def _preview(pb: Playbook, args: dict[str, Any]) -> dict[str, Any]:
     config = state().config
-    at = parse_at(args.get("at"), config)
+    at = given_instant(args.get("at"), config.timezone, "at")
     with state().transaction() as conn:
         sel = sweep(conn, pb, config, at)
     ids = _group(sel, args["group"])

@@ -23,7 +23,7 @@ from adapters import task_pull
 from adapters.db import tasks
 from adapters.http.auth import allow, check_channel, check_task
 from adapters.http.errors import Invalid
-from adapters.http.paging import decode_cursor, encode_cursor, parse_at
+from adapters.http.paging import decode_cursor, encode_cursor
 from adapters.http.schemas import (
     LeasedTaskList,
     Out,
@@ -36,6 +36,7 @@ from adapters.http.state import state
 from adapters.ticket_store import iso, task_shape
 from engine.errors import Conflict, NotFound
 from engine.playbook import RESULT_STATUSES
+from engine.values import given_instant
 
 blp = Blueprint("tasks", __name__, description="Tasks: adapter pull, results, dead letters")
 log = logging.getLogger("tend.tasks")
@@ -104,7 +105,7 @@ def report_result(body: dict[str, Any], task_id: int) -> Any:
     Adapters report on their channels' tasks, account managers on tasks routed to them.
     `handoff` makes one follow-up task on another channel (docs/CHANNELS.md)."""
     st = state()
-    at = parse_at(body.get("at"), st.config)
+    at = given_instant(body.get("at"), st.config.timezone, "at")
     handoff = body.get("handoff")
     if handoff is not None and handoff["channel"] not in st.config.channels:
         raise Invalid(f"handoff.channel: no channel {handoff['channel']!r}", {"handoff": {

@@ -17,7 +17,6 @@ from flask_smorest import Blueprint
 from adapters import tickets
 from adapters.http.auth import allow
 from adapters.http.errors import Invalid
-from adapters.http.paging import parse_at
 from adapters.http.schemas import (
     ApproveIn,
     ReasonIn,
@@ -29,6 +28,7 @@ from adapters.http.schemas import (
 )
 from adapters.http.state import state
 from engine.errors import Conflict
+from engine.values import given_instant
 
 blp = Blueprint("tickets", __name__, url_prefix="/tickets",
                 description="Campaign tickets: plan, approve, execute, evaluate")
@@ -63,7 +63,7 @@ def plan_ticket(body: dict[str, Any]) -> Any:
     if playbook is None:
         raise Invalid(f"unknown playbook {body['playbook']!r}",
                       {"playbook": [f"expected one of {', '.join(sorted(st.library.playbooks))}"]})
-    at = parse_at(body.get("at"), st.config)
+    at = given_instant(body.get("at"), st.config.timezone, "at")
     with st.transaction(write=True) as conn:
         ticket = tickets.plan(conn, st.config, st.library, playbook, at, "manual", g.user.name)
     if ticket is None:

@@ -1,25 +1,13 @@
-"""Opaque cursors and the `at` parameter, shared by the list endpoints."""
+"""Opaque cursors, shared by the list endpoints."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import bisect
-import datetime as dt
 from collections.abc import Sequence
 
 from adapters.http.errors import Invalid
-from engine.config import Config
-from engine.values import parse_instant
-
-
-def parse_at(text: str | None, config: Config) -> dt.datetime:
-    if text is None:
-        return dt.datetime.now(dt.UTC)
-    try:
-        return parse_instant(text, config.timezone)
-    except ValueError as exc:
-        raise Invalid(f"at: {exc}", {"at": [str(exc)]}) from None
 
 
 def encode_cursor(after: str) -> str:

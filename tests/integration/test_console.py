@@ -283,7 +283,7 @@ def test_draft_errors_at_their_line_then_a_preview(console: Console) -> None:
     assert 'id="preview"' in text and 'id="problems"' not in text
     assert re.search(r'<span class="n">12</span><span class="l">matched', text)
     bad_date = pat.post("/console/draft", {"yaml": DRAFT, "at": "June"})
-    assert "--at" in bad_date.get_data(as_text=True)
+    assert "at: expected YYYY-MM-DD" in bad_date.get_data(as_text=True)  # the form's field
 
 
 def test_library_diff_and_explain(console: Console) -> None:
