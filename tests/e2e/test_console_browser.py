@@ -90,19 +90,18 @@ def plan_as(site: Site, token: str, playbook: str) -> int:
 
 def click(driver: WebDriver, css: str) -> None:
     """Click what `css` selects, which loads a page, and wait until the new page has
-    replaced the old. A loaded page can still be settling under load (the element found is
-    gone before the click lands): then nothing was clicked, and it is found again."""
+    replaced the old. Under load chromedriver can lose track of a freshly loaded page's
+    nodes ("does not belong to the document", every retry alike): then the same click is
+    made from inside the page, where no node has to be handed across."""
     old = driver.find_element(By.TAG_NAME, "html")
-    for attempt in range(3):
-        try:
-            driver.find_element(By.CSS_SELECTOR, css).click()
-            break
-        except (StaleElementReferenceException, WebDriverException) as exc:
-            settling = isinstance(exc, StaleElementReferenceException) or \
-                "does not belong to the document" in (exc.msg or "")
-            if attempt == 2 or not settling:
-                raise
-            old = driver.find_element(By.TAG_NAME, "html")
+    try:
+        driver.find_element(By.CSS_SELECTOR, css).click()
+    except (StaleElementReferenceException, WebDriverException) as exc:
+        if not isinstance(exc, StaleElementReferenceException) and \
+                "does not belong to the document" not in (exc.msg or ""):
+            raise
+        old = driver.find_element(By.TAG_NAME, "html")
+        driver.execute_script("document.querySelector(arguments[0]).click()", css)
     WebDriverWait(driver, 60).until(staleness_of(old))
 
 
