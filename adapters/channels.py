@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from adapters.http.observe import mask_personal_data
 from adapters.notify import signature
 from engine.config import Channel
@@ -142,7 +144,7 @@ def _webhook(channel: str, options: Mapping[str, Any], client: _Client,
                               f"variable {secret_env!r} holding the webhook secret is not set")
 
     def post(task: Mapping[str, Any], kind: str) -> Outcome:
-        body = json.dumps(message(task, kind), sort_keys=True, default=str).encode()
+        body = orjson.dumps(message(task, kind), option=orjson.OPT_SORT_KEYS, default=str)
         headers = {"Content-Type": "application/json",
                    "Idempotency-Key": task["idempotency_key"],
                    "Tend-Signature": signature(secret, body, int(clock()))}

@@ -8,12 +8,12 @@ handed this table and find `arpu`, `churned_on`, ... by name.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
@@ -136,10 +136,19 @@ def make_engine(url: str) -> Engine:
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, json_serializer=json_text,
+                                  json_deserializer=orjson.loads)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, json_serializer=json_text,
+                            json_deserializer=orjson.loads)
+
+
+def json_text(value: Any) -> str:
+    """JSON as columns and batch parameters take it, written by orjson: the standard
+    library's encoder and decoder were a fifth of a push worker's CPU (bench/dispatch.py).
+    Keys that are not strings become strings, as json.dumps makes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -177,7 +186,7 @@ def _record(values: Sequence[Any], attributes: Mapping[str, FieldType]) -> dict[
     record["tags"] = decode_list(tags)
     record["opt_out"] = decode_list(opt_out)
     if isinstance(stored, str):
-        stored = json.loads(stored)
+        stored = orjson.loads(stored)
     attrs = {}
     for name, ftype in attributes.items():
         value = (stored or {}).get(name)
@@ -392,7 +401,7 @@ def one_of(conn: sa.Connection, column: sa.ColumnElement[Any],
     lookups cost more than its inserts. SQLite reads the list as JSON; PostgreSQL as an array
     literal, so `= ANY(...)` is an index condition whatever the planner's statistics say."""
     if conn.dialect.name != "postgresql":
-        items = sa.func.json_each(sa.literal(json.dumps(list(values)), _TEXT))
+        items = sa.func.json_each(sa.literal(json_text(list(values)), _TEXT))
         return column.in_(sa.select(items.table_valued("value").c.value))
     quoted = ('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
     listed = sa.literal("{" + ",".join(quoted) + "}", _TEXT)
@@ -433,7 +442,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
                         f"SELECT {', '.join(picked)} FROM {source} "
                         f"RETURNING {', '.join(returning)}")
     typed = statement.columns(*(table.c[name] for name in returning))
-    return list(conn.execute(typed, {"rows": json.dumps(listed)}).all())
+    return list(conn.execute(typed, {"rows": json_text(listed)}).all())
 
 
 _PG_CASTS = {"instant": "TIMESTAMP", "date": "DATE", "json": "JSONB", "int": "INTEGER",
@@ -458,7 +467,7 @@ def _instant_text(value: dt.datetime) -> str:
 
 
 _AS_JSON: dict[str, Callable[[Any], Any]] = {
-    "instant": _instant_text, "date": dt.date.isoformat, "json": json.dumps}
+    "instant": _instant_text, "date": dt.date.isoformat, "json": json_text}
 
 
 @contextmanager

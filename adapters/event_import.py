@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.db import UTCDateTime, customers, events, one_of, refresh_statistics
+from adapters.db import UTCDateTime, customers, events, json_text, one_of, refresh_statistics
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.values import coerce, parse_instant, unstorable
@@ -149,7 +149,7 @@ def prepare(conn: Connection, batch: Sequence[Event], looked_up: Collection[str]
              e.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
              _json_ready(e.data) if e.data else None, e.customer_id in known]
             for e in batch if e.id is not None]
-    return Prepared(known, json.dumps(rows))
+    return Prepared(known, json_text(rows))
 
 
 def store_events(conn: Connection, batch: Sequence[Event], received_at: dt.datetime,
