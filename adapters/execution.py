@@ -90,6 +90,16 @@ def cancel_tasks(conn: Connection, ticket_id: int, now: dt.datetime) -> int:
     cancelled); finished ones keep their result."""
     done = conn.execute(tasks.update().where(tasks.c.ticket_id == ticket_id,
                                              tasks.c.state.in_(UNFINISHED))
-                        .values(state="cancelled", updated_at=now,
-                                detail={"reason": "ticket cancelled"}))
+                        .values(cancelled(now, {"reason": "ticket cancelled"})))
     return done.rowcount
+
+
+def cancelled(now: dt.datetime, detail: dict[str, Any]) -> dict[str, Any]:
+    """What cancelling an unfinished task sets. A push that failed and waits for its next
+    attempt may still be held by its receiver (a timeout does not say the request was
+    dropped), so its hold is stamped due and the push worker sends it a cancel
+    (adapters.worker). Pulled and in-flight tasks keep their hold: the next pull lists the
+    cancel, and the end of the push makes it due."""
+    waiting = sa.and_(tasks.c.state == "pending", tasks.c.attempts > 0)
+    return {"state": "cancelled", "updated_at": now, "detail": detail,
+            "lease_expires_at": sa.case((waiting, now), else_=tasks.c.lease_expires_at)}

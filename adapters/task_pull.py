@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Row
 from adapters import contact_policy, step_timing
 from adapters.db import begin_writes, tasks
 from adapters.event_import import Event, store_events
+from adapters.execution import cancelled
 from adapters.ticket_store import iso, task_shape
 from engine.errors import NotFound
 from engine.policy import Policy
@@ -124,9 +125,8 @@ def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail
     if closes_siblings(status):
         siblings = sa.and_(tasks.c.ticket_id == row.ticket_id,
                            tasks.c.customer_id == row.customer_id, tasks.c.id != row.id)
-        conn.execute(tasks.update().where(siblings, tasks.c.state.in_(OPEN))
-                     .values(state=CANCELLED, updated_at=now, detail={
-                         "reason": "answered", "note": f"step {row.step} was {status}"}))
+        conn.execute(tasks.update().where(siblings, tasks.c.state.in_(OPEN)).values(cancelled(
+            now, {"reason": "answered", "note": f"step {row.step} was {status}"})))
         # Pushed and delivered to a receiver that may still act on it: the push worker
         # sends it a cancel when this stamp is due (adapters.worker.cancel).
         conn.execute(tasks.update().where(siblings, tasks.c.state == "delivered",

@@ -18,7 +18,7 @@ from http_support import Api
 from support.webhook import Receiver, receiving
 
 from adapters import tickets
-from adapters.channels import DELIVERED, Outcome, Pusher, pushers
+from adapters.channels import DELIVERED, RETRY, Outcome, Pusher, pushers
 from adapters.db import customers, tasks
 from adapters.http.state import State
 from adapters.worker import cancel as send_cancels
@@ -133,6 +133,37 @@ def test_a_task_cancelled_while_in_flight_is_cancelled_after_its_push_ends(
             pusher.close()
     assert sent == len(held) and len(receiver.keys("cancel")) == len(held)
     assert {r.state for r in _rows(executing)} == {"cancelled"}
+
+
+def test_a_push_waiting_for_its_retry_is_told_of_the_cancel(executing: Api,
+                                                            config: Config) -> None:
+    """A timed-out push may have reached the receiver: cancelled while it waits for its next
+    attempt, it gets a cancel, and no second push."""
+    engine = _engine(executing)
+    with receiving() as receiver:
+        channels = _hooked(config, receiver)
+        held = claim(engine, list(channels), 100, HOLD, NOW)
+        kinds = record(engine, channels, [(t, Outcome(RETRY, "TimeoutError")) for t in held],
+                       NOW)
+        assert set(kinds) == {RETRY}
+        executing.call("POST", "/tickets/1/cancel", json={"reason": "recalled"})
+        later = NOW + dt.timedelta(days=1)  # every retry would be due by now
+        counts = run_once(engine, channels, 100, HOLD, later)
+        again = run_once(engine, channels, 100, HOLD, later)
+    assert counts["delivered"] == 0 and counts["cancels"] == len(held) == 12
+    assert again["cancels"] == 0 and receiver.keys("task") == []
+    assert sorted(receiver.keys("cancel")) == sorted(t["idempotency_key"] for t in held)
+    assert {r.state for r in _rows(executing)} == {"cancelled"}
+
+
+def test_tasks_never_pushed_are_cancelled_without_a_message(executing: Api,
+                                                            config: Config) -> None:
+    """Tasks that were never sent are cancelled in place: nobody holds them."""
+    with receiving() as receiver:
+        channels = _hooked(config, receiver)
+        executing.call("POST", "/tickets/1/cancel", json={"reason": "recalled"})
+        counts = run_once(_engine(executing), channels, 100, HOLD, NOW)
+    assert counts["cancels"] == 0 and receiver.calls == []
 
 
 def test_a_result_reported_while_its_cancel_is_on_the_way_stands(executing: Api,
