@@ -20,8 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.db import begin_writes, customer_snapshots, customers, load_customers
+from adapters.db import begin_writes, load_customers
 from adapters.snapshots import event_counts
+from adapters.tables import customer_snapshots, customers
 from engine import churn
 from engine.config import Config
 from engine.errors import ValidationError

@@ -22,7 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.db import customers, decode_list, entries, events, one_of, tasks, tickets
+from adapters.db import decode_list, one_of
+from adapters.tables import customers, entries, events, tasks, tickets
 from engine import policy as pol
 
 SUPPRESSED = "suppressed"

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 
 from adapters.customer_csv import Layout
-from adapters.db import customers
+from adapters.tables import customers
 from engine.values import FieldType
 
 REBUILD_MIN_ROWS = 50_000

@@ -15,8 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.db import events, load_customer, tasks, tickets
+from adapters.db import load_customer
 from adapters.sweep import REPLAY_WINDOW, sweep
+from adapters.tables import events, tasks, tickets
 from engine.config import Config
 from engine.customer import facts
 from engine.errors import NotFound

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.db import entries, events, tasks
+from adapters.tables import entries, events, tasks
 from engine.config import Config
 from engine.kpi import Funnel, cost_of, rate, unpriced
 from engine.playbook import Goal, Playbook

@@ -25,7 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.db import UTCDateTime, customers, events, json_text, one_of, refresh_statistics
+from adapters.db import json_text, one_of, refresh_statistics
+from adapters.tables import UTCDateTime, customers, events
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.values import coerce, parse_instant, unstorable

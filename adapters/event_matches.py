@@ -29,10 +29,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters import tickets
-from adapters.db import customers, event_matches, events
-from adapters.db import tickets as ticket_table
 from adapters.planning import cooldown_ids
 from adapters.sweep import OPTED_OUT_ALL
+from adapters.tables import customers, event_matches, events
+from adapters.tables import tickets as ticket_table
 from engine import ticket as tk
 from engine.condition import Not
 from engine.config import Config

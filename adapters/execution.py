@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters import contact_policy
-from adapters.db import entries, load_customers, tasks, ticket_members
+from adapters.db import load_customers
 from adapters.step_timing import step_rules
+from adapters.tables import entries, tasks, ticket_members
 from engine.config import Config
 from engine.customer import Customer, facts
 from engine.evaluate import holds

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.db import playbook_versions, tickets
+from adapters.tables import playbook_versions, tickets
 from adapters.ticket_store import iso
 from engine.errors import NotFound
 from engine.uplift import uplift

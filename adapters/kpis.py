@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from sqlalchemy.engine import Connection
 
-from adapters.db import customers, entries, events, playbook_versions, tasks, tickets
+from adapters.tables import customers, entries, events, playbook_versions, tasks, tickets
 from engine.config import Config
 from engine.customer import tier_of
 from engine.errors import ValidationError

@@ -35,7 +35,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.db import approvals, begin_writes, notices, tickets
+from adapters.db import begin_writes
+from adapters.tables import approvals, notices, tickets
 from adapters.ticket_store import approvals_of, domain_ticket, record_change
 from engine import ticket as tk
 from engine.config import Notifier as NotifierConfig

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters import contact_policy, execution
-from adapters.db import customers, entries, load_customers, one_of, playbook_versions
+from adapters.db import load_customers, one_of
+from adapters.tables import customers, entries, playbook_versions
 from engine.config import Config
 from engine.customer import facts, tier_of
 from engine.errors import Conflict

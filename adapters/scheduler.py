@@ -22,8 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from adapters import event_matches, notify, snapshots, tickets
-from adapters.db import scheduler_lease
-from adapters.db import tickets as ticket_table
+from adapters.tables import scheduler_lease
+from adapters.tables import tickets as ticket_table
 from engine.config import Config
 from engine.errors import TendError
 from engine.library import Library, load_library

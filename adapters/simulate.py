@@ -27,12 +27,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from adapters import task_pull, tickets
-from adapters.db import customers, tasks
-from adapters.db import tickets as ticket_table
 from adapters.demo_files import demo_spec, write_demo
 from adapters.event_import import Event, store_events
 from adapters.importer import import_customers
 from adapters.scheduler import fire_time
+from adapters.tables import customers, tasks
+from adapters.tables import tickets as ticket_table
 from engine.config import Config
 from engine.demo import customer_id
 from engine.errors import Problem, ValidationError

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.db import begin_writes, customer_snapshots, customers, events, load_customers
+from adapters.db import begin_writes, load_customers
+from adapters.tables import customer_snapshots, customers, events
 from engine.churn import EVENT_WINDOW, month_of, snapshot_values
 from engine.config import Config
 

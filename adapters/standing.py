@@ -22,19 +22,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from adapters import contact_policy, event_matches, execution, step_timing
-from adapters.db import (
-    UTCDateTime,
-    customers,
-    decode_list,
-    entries,
-    insert_rows,
-    load_customers,
-    one_of,
-    tasks,
-    tickets,
-)
+from adapters.db import decode_list, insert_rows, load_customers, one_of
 from adapters.event_import import Event, StoredEvent
 from adapters.planning import cooldown_ids
+from adapters.tables import UTCDateTime, customers, entries, tasks, tickets
 from adapters.ticket_store import task_shape
 from engine.config import Config
 from engine.customer import facts

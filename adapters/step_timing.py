@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from adapters.db import entries, tasks, tickets
 from adapters.event_import import StoredEvent
+from adapters.tables import entries, tasks, tickets
 from engine.playbook import Retry, Step
 
 OPEN = ("pending", "leased", "pushed")

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from adapters.db import customers, events
+from adapters.tables import customers, events
 from engine.condition import Leaf
 from engine.config import Config
 from engine.playbook import Playbook

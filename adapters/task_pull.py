@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from adapters import contact_policy, step_timing
-from adapters.db import begin_writes, tasks
+from adapters.db import begin_writes
 from adapters.event_import import Event, store_events
 from adapters.execution import cancelled
+from adapters.tables import tasks
 from adapters.ticket_store import iso, task_shape
 from engine.errors import NotFound
 from engine.policy import Policy

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from adapters.db import approvals, audit, playbook_versions, tasks, tickets
+from adapters.tables import approvals, audit, playbook_versions, tasks, tickets
 from engine.config import Config
 from engine.errors import Conflict, NotFound
 from engine.library import Library

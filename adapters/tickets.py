@@ -17,8 +17,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from adapters import evaluation, execution, planning
-from adapters.db import approvals, begin_writes, ticket_members, tickets
+from adapters.db import begin_writes
 from adapters.sweep import sweep
+from adapters.tables import approvals, ticket_members, tickets
 from adapters.ticket_store import (
     approvals_of,
     audit_of,

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from adapters.db import begin_writes, tokens, user_roles, users
+from adapters.db import begin_writes
+from adapters.tables import tokens, user_roles, users
 from engine.errors import Conflict, NotFound, ValidationError
 from engine.users import User
 

@@ -40,8 +40,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters import task_pull
 from adapters.channels import DELIVERED, RETRY, Outcome, Pusher, Send, masked
-from adapters.db import begin_writes, one_of, tasks, tickets
+from adapters.db import begin_writes, one_of
 from adapters.event_import import Event, store_events
+from adapters.tables import tasks, tickets
 from adapters.ticket_store import task_shape
 from engine.policy import Policy
 

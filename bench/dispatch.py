@@ -39,8 +39,9 @@ import sqlalchemy as sa  # noqa: E402
 from support.postgres import PostgresServer, Unavailable  # noqa: E402
 
 from adapters import tickets  # noqa: E402
-from adapters.db import customers, events, make_engine, refresh_statistics, tasks  # noqa: E402
+from adapters.db import make_engine, refresh_statistics  # noqa: E402
 from adapters.migrate import upgrade  # noqa: E402
+from adapters.tables import customers, events, tasks  # noqa: E402
 from adapters.worker import THREADS  # noqa: E402
 from engine.config import Config, load_config  # noqa: E402
 from engine.library import load_library  # noqa: E402

@@ -54,10 +54,10 @@ from support.server import serving  # noqa: E402
 
 from adapters import tickets  # noqa: E402
 from adapters.db import load_customers, make_engine  # noqa: E402
-from adapters.db import tasks as task_table  # noqa: E402
 from adapters.demo_files import demo_spec, write_demo  # noqa: E402
 from adapters.importer import import_customers  # noqa: E402
 from adapters.migrate import upgrade  # noqa: E402
+from adapters.tables import tasks as task_table  # noqa: E402
 from adapters.users import add_user  # noqa: E402
 from engine.config import Config, load_config  # noqa: E402
 from engine.customer import event_facts, facts  # noqa: E402

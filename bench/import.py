@@ -137,7 +137,7 @@ def sqlite(folder: Path, csv_path: Path, header: list[str], config: Config,
 
 
 def _sqlite_types(header: list[str], config: Config) -> list[str]:
-    from adapters.db import customers
+    from adapters.tables import customers
 
     types = {c.name: c.type.compile() for c in customers.columns}
     types["id"] += " PRIMARY KEY"
@@ -171,7 +171,7 @@ def postgres(csv_path: Path, header: list[str], config: Config,
 
 def _copy_and_upsert(conn: psycopg.Connection, csv_path: Path, header: list[str],
                      config: Config) -> None:
-    from adapters.db import customers
+    from adapters.tables import customers
 
     pg = {"FLOAT": "float8", "DATE": "date"}
     types = {c.name: pg.get(str(c.type.compile()), "text") for c in customers.columns}

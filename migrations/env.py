@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from adapters.db import database_url, make_engine, metadata
+from adapters.db import database_url, make_engine
+from adapters.tables import metadata
 from engine.config import load_config
 
 

@@ -22,9 +22,9 @@ from werkzeug.wrappers import Response
 
 from adapters import task_pull
 from adapters.console.access import bp, page
-from adapters.db import tasks, tickets
 from adapters.http.auth import check_task
 from adapters.http.state import state
+from adapters.tables import tasks, tickets
 from engine.errors import ValidationError
 
 RESULTS = ("connected", "no_answer", "accepted", "declined")

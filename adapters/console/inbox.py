@@ -16,10 +16,10 @@ from sqlalchemy.engine import Connection
 
 from adapters import tickets
 from adapters.console.access import permitted
-from adapters.db import approvals, ticket_members
-from adapters.db import tickets as ticket_table
 from adapters.http.state import State
 from adapters.planning import tiers_of
+from adapters.tables import approvals, ticket_members
+from adapters.tables import tickets as ticket_table
 from adapters.ticket_store import (
     approvals_of,
     domain_ticket,

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Connection
 
 from adapters import designer, planning
 from adapters.console.access import bp, page, permitted
-from adapters.db import playbook_versions, tickets
 from adapters.http.state import state
 from adapters.sweep import sweep
+from adapters.tables import playbook_versions, tickets
 from engine.errors import NotFound, Problem, ValidationError
 from engine.playbook import parse_playbook
 from engine.values import given_instant

@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response
 from adapters import tickets
 from adapters.console import inbox
 from adapters.console.access import bp, page
-from adapters.db import tasks
 from adapters.http.state import state
+from adapters.tables import tasks
 from engine import ticket as tk
 from engine.errors import ValidationError
 

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_smorest import Blueprint
 
-from adapters.db import tickets
 from adapters.http import observe
 from adapters.http.auth import public
 from adapters.http.state import state
+from adapters.tables import tickets
 
 blp = Blueprint("health", __name__, description="Liveness and metrics (no token needed)")
 

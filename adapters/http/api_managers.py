@@ -14,10 +14,10 @@ from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from adapters.db import tasks
 from adapters.http.api_tasks import STATES, HeldTaskList, listing
 from adapters.http.auth import allow
 from adapters.http.state import state
+from adapters.tables import tasks
 from engine.errors import Forbidden
 
 blp = Blueprint("managers", __name__, url_prefix="/managers",

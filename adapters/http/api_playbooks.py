@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
-from adapters.db import playbook_versions
 from adapters.http.auth import allow
 from adapters.http.errors import Invalid
 from adapters.http.paging import page
@@ -26,6 +25,7 @@ from adapters.http.schemas import (
 )
 from adapters.http.state import state
 from adapters.sweep import sweep
+from adapters.tables import playbook_versions
 from engine.errors import NotFound, ValidationError
 from engine.playbook import Playbook, parse_playbook
 from engine.selection import Selection

@@ -20,7 +20,6 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.engine import Connection
 
 from adapters import task_pull
-from adapters.db import tasks
 from adapters.http.auth import allow, check_channel, check_task
 from adapters.http.errors import Invalid
 from adapters.http.paging import decode_cursor, encode_cursor
@@ -33,6 +32,7 @@ from adapters.http.schemas import (
     TaskResultOut,
 )
 from adapters.http.state import state
+from adapters.tables import tasks
 from adapters.ticket_store import iso, task_shape
 from engine.errors import Conflict, NotFound
 from engine.playbook import RESULT_STATUSES

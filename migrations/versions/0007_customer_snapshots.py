@@ -2,7 +2,7 @@
 were that month, so the model trains on what was known at the time (adapters/snapshots.py).
 
 Written by hand like 0001-0006; tests/integration/test_migrations.py checks it matches
-adapters.db.metadata.
+adapters.tables.metadata.
 
 Revision ID: 0007
 Revises: 0006

@@ -3,7 +3,7 @@ match here (customer, event, playbook version, local day), and the matches of a 
 one planned ticket after the day ends (adapters/event_matches.py).
 
 Written by hand like 0001-0008; tests/integration/test_migrations.py checks it matches
-adapters.db.metadata.
+adapters.tables.metadata.
 
 Revision ID: 0009
 Revises: 0008

@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from support.webhook import receiving
 
 from adapters import tickets
-from adapters.db import customers, make_engine, tasks
+from adapters.db import make_engine
+from adapters.tables import customers, tasks
 from adapters.worker import LANES
 from engine.config import Config
 from engine.library import load_library

@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 
 from adapters import snapshots
 from adapters.churn_model import labelled_months, score_churn
-from adapters.db import customers, make_engine
+from adapters.db import make_engine
+from adapters.tables import customers
 from engine.config import Config
 from engine.errors import TendError
 

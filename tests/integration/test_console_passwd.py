@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from adapters.cli import main
-from adapters.db import make_engine, users
+from adapters.db import make_engine
+from adapters.tables import users
 from adapters.users import user_for_password
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,8 +19,9 @@ from sqlalchemy.engine import Engine
 
 from adapters import designer, task_pull
 from adapters import tickets as service
-from adapters.db import customers, make_engine, tasks
+from adapters.db import make_engine
 from adapters.http.state import State
+from adapters.tables import customers, tasks
 from engine import policy as pol
 from engine.config import Config
 from engine.library import Library, load_library

@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from http_support import ROLES, Api
 
 from adapters import event_matches
-from adapters.db import entries, ticket_members
-from adapters.db import event_matches as match_table
-from adapters.db import tickets as ticket_table
 from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.scheduler import Scheduler
+from adapters.tables import entries, ticket_members
+from adapters.tables import event_matches as match_table
+from adapters.tables import tickets as ticket_table
 from adapters.users import add_user
 from engine.config import Config
 from engine.library import load_library

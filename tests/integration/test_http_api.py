@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from http_support import ROLES, Api
 
-from adapters.db import customers, events
+from adapters.tables import customers, events
 
 JSON = "application/json"
 CUSTOMERS = [

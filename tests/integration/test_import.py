@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from adapters.db import events, load_customer, make_engine, stream_customers
+from adapters.db import load_customer, make_engine, stream_customers
 from adapters.event_import import Event, StoredEvent, check_event, import_events
 from adapters.importer import CustomerImport, import_customers
+from adapters.tables import events
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 

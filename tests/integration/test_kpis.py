@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 
 from adapters import kpis
 from adapters.cli import main
-from adapters.db import customers, entries, events, make_engine, playbook_versions, tasks, tickets
+from adapters.db import make_engine
+from adapters.tables import customers, entries, events, playbook_versions, tasks, tickets
 from engine.config import Config
 from engine.errors import ValidationError
 

@@ -27,8 +27,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from adapters.db import audit, make_engine, notices
+from adapters.db import make_engine
 from adapters.scheduler import Scheduler
+from adapters.tables import audit, notices
 from engine.config import Config, Notifier
 
 ROOT = Path(__file__).resolve().parents[2]

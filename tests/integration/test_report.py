@@ -17,8 +17,9 @@ from support.evaluated import AT, run_ticket, seed_customers
 
 from adapters import report
 from adapters.cli import main
-from adapters.db import entries, events, make_engine, playbook_versions, tasks, tickets
+from adapters.db import make_engine
 from adapters.evaluation import results
+from adapters.tables import entries, events, playbook_versions, tasks, tickets
 from engine.config import Config
 from engine.library import Library, load_library
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from adapters.db import make_engine, scheduler_lease, tickets
+from adapters.db import make_engine
 from adapters.scheduler import Scheduler, fire_time
+from adapters.tables import scheduler_lease, tickets
 from engine.config import Config
 from engine.library import load_library
 from engine.playbook import Trigger

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from adapters.cli import main
-from adapters.db import audit, events, make_engine, tasks, tickets
+from adapters.db import make_engine
 from adapters.simulate import AUTO_COMMENT
+from adapters.tables import audit, events, tasks, tickets
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFER = """\

@@ -22,7 +22,8 @@ from support.server import free_port
 
 from adapters import tickets
 from adapters.channels import pushers
-from adapters.db import customers, make_engine, tasks
+from adapters.db import make_engine
+from adapters.tables import customers, tasks
 from adapters.worker import run_once
 from engine.config import Channel, Config
 from engine.errors import ValidationError

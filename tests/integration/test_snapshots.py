@@ -13,8 +13,9 @@ from sqlalchemy.engine import Engine
 
 from adapters import snapshots
 from adapters.cli import main
-from adapters.db import customer_snapshots, customers, events, make_engine
+from adapters.db import make_engine
 from adapters.scheduler import Scheduler
+from adapters.tables import customer_snapshots, customers, events
 from engine.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from http_support import Api
 
-from adapters.db import customers, entries, events, one_of, tasks
+from adapters.db import one_of
+from adapters.tables import customers, entries, events, tasks
 
 NOW = dt.datetime.now(dt.UTC)
 SILVER = {"id": "c1", "joined_on": "2020-01-01", "arpu": 100.0, "manager": "m01",

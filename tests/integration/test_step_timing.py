@@ -15,8 +15,9 @@ from http_support import Api
 
 from adapters import task_pull
 from adapters import tickets as service
-from adapters.db import customers, events, make_engine, tasks
+from adapters.db import make_engine
 from adapters.http.state import State
+from adapters.tables import customers, events, tasks
 from engine import policy as pol
 from engine.config import Config
 from engine.library import Library, load_library

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from http_support import ROOT, Api
 
 from adapters import tickets
-from adapters.db import customers, events, tasks
 from adapters.http.state import State
+from adapters.tables import customers, events, tasks
 from adapters.users import add_user
 from engine.config import Config, load_config
 from engine.policy import ChannelRules, Policy

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters import tickets as service
-from adapters.db import customers, entries, events, make_engine, tokens
+from adapters.db import make_engine
+from adapters.tables import customers, entries, events, tokens
 from adapters.users import add_user, token_holder, user_for_token
 from engine.config import Config
 from engine.errors import Conflict, Forbidden, NotFound

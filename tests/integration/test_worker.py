@@ -21,7 +21,8 @@ from support.webhook import Receiver, receiving
 from adapters import tickets
 from adapters.channels import pushers
 from adapters.cli import main
-from adapters.db import customers, make_engine, tasks
+from adapters.db import make_engine
+from adapters.tables import customers, tasks
 from adapters.worker import run_once
 from engine.config import Channel, Config
 from engine.library import Library, load_library

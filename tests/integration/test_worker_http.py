@@ -19,8 +19,8 @@ from support.webhook import Receiver, receiving
 
 from adapters import tickets
 from adapters.channels import DELIVERED, RETRY, Outcome, Pusher, pushers
-from adapters.db import customers, tasks
 from adapters.http.state import State
+from adapters.tables import customers, tasks
 from adapters.worker import cancel as send_cancels
 from adapters.worker import claim, record, run_once
 from engine.config import Channel, Config

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters import tickets as service
-from adapters.db import customers, entries, events, tasks
+from adapters.tables import customers, entries, events, tasks
 from engine.config import Config
 from engine.library import Library
 from engine.users import User
