@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from math import isfinite
 from typing import Any
 
-from engine.values import FieldType, parse_cell
+from engine.values import FieldType, parse_cell, unstorable
 
 ID_LENGTH = 64
 MEMO_LIMIT = 200_000
@@ -28,6 +28,14 @@ def strings(cells: tuple[str, ...], missing: Any) -> Converted:
     if missing == "" or "" not in cells:  # no Python step per cell
         return list(cells), {}
     return [c or missing for c in cells], {}
+
+
+def nul_cells(cells: tuple[str, ...]) -> dict[int, str]:
+    """Cells of a text column holding NUL, which PostgreSQL cannot store (SQLite would): one
+    join per column finds there are none."""
+    if "\x00" not in "".join(cells):
+        return {}
+    return {i: str(unstorable(cell)) for i, cell in enumerate(cells) if "\x00" in cell}
 
 
 def ids(cells: tuple[str, ...]) -> Converted:

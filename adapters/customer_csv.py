@@ -28,6 +28,7 @@ from adapters.csv_cells import (
     encode_list,
     ids,
     memoized,
+    nul_cells,
     numbers,
     opt_out_parser,
     strings,
@@ -41,6 +42,7 @@ REQUIRED = ("id", "joined_on")
 CHUNK_ROWS = 1024
 
 Kind = FieldType | str  # "id" and "opt_out" are strings with their own checks
+TEXT_KINDS = ("id", FieldType.STRING, FieldType.LIST)  # stored as the text they were given
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,8 @@ class ColumnParser:
         bad_rows: set[int] = set()
         for index, column, kind in self.layout.sources():
             converted, bad = self._column(column, kind, cells[index])
+            if kind in TEXT_KINDS:
+                bad = {**bad, **nul_cells(cells[index])}
             values.append(converted)
             if bad and lines is None:
                 lines = _line_numbers(rows, first, last)

@@ -142,6 +142,27 @@ def test_bad_rows_are_reported_by_line_and_column_while_good_rows_load(
     assert stored["c8"]["opt_out"] == ("email", "sms") and stored["c8"]["arpu"] == 100.0
 
 
+def test_nul_characters_are_bad_cells_on_both_databases(
+        engine: Engine, config: Config, tmp_path: Path) -> None:
+    """PostgreSQL cannot store NUL in text: each such cell is named, as the API does, rather
+    than the whole import failing inside the database."""
+    path = write(tmp_path, "nul.csv",
+                 "id,name,joined_on,tags,region\n"
+                 "c1,Ann,2024-01-01,a;b,north\n"
+                 "c2,B\x00o,2024-01-01,,north\n"
+                 "c\x003,Cy,2024-01-01,,north\n"
+                 "c4,Di,2024-01-01,x\x00;y,so\x00uth\n")
+    result, problems = load(engine, config, path)
+    assert problems == [
+        "nul.csv:3:2: column 'name': expected text without NUL characters",
+        "nul.csv:4:1: column 'id': expected text without NUL characters",
+        "nul.csv:5:4: column 'tags': expected text without NUL characters",
+        "nul.csv:5:5: column 'region': expected text without NUL characters",
+    ]
+    assert (result.read, result.bad, result.inserted) == (4, 3, 1)
+    assert customer(engine, config, "c1") is not None
+
+
 def test_strict_writes_nothing_when_a_row_is_bad(
         engine: Engine, config: Config, tmp_path: Path) -> None:
     path = write(tmp_path, "s.csv", "id,joined_on\nc1,2024-01-01\nc2,yesterday\n")
