@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-
-from adapters.cli import main
+from click.testing import CliRunner
+from support.cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "config.yaml")
@@ -21,13 +20,6 @@ def tend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     monkeypatch.chdir(tmp_path)
     return CliRunner()
-
-
-def run(runner: CliRunner, *args: str) -> Result:
-    result = runner.invoke(main, ["--config", CONFIG, *args])
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    return result
 
 
 def test_import_before_db_upgrade_says_what_to_do(tend: CliRunner, tmp_path: Path) -> None:

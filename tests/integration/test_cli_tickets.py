@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from support.cli import run
 
-from adapters.cli import main
 from adapters.db import make_engine
 from adapters.users import user_for_token
 
@@ -29,13 +29,6 @@ def tend(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRun
     runner = CliRunner()
     assert run(runner, "import", "customers", "customers.csv").exit_code == 0
     return runner
-
-
-def run(runner: CliRunner, *args: str) -> Result:
-    result = runner.invoke(main, ["--config", str(ROOT / "config.yaml"), *args])
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    return result
 
 
 def test_sweep_once_per_instant_then_report(tend: CliRunner) -> None:

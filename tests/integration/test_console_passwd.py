@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from support.cli import run
 
-from adapters.cli import main
 from adapters.db import make_engine
 from adapters.tables import users
 from adapters.users import user_for_password
@@ -17,12 +17,8 @@ from adapters.users import user_for_password
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(db_url: str, *args: str, stdin: str = "") -> Result:
-    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), *args],
-                                input=stdin, env={"TEND_DATABASE_URL": db_url})
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    return result
+def tend(db_url: str, *args: str, stdin: str = "") -> Result:
+    return run(CliRunner(), *args, input=stdin, env={"TEND_DATABASE_URL": db_url})
 
 
 def stored_hash(db_url: str) -> str | None:
@@ -37,8 +33,8 @@ def stored_hash(db_url: str) -> str | None:
 
 @pytest.mark.parametrize("password", ["correct horse battery", "密码是很长的一句话好吗"])
 def test_passwd_stores_a_salted_hash_that_signs_in(db_url: str, password: str) -> None:
-    assert run(db_url, "users", "add", "lena", "--role", "campaign_lead").exit_code == 0
-    done = run(db_url, "users", "passwd", "lena", stdin=password + "\n")
+    assert tend(db_url, "users", "add", "lena", "--role", "campaign_lead").exit_code == 0
+    done = tend(db_url, "users", "passwd", "lena", stdin=password + "\n")
     assert done.exit_code == 0 and "password set for lena" in done.output
     digest = stored_hash(db_url)
     assert digest is not None and digest.startswith("scrypt:") and password not in digest
@@ -51,9 +47,9 @@ def test_passwd_stores_a_salted_hash_that_signs_in(db_url: str, password: str) -
 
 
 def test_passwd_refuses_short_passwords_and_unknown_users(db_url: str) -> None:
-    assert run(db_url, "users", "add", "lena", "--role", "viewer").exit_code == 0
-    short = run(db_url, "users", "passwd", "lena", stdin="short\n")
+    assert tend(db_url, "users", "add", "lena", "--role", "viewer").exit_code == 0
+    short = tend(db_url, "users", "passwd", "lena", stdin="short\n")
     assert short.exit_code == 1 and "at least 10 characters" in short.output
-    nobody = run(db_url, "users", "passwd", "nobody", stdin="long enough password\n")
+    nobody = tend(db_url, "users", "passwd", "nobody", stdin="long enough password\n")
     assert nobody.exit_code == 1 and "no user 'nobody'" in nobody.output
     assert stored_hash(db_url) is None

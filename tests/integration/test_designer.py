@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-
-from adapters.cli import main
+from click.testing import CliRunner
+from support.cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = "2026-11-20"
@@ -46,13 +45,6 @@ def tend(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRun
     assert run(runner, "import", "customers", "customers.csv").exit_code == 0
     assert run(runner, "import", "events", "events.jsonl").exit_code == 0
     return runner
-
-
-def run(runner: CliRunner, *args: str) -> Result:
-    result = runner.invoke(main, ["--config", str(ROOT / "config.yaml"), *args])
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    return result
 
 
 def preview(runner: CliRunner, playbook: str) -> dict[str, object]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from http_support import ROLES, Api
+from support.cli import run
 
 from adapters import event_matches
 from adapters.http.app import create_app
@@ -172,7 +173,6 @@ def test_tend_import_events_gathers_and_tend_sweep_plans_the_day_once(
         db_url: str, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from adapters.cli import main
 
     monkeypatch.setenv("TEND_DATABASE_URL", db_url)
     monkeypatch.setenv("TEND_RULES", str(ROOT / "tests" / "fixtures" / "daily"))
@@ -184,7 +184,7 @@ def test_tend_import_events_gathers_and_tend_sweep_plans_the_day_once(
     runner = CliRunner()
 
     def tend(*args: str) -> str:
-        result = runner.invoke(main, ["--config", str(ROOT / "config.yaml"), *args])
+        result = run(runner, *args)
         assert result.exit_code == 0, result.output
         return result.stdout
 

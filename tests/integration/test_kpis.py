@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from http_support import Api
 from sqlalchemy.engine import Engine
+from support.cli import run
 
 from adapters import kpis
-from adapters.cli import main
 from adapters.db import make_engine
 from adapters.tables import customers, entries, events, playbook_versions, tasks, tickets
 from engine.config import Config
@@ -144,16 +144,14 @@ def test_kpis_by_tier_use_the_customers_tier(engine: Engine, config: Config) -> 
 def test_cli_and_http_give_the_same_kpis(engine: Engine, config: Config, db_url: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEND_DATABASE_URL", db_url)
-    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "kpis", "--by",
-                                       "manager", "--from", "2026-11-01", "--to", "2026-11-30",
-                                       "--json"])
+    result = run(CliRunner(), "kpis", "--by", "manager", "--from", "2026-11-01", "--to",
+                 "2026-11-30", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == _kpis(engine, config, "manager")
-    table = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "kpis", "--by",
-                                      "manager", "--from", "2026-11-01", "--to", "2026-11-30"])
+    table = run(CliRunner(), "kpis", "--by", "manager", "--from", "2026-11-01", "--to",
+                "2026-11-30")
     assert table.exit_code == 0 and "m1" in table.stdout and "too small to tell" in table.stdout
-    bad = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "kpis", "--from",
-                                    "2026-12-01", "--to", "2026-11-30"])
+    bad = run(CliRunner(), "kpis", "--from", "2026-12-01", "--to", "2026-11-30")
     assert bad.exit_code == 1 and "--from: 2026-12-01 is after --to" in bad.stderr
 
 

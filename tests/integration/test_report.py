@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from http_support import Api
 from sqlalchemy.engine import Engine
+from support.cli import run
 from support.evaluated import AT, run_ticket, seed_customers
 
 from adapters import report
-from adapters.cli import main
 from adapters.db import make_engine
 from adapters.evaluation import results
 from adapters.tables import entries, events, playbook_versions, tasks, tickets
@@ -83,8 +83,7 @@ def test_cli_report_writes_the_page_and_its_charts(engine: Engine, config: Confi
     monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
     monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "report",
-                                       str(ticket_id), "--out", str(out)])
+    result = run(CliRunner(), "report", str(ticket_id), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "uplift" in result.stdout and "pts" in result.stdout
     page = (out / f"ticket-{ticket_id}.html").read_text()

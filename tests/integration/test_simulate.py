@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from support.cli import run
 
-from adapters.cli import main
 from adapters.db import make_engine
 from adapters.simulate import AUTO_COMMENT
 from adapters.tables import audit, events, tasks, tickets
@@ -50,11 +50,8 @@ def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _simulate(*args: str) -> Result:
-    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "simulate",
-                                       "--customers", "300", "--days", "8", "--seed", "4",
-                                       "--start", "2026-12-01", *args])
-    assert "Traceback" not in result.output
-    return result
+    return run(CliRunner(), "simulate", "--customers", "300", "--days", "8", "--seed", "4",
+               "--start", "2026-12-01", *args)
 
 
 def test_the_loop_closes_a_ticket_with_its_uplift_and_true_effect(db_url: str,

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from sqlalchemy.engine import Engine
+from support.cli import run
 
 from adapters import snapshots
-from adapters.cli import main
 from adapters.db import make_engine
 from adapters.scheduler import Scheduler
 from adapters.tables import customer_snapshots, customers, events
@@ -123,9 +123,7 @@ def test_the_command_takes_a_month_once_and_refuses_the_future(sqlite_url: str,
     engine.dispose()
 
     def tend(*args: str) -> Result:
-        result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), *args])
-        assert "Traceback" not in result.output
-        return result
+        return run(CliRunner(), *args)
 
     first = tend("snapshot", "--at", "2026-09-15")
     assert first.exit_code == 0 and "snapshot 2026-09 (as of 2026-09-15): 1 customers" in \
