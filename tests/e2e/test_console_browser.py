@@ -20,7 +20,7 @@ import pytest
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from support.browser import chromium, missing, screenshot
 from support.server import serving
@@ -90,19 +90,34 @@ def plan_as(site: Site, token: str, playbook: str) -> int:
 
 def click(driver: WebDriver, css: str) -> None:
     """Click what `css` selects, which loads a page, and wait until the new page has
-    replaced the old. Under load chromedriver can lose track of a freshly loaded page's
-    nodes ("does not belong to the document", every retry alike): then the same click is
-    made from inside the page, where no node has to be handed across."""
+    replaced the old. When chromedriver has lost a freshly loaded page's node by the time
+    the click lands, the same click is made from inside the page."""
     old = driver.find_element(By.TAG_NAME, "html")
     try:
         driver.find_element(By.CSS_SELECTOR, css).click()
-    except (StaleElementReferenceException, WebDriverException) as exc:
-        if not isinstance(exc, StaleElementReferenceException) and \
-                "does not belong to the document" not in (exc.msg or ""):
+    except WebDriverException as exc:
+        if not _lost(exc):
             raise
         old = driver.find_element(By.TAG_NAME, "html")
         driver.execute_script("document.querySelector(arguments[0]).click()", css)
-    WebDriverWait(driver, 60).until(staleness_of(old))
+    WebDriverWait(driver, 60).until(lambda _: _replaced(old))
+
+
+def _lost(exc: WebDriverException) -> bool:
+    """A node of a page that is gone: selenium's stale element, or chromedriver's own word
+    for it when the page was replaced mid-command."""
+    return isinstance(exc, StaleElementReferenceException) or \
+        "does not belong to the document" in (exc.msg or "")
+
+
+def _replaced(old: WebElement) -> bool:
+    try:
+        old.is_enabled()
+    except WebDriverException as exc:
+        if _lost(exc):
+            return True
+        raise
+    return False
 
 
 def sign_in(driver: WebDriver, site: Site, name: str) -> None:
