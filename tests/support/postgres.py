@@ -63,11 +63,9 @@ def free_port() -> int:
 
 
 class PostgresServer:
-    """One cluster in a temporary folder; `url(db)` connects as the superuser `postgres`.
-    `settings`: more server settings (`-c name=value`)."""
+    """One cluster in a temporary folder; `url(db)` connects as the superuser `postgres`."""
 
-    def __init__(self, settings: dict[str, str] | None = None) -> None:
-        self.settings = settings or {}
+    def __init__(self) -> None:
         self.bindir = find_bindir()
         self.user = _run_as()
         self.root = Path(tempfile.mkdtemp(prefix="tend-pg-"))
@@ -97,8 +95,7 @@ class PostgresServer:
                 [str(self.bindir / "postgres"), "-D", str(self.data),
                  "-h", "127.0.0.1", "-p", str(self.port), "-k", "",
                  "-c", "fsync=off", "-c", "synchronous_commit=off",
-                 "-c", "full_page_writes=off", "-c", "max_connections=200",
-                 *(f"-c{name}={value}" for name, value in self.settings.items())],
+                 "-c", "full_page_writes=off", "-c", "max_connections=200"],
                 stdout=log, stderr=subprocess.STDOUT, **self._as_user())
         self._wait_ready()
         return self
