@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import logging
 import random
 import threading
@@ -35,13 +34,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from adapters import task_pull
 from adapters.channels import DELIVERED, RETRY, Outcome, Pusher, Send, masked
 from adapters.db import begin_writes, one_of
-from adapters.event_import import Event, store_events
+from adapters.event_import import Event, prepare, store_events
 from adapters.tables import tasks, tickets
 from adapters.ticket_store import task_shape
 from engine.policy import Policy
@@ -55,6 +55,11 @@ MAX_BACKOFF = dt.timedelta(hours=6)
 THREADS = 16  # sends in flight per worker: the receiver's latency, not ours, sets the pace
 LANES = 4  # rounds in flight per worker (adapters.worker.run)
 log = logging.getLogger("tend.worker")
+# What a held task's push or cancel reads (ticket_store.task_shape, the attempt, a cancel's
+# earlier tries): the rest of the row was decoded and thrown away for every task.
+HELD = [tasks.c[name] for name in (
+    "id", "ticket_id", "customer_id", "step", "channel", "route", "state", "idempotency_key",
+    "due_at", "payload", "created_at", "updated_at", "attempts", "detail")]
 
 
 def run_once(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.timedelta,
@@ -116,7 +121,7 @@ def _hold(conn: Connection, channels: Sequence[str], which: sa.ColumnElement[boo
         return []
     rows = conn.execute(tasks.update().where(one_of(conn, tasks.c.id, ids))
                         .values(lease_expires_at=until, updated_at=now, **values)
-                        .returning(*tasks.c)).all()
+                        .returning(*HELD)).all()
     return sorted(rows, key=lambda row: (row.due_at, row.id))
 
 
@@ -154,10 +159,11 @@ def _record(conn: Connection, pushers: Mapping[str, Pusher],
             one_of(conn, tasks.c.id, ids), tasks.c.state == PUSHED, tasks.c.attempts == attempt)
             .values(**values).returning(tasks.c.id)))
     kinds = [kind if task["id"] in done else CHANGED for task, kind, _ in planned]
-    store_events(conn, [Event(f"task:{task['id']}:{DELIVERED}", task["customer_id"],
-                              "task_result", now, {"status": DELIVERED})
-                        for task, kind, _ in planned if kind == DELIVERED and task["id"] in done],
-                 now)
+    reports = [Event(f"task:{task['id']}:{DELIVERED}", task["customer_id"], "task_result", now,
+                     {"status": DELIVERED})
+               for task, kind, _ in planned if kind == DELIVERED and task["id"] in done]
+    ours = [event.customer_id for event in reports]  # a task's customer is on file
+    store_events(conn, reports, now, prepare(conn, reports, ours, ours))
     changed = [task["id"] for task, _, _ in planned if task["id"] not in done]
     if changed:  # a task cancelled meanwhile is owed its cancel now that its push is over
         conn.execute(tasks.update().where(tasks.c.id.in_(changed),
@@ -190,9 +196,9 @@ def _outcome(task: Mapping[str, Any], pusher: Pusher, outcome: Outcome,
 
 def _alike(changes: list[tuple[Any, int]]) -> list[tuple[Any, list[int]]]:
     """Task ids grouped by the change they get: a round's deliveries are one UPDATE."""
-    groups: dict[str, tuple[Any, list[int]]] = {}
+    groups: dict[bytes, tuple[Any, list[int]]] = {}
     for change, task_id in changes:
-        key = json.dumps(change, sort_keys=True, default=str)
+        key = orjson.dumps(change, option=orjson.OPT_SORT_KEYS, default=str)
         groups.setdefault(key, (change, []))[1].append(task_id)
     return list(groups.values())
 
