@@ -166,8 +166,9 @@ class _Client:
 
     HTTP/1.1 written and read here rather than by http.client, whose request building and
     header parsing (the email package) cost more CPU than everything else a push does
-    (bench/dispatch.py). A response framed by neither Content-Length nor chunked encoding is
-    read to the end and its connection closed, as is any connection after an error."""
+    (bench/dispatch.py); h11 costs about 40 µs a request, a fifth of a whole push now. A
+    response framed by neither Content-Length nor chunked encoding is read to the end and its
+    connection closed, as is any connection after an error."""
 
     def __init__(self, channel: str, options: Mapping[str, Any]) -> None:
         url = options.get("url")
