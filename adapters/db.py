@@ -144,7 +144,9 @@ def one_of(conn: sa.Connection, column: sa.ColumnElement[Any],
     of hundreds of parameters was compiled anew by SQLAlchemy and parsed anew by psycopg on
     every call, and psycopg dumps a Python list as an array slowly, which made a batch's
     lookups cost more than its inserts. SQLite reads the list as JSON; PostgreSQL as an array
-    literal, so `= ANY(...)` is an index condition whatever the planner's statistics say."""
+    literal, so `= ANY(...)` can be an index condition. PostgreSQL needs the table's
+    statistics for that (refresh_statistics): without them it may scan the table and parse
+    the literal once per row."""
     if conn.dialect.name != "postgresql":
         items = sa.func.json_each(sa.literal(json_text(list(values)), _TEXT))
         return column.in_(sa.select(items.table_valued("value").c.value))
