@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from adapters import contact_policy, event_matches, execution, step_timing
 from adapters.db import decode_list, insert_rows, load_customers, one_of
 from adapters.event_import import Event, StoredEvent
 from adapters.planning import cooldown_ids
-from adapters.tables import UTCDateTime, customers, entries, tasks, tickets
+from adapters.tables import customers, entries, tasks, tickets
 from adapters.ticket_store import task_shape
 from engine.config import Config
 from engine.customer import facts
@@ -34,7 +33,6 @@ from engine.playbook import Playbook
 from engine.rules import Matcher
 from engine.selection import in_control
 from engine.triggers import Outcome, Triggers
-from engine.values import before
 
 TASK_COLUMNS = ("id", "entry_id", "ticket_id", "customer_id", "step", "channel", "route",
                 "state", "idempotency_key", "due_at", "payload", "created_at", "updated_at")
@@ -171,7 +169,7 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
         cid = line["customer_id"]
         if playbook.id not in blocked:
             ids = sorted({m["customer_id"] for m in matched if m["playbook"] == playbook.id})
-            blocked[playbook.id] = _cooling(conn, playbook, now, ids)
+            blocked[playbook.id] = set(cooldown_ids(conn, playbook, now, ids))
             standing[playbook.id] = _standing_ticket(conn, playbook)
         ticket_id = standing[playbook.id]
         if ticket_id is None:
@@ -220,28 +218,6 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
             line["tasks"] = by_entry.pop(line.pop("entry", -1), [])
     for line, _, _ in entering:
         line.pop("entry", None)
-
-
-# Each customer probed by the index (playbook, customer_id, entered_at): `LIMIT 1` keeps the
-# planner from turning the probes into one scan of the window's entries, which it chose on a
-# table whose statistics lag its rows (a standing ticket's first days) and which then grew
-# with every entry made.
-_COOLING = sa.text("""
-    SELECT c.id FROM unnest(CAST(:ids AS TEXT[])) AS c(id),
-    LATERAL (SELECT 1 FROM entries WHERE entries.playbook = :playbook
-             AND entries.customer_id = c.id AND entries.entered_at > :since
-             AND entries.entered_at <= :at LIMIT 1) AS entered""").bindparams(
-    sa.bindparam("ids", type_=postgresql.ARRAY(sa.Text)),
-    sa.bindparam("since", type_=UTCDateTime), sa.bindparam("at", type_=UTCDateTime))
-
-
-def _cooling(conn: Connection, playbook: Playbook, now: dt.datetime,
-             ids: list[str]) -> set[str]:
-    """`cooldown_ids` of these customers, on PostgreSQL one index probe each."""
-    if conn.dialect.name != "postgresql" or playbook.cooldown is None or not ids:
-        return set(cooldown_ids(conn, playbook, now, ids))
-    return set(conn.scalars(_COOLING, {"ids": ids, "playbook": playbook.id,
-                                       "since": before(now, playbook.cooldown), "at": now}))
 
 
 def _standing_ticket(conn: Connection, playbook: Playbook) -> int | None:
