@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from adapters import contact_policy
 from adapters.db import load_customers
 from adapters.step_timing import step_rules
-from adapters.tables import entries, tasks, ticket_members
+from adapters.tables import OPEN, entries, tasks, ticket_members
 from engine.config import Config
 from engine.customer import Customer, facts
 from engine.evaluate import holds
@@ -28,7 +28,6 @@ from engine.playbook import Playbook, Step
 
 PENDING = "pending"
 SELECTED = ("treatment", "control")
-UNFINISHED = ("pending", "leased", "pushed")  # task states an adapter has not reported on yet
 
 
 def start(conn: Connection, config: Config, playbook: Playbook, ticket_id: int,
@@ -90,7 +89,7 @@ def cancel_tasks(conn: Connection, ticket_id: int, now: dt.datetime) -> int:
     """Tasks nobody reported on are cancelled with their ticket (adapters see them listed as
     cancelled); finished ones keep their result."""
     done = conn.execute(tasks.update().where(tasks.c.ticket_id == ticket_id,
-                                             tasks.c.state.in_(UNFINISHED))
+                                             tasks.c.state.in_(OPEN))
                         .values(cancelled(now, {"reason": "ticket cancelled"})))
     return done.rowcount
 

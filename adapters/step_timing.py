@@ -15,10 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from adapters.event_import import StoredEvent
-from adapters.tables import entries, tasks, tickets
+from adapters.tables import OPEN, entries, tasks, tickets
 from engine.playbook import Retry, Step
 
-OPEN = ("pending", "leased", "pushed")
 SETTLED = ("accepted", "converted")
 CHUNK = 2_000
 

@@ -256,9 +256,11 @@ tasks = sa.Table(
 # sorting every due task of the channels on every claim (a drain of N due tasks in batches
 # of B was N²/B rows sorted). SQLite would never use it (a partial index serves only queries
 # that repeat its WHERE term) and sorts its due tasks as before.
-_OPEN = ("pending", "leased", "pushed")
+# Tasks no adapter has reported on: what claims take, a ticket's cancel or an answer on
+# another channel stops, and what the claim order index holds.
+OPEN = ("pending", "leased", "pushed")
 sa.Index("ix_tasks_claim_order", tasks.c.priority.desc(), tasks.c.due_at, tasks.c.id,
-         postgresql_where=tasks.c.state.in_(_OPEN)).ddl_if(dialect="postgresql")
+         postgresql_where=tasks.c.state.in_(OPEN)).ddl_if(dialect="postgresql")
 
 scheduler_lease = sa.Table(
     "scheduler_lease", metadata,

@@ -22,7 +22,7 @@ from adapters import contact_policy, step_timing
 from adapters.db import begin_writes
 from adapters.event_import import Event, store_events
 from adapters.execution import cancelled
-from adapters.tables import tasks
+from adapters.tables import OPEN, tasks
 from adapters.ticket_store import iso, task_shape
 from engine.errors import NotFound
 from engine.policy import Policy
@@ -30,7 +30,6 @@ from engine.task import closes_siblings, keeps
 
 LEASED = "leased"
 CANCELLED = "cancelled"
-OPEN = ("pending", LEASED, "pushed")  # what an accepted offer elsewhere still stops
 NO_LIMITS = Policy()
 
 
