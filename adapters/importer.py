@@ -98,7 +98,6 @@ def import_customers(engine: Engine, config: Config, path: Path, *, report: Repo
     return result
 
 
-
 def _spare_core() -> bool:
     """Two cores or more: parse in a child while this process writes.
 
