@@ -25,7 +25,6 @@ import os
 import socket
 import ssl
 import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import orjson
 
 from adapters.http.observe import mask_personal_data
 from adapters.notify import signature
+from engine.clock import Clock, system_clock
 from engine.config import Channel
 from engine.errors import ValidationError
 
@@ -70,7 +70,7 @@ class Pusher:
 
 
 def pushers(channels: Mapping[str, Channel],
-            clock: Callable[[], float] = time.time) -> dict[str, Pusher]:
+            clock: Clock = system_clock) -> dict[str, Pusher]:
     """The push channels of the config, by name; a bad option is a ValidationError naming
     the channel, raised when the worker starts rather than at the first task."""
     from adapters.smtp_channel import smtp_sender
@@ -134,7 +134,7 @@ def _log(path: Path) -> Push:
 
 
 def _webhook(channel: str, options: Mapping[str, Any], client: _Client,
-             clock: Callable[[], float]) -> Push:
+             clock: Clock) -> Push:
     """Options `url` (checked by _Client), `secret_env` (the NAME of the variable holding
     the secret: config files get shared, secrets must not) and `timeout` (seconds, 10)."""
     url, secret_env = options["url"], options.get("secret_env")
@@ -147,7 +147,7 @@ def _webhook(channel: str, options: Mapping[str, Any], client: _Client,
         body = orjson.dumps(message(task, kind), option=orjson.OPT_SORT_KEYS, default=str)
         headers = {"Content-Type": "application/json",
                    "Idempotency-Key": task["idempotency_key"],
-                   "Tend-Signature": signature(secret, body, int(clock()))}
+                   "Tend-Signature": signature(secret, body, int(clock().timestamp()))}
         try:
             status = client.post(body, headers)
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out

@@ -43,10 +43,10 @@ class Writer(Protocol):
 
 
 @contextmanager
-def open_writer(engine: Engine, layout: Layout) -> Iterator[Writer]:
-    """A writer on its own connection; anything raised inside rolls the import back."""
+def open_writer(engine: Engine, layout: Layout, now: dt.datetime) -> Iterator[Writer]:
+    """A writer on its own connection, stamping rows `now`; anything raised inside rolls
+    the import back."""
     raw = engine.raw_connection()
-    now = dt.datetime.now(dt.UTC)
     try:
         conn: Any = raw.driver_connection
         writer: Writer

@@ -250,8 +250,10 @@ class EventImport:
 
 def import_events(engine: Engine, config: Config, path: Path, *,
                   report: Callable[[Problem], None], strict: bool = False,
-                  on_stored: Callable[[list[StoredEvent]], None] | None = None) -> EventImport:
-    """Store every good line of a JSONL file; each bad line goes to `report` as file:line."""
+                  on_stored: Callable[[list[StoredEvent]], None] | None = None,
+                  now: dt.datetime) -> EventImport:
+    """Store every good line of a JSONL file, received `now`; each bad line goes to
+    `report` as file:line."""
     result = EventImport(str(path))
     if strict:
         for _ in _checked_batches(path, config, report, result):
@@ -260,7 +262,7 @@ def import_events(engine: Engine, config: Config, path: Path, *,
             result.written = False
             return result
         result.read = result.bad = 0
-    received_at = dt.datetime.now(dt.UTC)
+    received_at = now
     for batch in _checked_batches(path, config, None if strict else report, result):
         with engine.begin() as conn:
             stored = store_events(conn, batch, received_at)

@@ -15,6 +15,7 @@ Decisions DESIGN.md leaves open:
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import os
 from collections.abc import Callable, Generator, Iterator
@@ -62,7 +63,7 @@ class CustomerImport:
 
 def import_customers(engine: Engine, config: Config, path: Path, *, report: Report,
                      strict: bool = False, progress: Progress | None = None,
-                     background: bool | None = None) -> CustomerImport:
+                     background: bool | None = None, now: dt.datetime) -> CustomerImport:
     """Upsert every good row of `path`; each bad cell goes to `report` as file:line:column.
 
     `background` parses in a child process; by default it does for files of 16 MB and more
@@ -74,7 +75,7 @@ def import_customers(engine: Engine, config: Config, path: Path, *, report: Repo
         background = size >= BACKGROUND_MIN_BYTES and _spare_core()
     result = CustomerImport(str(path), ignored_columns=layout.ignored)
     channels = tuple(config.channels)
-    with _gc_paused(), open_writer(engine, layout) as writer:
+    with _gc_paused(), open_writer(engine, layout, now) as writer:
         chunks: Generator[Parsed, None, None] = stream_from_child(
             "adapters.customer_csv:parse_customers", path, layout, channels, writer.missing,
         ) if background else parse_customers(path, layout, channels, writer.missing)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from adapters import event_matches, notify, snapshots, tickets
 from adapters.tables import scheduler_lease
 from adapters.tables import tickets as ticket_table
+from engine.clock import Clock, system_clock
 from engine.config import Config
 from engine.errors import TendError
 from engine.library import Library, load_library
@@ -33,11 +33,6 @@ LEASE = "scheduler"
 ONE_SECOND = dt.timedelta(seconds=1)
 LOOKBACKS = tuple(dt.timedelta(days=d) for d in (1 / 24, 1, 32, 367))
 log = logging.getLogger("tend.scheduler")
-Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def hold_lease(conn: Connection, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
@@ -74,7 +69,7 @@ class Scheduler:
     """One scheduler process: the cron jobs, the lease, library reloads and ticket advances."""
 
     def __init__(self, engine: Engine, config: Config, holder: str,
-                 ttl: dt.timedelta = dt.timedelta(seconds=30), clock: Clock = utcnow) -> None:
+                 ttl: dt.timedelta = dt.timedelta(seconds=30), clock: Clock = system_clock) -> None:
         self.send = notify.make_sender(config.notifier, lambda: clock().timestamp())
         self.engine = engine
         self.config = config

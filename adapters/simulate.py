@@ -104,7 +104,9 @@ def _load_customers(engine: Engine, config: Config, n: int, seed: int, at: dt.da
     with tempfile.TemporaryDirectory(prefix="tend-simulate-") as folder:
         files = write_demo(demo_spec(config, n, 0, seed, at), Path(folder))
         problems: list[Problem] = []
-        import_customers(engine, config, files.customers, report=problems.append, strict=True)
+        start = dt.datetime.combine(at, dt.time(), config.timezone).astimezone(dt.UTC)
+        import_customers(engine, config, files.customers, report=problems.append, strict=True,
+                         now=start)
     if problems:
         raise ValidationError(problems)
 

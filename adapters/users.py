@@ -29,12 +29,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def add_user(conn: Connection, name: str, roles: Iterable[str]) -> str:
+def add_user(conn: Connection, name: str, roles: Iterable[str], now: dt.datetime) -> str:
     """Create the user with these roles and return a new token (shown once, never stored)."""
     begin_writes(conn)
     if conn.execute(sa.select(users.c.id).where(users.c.name == name)).first() is not None:
         raise Conflict(f"user {name!r} exists already")
-    now = dt.datetime.now(dt.UTC)
     user_id = conn.execute(users.insert().values(name=name, created_at=now)
                            .returning(users.c.id)).scalar_one()
     role_rows = [{"user_id": user_id, "role": role} for role in sorted(set(roles))]
@@ -43,13 +42,13 @@ def add_user(conn: Connection, name: str, roles: Iterable[str]) -> str:
     return _new_token(conn, user_id, now)
 
 
-def issue_token(conn: Connection, name: str) -> str:
+def issue_token(conn: Connection, name: str, now: dt.datetime) -> str:
     """Another token for an existing user (the old ones stay valid): tokens are shown once."""
     begin_writes(conn)
     user_id = conn.scalar(sa.select(users.c.id).where(users.c.name == name))
     if user_id is None:
         raise NotFound(f"no user {name!r}")
-    return _new_token(conn, user_id, dt.datetime.now(dt.UTC))
+    return _new_token(conn, user_id, now)
 
 
 def _new_token(conn: Connection, user_id: int, now: dt.datetime) -> str:
@@ -59,18 +58,18 @@ def _new_token(conn: Connection, user_id: int, now: dt.datetime) -> str:
     return token
 
 
-def user_for_token(conn: Connection, token: str) -> User | None:
+def user_for_token(conn: Connection, token: str, now: dt.datetime) -> User | None:
     """The token's user, or None for a token nobody holds; stamps its use when due."""
-    found = token_holder(conn, token)
+    found = token_holder(conn, token, now)
     if found is None:
         return None
     user, stale = found
     if stale:
-        stamp_token(conn, token)
+        stamp_token(conn, token, now)
     return user
 
 
-def token_holder(conn: Connection, token: str) -> tuple[User, bool] | None:
+def token_holder(conn: Connection, token: str, now: dt.datetime) -> tuple[User, bool] | None:
     """The token's user, and whether its `last_used_at` is due a refresh, read only.
 
     The stamp is refreshed at most once a minute and in its own write: an HTTP request that
@@ -81,14 +80,13 @@ def token_holder(conn: Connection, token: str) -> tuple[User, bool] | None:
                        .where(tokens.c.hash == token_hash(token))).first()
     if row is None:
         return None
-    now = dt.datetime.now(dt.UTC)
     stale = row.last_used_at is None or now - row.last_used_at > USE_STAMP_EVERY
     return User(row.name, _roles(conn, row.id)), stale
 
 
-def stamp_token(conn: Connection, token: str) -> None:
+def stamp_token(conn: Connection, token: str, now: dt.datetime) -> None:
     conn.execute(tokens.update().where(tokens.c.hash == token_hash(token))
-                 .values(last_used_at=dt.datetime.now(dt.UTC)))
+                 .values(last_used_at=now))
 
 
 def _roles(conn: Connection, user_id: int) -> frozenset[str]:

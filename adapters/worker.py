@@ -30,7 +30,7 @@ import itertools
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
@@ -44,6 +44,7 @@ from adapters.db import begin_writes, one_of
 from adapters.event_import import Event, prepare, store_events
 from adapters.tables import tasks, tickets
 from adapters.ticket_store import task_shape
+from engine.clock import Clock, system_clock
 from engine.policy import Policy
 
 PUSHED = "pushed"
@@ -280,7 +281,7 @@ def backoff(base: float, attempts: int) -> dt.timedelta:
 
 def run(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.timedelta,
         every: float, stop: threading.Event,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        clock: Clock = system_clock,
         threads: int = THREADS, policy: Policy = task_pull.NO_LIMITS,
         lanes: int = LANES) -> None:
     """Rounds until `stop` is set, `lanes` at a time (one sends while another claims or

@@ -82,12 +82,12 @@ def parse_instant(value: str, tz: ZoneInfo) -> dt.datetime:
     return instant
 
 
-def given_instant(text: str | None, tz: ZoneInfo, name: str) -> dt.datetime:
-    """An instant a user may give (`--at`, an `at` field or query argument): now when left
-    out, else parse_instant's reading; a bad one is refused naming `name`, which the HTTP
-    layer turns into that field's error."""
+def given_instant(text: str | None, tz: ZoneInfo, name: str, now: dt.datetime) -> dt.datetime:
+    """An instant a user may give (`--at`, an `at` field or query argument): `now` (the
+    caller's clock) when left out, else parse_instant's reading; a bad one is refused naming
+    `name`, which the HTTP layer turns into that field's error."""
     if text is None:
-        return dt.datetime.now(dt.UTC)
+        return now
     try:
         return parse_instant(text, tz)
     except ValueError as exc:

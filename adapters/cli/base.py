@@ -10,6 +10,7 @@ tracebacks; click itself reports bad arguments with exit code 2.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from engine.clock import Clock, clock_from_environment
 from engine.config import Config, load_config
 from engine.errors import TendError
 
@@ -36,6 +38,16 @@ def reports_errors(func: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def clock_of(ctx: click.Context) -> Clock:
+    """The invocation's one clock: the one handed in (`obj["clock"]`, as tests pin it), else
+    TEND_CLOCK_START's or the system's. Commands read "now" from it and nowhere else."""
+    obj = ctx.ensure_object(dict)
+    if "clock" not in obj:
+        obj["clock"] = clock_from_environment(os.environ)
+    clock: Clock = obj["clock"]
+    return clock
 
 
 def config_from(ctx: click.Context) -> Config:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from adapters.cli.base import (
+    clock_of,
     config_from,
     database_errors,
     database_url_of,
@@ -19,6 +20,7 @@ from adapters.cli.base import (
     progress_bar,
     reports_errors,
 )
+from engine.clock import Clock
 from engine.config import Config
 
 
@@ -64,7 +66,8 @@ def import_customers_command(ctx: click.Context, file: Path, strict: bool) -> No
     config = config_from(ctx)
     with engine_for(ctx) as engine, progress_bar(file) as progress:
         result = import_customers(engine, config, file,
-                                  report=echo_problem, strict=strict, progress=progress)
+                                  report=echo_problem, strict=strict, progress=progress,
+                                  now=clock_of(ctx)())
     for line in result.summary():
         click.echo(line)
     if result.bad:
@@ -92,9 +95,9 @@ def import_events_command(ctx: click.Context, file: Path, strict: bool,
     config = config_from(ctx)
     outcomes: collections.Counter[str] = collections.Counter()
     with engine_for(ctx) as engine:
-        trigger = None if no_trigger else _event_trigger(config, engine, outcomes)
+        trigger = None if no_trigger else _event_trigger(config, engine, outcomes, clock_of(ctx))
         result = import_events(engine, config, file, report=echo_problem, strict=strict,
-                               on_stored=trigger)
+                               on_stored=trigger, now=clock_of(ctx)())
     for line in result.summary():
         click.echo(line)
     if outcomes:
@@ -103,10 +106,9 @@ def import_events_command(ctx: click.Context, file: Path, strict: bool,
         sys.exit(1)
 
 
-def _event_trigger(config: Config, engine: Any,
-                   outcomes: Any) -> Callable[[list[Any]], None]:
+def _event_trigger(config: Config, engine: Any, outcomes: Any,
+                   clock: Clock) -> Callable[[list[Any]], None]:
     """Trigger each stored batch as POST /events does, counting tasks and reasons."""
-    import datetime as dt
 
     from adapters.db import begin_writes
     from adapters.standing import on_events, process_matcher
@@ -119,7 +121,7 @@ def _event_trigger(config: Config, engine: Any,
     def trigger(new: list[Any]) -> None:
         with engine.begin() as conn:
             begin_writes(conn)
-            for item in on_events(conn, config, library, triggers, new, dt.datetime.now(dt.UTC)):
+            for item in on_events(conn, config, library, triggers, new, clock()):
                 outcomes["tasks"] += len(item["tasks"])
                 outcomes[f"x {item['reason']}" if item["reason"] else "matches"] += 1
 
@@ -146,14 +148,13 @@ def _event_trigger(config: Config, engine: Any,
 def demo_data(ctx: click.Context, customer_count: int, event_count: int | None, seed: int,
               at_text: str | None, out: Path, history: int) -> None:
     """Write synthetic telecom customers and events, ready for `tend import`."""
-    import datetime as dt
 
     from adapters.demo_files import demo_spec, write_demo
     from engine.values import parse_date
 
     config = config_from(ctx)
     try:
-        at = parse_date(at_text) if at_text else config.today(dt.datetime.now(dt.UTC))
+        at = parse_date(at_text) if at_text else config.today(clock_of(ctx)())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
     events = customer_count // 10 if event_count is None else event_count

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from adapters.cli.base import (
+    clock_of,
     config_from,
     engine_for,
     main,
@@ -127,7 +128,7 @@ def preview_command(ctx: click.Context, playbook: str | None, every: bool, at_te
     if every == bool(playbook):
         raise click.UsageError("give a PLAYBOOK or --all")
     with _designer_context(ctx) as (config, library, conn):
-        at = given_instant(at_text, config.timezone, "--at")
+        at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
         click.echo(designer.preview(conn, _chosen(playbook, library, config), config, at,
                                     as_json))
 
@@ -145,6 +146,6 @@ def explain_command(ctx: click.Context, customer: str, playbook: str | None,
     from adapters import designer
 
     with _designer_context(ctx) as (config, library, conn):
-        at = given_instant(at_text, config.timezone, "--at")
+        at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
         click.echo(designer.explain(conn, customer, _chosen(playbook, library, config), config,
                                     at, as_json))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from adapters.cli.base import config_from, engine_for, main, reports_errors
+from adapters.cli.base import clock_of, config_from, engine_for, main, reports_errors
 
 
 @main.command("report")
@@ -19,7 +19,6 @@ from adapters.cli.base import config_from, engine_for, main, reports_errors
 def report_command(ctx: click.Context, ticket_id: int, out: Path | None) -> None:
     """A ticket's rehearsal, approvals, audit trail and results (interim results while it
     runs; weekly cohorts for a standing ticket)."""
-    import datetime as dt
 
     from adapters import report
     from adapters.ticket_report import render
@@ -28,7 +27,7 @@ def report_command(ctx: click.Context, ticket_id: int, out: Path | None) -> None
     config = config_from(ctx)
     library = load_library(None, None, config)
     with engine_for(ctx) as engine, engine.connect() as conn:
-        ticket = report.gather(conn, config, library, ticket_id, dt.datetime.now(dt.UTC))
+        ticket = report.gather(conn, config, library, ticket_id, clock_of(ctx)())
     click.echo(render(ticket))
     if out is not None:
         try:
@@ -53,12 +52,11 @@ def kpis_command(ctx: click.Context, by: str, start: str | None, end: str | None
                  as_json: bool) -> None:
     """Retention KPIs of the entries in a period, by playbook, channel, manager or tier
     (definitions: docs/EVALUATION.md)."""
-    import datetime as dt
 
     from adapters import kpis
 
     config = config_from(ctx)
-    period = kpis.period(start, end, config, dt.datetime.now(dt.UTC), "--from", "--to")
+    period = kpis.period(start, end, config, clock_of(ctx)(), "--from", "--to")
     with engine_for(ctx) as engine, engine.connect() as conn:
         found = kpis.kpis(conn, config, by, period)
     if as_json:

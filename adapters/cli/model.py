@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,6 +9,7 @@ from contextlib import contextmanager
 import click
 
 from adapters.cli.base import (
+    clock_of,
     config_from,
     database_errors,
     engine_for,
@@ -34,7 +34,8 @@ def snapshot_command(ctx: click.Context, at_text: str | None) -> None:
     from engine.values import given_instant
 
     config = config_from(ctx)
-    at, now = given_instant(at_text, config.timezone, "--at"), dt.datetime.now(dt.UTC)
+    now = clock_of(ctx)()
+    at = given_instant(at_text, config.timezone, "--at", now)
     if config.today(at) > config.today(now):
         raise ValidationError(f"--at: {at_text} has not come yet; a snapshot keeps what is "
                               "known on its day, and that month would then be taken for good")
@@ -71,7 +72,7 @@ def score_churn_command(ctx: click.Context, at_text: str | None, horizon: int) -
     from engine.values import given_instant
 
     config = config_from(ctx)
-    at = given_instant(at_text, config.timezone, "--at")
+    at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
     with engine_for(ctx) as engine, engine.begin() as conn:
         run = score_churn(conn, config, at, horizon)
     m = run.metrics
@@ -130,7 +131,7 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
         raise click.UsageError("planned tickets need an approver: run at a terminal to "
                                "approve each one, or pass --auto-approve")
     try:
-        start = parse_date(start_text) if start_text else config.today(dt.datetime.now(dt.UTC))
+        start = parse_date(start_text) if start_text else config.today(clock_of(ctx)())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--start") from None
     behaviour = with_effects(Behaviour(), effects)

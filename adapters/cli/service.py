@@ -9,6 +9,7 @@ import threading
 import click
 
 from adapters.cli.base import (
+    clock_of,
     config_from,
     engine_for,
     main,
@@ -63,7 +64,8 @@ def scheduler_command(ctx: click.Context, every: float, ttl: float) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     holder = f"{socket.gethostname()}:{os.getpid()}"
     with engine_for(ctx) as engine:
-        Scheduler(engine, config_from(ctx), holder, dt.timedelta(seconds=ttl)).run(stop, every)
+        Scheduler(engine, config_from(ctx), holder, dt.timedelta(seconds=ttl),
+                  clock_of(ctx)).run(stop, every)
 
 
 # --- worker ---
@@ -79,19 +81,18 @@ def scheduler_command(ctx: click.Context, every: float, ttl: float) -> None:
 @reports_errors
 def worker_command(ctx: click.Context, once: bool, batch: int, every: float) -> None:
     """Push due tasks of log, webhook and smtp channels (many workers may share a database)."""
-    import datetime as dt
     import json
 
     from adapters.channels import pushers
     from adapters.worker import run, run_once
 
     config = config_from(ctx)
-    channels = pushers(config.channels)
+    channels = pushers(config.channels, clock_of(ctx))
     with engine_for(ctx) as engine:
         if once:
-            counts = run_once(engine, channels, batch, config.task_lease, dt.datetime.now(dt.UTC),
+            counts = run_once(engine, channels, batch, config.task_lease, clock_of(ctx)(),
                               policy=config.policy)
             click.echo(json.dumps(counts, sort_keys=True))
             return
         run(engine, channels, batch, config.task_lease, every, _until_signalled(),
-            policy=config.policy)
+            clock=clock_of(ctx), policy=config.policy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from adapters.cli.base import (
+    clock_of,
     config_from,
     engine_for,
     main,
@@ -30,7 +31,7 @@ def sweep_command(ctx: click.Context, at_text: str | None) -> None:
 
     config = config_from(ctx)
     library = load_library(None, None, config)
-    at = given_instant(at_text, config.timezone, "--at")
+    at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
     with engine_for(ctx) as engine, engine.begin() as conn:
         closed = tickets.advance(conn, config, library, at)
         opened = tickets.sweep_all(conn, config, library, at)
@@ -69,7 +70,7 @@ def users_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
 
     checked = check_roles(roles, config_from(ctx))
     with engine_for(ctx) as engine, engine.begin() as conn:
-        token = add_user(conn, name, checked)
+        token = add_user(conn, name, checked, clock_of(ctx)())
     click.echo(f"added {name} ({', '.join(sorted(checked))}); token:")
     click.echo(token)
 
@@ -83,7 +84,7 @@ def users_token(ctx: click.Context, name: str) -> None:
     from adapters.users import issue_token
 
     with engine_for(ctx) as engine, engine.begin() as conn:
-        token = issue_token(conn, name)
+        token = issue_token(conn, name, clock_of(ctx)())
     click.echo(f"new token for {name}:")
     click.echo(token)
 

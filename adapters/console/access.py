@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -89,7 +88,8 @@ def sign_in(user: User) -> None:
     lang = session.get("lang")
     session.clear()
     session.permanent = True
-    session.update(user=user.name, since=int(time.time()), csrf_token=secrets.token_urlsafe(32))
+    session.update(user=user.name, since=int(state().now().timestamp()),
+                   csrf_token=secrets.token_urlsafe(32))
     if lang:
         session["lang"] = lang
 
@@ -105,7 +105,7 @@ def _session_user() -> User | None:
     name = session.get("user")
     if not isinstance(name, str):
         return None
-    if time.time() - float(session.get("since", 0)) > lifetime().total_seconds():
+    if state().now().timestamp() - float(session.get("since", 0)) > lifetime().total_seconds():
         sign_out()
         flash(_("Your session has expired. Please sign in again."), "error")
         return None

@@ -37,7 +37,7 @@ SHOWN = 100
 @page("manage")
 def desk() -> str:
     st = state()
-    now = dt.datetime.now(dt.UTC)
+    now = state().now()
     month = _month_start(now, st.config.timezone)
     with st.transaction() as conn:
         open_tasks = _open_tasks(conn, sorted(g.user.routes()))
@@ -81,7 +81,7 @@ def record(task_id: int) -> Response:
         raise ValidationError(f"status: expected one of {', '.join(RESULTS)}, got {status!r}")
     note = request.form.get("note", "").strip()
     st = state()
-    now = dt.datetime.now(dt.UTC)
+    now = state().now()
     with st.transaction(write=True) as conn:
         row = task_pull.task(conn, task_id)
         check_task(g.user, row.channel, row.route)

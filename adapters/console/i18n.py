@@ -25,6 +25,7 @@ from flask_babel import (
 )
 from flask_babel import lazy_gettext as _l
 
+from adapters.http.state import state
 from engine.config import Config
 
 LANGUAGES = {"en": "English", "zh": "中文"}
@@ -103,5 +104,5 @@ def due(value: Any) -> str:
     found = _instant(value)
     if found is None:
         return ""
-    return format_timedelta(found - dt.datetime.now(dt.UTC), add_direction=True,
+    return format_timedelta(found - state().now(), add_direction=True,
                             granularity="minute", threshold=1.5)

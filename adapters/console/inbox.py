@@ -46,7 +46,7 @@ def may(conn: Connection, st: State, ticket_id: int, user: User) -> dict[str, bo
     except TendError:
         owner = None
     ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], owner)
-    now = dt.datetime.now(dt.UTC)
+    now = st.now()
     return {"decide": permitted(user, "approve") and _allowed(tk.decide, ticket, user, True,
                                                               None, now),
             "cancel": permitted(user, "cancel") and _allowed(tk.cancel, ticket, user, "", now)}

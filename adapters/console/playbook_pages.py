@@ -8,7 +8,6 @@ ticket would show (`adapters.planning.rehearsal`), so a designer sees what an ap
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import json
 from typing import Any
@@ -111,7 +110,7 @@ def draft() -> str:
     if text is None:
         source = st.library.playbooks.get(request.args.get("from", ""))
         text = source.text if source else ""
-    at_text = request.values.get("at") or st.config.today(dt.datetime.now(dt.UTC)).isoformat()
+    at_text = request.values.get("at") or st.config.today(state().now()).isoformat()
     problems: list[Problem] = []
     preview = None
     if request.method == "POST":
@@ -132,7 +131,7 @@ def _try(text: str, at_text: str) -> tuple[list[Problem], dict[str, Any] | None]
         return [Problem(DRAFT, 0, 0, f"a draft has at most {MAX_DRAFT:,} characters")], None
     try:
         playbook = parse_playbook(text, DRAFT, st.config, st.library.workflows)
-        at = given_instant(at_text, st.config.timezone, "at")
+        at = given_instant(at_text, st.config.timezone, "at", st.now())
     except ValidationError as exc:
         return list(exc.problems), None
     with st.transaction() as conn:
@@ -153,7 +152,7 @@ def explain() -> str:
         playbooks = ([st.library.playbooks[chosen]] if chosen in st.library.playbooks
                      else sorted(st.library.playbooks.values(), key=lambda p: p.id))
         try:
-            at = given_instant(at_text or None, st.config.timezone, "at")
+            at = given_instant(at_text or None, st.config.timezone, "at", st.now())
             with st.transaction() as conn:
                 found = json.loads(designer.explain(conn, customer, playbooks, st.config, at,
                                                     as_json=True))

@@ -79,7 +79,7 @@ def signin_post() -> Any:
     password = request.form.get("password", "")
     with state().transaction(write=True) as conn:  # a token's use is stamped
         if token:
-            user = user_for_token(conn, token)
+            user = user_for_token(conn, token, state().now())
         elif name and password:
             user = user_for_password(conn, name, password)
         else:

@@ -27,7 +27,7 @@ from engine.errors import ValidationError
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return state().now()
 
 
 def _arg(name: str) -> str | None:

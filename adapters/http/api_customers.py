@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -34,7 +33,7 @@ def upsert() -> Any:
     """Upsert by id, like `tend import customers`: an absent field is left as stored, null
     clears it; any bad item → 400 naming each by index and field, and nothing is written."""
     body = request.get_json()
-    return upsert_customers(state().engine, state().config, body).as_json()
+    return upsert_customers(state().engine, state().config, body, state().now()).as_json()
 
 
 @blp.route("/<customer_id>", methods=["GET"])
@@ -46,7 +45,7 @@ def get_customer(customer_id: str) -> Any:
         customer = load_customer(conn, config, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id!r}")
-    seen = facts(customer, config.today(dt.datetime.now(dt.UTC)), config.tiers,
+    seen = facts(customer, config.today(state().now()), config.tiers,
                  config.lifecycle)
     return {**customer, "tags": list(customer["tags"]), "opt_out": list(customer["opt_out"]),
             "computed": {key: seen.get(key) for key in COMPUTED}}
@@ -66,7 +65,7 @@ def explain(args: dict[str, Any], customer_id: str) -> Any:
     else:  # only library ids over HTTP: the CLI's draft paths would read the server's files
         raise NotFound(f"unknown playbook {name!r}")
     config = state().config
-    at = given_instant(args.get("at"), config.timezone, "at")
+    at = given_instant(args.get("at"), config.timezone, "at", state().now())
     with state().transaction() as conn:
         text = designer.explain(conn, customer_id, chosen, config, at, as_json=True)
     return json.loads(text)

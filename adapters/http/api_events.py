@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import current_app, request
@@ -49,7 +48,7 @@ def ingest() -> Any:
                 "_schema" if field == "event" else field, []).append(message)
     if errors:
         raise Invalid(f"{len(errors)} bad event(s); nothing stored", errors)
-    now = dt.datetime.now(dt.UTC)
+    now = state().now()
     with st.transaction() as conn:  # reads only: matching needs no write lock
         matched = match(conn, st.config, st.triggers, batch, now)
         prepared = prepare(conn, batch, matched.looked_up, matched.customers)

@@ -98,7 +98,7 @@ def validate_playbook(body: dict[str, Any]) -> Any:
 
 def _preview(pb: Playbook, args: dict[str, Any]) -> dict[str, Any]:
     config = state().config
-    at = given_instant(args.get("at"), config.timezone, "at")
+    at = given_instant(args.get("at"), config.timezone, "at", state().now())
     with state().transaction() as conn:
         sel = sweep(conn, pb, config, at)
     ids = _group(sel, args["group"])

@@ -17,7 +17,7 @@ blp = Blueprint("evaluation", __name__, description="Ticket reports, KPIs, playb
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return state().now()
 
 
 @blp.route("/tickets/<int:ticket_id>/report", methods=["GET"])

@@ -9,7 +9,6 @@ the task stands. Each request is one transaction (adapters.task_pull does the cl
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -90,7 +89,7 @@ def pull_tasks(args: dict[str, Any], channel: str) -> Any:
         raise NotFound(f"no channel {channel!r} in {st.config.path}")
     with st.transaction(write=True) as conn:
         items = task_pull.pull(conn, channel, args["limit"], st.config.task_lease,
-                               dt.datetime.now(dt.UTC), st.config.policy)
+                               state().now(), st.config.policy)
     return {"items": items, "next_cursor": None}
 
 
@@ -105,12 +104,12 @@ def report_result(body: dict[str, Any], task_id: int) -> Any:
     Adapters report on their channels' tasks, account managers on tasks routed to them.
     `handoff` makes one follow-up task on another channel (docs/CHANNELS.md)."""
     st = state()
-    at = given_instant(body.get("at"), st.config.timezone, "at")
+    now = st.now()
+    at = given_instant(body.get("at"), st.config.timezone, "at", now)
     handoff = body.get("handoff")
     if handoff is not None and handoff["channel"] not in st.config.channels:
         raise Invalid(f"handoff.channel: no channel {handoff['channel']!r}", {"handoff": {
             "channel": [f"expected one of {', '.join(sorted(st.config.channels))}"]}})
-    now = dt.datetime.now(dt.UTC)
     with st.transaction(write=True) as conn:
         row = task_pull.task(conn, task_id)
         check_task(g.user, row.channel, row.route)
@@ -145,7 +144,7 @@ def retry_task(task_id: int) -> Any:
     """Put a dead task back: `pending`, due now, its attempts counted afresh, the same
     idempotency key (a receiver that saw it before still recognises it). Only dead tasks:
     anything else is a 409."""
-    now = dt.datetime.now(dt.UTC)
+    now = state().now()
     with state().transaction(write=True) as conn:
         row = task_pull.task(conn, task_id)
         if row.state != "dead":

@@ -35,7 +35,7 @@ blp = Blueprint("tickets", __name__, url_prefix="/tickets",
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return state().now()
 
 
 @blp.route("", methods=["GET"])
@@ -63,7 +63,7 @@ def plan_ticket(body: dict[str, Any]) -> Any:
     if playbook is None:
         raise Invalid(f"unknown playbook {body['playbook']!r}",
                       {"playbook": [f"expected one of {', '.join(sorted(st.library.playbooks))}"]})
-    at = given_instant(body.get("at"), st.config.timezone, "at")
+    at = given_instant(body.get("at"), st.config.timezone, "at", st.now())
     with st.transaction(write=True) as conn:
         ticket = tickets.plan(conn, st.config, st.library, playbook, at, "manual", g.user.name)
     if ticket is None:

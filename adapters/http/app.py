@@ -1,7 +1,8 @@
 """`create_app`: the Flask application factory (flaskr style).
 
 Config comes from TEND_CONFIG and TEND_DATABASE_URL unless `test_config` overrides them
-(keys `TEND_CONFIG`: a path or a loaded `Config`, `DATABASE_URL`, and any Flask setting).
+(keys `TEND_CONFIG`: a path or a loaded `Config`, `DATABASE_URL`, `CLOCK`: the one clock every
+handler reads "now" from, by default TEND_CLOCK_START's or the system's, and any Flask setting).
 Nothing connects here: the engine is made on the first request that needs it.
 """
 
@@ -22,6 +23,7 @@ from adapters import console
 from adapters.db import database_url
 from adapters.http import api_health, auth, errors, observe
 from adapters.http.state import State
+from engine.clock import clock_from_environment
 from engine.config import Config, load_config
 
 DOCS_ASSETS = "/docs/assets/"
@@ -72,7 +74,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not isinstance(config, Config):
         config = load_config(Path(config) if config else None)
     url = app.config.get("DATABASE_URL") or database_url("") or config.database_url
-    app.extensions["tend"] = State(config, url)
+    clock = app.config.get("CLOCK") or clock_from_environment(os.environ)
+    app.extensions["tend"] = State(config, url, clock)
 
     observe.configure_logging()
     metrics = observe.instrument(app)

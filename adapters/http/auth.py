@@ -114,12 +114,13 @@ def _user() -> Any:
     if not header.lower().startswith(BEARER) or not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     st = state()
+    now = st.now()
     with st.transaction() as conn:
-        found = token_holder(conn, token)
+        found = token_holder(conn, token, now)
     if found is None:
         raise Unauthorized("invalid token")
     user, stale = found
     if stale:
         with st.transaction(write=True) as conn:
-            stamp_token(conn, token)
+            stamp_token(conn, token, now)
     return user

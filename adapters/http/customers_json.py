@@ -17,6 +17,7 @@ Decisions DESIGN.md leaves open:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,7 @@ class Upserted:
                 "ignored_fields": list(self.ignored_fields)}
 
 
-def upsert_customers(engine: Engine, config: Config, body: Any) -> Upserted:
+def upsert_customers(engine: Engine, config: Config, body: Any, now: dt.datetime) -> Upserted:
     items = _items(body)
     if not items:
         return Upserted(0, 0, ())
@@ -59,7 +60,7 @@ def upsert_customers(engine: Engine, config: Config, body: Any) -> Upserted:
     kinds = {name: kind for _, name, kind in layout.sources()}
     rows = [[_cell(item.get(name), kinds.get(name), name, index, errors) for name in header]
             for index, item in enumerate(items)]
-    with open_writer(engine, layout) as writer:
+    with open_writer(engine, layout, now) as writer:
         parser = ColumnParser(layout, tuple(config.channels), writer.missing)
         parsed = parser.convert(rows, 0, len(rows) - 1, "body", 0)
         flagged = {(at, field) for at, found in errors.items() for field in found}

@@ -6,6 +6,7 @@ built, and a connection pool made before the fork would be shared by every worke
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters.db import begin_writes, make_engine
 from adapters.standing import process_matcher
+from engine.clock import Clock
 from engine.config import Config
 from engine.library import Library, load_library
 from engine.triggers import Triggers
@@ -25,6 +27,7 @@ from engine.triggers import Triggers
 class State:
     config: Config
     database_url: str
+    clock: Clock
     _engine: Engine | None = None
     _library: Library | None = None
     _triggers: Triggers | None = None
@@ -73,6 +76,10 @@ class State:
                 conn.rollback()
                 raise
             conn.commit()
+
+    def now(self) -> dt.datetime:
+        """The app's clock read once: a request takes "now" from here and nowhere else."""
+        return self.clock()
 
     def dispose(self) -> None:
         with self._lock:
