@@ -45,6 +45,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+NOW = dt.datetime.now(dt.UTC)
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -79,20 +80,20 @@ NOT_MATCHED = {"conditions not met", "unknown customer", "older than trigger_max
 def build(url: str, config: Config, customers: int, folder: Path) -> dict[str, Any]:
     """Migrated database with demo customers, users and an approved standing ticket."""
     upgrade(url)
-    today = dt.datetime.now(dt.UTC).date()
+    today = NOW.date()
     files = write_demo(demo_spec(config, customers, 0, SEED, today), folder)
     engine = make_engine(url)
     problems: list[Any] = []
-    import_customers(engine, config, files.customers, report=problems.append)
+    import_customers(engine, config, files.customers, report=problems.append, now=NOW)
     if problems:
         raise SystemExit(f"demo customers did not import cleanly: {problems[:3]}")
     library = load_library(ROOT / "rules", ROOT / "workflows", config)
     playbook = library.playbooks[PLAYBOOK]
-    now = dt.datetime.now(dt.UTC)
+    now = NOW
     with engine.begin() as conn:
-        token = add_user(conn, "bench_sms", ["adapter:sms"])
-        add_user(conn, "bench_designer", ["designer"])
-        add_user(conn, "bench_lead", ["campaign_lead"])
+        token = add_user(conn, "bench_sms", ["adapter:sms"], NOW)
+        add_user(conn, "bench_designer", ["designer"], NOW)
+        add_user(conn, "bench_lead", ["campaign_lead"], NOW)
     with engine.begin() as conn:
         ticket = tickets.plan(conn, config, library, playbook, now, "manual", "bench_designer")
     if ticket is None:
@@ -100,7 +101,7 @@ def build(url: str, config: Config, customers: int, folder: Path) -> dict[str, A
     with engine.begin() as conn:
         approved = tickets.approve(conn, config, library, int(ticket["id"]),
                                    User("bench_lead", frozenset({"campaign_lead"})),
-                                   "bench", dt.datetime.now(dt.UTC))
+                                   "bench", NOW)
     if approved["state"] != "executing":
         raise SystemExit(f"standing ticket is {approved['state']}, not executing")
     with engine.connect() as conn:
@@ -124,7 +125,7 @@ def make_events(ids: list[str], batch_count: int, single_count: int) -> tuple[li
 
 
 def stamped(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    at = dt.datetime.now(dt.UTC).isoformat()
+    at = NOW.isoformat()
     return [{**e, "at": at} for e in events]
 
 
@@ -141,7 +142,7 @@ def part_rules(url: str, events_file: str, config: Config) -> dict[str, Any]:
     matcher = Matcher()
     name = ruleset_name(playbook)
     matcher.add(name, playbook.selector)
-    now = dt.datetime.now(dt.UTC)
+    now = NOW
     today = config.today(now)
     prepared = []
     for e in events:

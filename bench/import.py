@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psycopg
 
+NOW = dt.datetime.now(dt.UTC)
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -92,7 +93,7 @@ def tend_import(url: str, csv_path: Path, config: Config, background: str) -> Ti
     results = []
     mode = {"auto": None, "yes": True, "no": False}[background]
     timing = timed(lambda: results.append(import_customers(
-        engine, config, csv_path, report=problems.append, background=mode)))
+        engine, config, csv_path, report=problems.append, background=mode, now=NOW)))
     engine.dispose()
     result = results[0]
     if problems or result.inserted != result.read:

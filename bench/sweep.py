@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+NOW = dt.datetime.now(dt.UTC)
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -250,8 +251,8 @@ def build(url: str, rows: int, config: Config, folder: Path) -> None:
                                  config.today(AT)), folder)
     engine = make_engine(url)
     problems: list[Any] = []
-    import_customers(engine, config, files.customers, report=problems.append)
-    import_events(engine, config, files.events, report=problems.append)
+    import_customers(engine, config, files.customers, report=problems.append, now=NOW)
+    import_events(engine, config, files.events, report=problems.append, now=NOW)
     if problems:
         raise SystemExit(f"demo data did not import cleanly: {problems[:3]}")
     engine.dispose()

@@ -8,19 +8,56 @@ started the PostgreSQL cases skip and say why.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
+from support.clock import real_today, suite_instant
 from support.postgres import PostgresServer, Unavailable
 
 from adapters.migrate import upgrade
+from engine.clock import Clock, system_clock
 from engine.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "tend_template"
 _names = itertools.count(1)
+_travel: list[time_machine.travel] = []
+_instant_key = pytest.StashKey[dt.datetime | None]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Move the whole suite's clock to its instant (tests/support/clock.py) before any test
+    module is imported, so module-level "now"s are read there too."""
+    instant = suite_instant(os.environ, real_today())
+    if instant is not None:
+        travel = time_machine.travel(instant, tick=True)
+        travel.start()
+        _travel.append(travel)
+    config.stash[_instant_key] = instant
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _travel:
+        _travel.pop().stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    instant = config.stash.get(_instant_key, None)
+    return f"clock: {'the real one' if instant is None else instant.isoformat()} (TEND_TEST_AT)"
+
+
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The clock an app under test is handed: the system's (moved to the suite's instant)
+    unless a module pins its own by overriding this fixture with a FixedClock."""
+    return system_clock
 
 
 @pytest.fixture(scope="session")

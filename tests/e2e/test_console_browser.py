@@ -23,6 +23,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from support.browser import chromium, missing, screenshot
+from support.clock import child_env
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +55,7 @@ class Site:
     tokens: dict[str, str]
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "engine", *args], env=self.env,
+        done = subprocess.run([sys.executable, "-m", "engine", *args], env=child_env(self.env),
                               cwd=self.cwd, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout

@@ -4,6 +4,7 @@ var/screenshots/report.png for people to look at."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import urllib.request
 from collections.abc import Iterator
@@ -47,7 +48,7 @@ def served_report(tmp_path: Path) -> Iterator[Path]:
         ticket_id = run_ticket(engine, config, load_library(ROOT / "rules", ROOT / "workflows",
                                                             config))
         with engine.begin() as conn:
-            token = add_user(conn, "dora", ["director"])
+            token = add_user(conn, "dora", ["director"], dt.datetime.now(dt.UTC))
     finally:
         engine.dispose()
     env = {**os.environ, "TEND_DATABASE_URL": url, "TEND_CONFIG": str(ROOT / "config.yaml"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import urllib.error
@@ -39,7 +40,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     upgrade(url)
     engine = make_engine(url)
     with engine.begin() as conn:
-        token = add_user(conn, "ops", ["viewer"])
+        token = add_user(conn, "ops", ["viewer"], dt.datetime.now(dt.UTC))
     engine.dispose()
     env = {**os.environ, "TEND_DATABASE_URL": url, "TEND_CONFIG": str(ROOT / "config.yaml"),
            "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.clock import child_env
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ class Tend:
     cwd: Path
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "engine", *args], env=self.env,
+        done = subprocess.run([sys.executable, "-m", "engine", *args], env=child_env(self.env),
                               cwd=self.cwd, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
+from support.clock import child_env
 from support.webhook import receiving
 
 from adapters import tickets
@@ -62,7 +63,7 @@ def _worker(config_file: Path, env: dict[str, str], log: Path) -> subprocess.Pop
         return subprocess.Popen(
             [sys.executable, "-m", "engine", "--config", str(config_file), "worker",
              "--batch", str(BATCH), "--every", "0.2"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+            env=child_env(env), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _wait_for(done: Callable[[], bool], what: str, workers: list[subprocess.Popen[bytes]],

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.users import add_user
+from engine.clock import Clock
 from engine.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,12 +34,15 @@ class Api:
 
 
 @pytest.fixture
-def api(db_url: str, config: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+def api(db_url: str, config: Config, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
     monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
-    app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
+    app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True,
+                      "CLOCK": clock})
     state: State = app.extensions["tend"]
     with state.engine.begin() as conn:
-        tokens = {role: add_user(conn, role.replace(":", "_"), [role]) for role in ROLES}
+        now = clock()
+        tokens = {role: add_user(conn, role.replace(":", "_"), [role], now) for role in ROLES}
     yield Api(app, app.test_client(), tokens)
     state.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_users_add_prints_the_token_last(tend: CliRunner, db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            user = user_for_token(conn, token)
+            user = user_for_token(conn, token, dt.datetime.now(dt.UTC))
     finally:
         engine.dispose()
     assert user is not None and user.roles == {"campaign_lead", "viewer"}

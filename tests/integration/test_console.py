@@ -97,7 +97,8 @@ def console(db_url: str, config: Config, monkeypatch: pytest.MonkeyPatch) -> Ite
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
     state: State = app.extensions["tend"]
     with state.engine.begin() as conn:
-        tokens = {name: add_user(conn, name, roles) for name, roles in USERS.items()}
+        now = dt.datetime.now(dt.UTC)
+        tokens = {name: add_user(conn, name, roles, now) for name, roles in USERS.items()}
         set_password(conn, "lena", "correct horse battery")
     client = app.test_client()
     auth = {"Authorization": f"Bearer {tokens['crm']}"}

@@ -49,7 +49,7 @@ def api(db_url: str, config: Config, monkeypatch: pytest.MonkeyPatch) -> Iterato
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
     state: State = app.extensions["tend"]
     with state.engine.begin() as conn:
-        tokens = {role: add_user(conn, role.replace(":", "_"), [role]) for role in ROLES}
+        tokens = {role: add_user(conn, role.replace(":", "_"), [role], NOW) for role in ROLES}
     yield Api(app, app.test_client(), tokens)
     state.dispose()
 

@@ -6,6 +6,7 @@ library (as a deploy would) and plans again, so both texts are stored.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,7 +56,7 @@ def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def server(db_url: str, config: Config, rules: Path) -> Iterator[Server]:
     engine = make_engine(db_url)
     with engine.begin() as conn:
-        tokens = {role: add_user(conn, role.replace(":", "_"), [role])
+        tokens = {role: add_user(conn, role.replace(":", "_"), [role], dt.datetime.now(dt.UTC))
                   for role in ("viewer", "designer", "manager:m01")}
     engine.dispose()
     found = Server(db_url, config, tokens)

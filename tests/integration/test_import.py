@@ -20,7 +20,7 @@ from adapters.tables import events
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 
-
+NOW = dt.datetime(2026, 5, 8, 4, tzinfo=dt.UTC)  # when the test's files arrive
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
@@ -37,7 +37,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 def load(engine: Engine, config: Config, path: Path, **options: Any,
          ) -> tuple[CustomerImport, list[str]]:
     problems: list[Problem] = []
-    result = import_customers(engine, config, path, report=problems.append, **options)
+    result = import_customers(engine, config, path, report=problems.append, **options, now=NOW)
     return result, [str(dataclasses.replace(p, file=Path(p.file).name)) for p in problems]
 
 
@@ -235,7 +235,8 @@ def test_events_repeated_ids_ignored_and_unknown_customers_stored(
         {"customer_id": "c1", "type": "plan_reactivated", "at": "2026-05-04"}))
     seen: list[StoredEvent] = []
     problems: list[Problem] = []
-    result = import_events(engine, config, path, report=problems.append, on_stored=seen.extend)
+    result = import_events(engine, config, path, report=problems.append, on_stored=seen.extend,
+                           now=NOW)
     assert problems == []
     assert (result.read, result.stored, result.repeated) == (4, 3, 1)
     assert (result.unknown_customer_events, result.unknown_customers) == (1, {"ghost"})
@@ -244,7 +245,8 @@ def test_events_repeated_ids_ignored_and_unknown_customers_stored(
     first = seen[0].event
     assert first.at == dt.datetime(2026, 5, 1, 1, 30, tzinfo=dt.UTC)  # Asia/Shanghai, UTC+8
     assert first.data == {"days": 14.0}
-    again = import_events(engine, config, path, report=problems.append, on_stored=seen.extend)
+    again = import_events(engine, config, path, report=problems.append, on_stored=seen.extend,
+                          now=NOW)
     assert (again.stored, again.repeated) == (2, 2)  # id-less events are new every time
     with engine.connect() as conn:
         rows = conn.execute(sa.select(events.c.id, events.c.data, events.c.known_customer)
@@ -263,7 +265,7 @@ def test_bad_event_lines_are_reported_and_strict_writes_nothing(
         {"customer_id": "c1", "type": "refund", "at": "2026-05-01", "colour": 1},
         {"type": "arrears", "at": "2026-05-01", "data": {"fee": 1}}))
     problems: list[Problem] = []
-    result = import_events(engine, config, path, report=problems.append, strict=True)
+    result = import_events(engine, config, path, report=problems.append, strict=True, now=NOW)
     assert [f"{p.line}: {p.message}" for p in problems] == [
         "2: field 'at': expected YYYY-MM-DD or an ISO timestamp, got 'soon'",
         "2: field 'data.amount': expected a number, got '12'",
@@ -277,7 +279,7 @@ def test_bad_event_lines_are_reported_and_strict_writes_nothing(
     ]
     assert (result.read, result.bad, result.stored, result.written) == (5, 4, 0, False)
     problems.clear()
-    result = import_events(engine, config, path, report=problems.append)
+    result = import_events(engine, config, path, report=problems.append, now=NOW)
     assert (result.read, result.bad, result.stored) == (5, 4, 1)
     assert len(problems) == 7
 
@@ -300,7 +302,7 @@ def test_demo_data_imports_without_a_bad_row(engine: Engine, config: Config,
     files = write_demo(demo_spec(config, 3000, 400, 5, dt.date(2026, 5, 20)), tmp_path)
     result, problems = load(engine, config, files.customers)
     assert problems == [] and result.inserted == 3000
-    stored = import_events(engine, config, files.events, report=lambda p: None)
+    stored = import_events(engine, config, files.events, report=lambda p: None, now=NOW)
     assert (stored.bad, stored.stored, stored.unknown_customer_events) == (0, 400, 0)
 
 

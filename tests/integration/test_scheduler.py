@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support.clock import child_env
 
 from adapters.db import make_engine
 from adapters.scheduler import Scheduler, fire_time
@@ -135,8 +136,9 @@ def test_two_scheduler_processes_sweep_once_and_hand_over_when_one_dies(
     env = {**os.environ, "TEND_DATABASE_URL": pg_url, "TEND_RULES": str(folder),
            "TEND_WORKFLOWS": str(ROOT / "workflows"), "TEND_CONFIG": str(ROOT / "config.yaml")}
     command = [sys.executable, "-m", "engine", "scheduler", "--every", "0.5", "--ttl", "3"]
-    processes = [subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for _ in range(2)]
+    processes = [subprocess.Popen(command, env=child_env(env), cwd=tmp_path,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for _ in range(2)]
     engine = make_engine(pg_url)
     try:
         leader = wait_for(lambda: lease_holder(engine), 30)

@@ -95,7 +95,7 @@ def test_an_adapter_bound_to_a_channel_serves_only_that_channel(executing: Api) 
     refused = _report(executing, call["id"], "connected")
     assert refused.status_code == 403 and "outbound_call" in refused.json["message"]
     with _db(executing).begin() as conn:
-        executing.tokens["adapter"] = add_user(conn, "any_adapter", ["adapter"])
+        executing.tokens["adapter"] = add_user(conn, "any_adapter", ["adapter"], NOW)
         state = conn.scalar(sa.select(tasks.c.state).where(tasks.c.id == call["id"]))
     assert state == "leased"
     assert _report(executing, call["id"], "connected", role="adapter").json["state"] == \

@@ -259,25 +259,28 @@ def test_audit_rows_are_one_per_change_and_never_edited(engine: Engine, config: 
 
 def test_tokens_name_their_user(engine: Engine) -> None:
     with engine.begin() as conn:
-        token = add_user(conn, "bob", ["campaign_lead", "viewer"])
-        assert user_for_token(conn, token) == User("bob", frozenset({"campaign_lead",
-                                                                      "viewer"}))
-        assert user_for_token(conn, token + "x") is None
+        now = dt.datetime(2026, 12, 31, 15, 30, tzinfo=dt.UTC)
+        token = add_user(conn, "bob", ["campaign_lead", "viewer"], now)
+        assert user_for_token(conn, token, now) == User("bob", frozenset({"campaign_lead",
+                                                                           "viewer"}))
+        assert user_for_token(conn, token + "x", now) is None
         with pytest.raises(Conflict):
-            add_user(conn, "bob", ["viewer"])
+            add_user(conn, "bob", ["viewer"], now)
 
 
 def test_a_token_is_stamped_on_use_at_most_once_a_minute(engine: Engine) -> None:
-    """Operators see when a token was last used; the stamp is a write, so it is rare."""
+    """Operators see when a token was last used; the stamp is a write, so it is rare. The
+    instants are the caller's clock, never the database's or the wall's."""
+    made = dt.datetime(2026, 12, 31, 15, 30, tzinfo=dt.UTC)
     with engine.begin() as conn:
-        token = add_user(conn, "bob", ["viewer"])
-        holder = token_holder(conn, token)
+        token = add_user(conn, "bob", ["viewer"], made)
+        holder = token_holder(conn, token, made)
         assert holder is not None and holder[1]  # never used: due a stamp
-        user_for_token(conn, token)
+        user_for_token(conn, token, made + dt.timedelta(seconds=5))
         stamped = conn.scalar(sa.select(tokens.c.last_used_at))
         assert stamped is not None
-        holder = token_holder(conn, token)
+        assert stamped.replace(tzinfo=dt.UTC) == made + dt.timedelta(seconds=5)
+        holder = token_holder(conn, token, made + dt.timedelta(seconds=60))
         assert holder is not None and not holder[1]
-        conn.execute(tokens.update().values(last_used_at=stamped - dt.timedelta(minutes=2)))
-        holder = token_holder(conn, token)
+        holder = token_holder(conn, token, made + dt.timedelta(minutes=2))
         assert holder is not None and holder[1]

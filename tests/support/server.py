@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from support.clock import child_env
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -31,7 +33,7 @@ def serving(env: Mapping[str, str], cwd: Path, workers: int = 1,
     with log.open("wb") if log else open(os.devnull, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "engine", "serve", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", str(workers)], env=dict(env), cwd=cwd,
+             str(port), "--workers", str(workers)], env=child_env(env), cwd=cwd,
             stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

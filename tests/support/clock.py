@@ -1,0 +1,45 @@
+"""The instant the whole test suite runs at, and how child processes are told of it.
+
+A suite that passed at noon failed at night: the sms quiet hours (21:00-08:00 in Shanghai)
+held back tasks a test expected to pull. So the suite itself runs at a hostile instant,
+moved in-process with time-machine (DESIGN.md §11: tests pin the clock):
+
+- `TEND_TEST_AT` unset: the coming 31 December at 15:30 UTC, 23:30 in Shanghai, inside the
+  quiet hours, on the last day of a year. It is always ahead of the real date, so cookies a
+  browser test gets are not already expired by the browser's own clock.
+- `TEND_TEST_AT=<ISO instant>`: that instant (UTC when it has no offset), e.g.
+  `2028-02-29T16:30Z` or `2027-01-04T04:00Z`.
+- `TEND_TEST_AT=wall`: the real clock, unmoved.
+
+The clock ticks on from there. A `tend` process a test starts gets `TEND_CLOCK_START` with the
+test's own "now" (`child_env`), so both sides agree on the hour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+VARIABLE = "TEND_TEST_AT"
+
+
+def suite_instant(environ: Mapping[str, str], today: dt.date) -> dt.datetime | None:
+    """The instant to move the suite's clock to, or None to leave the real clock."""
+    text = environ.get(VARIABLE, "").strip()
+    if text == "wall":
+        return None
+    if text:
+        found = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return found if found.tzinfo else found.replace(tzinfo=dt.UTC)
+    year_end = dt.datetime(today.year, 12, 31, 15, 30, tzinfo=dt.UTC)
+    return year_end if year_end.date() >= today else year_end.replace(year=today.year + 1)
+
+
+def child_env(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` for a `tend` child process, its clock starting at the test's now."""
+    return {**env, "TEND_CLOCK_START": dt.datetime.now(dt.UTC).isoformat()}
+
+
+def real_today() -> dt.date:
+    """Read before the clock is moved: the one place the tests ask the real date."""
+    return dt.date.today()
