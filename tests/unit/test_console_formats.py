@@ -8,6 +8,8 @@ import datetime as dt
 from flask import Flask, session
 
 from adapters.console import i18n
+from adapters.http.state import State
+from engine.clock import FixedClock
 from engine.config import Config
 
 INSTANT = "2026-06-01T01:00:00+00:00"  # 09:00 in Asia/Shanghai
@@ -45,8 +47,11 @@ def test_the_switch_wins_over_the_browser(config: Config) -> None:
 
 
 def test_deadlines_read_as_distances(config: Config) -> None:
+    """Measured from the app's clock, not the wall's."""
     app = app_for(config)
-    past = (dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).isoformat()
+    now = dt.datetime(2026, 12, 31, 15, 30, tzinfo=dt.UTC)
+    app.extensions["tend"] = State(config, "sqlite://", FixedClock(now))
+    past = (now - dt.timedelta(days=3)).isoformat()
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert i18n.due(past) == "3 days ago"
     with app.test_request_context(headers={"Accept-Language": "zh"}):
