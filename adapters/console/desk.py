@@ -23,11 +23,12 @@ from werkzeug.wrappers import Response
 
 from adapters import task_pull
 from adapters.console.access import bp, page
+from adapters.console.i18n import state_label
 from adapters.http.auth import check_task
 from adapters.http.state import state
 from adapters.tables import tasks, tickets
 from engine import task as tk
-from engine.errors import ValidationError
+from engine.errors import Conflict, ValidationError
 
 RESULTS = ("connected", "no_answer", "accepted", "declined")
 # Tasks a call can still change (engine.task): not answered for good, not suppressed,
@@ -88,7 +89,11 @@ def record(task_id: int) -> Response:
     with st.transaction(write=True) as conn:
         row = task_pull.task(conn, task_id)
         check_task(g.user, row.channel, row.route)
-        task_pull.report(conn, row, status, now, {"by": g.user.name, "note": note or None},
-                         now)
+        try:
+            task_pull.report(conn, row, status, now, {"by": g.user.name, "note": note or None},
+                             now)
+        except Conflict as refused:
+            raise Conflict(_("This task is %(state)s: no result can be recorded on it.",
+                             state=state_label(row.state))) from refused
     flash(_("Result recorded for %(customer)s.", customer=row.customer_id), "ok")
     return redirect(url_for("console.desk"), 303)
