@@ -35,11 +35,12 @@ import orjson
 
 from adapters.http.observe import mask_personal_data
 from adapters.notify import signature
+from engine import task as tk
 from engine.clock import Clock, system_clock
 from engine.config import Channel
 from engine.errors import ValidationError
 
-DELIVERED = "delivered"
+DELIVERED = tk.DELIVERED  # the outcome is the state it leaves the task in
 RETRY = "retry"  # the far side may take it later
 REFUSED = "refused"  # the far side will never take it: dead-letter now
 PUSH_ADAPTERS = ("log", "webhook", "smtp")

@@ -25,10 +25,11 @@ from sqlalchemy.engine import Connection
 from adapters.db import decode_list, one_of
 from adapters.tables import customers, entries, events, tasks, tickets
 from engine import policy as pol
+from engine import task as tk
 
-SUPPRESSED = "suppressed"
-NOT_CONTACTS = ("failed", "dead", "cancelled", SUPPRESSED)
-CLOSED = ("accepted", "converted")
+SUPPRESSED = tk.SUPPRESSED
+# Sent, yet no contact: the attempt failed, or no channel had the task at all.
+NOT_CONTACTS = (tk.FAILED, *tk.STOPPED)
 CHUNK = 2_000
 CAPACITY_LOCK, CUSTOMER_LOCK = 7301, 7302  # advisory lock kinds (PostgreSQL)
 
@@ -40,7 +41,7 @@ def contacts(conn: Connection, customer_ids: Sequence[str], start: dt.datetime,
     found: dict[str, list[pol.Contact]] = {cid: [] for cid in customer_ids}
     sent = sa.and_(tasks.c.sent_at >= start, tasks.c.sent_at <= end,
                    tasks.c.state.not_in(NOT_CONTACTS))
-    pending = sa.and_(tasks.c.sent_at.is_(None), tasks.c.state == "pending",
+    pending = sa.and_(tasks.c.sent_at.is_(None), tasks.c.state == tk.PENDING,
                       tasks.c.due_at >= start, tasks.c.due_at <= end)
     for first in range(0, len(customer_ids), CHUNK):
         part = customer_ids[first:first + CHUNK]
@@ -92,7 +93,7 @@ def admit(conn: Connection, policy: pol.Policy, playbook: str,
     """`judge_new`, and the beaten tasks of other playbooks suppressed now (if still
     pending: one an adapter took meanwhile is a contact made)."""
     for task_id, decision in judge_new(conn, policy, playbook, rows).items():
-        conn.execute(tasks.update().where(tasks.c.id == task_id, tasks.c.state == "pending",
+        conn.execute(tasks.update().where(tasks.c.id == task_id, tasks.c.state == tk.PENDING,
                                           tasks.c.sent_at.is_(None))
                      .values(state=SUPPRESSED, detail=decision.as_detail(), updated_at=now))
 
@@ -139,7 +140,7 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
     for task_id in ids:
         row = by_id[task_id]
         if (row.step_rules or {}).get("unless") == "converted" and row.id in settled:
-            _set(conn, task_id, now, state="cancelled",
+            _set(conn, task_id, now, state=tk.CANCELLED,
                  detail={"reason": "unless converted", "note": settled[row.id]})
             continue
         intent = pol.Intent(now, row.channel, row.playbook or "", row.priority,
@@ -150,7 +151,7 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
             mine = recent.get(row.customer_id, [])
             decision = pol.at_send(policy, intent, mine, used.get(row.channel))
         if decision.verdict == pol.HOLD:
-            _set(conn, task_id, now, state="pending", due_at=decision.until,
+            _set(conn, task_id, now, state=tk.PENDING, due_at=decision.until,
                  lease_expires_at=None, detail=decision.as_detail())
         elif decision.verdict == pol.SUPPRESS:
             _set(conn, task_id, now, state=SUPPRESSED, lease_expires_at=None,
@@ -216,7 +217,7 @@ def converted(conn: Connection, rows: Sequence[Any]) -> dict[int, str]:
     answers = {(t, c): f"step {step} was {state}" for t, c, step, state in conn.execute(
         sa.select(tasks.c.ticket_id, tasks.c.customer_id, tasks.c.step, tasks.c.state)
         .where(tasks.c.ticket_id.in_(sorted({r.ticket_id for r in guarded})),
-               one_of(conn, tasks.c.customer_id, people), tasks.c.state.in_(CLOSED)))}
+               one_of(conn, tasks.c.customer_id, people), tasks.c.state.in_(tk.CLOSING)))}
     goals = sorted({r.step_rules["goal"] for r in guarded if r.step_rules.get("goal")})
     latest = {(c, kind): at for c, kind, at in conn.execute(
         sa.select(events.c.customer_id, events.c.type, sa.func.max(events.c.at))

@@ -21,12 +21,13 @@ from adapters import contact_policy
 from adapters.db import load_customers
 from adapters.step_timing import step_rules
 from adapters.tables import OPEN, entries, tasks, ticket_members
+from engine import task as tk
 from engine.config import Config
 from engine.customer import Customer, facts
 from engine.evaluate import holds
 from engine.playbook import Playbook, Step
 
-PENDING = "pending"
+PENDING = tk.PENDING
 SELECTED = ("treatment", "control")
 
 
@@ -100,6 +101,6 @@ def cancelled(now: dt.datetime, detail: dict[str, Any]) -> dict[str, Any]:
     dropped), so its hold is stamped due and the push worker sends it a cancel
     (adapters.worker). Pulled and in-flight tasks keep their hold: the next pull lists the
     cancel, and the end of the push makes it due."""
-    waiting = sa.and_(tasks.c.state == "pending", tasks.c.attempts > 0)
-    return {"state": "cancelled", "updated_at": now, "detail": detail,
+    waiting = sa.and_(tasks.c.state == tk.PENDING, tasks.c.attempts > 0)
+    return {"state": tk.CANCELLED, "updated_at": now, "detail": detail,
             "lease_expires_at": sa.case((waiting, now), else_=tasks.c.lease_expires_at)}

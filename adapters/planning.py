@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from adapters import contact_policy, execution
 from adapters.db import load_customers, one_of
 from adapters.tables import UTCDateTime, customers, entries, playbook_versions
+from engine import task as tk
 from engine.config import Config
 from engine.customer import facts, tier_of
 from engine.errors import Conflict
@@ -122,10 +123,10 @@ def policy_preview(conn: Connection, config: Config, playbook: Playbook,
         rows += [execution.task_row(0, 0, customer, playbook, step, at)
                  for step in playbook.steps if execution.eligible(step, customer, seen, today)]
     beaten = contact_policy.judge_new(conn, policy, playbook.id, rows)
-    suppressed = Counter(r["detail"]["reason"] for r in rows if r["state"] != "pending")
+    suppressed = Counter(r["detail"]["reason"] for r in rows if r["state"] != tk.PENDING)
     held = Counter(r["detail"]["reason"] for r in rows
-                   if r["state"] == "pending" and r["detail"])
-    going = Counter(r["channel"] for r in rows if r["state"] == "pending")
+                   if r["state"] == tk.PENDING and r["detail"])
+    going = Counter(r["channel"] for r in rows if r["state"] == tk.PENDING)
     capacity = {channel: {"tasks": n, "per_day": limit, "days": math.ceil(n / limit)}
                 for channel, n in sorted(going.items())
                 if (limit := policy.rules(channel).capacity) is not None}

@@ -33,6 +33,7 @@ from adapters.importer import import_customers
 from adapters.scheduler import fire_time
 from adapters.tables import customers, tasks
 from adapters.tables import tickets as ticket_table
+from engine import task as tk
 from engine.config import Config
 from engine.demo import customer_id
 from engine.errors import Problem, ValidationError
@@ -176,7 +177,7 @@ def _dispatch(conn: Connection, config: Config, library: Library, world: World,
             while pulled := task_pull.pull(conn, channel, PULL, config.task_lease, now,
                                            config.policy):
                 for shape in pulled:
-                    if shape["state"] == "cancelled":
+                    if shape["state"] == tk.CANCELLED:
                         continue
                     row = task_pull.task(conn, shape["id"])
                     if row.ticket_id not in playbook_of:
@@ -190,7 +191,7 @@ def _dispatch(conn: Connection, config: Config, library: Library, world: World,
 def _next_due(conn: Connection, until: dt.datetime) -> dt.datetime | None:
     found: dt.datetime | None = conn.scalar(
         sa.select(sa.func.min(tasks.c.due_at))
-        .where(tasks.c.state == "pending", tasks.c.due_at <= until))
+        .where(tasks.c.state == tk.PENDING, tasks.c.due_at <= until))
     return found
 
 

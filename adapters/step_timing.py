@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection, Row
 
 from adapters.event_import import StoredEvent
 from adapters.tables import OPEN, entries, tasks, tickets
+from engine import task as tk
 from engine.playbook import Retry, Step
 
-SETTLED = ("accepted", "converted")
 CHUNK = 2_000
 
 
@@ -54,15 +54,15 @@ def retry(conn: Connection, row: Row[Any], status: str, at: dt.datetime,
     if rule is not None and status not in rule.on:
         conn.execute(tasks.update().where(
             tasks.c.customer_id == row.customer_id, tasks.c.retry_of == row.id,
-            tasks.c.state == "pending", tasks.c.sent_at.is_(None)).values(
-            state="cancelled", updated_at=now,
+            tasks.c.state == tk.PENDING, tasks.c.sent_at.is_(None)).values(
+            state=tk.CANCELLED, updated_at=now,
             detail={"reason": "answered", "note": f"the attempt it retries was {status}"}))
     if rule is None or status not in rule.on or row.attempt >= rule.times:
         return None
     running = conn.scalar(sa.select(tickets.c.state).where(tickets.c.id == row.ticket_id))
     settled = conn.scalar(sa.select(tasks.c.id).where(
         tasks.c.ticket_id == row.ticket_id, tasks.c.customer_id == row.customer_id,
-        tasks.c.state.in_(SETTLED)).limit(1))
+        tasks.c.state.in_(tk.CLOSING)).limit(1))
     if running != "executing" or settled is not None:
         return None
     key = f"{row.entry_id}:{row.step}#{row.attempt + 1}"
@@ -70,7 +70,7 @@ def retry(conn: Connection, row: Row[Any], status: str, at: dt.datetime,
         return None
     new_id: int = conn.execute(tasks.insert().values(
         ticket_id=row.ticket_id, entry_id=row.entry_id, customer_id=row.customer_id,
-        step=row.step, channel=row.channel, route=row.route, state="pending",
+        step=row.step, channel=row.channel, route=row.route, state=tk.PENDING,
         idempotency_key=key, due_at=at + rule.after, payload=row.payload, created_at=now,
         updated_at=now, priority=row.priority, attempt=row.attempt + 1, retry_of=row.id,
         step_rules=row.step_rules).returning(tasks.c.id)).scalar_one()
@@ -104,6 +104,6 @@ def close_on_goal(conn: Connection, goals: Iterable[str], stored: Iterable[Store
                     closing[row.id] = f"goal {kind} reached at {at.isoformat()}"
     for task_id, note in closing.items():
         conn.execute(tasks.update().where(tasks.c.id == task_id, tasks.c.state.in_(OPEN))
-                     .values(state="cancelled", updated_at=now,
+                     .values(state=tk.CANCELLED, updated_at=now,
                              detail={"reason": "goal reached", "note": note}))
     return len(closing)

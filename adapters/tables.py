@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
+from engine import task as tk
+
 # Deterministic constraint and index names, so the migrations and this metadata agree on every
 # backend and a later migration can drop or alter them by name.
 metadata = sa.MetaData(naming_convention={
@@ -256,9 +258,9 @@ tasks = sa.Table(
 # sorting every due task of the channels on every claim (a drain of N due tasks in batches
 # of B was N²/B rows sorted). SQLite would never use it (a partial index serves only queries
 # that repeat its WHERE term) and sorts its due tasks as before.
-# Tasks no adapter has reported on: what claims take, a ticket's cancel or an answer on
-# another channel stops, and what the claim order index holds.
-OPEN = ("pending", "leased", "pushed")
+# Tasks no adapter has reported on (engine.task.OPEN): what claims take, a ticket's cancel
+# or an answer on another channel stops, and what the claim order index holds.
+OPEN = tk.OPEN
 sa.Index("ix_tasks_claim_order", tasks.c.priority.desc(), tasks.c.due_at, tasks.c.id,
          postgresql_where=tasks.c.state.in_(OPEN)).ddl_if(dialect="postgresql")
 

@@ -24,12 +24,10 @@ from adapters.event_import import Event, store_events
 from adapters.execution import cancelled
 from adapters.tables import OPEN, tasks
 from adapters.ticket_store import iso, task_shape
+from engine import task as tk
 from engine.errors import NotFound
 from engine.policy import Policy
-from engine.task import closes_siblings, keeps
 
-LEASED = "leased"
-CANCELLED = "cancelled"
 NO_LIMITS = Policy()
 
 
@@ -39,19 +37,19 @@ def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
     the contact `policy` lets go now, leased until now + `lease`. Call first in a write
     transaction."""
     begin_writes(conn)
-    cancels = claim(conn, sa.and_(tasks.c.state == CANCELLED,
+    cancels = claim(conn, sa.and_(tasks.c.state == tk.CANCELLED,
                                   tasks.c.lease_expires_at.is_not(None)), channel, limit)
     if cancels:
         conn.execute(tasks.update().where(tasks.c.id.in_(cancels))
                      .values(lease_expires_at=None, updated_at=now))
-    due = sa.or_(sa.and_(tasks.c.state == "pending", tasks.c.due_at <= now),
-                 sa.and_(tasks.c.state == LEASED, tasks.c.lease_expires_at <= now))
+    due = sa.or_(sa.and_(tasks.c.state == tk.PENDING, tasks.c.due_at <= now),
+                 sa.and_(tasks.c.state == tk.LEASED, tasks.c.lease_expires_at <= now))
     leased = (claim_due(conn, due, channel, limit - len(cancels), policy, now)
               if limit > len(cancels) else [])
     expires = now + lease
     if leased:
         conn.execute(tasks.update().where(tasks.c.id.in_(leased))
-                     .values(state=LEASED, lease_expires_at=expires, updated_at=now))
+                     .values(state=tk.LEASED, lease_expires_at=expires, updated_at=now))
     rows = conn.execute(sa.select(tasks).where(tasks.c.id.in_([*cancels, *leased]))).all()
     by_id = {row.id: row for row in rows}
     items = []
@@ -111,31 +109,49 @@ def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail
            now: dt.datetime) -> dict[str, Any]:
     """Record an adapter's result on the task `row` (from `task`) and return the task.
 
-    The result is stored as a `task_result` event whose id names task and status, so a
-    repeated report stores nothing twice. The task keeps its furthest result (engine.task);
-    a kept result the step's `retry` names re-plans the step (adapters.step_timing.retry);
-    an accepted or converted one cancels the customer's other open tasks of the ticket.
+    A result is taken only where the table allows one (engine.task): on a task the contact
+    policy suppressed, one cancelled before it was sent, or a dead one, it is a Conflict
+    naming the state, before anything is written (a task cancelled after it went out still
+    takes a late result: what was sent may be answered). The result is stored as a `task_result`
+    event whose id names task and status, so a repeated report stores nothing twice. The
+    task keeps its furthest result (engine.task); a kept result the step's `retry` names
+    re-plans the step (adapters.step_timing.retry); an accepted or converted one cancels
+    the customer's other open tasks of the ticket.
     """
+    target = tk.move(row.id, row.state, status, sent=row.sent_at is not None)
     store_events(conn, [Event(f"task:{row.id}:{status}", row.customer_id, "task_result", at,
                               {"status": status})], now)
-    if keeps(row.state, status):
+    if target != row.state:
         conn.execute(tasks.update().where(tasks.c.id == row.id)
-                     .values(state=status, result_at=at, detail=detail, updated_at=now))
+                     .values(state=target, result_at=at, detail=detail, updated_at=now))
         step_timing.retry(conn, row, status, at, now)
-    if closes_siblings(status):
+    if tk.closes_siblings(status):
         siblings = sa.and_(tasks.c.ticket_id == row.ticket_id,
                            tasks.c.customer_id == row.customer_id, tasks.c.id != row.id)
         conn.execute(tasks.update().where(siblings, tasks.c.state.in_(OPEN)).values(cancelled(
             now, {"reason": "answered", "note": f"step {row.step} was {status}"})))
         # Pushed and delivered to a receiver that may still act on it: the push worker
         # sends it a cancel when this stamp is due (adapters.worker.cancel).
-        conn.execute(tasks.update().where(siblings, tasks.c.state == "delivered",
+        conn.execute(tasks.update().where(siblings, tasks.c.state == tk.DELIVERED,
                                           tasks.c.attempts > 0,
                                           tasks.c.lease_expires_at.is_(None))
                      .values(lease_expires_at=now, updated_at=now))
     fresh = conn.execute(sa.select(tasks).where(tasks.c.id == row.id)).one()
     return {**task_shape(fresh), "lease_expires_at": iso(fresh.lease_expires_at),
             "result_at": iso(fresh.result_at), "detail": fresh.detail}
+
+
+def revive(conn: Connection, row: Row[Any], by: str, now: dt.datetime) -> dict[str, Any]:
+    """Put the dead task `row` (from `task`) back: `pending`, due now, its attempts counted
+    afresh, the same idempotency key (a receiver that saw it before still recognises it),
+    `detail.retried` saying who and what killed it. Conflict for any other state. Returns
+    the task's `detail`."""
+    state = tk.move(row.id, row.state, tk.REVIVE)
+    detail = {"retried": {"by": by, "at": iso(now), "reason": (row.detail or {}).get("reason")}}
+    conn.execute(tasks.update().where(tasks.c.id == row.id).values(
+        state=state, due_at=now, attempts=0, lease_expires_at=None, result_at=None,
+        detail=detail, updated_at=now))
+    return detail
 
 
 def handoff(conn: Connection, row: Row[Any], channel: str, template: str | None,
@@ -153,7 +169,7 @@ def handoff(conn: Connection, row: Row[Any], channel: str, template: str | None,
         conn.execute(tasks.insert().values(
             ticket_id=row.ticket_id, entry_id=row.entry_id, customer_id=row.customer_id,
             step=f"{row.step}>{channel}"[:64], channel=channel, route=row.route,
-            state="pending", idempotency_key=key, due_at=now, payload=payload,
+            state=tk.PENDING, idempotency_key=key, due_at=now, payload=payload,
             created_at=now, updated_at=now))
         existing = conn.execute(sa.select(tasks).where(tasks.c.idempotency_key == key)).one()
     return task_shape(existing)

@@ -39,17 +39,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from adapters import task_pull
-from adapters.channels import DELIVERED, RETRY, Outcome, Pusher, Send, masked
+from adapters.channels import RETRY, Outcome, Pusher, Send, masked
 from adapters.db import begin_writes, one_of
 from adapters.event_import import Event, prepare, store_events
 from adapters.tables import tasks, tickets
 from adapters.ticket_store import task_shape
+from engine import task as tk
 from engine.clock import Clock, system_clock
 from engine.policy import Policy
 
-PUSHED = "pushed"
-DEAD = "dead"
-CANCELLED = "cancelled"
+PUSHED, DEAD, CANCELLED, DELIVERED = tk.PUSHED, tk.DEAD, tk.CANCELLED, tk.DELIVERED
 CHANGED = "changed"  # cancelled or reported on while being pushed: left as it is
 CANCELS = "cancels"  # cancels the far side has taken (or refused: it holds nothing then)
 MAX_BACKOFF = dt.timedelta(hours=6)
@@ -103,7 +102,7 @@ def claim(engine: Engine, channels: list[str], batch: int, hold: dt.timedelta,
 
 def _claim(conn: Connection, channels: list[str], batch: int, hold: dt.timedelta,
            now: dt.datetime, policy: Policy) -> list[dict[str, Any]]:
-    due = sa.or_(sa.and_(tasks.c.state == "pending", tasks.c.due_at <= now),
+    due = sa.or_(sa.and_(tasks.c.state == tk.PENDING, tasks.c.due_at <= now),
                  sa.and_(tasks.c.state == PUSHED, tasks.c.lease_expires_at <= now))
     rows = _hold(conn, channels, due, batch, now + hold, now, policy, state=PUSHED,
                  attempts=tasks.c.attempts + 1, sent_at=sa.func.coalesce(tasks.c.sent_at, now))
@@ -177,21 +176,24 @@ def _outcome(task: Mapping[str, Any], pusher: Pusher, outcome: Outcome,
              now: dt.datetime) -> tuple[str, dict[str, Any]]:
     """What one push's outcome makes of the task: its kind and the columns to set."""
     if outcome.kind == DELIVERED:
-        return DELIVERED, {"state": DELIVERED, "result_at": now, "lease_expires_at": None,
+        return DELIVERED, {"state": tk.move(task["id"], PUSHED, DELIVERED), "result_at": now,
+                           "lease_expires_at": None,
                            "detail": {"push": outcome.detail}, "updated_at": now}
     attempt = task["attempt"]
     if outcome.kind == RETRY and attempt < pusher.attempts:
         at = now + backoff(pusher.backoff, attempt)
         log.warning("task %s: attempt %s failed (%s), next at %s", task["id"], attempt,
                     masked(outcome.detail), at.isoformat())
-        return RETRY, {"state": "pending", "due_at": at, "lease_expires_at": None,
+        return RETRY, {"state": tk.move(task["id"], PUSHED, tk.RETRY_LATER), "due_at": at,
+                       "lease_expires_at": None,
                        "updated_at": now, "detail": {"error": masked(outcome.detail),
                                                      "attempts": attempt,
                                                      "next_attempt_at": at.isoformat()}}
     reason = masked(outcome.detail if outcome.kind != RETRY
                     else f"gave up after {attempt} attempts: {outcome.detail}")
     log.error("task %s dead: %s", task["id"], reason)
-    return DEAD, {"state": DEAD, "lease_expires_at": None, "result_at": now, "updated_at": now,
+    return DEAD, {"state": tk.move(task["id"], PUSHED, tk.GIVE_UP), "lease_expires_at": None,
+                  "result_at": now, "updated_at": now,
                   "detail": {"reason": reason, "attempts": attempt}}
 
 
@@ -225,7 +227,7 @@ def _claim_cancels(conn: Connection, pushers: Mapping[str, Pusher], batch: int,
         return []
     begin_writes(conn)
     _withdraw(conn, channels, now)
-    due = sa.and_(tasks.c.attempts > 0, tasks.c.state.in_((CANCELLED, DELIVERED)),
+    due = sa.and_(tasks.c.attempts > 0, tasks.c.state.in_(tk.sources(tk.WITHDRAW)),
                   tasks.c.lease_expires_at <= now)
     return _hold(conn, channels, due, batch, now + hold, now)
 
@@ -244,7 +246,7 @@ def _record_cancels(conn: Connection, pushers: Mapping[str, Pusher], rows: Seque
                 "answer": masked(outcome.detail)}
         # A result reported while the cancel was on its way stands: it is the later news.
         values: dict[str, Any] = {"lease_expires_at": None, "state": sa.case(
-            (tasks.c.state.in_((CANCELLED, DELIVERED)), CANCELLED), else_=tasks.c.state)}
+            (tasks.c.state.in_(tk.sources(tk.WITHDRAW)), CANCELLED), else_=tasks.c.state)}
         if outcome.kind == RETRY and tries < pushers[row.channel].attempts:
             values = {"lease_expires_at": now + backoff(pushers[row.channel].backoff, tries)}
         else:

@@ -10,12 +10,12 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from engine import task as tk
 from engine.config import Config
 from engine.customer import Customer, event_facts, facts
 from engine.evaluate import Verdict, explain
 from engine.playbook import Playbook
 from engine.selection import in_control
-from engine.task import STAGE
 
 
 def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at: dt.datetime,
@@ -83,9 +83,9 @@ def task_story(task: Mapping[str, Any]) -> dict[str, Any]:
     detail = task.get("detail") or {}
     reason = " — ".join(str(detail[k]) for k in ("reason", "note") if detail.get(k))
     state = task["state"]
-    if state in ("suppressed", "cancelled", "dead"):
+    if state in tk.STOPPED:
         outcome, why = state, reason or "no reason recorded"
-    elif state in STAGE:
+    elif state in tk.RESULTS:
         outcome, why = "sent", f"result {state}"
     elif task.get("sent_at") is not None:
         outcome, why = "sent", f"{state} since {task['sent_at']}, no result yet"

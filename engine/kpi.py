@@ -13,12 +13,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import task as tk
 from engine.task import STAGE
 from engine.uplift import uplift
 
 GROUPS = ("treatment", "control")
 FUNNEL = ("tasks", "sent", "delivered", "connected", "accepted", "converted")
-NOT_SENT = frozenset({"pending", "cancelled", "suppressed"})  # not handed over unless attempted
+# Not handed over unless attempted: no channel had it, and the worker never gave up on it.
+NOT_SENT = frozenset(tk.STATES) - set(tk.REACHED) - {tk.DEAD}
 
 
 def stages_reached(state: str, attempts: int = 0) -> tuple[str, ...]:
@@ -31,7 +33,7 @@ def stages_reached(state: str, attempts: int = 0) -> tuple[str, ...]:
         reached.append("delivered")
     if rank >= STAGE["connected"]:
         reached.append("connected")
-    if state in ("accepted", "converted"):
+    if state in tk.CLOSING:
         reached.append("accepted")
     if state == "converted":
         reached.append("converted")

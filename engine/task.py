@@ -1,28 +1,138 @@
-"""Which adapter result a task keeps: results arrive late, twice, or out of order.
+"""The task lifecycle: one vocabulary of task states, one table of the events that move them.
 
-An adapter may report `delivered` after `accepted` (a delivery receipt overtaking the reply),
-or retry a report. A task keeps the furthest stage reached: a later-stage result replaces an
-earlier one, never the reverse, and at one stage the first word stands. Pure functions, so
-the rule is tested without a database (tests/unit/test_task.py also checks that STAGE ranks every
-result status a playbook may name).
+A task is one contact planned for one customer on one channel. It waits (`pending`), is held
+by an adapter that pulled it (`leased`) or by the worker pushing it (`pushed`), and then
+carries the furthest result reported on it (`delivered` ... `converted`). The contact policy
+may `suppress` it, an answer, the goal or its ticket may `cancel` it, and the push worker may
+give up on it (`dead`) until an operator revives it. Every module names states and sets
+from here, and a move the table does not list is a Conflict, so a result can never be
+written over a task that no channel ever had (a suppressed one, one cancelled before it was
+sent) or one the worker gave up on (dead).
+
+Results arrive late, twice, or out of order: an adapter may report `delivered` after
+`accepted` (a delivery receipt overtaking the reply), or retry a report. A task keeps the
+furthest stage reached: a later-stage result replaces an earlier one, never the reverse, and
+at one stage the first word stands; a result that changes nothing is a harmless repeat, not
+a Conflict. tests/unit/test_task.py checks every state against every event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
+from engine.errors import Conflict
+
+NEW = "new"  # a task being made: not a stored state
+# A task cancelled after an adapter or worker had it (`sent_at` set): stored as `cancelled`,
+# but what went out may still be answered, so a late result is taken (not a stored state).
+CANCELLED_SENT = "cancelled after sending"
+PENDING = "pending"      # waiting to be due; also held by quiet hours, capacity or a retry
+LEASED = "leased"        # pulled by an adapter, until its lease ends
+PUSHED = "pushed"        # being pushed by a worker, until its hold ends
+SUPPRESSED = "suppressed"  # the contact policy refused it (reason in `detail`): never sent
+CANCELLED = "cancelled"  # its ticket, an answer on another step or the goal stopped it
+DEAD = "dead"            # the push worker gave up (reason in `detail`)
+
 # How far the contact got: an attempt failed < it reached the customer < they talked <
-# they answered the offer < they converted.
-STAGE = {"failed": 0, "no_answer": 0, "delivered": 1, "connected": 2, "accepted": 3,
-         "declined": 3, "converted": 4}
+# they answered the offer < they converted. Each result is a state and an event.
+STAGE: Mapping[str, int] = {"failed": 0, "no_answer": 0, "delivered": 1, "connected": 2,
+                            "accepted": 3, "declined": 3, "converted": 4}
+RESULTS = tuple(STAGE)
+DELIVERED = "delivered"
+FAILED = "failed"
+STATES = (PENDING, LEASED, PUSHED, *RESULTS, SUPPRESSED, CANCELLED, DEAD)
+
+# Events besides the results.
+MAKE = "make"            # execution, a standing entry, a retry or a handoff makes the task
+LEASE = "lease"          # an adapter pulls it (again, once a lease ran out)
+PUSH = "push"            # a worker claims it (again, once a hold ran out)
+HOLD = "hold"            # quiet hours or capacity at the claim: it waits, unsent
+SUPPRESS = "suppress"    # the contact policy, when the task is made or first claimed
+CANCEL = "cancel"        # its ticket, an answer on another step, the goal, `unless`
+RETRY_LATER = "retry_later"  # a push failed and is tried again after a backoff
+GIVE_UP = "give_up"      # a push failed for good
+REVIVE = "revive"        # an operator puts a dead task back (POST /tasks/<id>/retry)
+WITHDRAW = "withdraw"    # a push receiver took the cancel of a task it holds
+
+_OPEN = (PENDING, LEASED, PUSHED)
+
+
+def _after(state: str, result: str) -> str:
+    """A result moves an open task to it; on a result it moves only to a later stage."""
+    if state in (*_OPEN, CANCELLED_SENT) or STAGE[result] > STAGE[state]:
+        return result
+    return state
+
+
+# (state, event) → next state. Anything not listed is a Conflict.
+TRANSITIONS: Mapping[tuple[str, str], str] = {
+    (NEW, MAKE): PENDING,
+    (NEW, SUPPRESS): SUPPRESSED,
+    (PENDING, LEASE): LEASED,
+    (LEASED, LEASE): LEASED,
+    (PENDING, PUSH): PUSHED,
+    (PUSHED, PUSH): PUSHED,
+    (PENDING, HOLD): PENDING,
+    (LEASED, HOLD): PENDING,
+    (PUSHED, HOLD): PENDING,
+    # Only a first send is judged by caps and arbitration: a task an adapter held is a
+    # contact made and is not taken back.
+    (PENDING, SUPPRESS): SUPPRESSED,
+    **{(state, CANCEL): CANCELLED for state in _OPEN},
+    (PUSHED, RETRY_LATER): PENDING,
+    (PUSHED, GIVE_UP): DEAD,
+    (DEAD, REVIVE): PENDING,
+    (DELIVERED, WITHDRAW): CANCELLED,
+    (CANCELLED, WITHDRAW): CANCELLED,
+    # Results: from a task a person or adapter has (a manager works `pending` tasks from
+    # the desk), or over an earlier result. Never from suppressed, cancelled or dead.
+    **{(state, result): _after(state, result)
+       for state in (*_OPEN, CANCELLED_SENT, *RESULTS) for result in RESULTS},
+}
+EVENTS = tuple(dict.fromkeys(event for _, event in TRANSITIONS))
+
+
+def sources(*events: str) -> tuple[str, ...]:
+    """The states from which one of `events` is allowed, in STATES order (for a query's
+    `state IN (...)`)."""
+    return tuple(s for s in STATES if any((s, e) in TRANSITIONS for e in events))
+
+
+# Waiting for or held by a channel: cancelling one stops a contact (adapters.tables.OPEN).
+OPEN = sources(CANCEL)
+# A channel had the task: an adapter or worker holds it, or a result came back.
+REACHED = tuple(s for s in STATES if s in (LEASED, PUSHED) or s in STAGE)
+# A result may be recorded on these (and on a cancelled task that had gone out).
+REPORTABLE = sources(*RESULTS)
+# No contact will come of these, and no result is taken on them unless it went out.
+STOPPED = tuple(s for s in STATES if s not in REPORTABLE)
+# Nothing moves these to another state.
+FINAL = tuple(s for s in STATES
+              if all(t == s for (f, _), t in TRANSITIONS.items()
+                     if f == s or (s == CANCELLED and f == CANCELLED_SENT)))
 # Results that settle the customer's answer for the whole ticket: other channels stop.
-CLOSING = frozenset({"accepted", "converted"})
+CLOSING = ("accepted", "converted")
 
 
-def keeps(current: str | None, reported: str) -> bool:
-    """True when `reported` should become the task's result over `current` (None or a task
-    state that is not a result: nothing reported yet)."""
-    if current not in STAGE:
-        return True
-    return STAGE[reported] > STAGE[current]
+def move(task_id: int | None, state: str, event: str, sent: bool = False) -> str:
+    """The task's state after `event` (`sent`: the task has been handed to a channel, its
+    `sent_at`); Conflict naming the state if the table has no such move. A result that
+    changes nothing returns `state` itself (a harmless repeat)."""
+    target = TRANSITIONS.get((state, event))
+    if target is None and state == CANCELLED and sent:
+        target = TRANSITIONS.get((CANCELLED_SENT, event))
+    if target is None:
+        doing = f"take the result {event}" if event in STAGE else event.replace("_", " ")
+        raise Conflict(f"task {task_id} is {state}: cannot {doing}")
+    return target
+
+
+def actionable(events: Iterable[str]) -> tuple[str, ...]:
+    """The states in which one of `events` would still change the task: what a person
+    offered those events can act on (the manager's desk)."""
+    wanted = set(events)
+    return tuple(s for s in STATES
+                 if any(TRANSITIONS.get((s, e), s) != s for e in wanted))
 
 
 def closes_siblings(status: str) -> bool:

@@ -6,7 +6,8 @@ after, and execution routes those customers' `route: manager` tasks to `manager:
 (`User.routes`, which `GET /managers/<id>/tasks` uses too). The page needs the API's
 `manage` permission; a result goes through `auth.check_task` and `task_pull.report`, as
 `POST /tasks/<id>/result` does, so it keeps the furthest result, stores the `task_result`
-event once and closes the customer's other channels on acceptance.
+event once and closes the customer's other channels on acceptance; on a task no channel
+had (suppressed, cancelled, dead) it is refused with a 409, as the API refuses it.
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ from werkzeug.wrappers import Response
 
 from adapters import task_pull
 from adapters.console.access import bp, page
+from adapters.console.i18n import state_label
 from adapters.http.auth import check_task
 from adapters.http.state import state
 from adapters.tables import tasks, tickets
-from engine.errors import ValidationError
+from engine import task as tk
+from engine.errors import Conflict, ValidationError
 
 RESULTS = ("connected", "no_answer", "accepted", "declined")
-# Tasks a call can still change: not answered for good, not stopped.
-SETTLED = ("accepted", "declined", "converted", "cancelled", "dead")
+# Tasks a call can still change (engine.task): not answered for good, not suppressed,
+# cancelled or dead.
+ACTIONABLE = tk.actionable(RESULTS)
 SHOWN = 100
 
 
@@ -55,7 +59,7 @@ def _open_tasks(conn: Connection, mine: list[str]) -> list[dict[str, Any]]:
     rows = conn.execute(
         sa.select(tasks, tickets.c.playbook)
         .join(tickets, tickets.c.id == tasks.c.ticket_id)
-        .where(tasks.c.route.in_(mine), tasks.c.state.not_in(SETTLED))
+        .where(tasks.c.route.in_(mine), tasks.c.state.in_(ACTIONABLE))
         .order_by(tasks.c.due_at, tasks.c.id).limit(SHOWN)).mappings().all()
     return [dict(row) for row in rows]
 
@@ -85,7 +89,11 @@ def record(task_id: int) -> Response:
     with st.transaction(write=True) as conn:
         row = task_pull.task(conn, task_id)
         check_task(g.user, row.channel, row.route)
-        task_pull.report(conn, row, status, now, {"by": g.user.name, "note": note or None},
-                         now)
+        try:
+            task_pull.report(conn, row, status, now, {"by": g.user.name, "note": note or None},
+                             now)
+        except Conflict as refused:
+            raise Conflict(_("This task is %(state)s: no result can be recorded on it.",
+                             state=state_label(row.state))) from refused
     flash(_("Result recorded for %(customer)s.", customer=row.customer_id), "ok")
     return redirect(url_for("console.desk"), 303)

@@ -39,6 +39,7 @@ STATE_LABELS = {
     "pushed": _l("pushed"), "delivered": _l("delivered"), "failed": _l("failed"),
     "no_answer": _l("no answer"), "connected": _l("connected"), "accepted": _l("accepted"),
     "declined": _l("declined"), "converted": _l("converted"), "dead": _l("dead"),
+    "suppressed": _l("suppressed"),
     "treatment": _l("treatment"), "control": _l("control"), "not matched": _l("not matched"),
 }
 

@@ -33,13 +33,13 @@ from adapters.http.schemas import (
 from adapters.http.state import state
 from adapters.tables import tasks
 from adapters.ticket_store import iso, task_shape
-from engine.errors import Conflict, NotFound
-from engine.playbook import RESULT_STATUSES
+from engine import task as tk
+from engine.errors import NotFound
 from engine.values import given_instant
 
 blp = Blueprint("tasks", __name__, description="Tasks: adapter pull, results, dead letters")
 log = logging.getLogger("tend.tasks")
-STATES = ("pending", "leased", "pushed", "cancelled", "suppressed", "dead", *RESULT_STATUSES)
+STATES = tk.STATES
 
 
 class HandoffIn(Schema):
@@ -58,7 +58,7 @@ class ResultOut(TaskResultOut):
 
 
 class TasksQuery(Schema):
-    state = fields.String(load_default="dead", validate=validate.OneOf(STATES))
+    state = fields.String(load_default=tk.DEAD, validate=validate.OneOf(STATES))
     channel = fields.String()
     cursor = fields.String()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
@@ -147,14 +147,7 @@ def retry_task(task_id: int) -> Any:
     now = state().now()
     with state().transaction(write=True) as conn:
         row = task_pull.task(conn, task_id)
-        if row.state != "dead":
-            raise Conflict(f"task {task_id} is {row.state}, not dead: only dead tasks are "
-                           f"retried")
-        detail = {"retried": {"by": g.user.name, "at": iso(now),
-                              "reason": (row.detail or {}).get("reason")}}
-        conn.execute(tasks.update().where(tasks.c.id == task_id).values(
-            state="pending", due_at=now, attempts=0, lease_expires_at=None, result_at=None,
-            detail=detail, updated_at=now))
+        detail = task_pull.revive(conn, row, g.user.name, now)
         log.warning("task %s retried by %s (dead: %s)", task_id, g.user.name,
                     detail["retried"]["reason"])
         return held_shape(conn.execute(sa.select(tasks).where(tasks.c.id == task_id)).one())

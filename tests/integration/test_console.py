@@ -325,6 +325,34 @@ def test_the_desk_shows_my_customers_tasks_and_records_results(console: Console)
     assert f'id="task-{mine}"' not in after and "Result recorded" in after
 
 
+def test_the_desk_hides_and_refuses_tasks_no_call_can_change(console: Console) -> None:
+    """A task the contact policy suppressed is no to-do: it is not listed, and a result on
+    it is refused (409, in the reader's language) with nothing stored."""
+    page = f"/console/tickets/{console.swept}"
+    console.browser("lena").post(page + "/approve", {"comment": "go"})
+    console.browser("dong").post(page + "/approve", {"comment": "go"})
+    mia = console.browser("mia", **{"Accept-Language": "zh-CN"})
+    mine = sorted(int(i) for i in re.findall(r'<tr id="task-(\d+)"', mia.text("/console/desk")))
+    assert len(mine) >= 3
+    stopped = dict(zip(mine, ("suppressed", "cancelled", "dead"), strict=False))
+    reason = {"policy": "suppress", "reason": "arbitration", "note": "churn_risk wins"}
+    with console.state.engine.begin() as conn:
+        for task_id, state in stopped.items():
+            conn.execute(tasks.update().where(tasks.c.id == task_id)
+                         .values(state=state, detail=reason))
+        before = conn.execute(sa.select(tasks).where(tasks.c.id == mine[0])).one()
+    shown = set(re.findall(r'<tr id="task-(\d+)"', mia.text("/console/desk")))
+    assert shown and not shown & {str(i) for i in stopped}
+    refused = mia.post(f"/console/desk/tasks/{mine[0]}/result", {"status": "accepted"})
+    assert refused.status_code == 409
+    assert "该任务处于“被抑制”状态，不能记录结果。" in refused.get_data(as_text=True)
+    with console.state.engine.connect() as conn:
+        after = conn.execute(sa.select(tasks).where(tasks.c.id == mine[0])).one()
+        stored = conn.scalar(sa.select(sa.func.count()).select_from(events).where(
+            events.c.id == f"task:{mine[0]}:accepted"))
+    assert after == before and stored == 0
+
+
 def test_language_from_the_browser_or_the_switch(console: Console) -> None:
     zh = console.browser("lena", **{"Accept-Language": "zh-CN,zh;q=0.9"})
     assert "等待您决定" in zh.text("/console/")

@@ -125,8 +125,11 @@ def test_no_retry_once_the_customer_accepted_elsewhere(
         engine: sa.Engine, free: Config, library: Library) -> None:
     winback(engine, free, library)
     call, sms = task_of(engine, "d1", "call"), task_of(engine, "d1", "sms")
+    with engine.begin() as conn:  # the call went out before the SMS was answered
+        conn.execute(tasks.update().where(tasks.c.id == call.id).values(sent_at=AT))
     report(engine, sms.id, "accepted", AT)
-    report(engine, call.id, "no_answer", AT)
+    report(engine, call.id, "no_answer", AT)  # late, on the cancelled call: taken
+    assert task_of(engine, "d1", "call").state == "no_answer"
     assert task_of(engine, "d1", "call", 1) is None
 
 

@@ -177,3 +177,34 @@ def test_a_pull_hands_out_no_more_than_the_channels_daily_capacity(executing: Ap
         made = conn.execute(sa.select(sa.func.count()).where(tasks.c.channel == "sms")).scalar()
     assert made is not None and made > 5 and len(waiting) == made - 5
     assert all("capacity" in str(detail) for _, detail in waiting)
+
+
+def test_a_result_on_a_suppressed_task_is_refused_and_changes_nothing(executing: Api) -> None:
+    """A task the contact policy suppressed never reached a channel: an `accepted` on it
+    would erase its reason, make explain call it sent and count a contact in the KPIs."""
+    sms = _pull(executing, "sms", limit=1)[0]
+    reason = {"policy": "suppress", "reason": "arbitration", "note": "churn_risk wins"}
+    with _db(executing).begin() as conn:
+        conn.execute(tasks.update().where(tasks.c.id == sms["id"]).values(
+            state="suppressed", detail=reason, lease_expires_at=None, sent_at=None))
+        before = conn.execute(sa.select(tasks).where(tasks.c.id == sms["id"])).one()
+    kpis = f"/kpis?by=channel&from={(NOW - dt.timedelta(days=10)).date()}&to={NOW.date()}"
+    counted = executing.call("GET", kpis, "viewer").json
+    explain = f"/customers/{sms['customer_id']}/explain?playbook=winback&at={NOW.date()}"
+    told = executing.call("GET", explain, "viewer").json
+    story = next(t for t in told["tasks"] if t["id"] == sms["id"])
+    assert (story["outcome"], story["why"]) == ("suppressed", "arbitration — churn_risk wins")
+
+    for _ in range(2):
+        refused = _report(executing, sms["id"], "accepted")
+        assert refused.status_code == 409, refused.json
+        assert refused.json["message"] == (f"task {sms['id']} is suppressed: cannot take the "
+                                           f"result accepted")
+    with _db(executing).begin() as conn:
+        after = conn.execute(sa.select(tasks).where(tasks.c.id == sms["id"])).one()
+        results = conn.scalar(sa.select(sa.func.count()).select_from(events).where(
+            events.c.type == "task_result", events.c.id.like(f"task:{sms['id']}:%")))
+    assert after == before and results == 0
+    assert executing.call("GET", kpis, "viewer").json == counted
+    assert executing.call("GET", explain, "viewer").json == told
+
