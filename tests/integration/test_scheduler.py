@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.db import make_engine
-from adapters.scheduler import Scheduler, fire_time
+from adapters.due import fire_time
+from adapters.scheduler import Scheduler
 from adapters.tables import scheduler_lease, tickets
 from engine.config import Config
 from engine.library import load_library
@@ -74,9 +75,10 @@ def test_one_leader_and_a_handover_when_the_lease_runs_out(
 
 def test_a_tick_is_swept_once_even_across_a_handover(
         engine: sa.Engine, config: Config, rules: Path) -> None:
-    clock = Clock(dt.datetime(2026, 11, 20, 1, 0, 5, tzinfo=dt.UTC))  # 09:00:05 in Shanghai
+    clock = Clock(dt.datetime(2026, 11, 20, 0, 59, tzinfo=dt.UTC))  # 08:59 in Shanghai
     first, second = pair(engine, config, clock)
     first.tick()
+    clock.now += dt.timedelta(minutes=1, seconds=5)  # the 09:00 job runs at 09:00:05
     opened = first.sweep("winback")
     assert opened is not None and opened["state"] == "planned"
     assert second.sweep("winback") is None  # not the leader: does nothing
@@ -85,8 +87,9 @@ def test_a_tick_is_swept_once_even_across_a_handover(
     assert second.leader
     assert second.sweep("winback") is None  # that window was swept already
     with engine.connect() as conn:
-        assert conn.scalar(sa.select(sa.func.count()).select_from(tickets)
-                           .where(tickets.c.playbook == "winback")) == 1
+        keys = conn.scalars(sa.select(tickets.c.window_key)
+                            .where(tickets.c.playbook == "winback")).all()
+    assert keys == ["2026-11-20T01:00:00+00:00"]
 
 
 @pytest.mark.parametrize(("now", "schedule", "expected"), [
@@ -191,6 +194,7 @@ def test_the_leader_plans_one_standing_ticket_per_event_playbook_version(
         clock.now += dt.timedelta(seconds=5)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(tickets.c.playbook, tickets.c.state, tickets.c.trigger)
+                            .where(tickets.c.trigger == "event")  # not the due sweeps
                             .order_by(tickets.c.playbook)).all()
     assert [tuple(r) for r in rows] == [("competitor_call_alert", "planned", "event"),
                                         ("zero_usage_alert", "planned", "event")]
