@@ -143,9 +143,10 @@ def test_two_scheduler_processes_sweep_once_and_hand_over_when_one_dies(
     engine = make_engine(pg_url)
     try:
         leader = wait_for(lambda: lease_holder(engine), 30)
-        assert wait_for(lambda: ticket_count(engine), 75) == 1
+        assert wait_for(lambda: ticket_count(engine), 75) == 1  # the leader's start sweeps
         time.sleep(2)
-        assert ticket_count(engine) == 1  # the other process swept nothing
+        keys = window_keys(engine)  # a minute may have turned meanwhile: its own window
+        assert len(keys) == len(set(keys)) <= 2  # the other process swept nothing
         by_pid = {f":{p.pid}": p for p in processes}
         dead = next(p for suffix, p in by_pid.items() if str(leader).endswith(suffix))
         dead.kill()
@@ -177,6 +178,11 @@ def lease_holder(engine: sa.Engine) -> str | None:
     with engine.connect() as conn:
         holder: str | None = conn.scalar(sa.select(scheduler_lease.c.holder))
         return holder
+
+
+def window_keys(engine: sa.Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.scalars(sa.select(tickets.c.window_key)))
 
 
 def ticket_count(engine: sa.Engine) -> int:
