@@ -5,6 +5,11 @@ in memory and the database decides who acts: a lease row that the active schedul
 A second process waits, renewing nothing, and takes over once the lease expires. Sweeps are
 idempotent anyway (one ticket per playbook and fire time), so an overlap during a deploy or a
 lease handover opens nothing twice.
+
+Nor is a fire lost: whenever a process gains the lease (on start, after a handover, after the
+database came back) it sweeps every playbook whose latest fire within `misfire_grace` has no
+ticket yet (adapters/due.py), one transaction per playbook. A scheduler killed after planning 3
+of 7 playbooks leaves 4 windows without a record, and its successor plans exactly those.
 """
 
 from __future__ import annotations
@@ -16,11 +21,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from adapters import event_matches, notify, snapshots, tickets
+from adapters import due, event_matches, notify, snapshots, tickets
 from adapters.tables import scheduler_lease
 from adapters.tables import tickets as ticket_table
 from engine.clock import Clock, system_clock
@@ -28,10 +33,10 @@ from engine.config import Config
 from engine.errors import TendError
 from engine.library import Library, load_library
 from engine.playbook import Playbook
+from engine.schedule import Schedule
 
 LEASE = "scheduler"
-ONE_SECOND = dt.timedelta(seconds=1)
-LOOKBACKS = tuple(dt.timedelta(days=d) for d in (1 / 24, 1, 32, 367))
+ONE_MICROSECOND = dt.timedelta(microseconds=1)
 log = logging.getLogger("tend.scheduler")
 
 
@@ -49,20 +54,18 @@ def hold_lease(conn: Connection, holder: str, now: dt.datetime, ttl: dt.timedelt
     return bool(current == holder)
 
 
-def fire_time(playbook: Playbook, config: Config, now: dt.datetime) -> dt.datetime:
-    """The latest scheduled instant at or before `now`: the sweep's window key.
+class CrontabTrigger(BaseTrigger):
+    """An APScheduler trigger firing when crontab(5) would (engine/schedule.py), because
+    APScheduler 3's own CronTrigger numbers weekdays from Monday and ANDs the day fields."""
 
-    Both schedulers of a handover compute the same instant for the same tick, whatever second
-    their job actually ran at, so the (playbook, window) row makes the second sweep a no-op.
-    """
-    trigger = CronTrigger.from_crontab(playbook.trigger.schedule or "", timezone=config.timezone)
-    for lookback in LOOKBACKS:
-        last, probe = None, trigger.get_next_fire_time(None, now - lookback)
-        while probe is not None and probe <= now:
-            last, probe = probe, trigger.get_next_fire_time(probe, probe + ONE_SECOND)
-        if last is not None:
-            return last.astimezone(dt.UTC)
-    return now
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+
+    def get_next_fire_time(self, previous_fire_time: dt.datetime | None,
+                           now: dt.datetime) -> dt.datetime | None:
+        if previous_fire_time is None:  # the first fire at or after now
+            return self.schedule.following(now - ONE_MICROSECOND)
+        return self.schedule.following(previous_fire_time)
 
 
 class Scheduler:
@@ -89,8 +92,10 @@ class Scheduler:
             leader = hold_lease(conn, self.holder, now, self.ttl)
         if leader != self.leader:
             log.info("scheduler %s %s the lease", self.holder, "holds" if leader else "lost")
-        self.leader = leader
+        gained, self.leader = leader and not self.leader, leader
         self._reload()
+        if gained:
+            self.sweep_due()
         if self.leader and self.library is not None:
             with self.engine.begin() as conn:
                 tickets.advance(conn, self.config, self.library, now)
@@ -109,16 +114,36 @@ class Scheduler:
                              window_key=f"standing:v{playbook.version}")
 
     def sweep(self, playbook_id: str) -> dict[str, Any] | None:
-        """The job of one playbook: a ticket for this fire time, unless one exists already."""
+        """The cron job of one playbook: a ticket for its fire, unless that window has one."""
+        opened = self.sweep_due(playbook_id)
+        return opened[0] if opened else None
+
+    def sweep_due(self, only: str | None = None) -> list[dict[str, Any]]:
+        """Plan every window still due within the misfire grace (of `only`, if given), each in
+        its own transaction, so whatever is planned stays planned if the process dies next.
+        A playbook that cannot be planned is logged and does not hold up the others."""
         if not self.leader or self.library is None:
-            return None
-        playbook = self.library.playbooks.get(playbook_id)
-        if playbook is None or playbook.trigger.schedule is None:
-            return None
-        at = fire_time(playbook, self.config, self.clock())
+            return []
+        library, now = self.library, self.clock()
+        with self.engine.connect() as conn:
+            windows = due.due(conn, self.config, library, now, self.config.misfire_grace, only)
+        opened = []
+        for window in windows:
+            try:
+                ticket = self._plan(library, window, now)
+            except TendError as exc:
+                log.warning("playbook %s, window %s not planned: %s", window.playbook.id,
+                            window.key, exc.message)
+                continue
+            if ticket is not None:
+                opened.append(ticket)
+        return opened
+
+    def _plan(self, library: Library, window: due.Window,
+              now: dt.datetime) -> dict[str, Any] | None:
         with self.engine.begin() as conn:
-            return tickets.plan(conn, self.config, self.library, playbook, at, "schedule",
-                                "scheduler", window_key=at.isoformat())
+            return tickets.plan(conn, self.config, library, window.playbook, now, "schedule",
+                                "scheduler", window_key=window.key)
 
     def _reload(self) -> None:
         """All-or-nothing: a library with any error leaves the running jobs as they are."""
@@ -138,10 +163,10 @@ class Scheduler:
         for playbook in library.playbooks.values():
             if playbook.trigger.schedule:
                 self.jobs.add_job(
-                    self.sweep, CronTrigger.from_crontab(playbook.trigger.schedule,
-                                                         timezone=self.config.timezone),
+                    self.sweep, CrontabTrigger(due.schedule_of(playbook, self.config)),
                     args=[playbook.id], id=playbook.id, replace_existing=True, coalesce=True,
-                    max_instances=1, misfire_grace_time=300)
+                    max_instances=1,
+                    misfire_grace_time=int(self.config.misfire_grace.total_seconds()))
 
     def run(self, stop: threading.Event, every: float = 5.0) -> None:
         self.tick()

@@ -3,7 +3,7 @@
 Nothing here decides what a ticket does: each day runs the service functions the scheduler,
 approvers and adapters would call. Tickets that have reached the end of their goal window
 are evaluated and closed (adapters.tickets.advance); every scheduled playbook whose cron fires
-that day is planned at its fire time (adapters.scheduler.fire_time, adapters.tickets.plan);
+that day is planned at its fire time (adapters.due.fire_time, adapters.tickets.plan);
 each planned ticket is approved or rejected, level by level, by one simulated person per
 role (adapters.tickets.approve/reject); each channel's due tasks are pulled and answered by
 the simulated customers (adapters.task_pull.pull/report, engine.simulation.World); and the
@@ -28,9 +28,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters import task_pull, tickets
 from adapters.demo_files import demo_spec, write_demo
+from adapters.due import fire_time
 from adapters.event_import import Event, store_events
 from adapters.importer import import_customers
-from adapters.scheduler import fire_time
 from adapters.tables import customers, tasks
 from adapters.tables import tickets as ticket_table
 from engine import task as tk
@@ -133,7 +133,7 @@ def _fires(library: Library, config: Config, day: dt.datetime) -> list[tuple[dt.
     for playbook in library.playbooks.values():
         if playbook.trigger.schedule:
             at = fire_time(playbook, config, day + DAY - dt.timedelta(microseconds=1))
-            if at >= day:
+            if at is not None and at >= day:
                 fires.append((at, playbook.id))
     return sorted(fires)
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from adapters import evaluation, execution, planning
+from adapters import due, evaluation, execution, planning
 from adapters.db import begin_writes
 from adapters.sweep import sweep
 from adapters.tables import approvals, ticket_members, tickets
@@ -247,12 +247,13 @@ def tasks(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
 
 def sweep_all(conn: Connection, config: Config, library: Library,
               at: dt.datetime) -> list[dict[str, Any]]:
-    """One sweep of every scheduled playbook at `at`, in id order; the tickets it opened."""
+    """Sweep at `at` every scheduled playbook whose latest fire at or before `at` has no
+    ticket yet (adapters/due.py), in id order; the tickets it opened. A window swept before is
+    not planned again, however often this runs and at whatever instant inside the window."""
     opened = []
-    for playbook in sorted(library.playbooks.values(), key=lambda p: p.id):
-        if playbook.trigger.schedule is None:
-            continue
-        ticket = plan(conn, config, library, playbook, at, "schedule", tk.SYSTEM)
+    for window in due.due(conn, config, library, at):
+        ticket = plan(conn, config, library, window.playbook, at, "schedule", tk.SYSTEM,
+                      window_key=window.key)
         if ticket is not None:
             opened.append(ticket)
     return opened

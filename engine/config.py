@@ -75,6 +75,7 @@ class _NotifierSchema(Strict):
             raise MarshmallowError(missing)
 
 
+DEFAULT_MISFIRE_GRACE = dt.timedelta(hours=1)
 _TYPE = fields.String(validate=validate.OneOf(sorted(DECLARABLE_TYPES)))
 
 
@@ -82,6 +83,7 @@ class _ConfigSchema(Strict):
     timezone = Text(load_default="UTC")
     trigger_max_age = Duration(load_default=dt.timedelta(days=2))
     task_lease = Duration("smhdw", load_default=dt.timedelta(minutes=5))  # also 30s
+    misfire_grace = Duration("smhdw", load_default=DEFAULT_MISFIRE_GRACE)
     database_url = Text(load_default=DEFAULT_DATABASE_URL)
     tiers = fields.List(fields.Nested(_TierSchema), required=True,
                         validate=validate.Length(min=1))
@@ -146,6 +148,8 @@ class Config:
     path: str = "config.yaml"
     notifier: Notifier = field(default_factory=Notifier)
     task_lease: dt.timedelta = dt.timedelta(minutes=5)  # how long a pulled task is held
+    # how late the scheduler still sweeps a fire it missed (down, killed mid-sweep, handover)
+    misfire_grace: dt.timedelta = DEFAULT_MISFIRE_GRACE
     policy: Policy = field(default_factory=Policy)  # no `contact_policy` section: no limits
 
     @property
@@ -217,6 +221,7 @@ def parse_config(text: str, file: str) -> Config:
                   channels=channels, roles=tuple(data["roles"]),
                   database_url=data["database_url"], path=file,
                   notifier=_notifier(data["notifier"]), task_lease=data["task_lease"],
+                  misfire_grace=data["misfire_grace"],
                   policy=build_policy(data["contact_policy"], ZoneInfo(data["timezone"])))
 
 

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import fields, validate, validates_schema
 
@@ -24,6 +23,7 @@ from engine.condition import All, Condition, Not, Parser
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.formats import EXPECTED_MAPPING, Format, choice, listing
+from engine.schedule import problem as schedule_problem
 from engine.schemas import IDENTIFIER, Duration, Integer, Number, Text, load_checked
 from engine.source import PathKey, Source, load_yaml, plain
 from engine.values import CONDITION_UNITS
@@ -268,17 +268,11 @@ class _Checks:
                                     f"standing: false")
 
     def cron(self, schedule: str) -> None:
-        parts = schedule.split()
-        if len(parts) == 5 and any(ch.isdigit() for ch in parts[4]):
-            self.fail(["trigger", "schedule"],
-                      f"write the day of the week as names (mon-fri, sun), got {parts[4]!r}: "
-                      f"cron dialects number the days differently")
-            return
-        try:
-            CronTrigger.from_crontab(schedule, timezone=self.config.timezone)
-        except ValueError as exc:
+        """crontab(5) meaning (engine/schedule.py), whatever APScheduler's own dialect says."""
+        problem = schedule_problem(schedule)
+        if problem is not None:
             self.fail(["trigger", "schedule"], f"expected a cron string 'minute hour day "
-                                               f"month weekday' like '0 9 * * *': {exc}")
+                                               f"month weekday' like '0 9 * * *': {problem}")
 
     def steps(self) -> None:
         steps = self.doc.get("steps")

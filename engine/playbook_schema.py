@@ -85,7 +85,7 @@ def _trigger(events: dict[str, Any]) -> dict[str, Any]:
         "minProperties": 1, "maxProperties": 1,
         "properties": {
             "schedule": {"type": "string", "pattern": r"^\s*\S+(\s+\S+){4}\s*$", "description":
-                         "cron 'minute hour day month weekday', weekdays as names (mon-fri)"},
+                         "crontab(5) 'minute hour day month weekday' (1-5 or mon-fri)"},
             "event": {**events, "description":
                       "run when this event arrives; its fields are event.<field>, "
                       "event.data.<key>"},

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 import click
 
 from adapters.cli.base import (
@@ -12,30 +15,50 @@ from adapters.cli.base import (
     reports_errors,
 )
 
+if TYPE_CHECKING:
+    from engine.config import Config
+
 
 @main.command("sweep")
 @click.option("--at", "at_text", metavar="T", help="YYYY-MM-DD or ISO timestamp (default: now).")
+@click.option("--playbook", "forced", metavar="P",
+              help="Plan playbook P at --at whether or not its window was swept (a manual "
+                   "ticket), and no other.")
 @click.pass_context
 @reports_errors
-def sweep_command(ctx: click.Context, at_text: str | None) -> None:
-    """Move tickets along to --at, then sweep every scheduled playbook at --at, and plan the
-    daily ticket of each event playbook that gathers its matches, for the days before --at.
+def sweep_command(ctx: click.Context, at_text: str | None, forced: str | None) -> None:
+    """Move tickets along to --at, then sweep the scheduled playbooks whose schedule fired in
+    a window not yet swept, and plan the daily ticket of each event playbook that gathers its
+    matches, for the days before --at.
 
-    Executing tickets whose goal window has ended by --at are evaluated and closed first, so
-    a later --at is how an operator (or a test) drives time. Each sweep opens one planned
-    ticket per playbook and instant.
+    A playbook's window is its latest fire at or before --at; a window already swept (by the
+    scheduler or an earlier `tend sweep`) is not planned again, so repeating a sweep, or
+    sweeping later inside the same window, opens nothing. --playbook P plans P at --at
+    regardless, as a manual ticket. Executing tickets whose goal window has ended by --at are
+    evaluated and closed first, so a later --at is how an operator (or a test) drives time.
     """
     from adapters import event_matches, tickets
+    from adapters.due import fire_time
+    from engine.errors import NotFound
     from engine.library import load_library
+    from engine.ticket import SYSTEM
     from engine.values import given_instant
 
     config = config_from(ctx)
     library = load_library(None, None, config)
     at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
+    if forced is not None and forced not in library.playbooks:
+        raise NotFound(f"--playbook: unknown playbook {forced!r} (expected one of: "
+                       f"{', '.join(sorted(library.playbooks))})")
     with engine_for(ctx) as engine, engine.begin() as conn:
         closed = tickets.advance(conn, config, library, at)
-        opened = tickets.sweep_all(conn, config, library, at)
-        opened += event_matches.plan_days(conn, config, library, at)
+        if forced is not None:
+            ticket = tickets.plan(conn, config, library, library.playbooks[forced], at,
+                                  "manual", SYSTEM)
+            opened = [ticket] if ticket is not None else []
+        else:
+            opened = tickets.sweep_all(conn, config, library, at)
+            opened += event_matches.plan_days(conn, config, library, at)
     for ticket_id in closed:
         click.echo(f"ticket {ticket_id}: evaluated and closed")
     for t in opened:
@@ -43,12 +66,21 @@ def sweep_command(ctx: click.Context, at_text: str | None) -> None:
         click.echo(f"ticket {t['id']}: {t['playbook']} v{t['version']} planned, treatment "
                    f"{audience['treatment']:,}, control {audience['control']:,}, suppressed "
                    f"{sum(audience['suppressed'].values()):,}")
-    done = {t["playbook"] for t in opened}
-    swept = sorted(p.id for p in library.playbooks.values()
-                   if p.trigger.schedule and p.id not in done)
-    if swept:
+    if forced is not None and not opened:
         stamp = at.astimezone(config.timezone).isoformat(timespec="seconds")
-        click.echo(f"already swept at {stamp}: {', '.join(swept)}")
+        click.echo(f"already planned at {stamp}: {forced}")
+    done = {t["playbook"] for t in opened}
+    swept = [f"{p.id} (window {_local(fire_time(p, config, at), config)})"
+             for p in sorted(library.playbooks.values(), key=lambda p: p.id)
+             if p.trigger.schedule and p.id not in done and forced is None]
+    if swept:
+        click.echo(f"already swept: {', '.join(swept)}")
+
+
+def _local(instant: dt.datetime | None, config: Config) -> str:
+    if instant is None:
+        return "none yet"
+    return instant.astimezone(config.timezone).isoformat(timespec="minutes")
 
 
 @main.group("users")

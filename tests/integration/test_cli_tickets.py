@@ -39,7 +39,7 @@ def test_sweep_once_per_instant_then_report(tend: CliRunner) -> None:
     assert len(winback) == 1 and "treatment" in winback[0]
     again = run(tend, "sweep", "--at", "2026-11-20T09:00:00")
     assert again.exit_code == 0
-    assert "already swept at 2026-11-20T09:00:00+08:00:" in again.stdout
+    assert "winback (window 2026-11-20T09:00+08:00)" in again.stdout
     assert "winback" in again.stdout and "planned" not in again.stdout
     ticket = winback[0].split(":")[0].split()[1]
     report = run(tend, "report", ticket)
@@ -48,6 +48,31 @@ def test_sweep_once_per_instant_then_report(tend: CliRunner) -> None:
     assert "waiting for level 1" in report.stdout and "plan: - → planned" in report.stdout
     missing = run(tend, "report", "999")
     assert missing.exit_code == 1 and "no ticket 999" in missing.stderr
+
+
+def test_a_sweep_plans_only_windows_not_yet_swept_and_playbook_forces_one(
+        tend: CliRunner) -> None:
+    """The monthly (day 1) playbook was planned by one sweep mid-month and superseded by the
+    next sweep five minutes later: a window is planned once, keyed by its fire."""
+    first = run(tend, "sweep", "--at", "2026-12-16T10:00")
+    assert first.exit_code == 0, first.stderr
+    assert ": high_value_upsell v1 planned" in first.stdout
+    later = run(tend, "sweep", "--at", "2026-12-16T10:05")
+    assert later.exit_code == 0, later.stderr
+    assert "planned" not in later.stdout
+    assert "high_value_upsell (window 2026-12-01T09:00+08:00)" in later.stdout
+    forced = run(tend, "sweep", "--at", "2026-12-16T10:05", "--playbook", "high_value_upsell")
+    assert forced.exit_code == 0, forced.stderr
+    assert [line.split(": ", 1)[1].split(",")[0] for line in forced.stdout.splitlines()
+            if line.startswith("ticket ")] == ["high_value_upsell v1 planned"]
+    report = run(tend, "report", forced.stdout.split(":")[0].split()[1])
+    assert "by system (manual)" in report.stdout, report.stdout
+    again = run(tend, "sweep", "--at", "2026-12-16T10:05", "--playbook", "high_value_upsell")
+    assert "already planned at 2026-12-16T10:05:00+08:00: high_value_upsell" in again.stdout
+    unknown = run(tend, "sweep", "--playbook", "nope")
+    assert unknown.exit_code == 1 and "unknown playbook 'nope'" in unknown.stderr
+    next_month = run(tend, "sweep", "--at", "2027-01-01T09:00")
+    assert ": high_value_upsell v1 planned" in next_month.stdout
 
 
 def test_users_add_prints_the_token_last(tend: CliRunner, db_url: str) -> None:

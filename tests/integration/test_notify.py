@@ -33,7 +33,9 @@ from adapters.tables import audit, notices
 from engine.config import Config, Notifier
 
 ROOT = Path(__file__).resolve().parents[2]
-START = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
+# 13:00 in Shanghai: no scheduled playbook fired within the misfire grace, so the scheduler's
+# first tick sweeps nothing and the standing tickets are the only ones
+START = dt.datetime(2026, 11, 20, 5, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1, seconds=1)
 SECRET = "webhook-secret-for-tests"
 BASE = "https://tend.example"

@@ -99,7 +99,8 @@ def test_a_window_is_swept_once_and_a_newer_sweep_supersedes(engine: Engine, con
     first = _sweep(engine, config, library, AT)
     assert first is not None
     assert _sweep(engine, config, library, AT) is None
-    second = _sweep(engine, config, library, AT + dt.timedelta(hours=1))
+    assert _sweep(engine, config, library, AT + dt.timedelta(hours=1)) is None  # same window
+    second = _sweep(engine, config, library, AT + dt.timedelta(days=1))
     assert second is not None and second["id"] != first["id"]
     with engine.begin() as conn:
         old = service.show(conn, first["id"])
