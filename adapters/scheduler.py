@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from adapters import event_matches, notify, snapshots, tickets
+from adapters.outage import Backoff, detail, unreachable
 from adapters.tables import scheduler_lease
 from adapters.tables import tickets as ticket_table
 from engine.config import Config
@@ -148,18 +149,34 @@ class Scheduler:
                     args=[playbook.id], id=playbook.id, replace_existing=True, coalesce=True,
                     max_instances=1, misfire_grace_time=300)
 
-    def run(self, stop: threading.Event, every: float = 5.0) -> None:
-        self.tick()
-        self.jobs.start()
+    def run(self, stop: threading.Event, every: float = 5.0,
+            outage: Backoff | None = None) -> None:
+        """Ticks every `every` seconds until `stop`. While the database is unreachable (at
+        start too) it does not lead and retries with backoff (adapters/outage.py); another
+        database error on the first tick (no schema) ends the run, later ones are logged."""
+        waits = outage or Backoff("scheduler")
+        ticked = False
         try:
-            while not stop.wait(every):
+            while not stop.is_set():
                 try:
                     self.tick()
                 except sa.exc.DBAPIError as exc:
                     self.leader = False
-                    log.warning("database unavailable, not leading: %s", exc.orig)
+                    if unreachable(exc):
+                        waits.failed(exc, stop.wait)
+                        continue
+                    if not ticked:
+                        raise
+                    log.warning("database error, not leading: %s", detail(exc))
+                else:
+                    waits.succeeded()
+                if not ticked:
+                    ticked = True
+                    self.jobs.start()
+                stop.wait(every)
         finally:
-            self.jobs.shutdown(wait=False)
+            if ticked:
+                self.jobs.shutdown(wait=False)
 
 
 def _has_live_ticket(conn: Connection, playbook: Playbook) -> bool:
