@@ -50,6 +50,13 @@ def secret_key(database_url: str) -> str:
     return key
 
 
+def check_key(database_url: str) -> None:
+    """For `tend serve`, before gunicorn forks: a key file that cannot be made or read is a
+    message and exit code 1, not workers failing to boot one after another."""
+    if not os.environ.get("TEND_SECRET_KEY"):
+        read_or_make(key_path(database_url))
+
+
 def read_or_make(path: Path) -> str:
     """The key in `path`, written first if there is none.
 

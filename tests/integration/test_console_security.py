@@ -146,3 +146,16 @@ def test_an_unsafe_next_is_ignored_never_a_500(console: Console, target: str) ->
     assert reply.location in ("/console/home", "/console/%0d%0a")
     vic = console.browser("vic")
     assert vic.client.get("/console/signin", query_string={"next": target}).status_code == 302
+
+
+def test_serve_refuses_an_unusable_key_file_before_starting(
+        sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from adapters.cli import main
+
+    monkeypatch.delenv("TEND_SECRET_KEY", raising=False)
+    (tmp_path / "short").write_text("abc\n")
+    result = CliRunner().invoke(main, ["serve"], env={
+        "TEND_DATABASE_URL": sqlite_url, "TEND_SECRET_KEY_FILE": str(tmp_path / "short")})
+    assert result.exit_code == 1 and "short holds fewer than 32 characters" in result.output
