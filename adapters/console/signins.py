@@ -59,10 +59,12 @@ def blocked_until(conn: Connection, attempt: Sequence[tuple[str, str]], limits: 
 def record_failure(conn: Connection, attempt: Sequence[tuple[str, str]], limits: Limits,
                    now: dt.datetime) -> None:
     """One more failure for each key: a window that has passed starts again at `now`. One
-    upsert per key, so workers counting at once add up rather than overwrite."""
+    upsert per key, so workers counting at once add up rather than overwrite. Keys whose
+    window has passed are dropped first, so names sprayed by a guesser do not pile up."""
     table = signin_failures
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stale = table.c.window_start <= now - limits.window
+    conn.execute(table.delete().where(stale, table.c.key.not_in([key for key, _ in attempt])))
     for key, _ in attempt:
         stmt = dialect.insert(table).values(key=key, failures=1, window_start=now)
         stmt = stmt.on_conflict_do_update(index_elements=[table.c.key], set_={

@@ -105,6 +105,19 @@ def test_wrong_passwords_block_the_account_even_for_the_right_one(console: Conso
     assert console.browser().sign_in(name="lena", password=PASSWORD).status_code == 303
 
 
+def test_sixty_wrong_passwords_then_the_right_one_is_refused_by_default(
+        console: Console) -> None:
+    """The probe: 60 wrong passwords in 9 seconds, then the right one got in."""
+    clock = Clock()
+    console.app.config["CONSOLE_CLOCK"] = clock
+    answers = []
+    for _ in range(60):
+        clock.at += dt.timedelta(seconds=0.15)
+        answers.append(console.browser().sign_in(name="lena", password="guess").status_code)
+    assert answers[:5] == [401] * 5 and set(answers[5:]) == {429}
+    assert console.browser().sign_in(name="lena", password=PASSWORD).status_code == 429
+
+
 def test_failures_from_one_address_block_it_in_every_worker(
         console: Console, config: Config, db_url: str) -> None:
     clock = _throttled(console, account=50, address=5)
@@ -159,3 +172,18 @@ def test_serve_refuses_an_unusable_key_file_before_starting(
     result = CliRunner().invoke(main, ["serve"], env={
         "TEND_DATABASE_URL": sqlite_url, "TEND_SECRET_KEY_FILE": str(tmp_path / "short")})
     assert result.exit_code == 1 and "short holds fewer than 32 characters" in result.output
+
+
+def test_failures_of_past_windows_are_dropped(console: Console) -> None:
+    import sqlalchemy as sa
+
+    from adapters.tables import signin_failures
+
+    clock = _throttled(console)
+    for name in ("g1", "g2", "g3"):
+        console.browser().sign_in(name=name, password="guess")
+    clock.at += dt.timedelta(minutes=16)
+    console.browser().sign_in(name="g4", password="guess")
+    with console.state.engine.connect() as conn:
+        keys = set(conn.scalars(sa.select(signin_failures.c.key)))
+    assert keys == {"account:g4", "address:127.0.0.1"}
