@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from adapters import event_matches, notify, snapshots, tickets
-from adapters.outage import Backoff, detail, unreachable
+from adapters.outage import Backoff, Sleep, detail, unreachable
 from adapters.tables import scheduler_lease
 from adapters.tables import tickets as ticket_table
 from engine.config import Config
@@ -33,6 +34,7 @@ from engine.playbook import Playbook
 LEASE = "scheduler"
 ONE_SECOND = dt.timedelta(seconds=1)
 LOOKBACKS = tuple(dt.timedelta(days=d) for d in (1 / 24, 1, 32, 367))
+SWEEP_TRIES = 9  # with the default backoff, about two minutes: within misfire_grace_time
 log = logging.getLogger("tend.scheduler")
 Clock = Callable[[], dt.datetime]
 
@@ -75,7 +77,8 @@ class Scheduler:
     """One scheduler process: the cron jobs, the lease, library reloads and ticket advances."""
 
     def __init__(self, engine: Engine, config: Config, holder: str,
-                 ttl: dt.timedelta = dt.timedelta(seconds=30), clock: Clock = utcnow) -> None:
+                 ttl: dt.timedelta = dt.timedelta(seconds=30), clock: Clock = utcnow,
+                 outage: Backoff | None = None, sleep: Sleep = time.sleep) -> None:
         self.send = notify.make_sender(config.notifier, lambda: clock().timestamp())
         self.engine = engine
         self.config = config
@@ -85,6 +88,8 @@ class Scheduler:
         self.leader = False
         self.library: Library | None = None
         self.jobs = BackgroundScheduler(timezone=config.timezone)
+        self.outage = outage or Backoff("scheduler")  # waits while the database is down
+        self.sleep = sleep  # between a sweep's tries (a job thread: no stop event there)
 
     def tick(self) -> None:
         """Renew (or wait for) the lease, reload the library, move tickets along in time,
@@ -122,9 +127,16 @@ class Scheduler:
         if playbook is None or playbook.trigger.schedule is None:
             return None
         at = fire_time(playbook, self.config, self.clock())
-        with self.engine.begin() as conn:
-            return tickets.plan(conn, self.config, self.library, playbook, at, "schedule",
-                                "scheduler", window_key=at.isoformat())
+        for attempt in range(1, SWEEP_TRIES + 1):  # an outage at fire time loses no ticket
+            try:
+                with self.engine.begin() as conn:
+                    return tickets.plan(conn, self.config, self.library, playbook, at,
+                                        "schedule", "scheduler", window_key=at.isoformat())
+            except sa.exc.DBAPIError as exc:
+                if not unreachable(exc) or attempt == SWEEP_TRIES:
+                    raise
+                self.outage.failed(exc, self.sleep)
+        return None
 
     def _reload(self) -> None:
         """All-or-nothing: a library with any error leaves the running jobs as they are."""
@@ -149,12 +161,11 @@ class Scheduler:
                     args=[playbook.id], id=playbook.id, replace_existing=True, coalesce=True,
                     max_instances=1, misfire_grace_time=300)
 
-    def run(self, stop: threading.Event, every: float = 5.0,
-            outage: Backoff | None = None) -> None:
+    def run(self, stop: threading.Event, every: float = 5.0) -> None:
         """Ticks every `every` seconds until `stop`. While the database is unreachable (at
         start too) it does not lead and retries with backoff (adapters/outage.py); another
         database error on the first tick (no schema) ends the run, later ones are logged."""
-        waits = outage or Backoff("scheduler")
+        waits = self.outage
         ticked = False
         try:
             while not stop.is_set():

@@ -35,6 +35,19 @@ __all__ = ["library", "rules"]
 QUICK = {"first": 0.05, "most": 0.3}  # seconds: the test's outage lasts about one
 
 
+class Gated(Backoff):
+    """A retry waits for the test to open the gate once the database is back whole: on SQLite
+    a retry between the folder's removal and the file's return would make an empty file."""
+
+    def __init__(self, who: str) -> None:
+        super().__init__(who, **QUICK)
+        self.gate = threading.Event()
+
+    def failed(self, exc: BaseException, sleep: Callable[[float], object]) -> None:
+        super().failed(exc, sleep)
+        assert self.gate.wait(20)
+
+
 @dataclass
 class Outage:
     url: str
@@ -115,13 +128,14 @@ def test_the_worker_waits_out_an_outage_and_pushes_when_it_ends(
         name: Channel(name, "log", {"path": str(log_file)}) for name in config.channels})
     outage.down()
     stop = threading.Event()
+    waits = Gated("worker")
     thread, failed = _running(lambda: run(engine, pushers(logged.channels), 100, HOLD, 0.1,
-                                          stop, clock=lambda: NOW,
-                                          outage=Backoff("worker", **QUICK)))
+                                          stop, clock=lambda: NOW, lanes=1, outage=waits))
     try:
         wait_for(lambda: _retried(caplog, "worker") or failed)
         assert not failed and not log_file.exists()
         outage.up()
+        waits.gate.set()
         wait_for(lambda: (log_file.exists() and len(log_file.read_text().splitlines()) >= 6)
                  or failed)
     finally:
@@ -137,14 +151,16 @@ def test_the_scheduler_waits_out_an_outage_then_takes_the_lease(
     caplog.set_level(logging.INFO)
     engine = make_engine(outage.url)
     outage.down()
+    waits = Gated("scheduler")
     scheduler = Scheduler(engine, config, "s1", TTL,
-                          Clock(dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)))
+                          Clock(dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)), waits)
     stop = threading.Event()
-    thread, failed = _running(lambda: scheduler.run(stop, 0.1, Backoff("scheduler", **QUICK)))
+    thread, failed = _running(lambda: scheduler.run(stop, 0.1))
     try:
         wait_for(lambda: _retried(caplog, "scheduler") or failed)
         assert not failed and not scheduler.leader
         outage.up()
+        waits.gate.set()
         wait_for(lambda: scheduler.leader or failed)
     finally:
         stop.set()
@@ -152,6 +168,28 @@ def test_the_scheduler_waits_out_an_outage_then_takes_the_lease(
     assert not failed and not thread.is_alive()
     assert lease_holder(engine) == "s1"
     engine.dispose()
+
+
+def test_a_sweep_at_an_outage_retries_and_opens_its_ticket(
+        outage: Outage, config: Config, rules: Path, caplog: pytest.LogCaptureFixture) -> None:
+    engine = make_engine(outage.url)
+    waits = Gated("scheduler")
+    scheduler = Scheduler(engine, config, "s1", TTL,
+                          Clock(dt.datetime(2026, 11, 20, 1, 0, 5, tzinfo=dt.UTC)), waits,
+                          sleep=time.sleep)
+    scheduler.tick()
+    engine.dispose()
+    outage.down()
+    opened: list[object] = []
+    thread, failed = _running(lambda: opened.append(scheduler.sweep("winback")))
+    try:
+        wait_for(lambda: _retried(caplog, "scheduler") or failed)
+        outage.up()
+        waits.gate.set()
+    finally:
+        thread.join(20)
+        engine.dispose()
+    assert not failed and opened and opened[0] is not None
 
 
 def test_healthz_answers_503_naming_the_database(outage: Outage, config: Config) -> None:
