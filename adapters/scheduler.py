@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from adapters import due, event_matches, notify, snapshots, tickets
+from adapters.outage import Backoff, Sleep, detail, unreachable
 from adapters.tables import scheduler_lease
 from adapters.tables import tickets as ticket_table
 from engine.clock import Clock, system_clock
@@ -37,6 +39,7 @@ from engine.schedule import Schedule
 
 LEASE = "scheduler"
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
+SWEEP_TRIES = 9  # with the default backoff, about two minutes: within misfire_grace_time
 log = logging.getLogger("tend.scheduler")
 
 
@@ -72,7 +75,8 @@ class Scheduler:
     """One scheduler process: the cron jobs, the lease, library reloads and ticket advances."""
 
     def __init__(self, engine: Engine, config: Config, holder: str,
-                 ttl: dt.timedelta = dt.timedelta(seconds=30), clock: Clock = system_clock) -> None:
+                 ttl: dt.timedelta = dt.timedelta(seconds=30), clock: Clock = system_clock,
+                 outage: Backoff | None = None, sleep: Sleep = time.sleep) -> None:
         self.send = notify.make_sender(config.notifier, lambda: clock().timestamp())
         self.engine = engine
         self.config = config
@@ -82,6 +86,8 @@ class Scheduler:
         self.leader = False
         self.library: Library | None = None
         self.jobs = BackgroundScheduler(timezone=config.timezone)
+        self.outage = outage or Backoff("scheduler")  # waits while the database is down
+        self.sleep = sleep  # between a sweep's tries (a job thread: no stop event there)
 
     def tick(self) -> None:
         """Renew (or wait for) the lease, reload the library, move tickets along in time,
@@ -141,9 +147,18 @@ class Scheduler:
 
     def _plan(self, library: Library, window: due.Window,
               now: dt.datetime) -> dict[str, Any] | None:
-        with self.engine.begin() as conn:
-            return tickets.plan(conn, self.config, library, window.playbook, now, "schedule",
-                                "scheduler", window_key=window.key)
+        """One window's ticket; a database outage at fire time is waited out (SWEEP_TRIES)
+        so that a short one loses no ticket."""
+        for attempt in range(1, SWEEP_TRIES + 1):
+            try:
+                with self.engine.begin() as conn:
+                    return tickets.plan(conn, self.config, library, window.playbook, now,
+                                        "schedule", "scheduler", window_key=window.key)
+            except sa.exc.DBAPIError as exc:
+                if not unreachable(exc) or attempt == SWEEP_TRIES:
+                    raise
+                self.outage.failed(exc, self.sleep)
+        return None
 
     def _reload(self) -> None:
         """All-or-nothing: a library with any error leaves the running jobs as they are."""
@@ -169,17 +184,32 @@ class Scheduler:
                     misfire_grace_time=int(self.config.misfire_grace.total_seconds()))
 
     def run(self, stop: threading.Event, every: float = 5.0) -> None:
-        self.tick()
-        self.jobs.start()
+        """Ticks every `every` seconds until `stop`. While the database is unreachable (at
+        start too) it does not lead and retries with backoff (adapters/outage.py); another
+        database error on the first tick (no schema) ends the run, later ones are logged."""
+        waits = self.outage
+        ticked = False
         try:
-            while not stop.wait(every):
+            while not stop.is_set():
                 try:
                     self.tick()
                 except sa.exc.DBAPIError as exc:
                     self.leader = False
-                    log.warning("database unavailable, not leading: %s", exc.orig)
+                    if unreachable(exc):
+                        waits.failed(exc, stop.wait)
+                        continue
+                    if not ticked:
+                        raise
+                    log.warning("database error, not leading: %s", detail(exc))
+                else:
+                    waits.succeeded()
+                if not ticked:
+                    ticked = True
+                    self.jobs.start()
+                stop.wait(every)
         finally:
-            self.jobs.shutdown(wait=False)
+            if ticked:
+                self.jobs.shutdown(wait=False)
 
 
 def _has_live_ticket(conn: Connection, playbook: Playbook) -> bool:

@@ -327,3 +327,20 @@ event_matches = sa.Table(
     sa.UniqueConstraint("event_seq", "playbook", name="uq_event_matches_event_seq_playbook"),
     sa.Index("ix_event_matches_playbook_day", "playbook", "day"),
 )
+
+
+# --- console sign-ins (migration 0012): failed attempts by account and address, live sessions ---
+
+signin_failures = sa.Table(
+    "signin_failures", metadata,
+    sa.Column("key", text_c(320), primary_key=True),  # "account:<name>" or "address:<ip>"
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start", UTCDateTime, nullable=False),
+)
+
+console_sessions = sa.Table(
+    "console_sessions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # sha256 hex of the cookie's session id
+    sa.Column("user_name", text_c(128), nullable=False, index=True),
+    sa.Column("signed_in_at", UTCDateTime, nullable=False),
+)

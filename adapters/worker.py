@@ -42,6 +42,7 @@ from adapters import task_pull
 from adapters.channels import RETRY, Outcome, Pusher, Send, masked
 from adapters.db import begin_writes, one_of
 from adapters.event_import import Event, prepare, store_events
+from adapters.outage import Backoff, unreachable
 from adapters.tables import tasks, tickets
 from adapters.ticket_store import task_shape
 from engine import task as tk
@@ -285,18 +286,27 @@ def run(engine: Engine, pushers: Mapping[str, Pusher], batch: int, hold: dt.time
         every: float, stop: threading.Event,
         clock: Clock = system_clock,
         threads: int = THREADS, policy: Policy = task_pull.NO_LIMITS,
-        lanes: int = LANES) -> None:
+        lanes: int = LANES, outage: Backoff | None = None) -> None:
     """Rounds until `stop` is set, `lanes` at a time (one sends while another claims or
     records: a round mostly waits for the database or the receiver); a lane whose batch was
-    full goes again at once, else waits `every`. A failing lane stops the others and its
-    error is raised here."""
+    full goes again at once, else waits `every`. While the database is unreachable, lanes
+    wait and retry (`outage`, adapters/outage.py). Any other failing lane stops the others
+    and its error is raised here."""
     failed: list[BaseException] = []
+    waits = outage or Backoff("worker")
 
     def lane(pool: Executor) -> None:
         try:
             while not stop.is_set():
-                counts = run_once(engine, pushers, batch, hold, clock(), pool, policy,
-                                  max(1, threads // lanes))
+                try:
+                    counts = run_once(engine, pushers, batch, hold, clock(), pool, policy,
+                                      max(1, threads // lanes))
+                except sa.exc.DBAPIError as exc:
+                    if not unreachable(exc):
+                        raise
+                    waits.failed(exc, stop.wait)  # claimed tasks come back when held out
+                    continue
+                waits.succeeded()
                 if sum(counts.values()):
                     log.info("pushed %s", counts)
                 if sum(counts.values()) - counts[CANCELS] < batch:

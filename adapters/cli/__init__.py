@@ -1,6 +1,6 @@
 """`tend` (also `python -m engine`): the command line."""
 
-from adapters.cli import data, designer, evaluate, model, service, tickets
+from adapters.cli import data, designer, evaluate, model, operate, service, tickets
 from adapters.cli.base import main
 
-__all__ = ["data", "designer", "evaluate", "main", "model", "service", "tickets"]
+__all__ = ["data", "designer", "evaluate", "main", "model", "operate", "service", "tickets"]

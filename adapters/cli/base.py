@@ -78,17 +78,21 @@ def database_url_of(ctx: click.Context) -> str:
 
 @contextmanager
 def database_errors() -> Iterator[None]:
-    """A database that is unreachable or not migrated is a message, not a traceback."""
+    """A database that is unreachable or not migrated is a message, not a traceback; the hint
+    about migrations only when the database answered."""
     import sqlite3
 
     import psycopg
     from sqlalchemy.exc import DBAPIError
 
+    from adapters.outage import detail, unreachable
+
     try:
         yield
     except (DBAPIError, sqlite3.Error, psycopg.Error) as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise TendError(f"database error: {detail}\n(is the schema current? "
+        if unreachable(exc):
+            raise TendError(f"database unreachable: {detail(exc)}") from None
+        raise TendError(f"database error: {detail(exc)}\n(is the schema current? "
                         "`tend db upgrade` creates or migrates it)") from None
 
 

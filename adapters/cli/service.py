@@ -11,6 +11,7 @@ import click
 from adapters.cli.base import (
     clock_of,
     config_from,
+    database_url_of,
     engine_for,
     main,
     reports_errors,
@@ -27,9 +28,11 @@ from adapters.cli.base import (
 def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Run the HTTP API (gunicorn): JSON endpoints, /openapi.json, /docs, /healthz, /metrics."""
     from adapters.http.app import create_app
+    from adapters.http.secret_key import check_key
     from adapters.http.server import serve
 
     config = config_from(ctx)
+    check_key(database_url_of(ctx))
     serve(lambda: create_app({"TEND_CONFIG": config}), host, port, workers)
 
 

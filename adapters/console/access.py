@@ -1,8 +1,10 @@
 """Who is signed in to the console, and what they may do: the session, CSRF, permissions.
 
-The session is Flask's signed cookie holding the user's name, when they signed in, and a
-CSRF token. Roles are not kept in it: every request reads the user from the database, so a
-role taken away counts at once. Permissions are the API's (`adapters.http.auth.roles_for`).
+The session is Flask's signed cookie holding the user's name, when they signed in, a CSRF
+token and a session id whose row (adapters.console.signins) signing out deletes, so a copied
+cookie is refused after sign-out. Roles are not kept in it: every request reads the user
+from the database, so a role taken away counts at once. Permissions are the API's
+(`adapters.http.auth.roles_for`).
 
 Console views are public to the API's bearer check (`tend_permission = None`) and carry a
 `console_permission` instead; `guard` runs before every console request and fails closed:
@@ -22,6 +24,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from adapters.console import signins
 from adapters.http.auth import roles_for
 from adapters.http.state import state
 from adapters.users import user_by_name
@@ -76,6 +79,11 @@ def lifetime() -> dt.timedelta:
     return found
 
 
+def now() -> dt.datetime:
+    """The console's "now": the app's one clock (create_app's `CLOCK`)."""
+    return state().now()
+
+
 def csrf_token() -> str:
     if CSRF_FIELD not in session:
         session[CSRF_FIELD] = secrets.token_urlsafe(32)
@@ -88,13 +96,27 @@ def sign_in(user: User) -> None:
     lang = session.get("lang")
     session.clear()
     session.permanent = True
-    session.update(user=user.name, since=int(state().now().timestamp()),
+    at = now()
+    with state().transaction(write=True) as conn:
+        sid = signins.open_session(conn, user.name, at, lifetime())
+    session.update(user=user.name, since=int(at.timestamp()), sid=sid,
                    csrf_token=secrets.token_urlsafe(32))
     if lang:
         session["lang"] = lang
 
 
 def sign_out() -> None:
+    """Clears the cookie and deletes the session's row: the same cookie, kept elsewhere, no
+    longer signs anyone in."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        with state().transaction(write=True) as conn:
+            signins.close_session(conn, sid)
+    _forget()
+
+
+def _forget() -> None:
+    """An empty session but for the chosen language."""
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -102,14 +124,17 @@ def sign_out() -> None:
 
 
 def _session_user() -> User | None:
-    name = session.get("user")
-    if not isinstance(name, str):
+    name, sid = session.get("user"), session.get("sid")
+    if not isinstance(name, str) or not isinstance(sid, str):
         return None
-    if state().now().timestamp() - float(session.get("since", 0)) > lifetime().total_seconds():
+    if now().timestamp() - float(session.get("since", 0)) > lifetime().total_seconds():
         sign_out()
         flash(_("Your session has expired. Please sign in again."), "error")
         return None
     with state().transaction() as conn:
+        if not signins.session_live(conn, sid, name):
+            _forget()
+            return None
         return user_by_name(conn, name)
 
 

@@ -6,11 +6,14 @@ A user signs in with a token (as for the API) or with a name and the password se
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
+    current_app,
     g,
     redirect,
     render_template,
@@ -23,10 +26,12 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from adapters.console import signins
 from adapters.console.access import (
     OPEN,
     SIGNED_IN,
     bp,
+    now,
     page,
     permitted,
     sign_in,
@@ -43,11 +48,21 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def _next_or(default: str) -> str:
-    """Only a path inside the console: never an open redirect to another site."""
+    """`next` when it is safe to send the browser there, else `default` (it is ignored)."""
     target = request.values.get("next", "")
-    if target.startswith("/console") and not target.startswith("//"):
-        return target
-    return default
+    return target if safe_next(target) else default
+
+
+def safe_next(target: str) -> bool:
+    """Only a path inside the console: never an open redirect to another site (`//host`, a
+    scheme, a backslash browsers read as a slash), and no control characters: CR/LF would
+    split the Location header, which failed the sign-in with a 500 after its cookie was set."""
+    if any(ord(char) < 0x20 or ord(char) == 0x7F or char == "\\" for char in target):
+        return False
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return False
+    return parts.path == "/console" or parts.path.startswith("/console/")
 
 
 @bp.get("/home")
@@ -74,21 +89,38 @@ def signin() -> Any:
 @bp.post("/signin")
 @page(OPEN)
 def signin_post() -> Any:
+    """Throttled per account and per address (adapters.console.signins): once blocked, an
+    attempt is refused with 429 before any password is checked, even a right one."""
     token = request.form.get("token", "").strip()
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
+    at, limits = now(), current_app.config.get("CONSOLE_SIGNIN_LIMITS", signins.Limits())
+    attempt = signins.keys("" if token else name, request.remote_addr)
     with state().transaction(write=True) as conn:  # a token's use is stamped
-        if token:
-            user = user_for_token(conn, token, state().now())
+        until = signins.blocked_until(conn, attempt, limits, at)
+        if until is not None:
+            user = None
+        elif token:
+            user = user_for_token(conn, token, at)
         elif name and password:
             user = user_for_password(conn, name, password)
         else:
             user = None
+        if until is None and user is None and (token or name):
+            signins.record_failure(conn, attempt, limits, at)
+        elif user is not None:
+            signins.clear_account(conn, attempt)
+    if until is not None:
+        wait = max(1, math.ceil((until - at).total_seconds() / 60))
+        reply = render_template("console/signin.html", next=_next_or(""), name=name,
+                                throttled=wait)
+        return reply, 429, {"Retry-After": str(math.ceil((until - at).total_seconds()))}
     if user is None:
         return render_template("console/signin.html", next=_next_or(""), failed=True,
                                name=name), 401
+    target = _next_or(url_for("console.home"))
     sign_in(user)
-    return redirect(_next_or(url_for("console.home")), 303)
+    return redirect(target, 303)
 
 
 @bp.post("/signout")

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from adapters.http import observe
 from adapters.http.auth import public
 from adapters.http.state import state
+from adapters.outage import detail
 from adapters.tables import tickets
 
 blp = Blueprint("health", __name__, description="Liveness and metrics (no token needed)")
@@ -20,9 +21,15 @@ blp = Blueprint("health", __name__, description="Liveness and metrics (no token 
 @blp.doc(security=[])
 @public
 def healthz() -> Any:
-    """The service answers and its database does (SELECT 1)."""
-    with state().transaction() as conn:
-        conn.execute(sa.text("SELECT 1"))
+    """The service answers and its database does (SELECT 1). A database that does not answer
+    is a 503 naming it, so a load balancer takes the instance out rather than seeing a 500."""
+    try:
+        with state().transaction() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as exc:
+        reason = f"database unreachable: {detail(exc)}"
+        return {"status": "unavailable", "message": reason,
+                "errors": {"database": [reason]}}, 503
     return {"status": "ok"}
 
 

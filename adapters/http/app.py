@@ -22,14 +22,12 @@ from flask_smorest import Api
 from adapters import console
 from adapters.db import database_url
 from adapters.http import api_health, auth, errors, observe
+from adapters.http.secret_key import secret_key
 from adapters.http.state import State
 from engine.clock import clock_from_environment
 from engine.config import Config, load_config
 
 DOCS_ASSETS = "/docs/assets/"
-# Signs the console's session cookies. Set TEND_SECRET_KEY in production: with this fallback
-# anyone who reads the source can forge a session (docs/CONSOLE.md).
-DEV_SECRET_KEY = "tend-dev-secret-key-not-for-production"
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -67,17 +65,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "bearer": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearer": []}]},
         MAX_CONTENT_LENGTH=32 << 20,
-        SECRET_KEY=os.environ.get("TEND_SECRET_KEY") or DEV_SECRET_KEY,
     )
     app.config.update(test_config or {})
     config = app.config.get("TEND_CONFIG")
     if not isinstance(config, Config):
         config = load_config(Path(config) if config else None)
     url = app.config.get("DATABASE_URL") or database_url("") or config.database_url
+    observe.configure_logging()
+    if not app.config.get("SECRET_KEY"):  # adapters/http/secret_key.py: no default key
+        app.config["SECRET_KEY"] = secret_key(url)
     clock = app.config.get("CLOCK") or clock_from_environment(os.environ)
     app.extensions["tend"] = State(config, url, clock)
 
-    observe.configure_logging()
     metrics = observe.instrument(app)
     observe.add_gauge(metrics, "tend_tickets", "Tickets by state", "state",
                       api_health.ticket_counts)

@@ -90,6 +90,10 @@ class PostgresServer:
             capture_output=True, text=True, check=False, **self._as_user())
         if initdb.returncode != 0:
             raise Unavailable(f"initdb failed: {initdb.stderr.strip() or initdb.stdout.strip()}")
+        self._launch()
+        return self
+
+    def _launch(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(self.bindir / "postgres"), "-D", str(self.data),
@@ -98,7 +102,6 @@ class PostgresServer:
                  "-c", "full_page_writes=off", "-c", "max_connections=200"],
                 stdout=log, stderr=subprocess.STDOUT, **self._as_user())
         self._wait_ready()
-        return self
 
     def _as_user(self) -> dict[str, Any]:
         if self.user is None:
@@ -125,6 +128,16 @@ class PostgresServer:
         """Run one statement outside a transaction (CREATE/DROP DATABASE need that)."""
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(sql.encode())
+
+    def halt(self) -> None:
+        """Stop the server but keep its data, to be `resume`d: a database outage."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=20)
+        self.process = None
+
+    def resume(self) -> None:
+        self._launch()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
