@@ -120,9 +120,19 @@ class Scheduler:
                              window_key=f"standing:v{playbook.version}")
 
     def sweep(self, playbook_id: str) -> dict[str, Any] | None:
-        """The cron job of one playbook: a ticket for its fire, unless that window has one."""
-        opened = self.sweep_due(playbook_id)
-        return opened[0] if opened else None
+        """The cron job of one playbook: a ticket for its fire, unless that window has one.
+        A database outage at fire time is waited out (SWEEP_TRIES, with the scheduler's
+        backoff) so that a short one loses no ticket; planning a window twice opens nothing."""
+        for attempt in range(1, SWEEP_TRIES + 1):
+            try:
+                opened = self.sweep_due(playbook_id)
+            except sa.exc.DBAPIError as exc:
+                if not unreachable(exc) or attempt == SWEEP_TRIES:
+                    raise
+                self.outage.failed(exc, self.sleep)
+            else:
+                return opened[0] if opened else None
+        return None
 
     def sweep_due(self, only: str | None = None) -> list[dict[str, Any]]:
         """Plan every window still due within the misfire grace (of `only`, if given), each in
@@ -147,18 +157,9 @@ class Scheduler:
 
     def _plan(self, library: Library, window: due.Window,
               now: dt.datetime) -> dict[str, Any] | None:
-        """One window's ticket; a database outage at fire time is waited out (SWEEP_TRIES)
-        so that a short one loses no ticket."""
-        for attempt in range(1, SWEEP_TRIES + 1):
-            try:
-                with self.engine.begin() as conn:
-                    return tickets.plan(conn, self.config, library, window.playbook, now,
-                                        "schedule", "scheduler", window_key=window.key)
-            except sa.exc.DBAPIError as exc:
-                if not unreachable(exc) or attempt == SWEEP_TRIES:
-                    raise
-                self.outage.failed(exc, self.sleep)
-        return None
+        with self.engine.begin() as conn:
+            return tickets.plan(conn, self.config, library, window.playbook, now, "schedule",
+                                "scheduler", window_key=window.key)
 
     def _reload(self) -> None:
         """All-or-nothing: a library with any error leaves the running jobs as they are."""

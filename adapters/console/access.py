@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -72,6 +72,11 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         forwarded = request.headers.get("X-Forwarded-Proto", "").lower() == "https"
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure or forwarded
+
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> dt.datetime | None:
+        """A lifetime after the app's "now", the clock that also judges a session's age
+        (`since`): Flask's own reads the wall clock."""
+        return now() + lifetime() if session.permanent else None
 
 
 def lifetime() -> dt.timedelta:

@@ -174,11 +174,11 @@ def test_a_sweep_at_an_outage_retries_and_opens_its_ticket(
         outage: Outage, config: Config, rules: Path, caplog: pytest.LogCaptureFixture) -> None:
     engine = make_engine(outage.url)
     waits = Gated("scheduler")
-    scheduler = Scheduler(engine, config, "s1", TTL,
-                          Clock(dt.datetime(2026, 11, 20, 1, 0, 5, tzinfo=dt.UTC)), waits,
-                          sleep=time.sleep)
+    clock = Clock(dt.datetime(2026, 11, 20, 0, 59, tzinfo=dt.UTC))  # 08:59, before the fire
+    scheduler = Scheduler(engine, config, "s1", TTL, clock, waits, sleep=time.sleep)
     scheduler.tick()
     engine.dispose()
+    clock.now = dt.datetime(2026, 11, 20, 1, 0, 5, tzinfo=dt.UTC)  # the 09:00 fire
     outage.down()
     opened: list[object] = []
     thread, failed = _running(lambda: opened.append(scheduler.sweep("winback")))
