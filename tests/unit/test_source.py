@@ -9,17 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.cli import run
+from support.hostile import BOMB, BOMB_LINE
 
 from engine.errors import ValidationError
 from engine.limits import MAX_DEPTH, MAX_YAML_BYTES
 from engine.source import load_yaml
-from tests.support.cli import run
-
-# Nine levels of nine aliases: 618 bytes that name 9**9 strings once expanded.
-LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
-    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
-    for prev, name in zip("abcdefgh", "bcdefghi", strict=True))
-BOMB = "playbook: bomb\n" + LAUGHS
 
 
 def problem(text: str) -> str:
@@ -31,7 +26,7 @@ def problem(text: str) -> str:
 
 
 def test_an_alias_bomb_is_refused_at_the_alias_that_crosses_the_limit() -> None:
-    assert problem(BOMB).startswith("p.yaml:6:")
+    assert problem(BOMB).startswith(f"p.yaml:{BOMB_LINE}:")
     assert "more than 10000 values (aliases count as what they repeat)" in problem(BOMB)
 
 
@@ -41,8 +36,8 @@ def test_aliases_that_stay_small_still_load() -> None:
 
 
 def test_deep_nesting_is_refused_where_it_gets_too_deep() -> None:
-    text = "a: " + "[" * 5000 + "]" * 5000 + "\n"
-    assert problem(text) == f"p.yaml:1:{3 + MAX_DEPTH}: nested deeper than {MAX_DEPTH} levels"
+    text = "a:\n" + " [\n" * 5000 + " ]\n" * 5000
+    assert problem(text) == f"p.yaml:{1 + MAX_DEPTH}:2: nested deeper than {MAX_DEPTH} levels"
     shallow = "a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n"
     assert load_yaml(shallow, "p.yaml").root["a"] is not None
 
@@ -62,4 +57,4 @@ def test_tend_validate_refuses_the_bomb_with_its_place(tmp_path: Path) -> None:
     path.write_text(BOMB)
     result = run(CliRunner(), "validate", str(path))
     assert result.exit_code == 1
-    assert f"{path}:6:" in result.stderr and "more than 10000 values" in result.stderr
+    assert f"{path}:{BOMB_LINE}:" in result.stderr and "more than 10000 values" in result.stderr
