@@ -1,0 +1,59 @@
+"""Hostile request bodies on both backends: each is refused with a JSON 400 naming the
+place, quickly, and nothing is stored (docs/DATA.md, "Input limits")."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from http_support import Api
+from support.hostile import BOMB, BOMB_LINE
+
+from engine.limits import MAX_DEPTH
+
+ENDPOINTS = [("/events", "admin"), ("/customers", "admin"), ("/playbooks/validate", "admin"),
+             ("/tickets", "admin"), ("/tickets/1/approve", "director")]
+
+
+def post(api: Api, path: str, **kwargs: Any) -> Any:
+    started = time.perf_counter()
+    reply = api.call("POST", path, **kwargs)
+    assert time.perf_counter() - started < 2
+    return reply
+
+
+@pytest.mark.parametrize(("path", "role"), ENDPOINTS)
+def test_json_nested_past_the_parsers_own_limits_is_a_400(api: Api, path: str,
+                                                          role: str) -> None:
+    reply = post(api, path, role=role, data="[" * 3000 + "]" * 3000,
+                 content_type="application/json")
+    assert reply.status_code == 400 and reply.is_json
+    assert reply.json["message"] == \
+        f"JSON nested deeper than {MAX_DEPTH} levels at character 1026"
+
+
+@pytest.mark.parametrize(("path", "role"), ENDPOINTS)
+def test_json_nested_past_the_limit_names_where(api: Api, path: str, role: str) -> None:
+    body = '[{"data": ' + '{"a": ' * 100 + "1" + "}" * 100 + "}]"
+    reply = post(api, path, role=role, data=body, content_type="application/json")
+    assert reply.status_code == 400 and reply.is_json
+    where = "0.data" + ".a" * (MAX_DEPTH - 2)
+    assert reply.json["message"] == f"JSON nested deeper than {MAX_DEPTH} levels at {where}"
+
+
+def test_json_at_the_limit_is_read(api: Api) -> None:
+    body = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    reply = post(api, "/events", data=body, content_type="application/json")
+    assert reply.status_code == 400 and "nested" not in reply.json["message"]
+    assert reply.json["errors"] == {"0": {"_schema": ["expected a JSON object"]}}
+
+
+def test_yaml_bomb_in_a_draft_is_a_400_with_its_line(api: Api) -> None:
+    for path, body in (("/playbooks/validate", {"yaml": BOMB}),
+                       ("/playbooks/preview", {"yaml": BOMB, "at": "2026-11-20"})):
+        reply = post(api, path, role="designer", json=body)
+        assert reply.status_code == 400, reply.data
+        assert reply.json["problems"][0]["line"] == BOMB_LINE
+        assert "more than 10000 values" in reply.json["problems"][0]["message"]
+
