@@ -10,7 +10,7 @@ import pytest
 from http_support import Api
 from support.hostile import BOMB, BOMB_LINE
 
-from engine.limits import MAX_DEPTH
+from engine.limits import MAX_DEPTH, MAX_TEXT
 
 ENDPOINTS = [("/events", "admin"), ("/customers", "admin"), ("/playbooks/validate", "admin"),
              ("/tickets", "admin"), ("/tickets/1/approve", "director")]
@@ -57,3 +57,31 @@ def test_yaml_bomb_in_a_draft_is_a_400_with_its_line(api: Api) -> None:
         assert reply.json["problems"][0]["line"] == BOMB_LINE
         assert "more than 10000 values" in reply.json["problems"][0]["message"]
 
+
+
+def test_customer_text_over_the_limit_is_a_400_naming_the_field(api: Api) -> None:
+    """The same bound as a CSV cell: a 10 MB name was once stored."""
+    item = {"id": "c1", "joined_on": "2019-01-01", "tags": ["a" * 70_000, "b" * 70_000]}
+    reply = post(api, "/customers", json=[{**item, "name": "n" * (MAX_TEXT + 1)}])
+    assert reply.status_code == 400
+    assert reply.json["errors"] == {"0": {
+        "name": [f"expected at most {MAX_TEXT} characters, got {MAX_TEXT + 1}"],
+        "tags": [f"expected at most {MAX_TEXT} characters in all, got 140001"]}}
+    assert api.call("GET", "/customers/c1").status_code == 404
+    fits = post(api, "/customers", json=[{"id": "c1", "joined_on": "2019-01-01",
+                                          "name": "n" * MAX_TEXT}])
+    assert fits.status_code == 200
+    assert api.call("GET", "/customers/c1").json["name"] == "n" * MAX_TEXT
+
+
+def test_event_text_over_the_limit_is_a_400_naming_the_field(api: Api) -> None:
+    event = {"customer_id": "c1", "type": "plan_cancelled", "at": "2026-11-19",
+             "data": {"reason": "r" * (MAX_TEXT + 1)}}
+    reply = post(api, "/events", json=[event, {**event, "data": {}, "type": "t" * 200_000}])
+    assert reply.status_code == 400
+    too_long = f"expected at most {MAX_TEXT} characters, got"
+    assert reply.json["errors"] == {
+        "0": {"data.reason": [f"{too_long} {MAX_TEXT + 1}"]},
+        "1": {"type": [f"{too_long} 200000"]}}
+    fits = post(api, "/events", json=[{**event, "data": {"reason": "r" * MAX_TEXT}}])
+    assert fits.status_code == 200, fits.json
