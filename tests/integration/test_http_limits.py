@@ -85,3 +85,12 @@ def test_event_text_over_the_limit_is_a_400_naming_the_field(api: Api) -> None:
         "1": {"type": [f"{too_long} 200000"]}}
     fits = post(api, "/events", json=[{**event, "data": {"reason": "r" * MAX_TEXT}}])
     assert fits.status_code == 200, fits.json
+
+
+def test_a_condition_nested_150_deep_is_a_400_at_its_line(api: Api) -> None:
+    nots = "".join("  " * (i + 1) + "not:\n" for i in range(150))
+    draft = "playbook: deep\naudience:\n" + nots + "  " * 151 + "arpu: {gt: 1}\n"
+    reply = post(api, "/playbooks/validate", role="designer", json={"yaml": draft})
+    assert reply.status_code == 400
+    assert reply.json["problems"] == [{"line": MAX_DEPTH + 2, "column": 2 * MAX_DEPTH + 1,
+                                       "message": f"nested deeper than {MAX_DEPTH} levels"}]
