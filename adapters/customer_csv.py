@@ -13,6 +13,7 @@ adapters.importer may run `parse_customers` in a child process (adapters.backgro
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -36,10 +37,14 @@ from adapters.csv_cells import (
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.fields import CUSTOMER_FIELDS
+from engine.limits import MAX_COLUMNS, MAX_TEXT
 from engine.values import FieldType, parse_cell
 
 REQUIRED = ("id", "joined_on")
 CHUNK_ROWS = 1024
+# The csv module refuses longer cells before building them; the same bound as every other
+# text (engine.limits). Set at import, so a parsing child process (adapters.background) has it.
+csv.field_size_limit(MAX_TEXT)
 
 Kind = FieldType | str  # "id" and "opt_out" are strings with their own checks
 TEXT_KINDS = ("id", FieldType.STRING, FieldType.LIST)  # stored as the text they were given
@@ -98,8 +103,12 @@ def parse_customers(path: Path, layout: Layout, channels: tuple[str, ...], missi
     with raw:
         _read_header(reader, str(path))
         parser = ColumnParser(layout, channels, missing)
-        for rows, first, last in _chunks(reader, chunk_rows, str(path)):
-            yield parser.convert(rows, first, last, str(path), raw.tell())
+        for rows, first, last, refused in _chunks(reader, chunk_rows, str(path)):
+            parsed = parser.convert(rows, first, last, str(path), raw.tell())
+            if refused is not None:
+                parsed = dataclasses.replace(parsed, read=parsed.read + 1, bad=parsed.bad + 1,
+                                             problems=[*parsed.problems, refused])
+            yield parsed
 
 
 def _read_header(reader: Any, name: str) -> list[str]:
@@ -107,22 +116,51 @@ def _read_header(reader: Any, name: str) -> list[str]:
         for row in reader:
             if row:
                 return [cell.strip() for cell in row]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ValidationError([Problem(name, 0, 0, f"cannot read the header: {exc}")]) from None
+    except UnicodeDecodeError:
+        raise ValidationError([undecodable(Path(name))]) from None
+    except csv.Error as exc:
+        raise ValidationError([Problem(name, reader.line_num, 0,
+                                       f"cannot read the header: {exc}")]) from None
     raise ValidationError([Problem(name, 0, 0, "empty file: expected a header line with "
                                    "at least the columns id and joined_on")])
 
 
+def undecodable(path: Path) -> Problem:
+    """Where the file's first bytes that are not UTF-8 are, as line and cell.
+
+    The text layer decodes blocks ahead of the csv reader, so the reader's line count when
+    decoding fails can be hundreds of lines short; the file is read again line by line to
+    find the place (UTF-8 never has a newline byte inside a character).
+    """
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                try:
+                    cell = len(next(csv.reader([line[:exc.start].decode("utf-8")]), [""]))
+                except csv.Error:
+                    cell = 0
+                bad = line[exc.start:exc.end]
+                return Problem(str(path), number, cell,
+                               f"cannot read: bytes that are not UTF-8 ({bad!r})")
+    return Problem(str(path), 0, 0, "cannot read: bytes that are not UTF-8")
+
+
 def plan_columns(header: list[str], config: Config, name: str) -> Layout:
     """Which file column feeds which field or attribute; header mistakes stop the import."""
+    if len(header) > MAX_COLUMNS:
+        raise ValidationError([Problem(name, 1, MAX_COLUMNS + 1, f"expected at most "
+                                       f"{MAX_COLUMNS} columns, got {len(header)}")])
     problems = []
     fields: list[tuple[int, str]] = []
     attrs: list[tuple[int, str, FieldType]] = []
     ignored: list[str] = []
+    first_index: dict[str, int] = {}
     for index, column in enumerate(header):
         if not column:
             problems.append(Problem(name, 1, index + 1, "empty column name"))
-        elif header.index(column) != index:
+        elif first_index.setdefault(column, index) != index:
             problems.append(Problem(name, 1, index + 1, f"duplicate column {column!r}"))
         elif column in CUSTOMER_FIELDS:
             fields.append((index, column))
@@ -131,25 +169,39 @@ def plan_columns(header: list[str], config: Config, name: str) -> Layout:
         else:
             ignored.append(column)
     problems.extend(Problem(name, 0, 0, f"missing required column {column!r}")
-                    for column in REQUIRED if column not in header)
+                    for column in REQUIRED if column not in first_index)
     if problems:
         raise ValidationError(problems)
     return Layout(len(header), tuple(fields), tuple(attrs), tuple(ignored))
 
 
-def _chunks(reader: Any, size: int, name: str) -> Iterator[tuple[list[list[str]], int, int]]:
-    """Rows with the first and last physical line they came from."""
+Chunk = tuple[list[list[str]], int, int, Problem | None]
+
+
+def _chunks(reader: Any, size: int, name: str) -> Iterator[Chunk]:
+    """Rows with the first and last physical line they came from, and the row after them
+    that the csv module refused (a cell over MAX_TEXT characters), if any: that row is bad,
+    and reading goes on with the next line.
+
+    `list.extend` keeps the rows an iterator gave before it raised, so the fast islice read
+    loses none of them.
+    """
     end = reader.line_num
     while True:
+        rows: list[list[str]] = []
+        refused = None
         try:
-            rows = list(islice(reader, size))
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise ValidationError([Problem(name, reader.line_num, 0, f"cannot read: {exc}")]) \
-                from None
-        if not rows:
+            rows.extend(islice(reader, size))
+        except UnicodeDecodeError:
+            raise ValidationError([undecodable(Path(name))]) from None
+        except csv.Error as exc:
+            reason = f"a cell longer than {MAX_TEXT} characters" \
+                if "field limit" in str(exc) else str(exc)
+            refused = Problem(name, reader.line_num, 0, f"cannot read the row: {reason}")
+        if not rows and refused is None:
             return
         first, end = end + 1, reader.line_num
-        yield rows, first, end
+        yield rows, first, end - (refused is not None), refused
 
 
 def _line_numbers(rows: list[list[str]], first: int, last: int) -> list[int]:

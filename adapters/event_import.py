@@ -29,13 +29,15 @@ from adapters.db import json_text, one_of, refresh_statistics
 from adapters.tables import UTCDateTime, customers, events
 from engine.config import Config
 from engine.errors import Problem, ValidationError
+from engine.limits import MAX_DEPTH, MAX_TEXT, too_deep
 from engine.values import coerce, parse_instant, unstorable
 
 BATCH = 1000
 FIELDS = ("id", "customer_id", "type", "at", "data")
 _KNOWN = frozenset(FIELDS)
 LIMITS = {"id": 128, "customer_id": 64}
-_TEXT_LIMITS = tuple((key, LIMITS.get(key, 1 << 62)) for key in ("id", "customer_id", "type", "at"))
+_TEXT_LIMITS = tuple((key, LIMITS.get(key, MAX_TEXT))
+                     for key in ("id", "customer_id", "type", "at"))
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,8 @@ def _texts(raw: dict[str, Any], problems: list[tuple[str, str]]) -> dict[str, st
                 problems.append((key, "required"))
         elif not isinstance(value, str) or not value:
             problems.append((key, f"expected a non-empty string, got {value!r}"))
-        elif key in LIMITS and len(value) > LIMITS[key]:
-            problems.append((key, f"expected at most {LIMITS[key]} characters"))
+        elif len(value) > limit:
+            problems.append((key, f"expected at most {limit} characters, got {len(value)}"))
         elif unstorable(value):
             problems.append((key, str(unstorable(value))))
         else:
@@ -110,6 +112,9 @@ def _check_data(raw: Any, declared: Mapping[str, Any] | None, event_type: str | 
         return {}
     data = {}
     for key, value in raw.items():
+        if isinstance(value, str) and len(value) > MAX_TEXT:  # refused before any echo of it
+            problems.append((f"data.{key}", str(unstorable(value))))
+            continue
         if declared is None or value is None:
             continue
         if key not in declared:
@@ -314,4 +319,9 @@ def _check_line(line: bytes, config: Config) -> Event | list[tuple[str, str]]:
         return [("event", "not UTF-8 text")]
     except json.JSONDecodeError as exc:
         return [("event", f"invalid JSON: {exc.msg} at character {exc.pos + 1}")]
+    except RecursionError:
+        return [("event", f"JSON nested deeper than {MAX_DEPTH} levels")]
+    where = too_deep(raw)
+    if where is not None:
+        return [("event", f"JSON nested deeper than {MAX_DEPTH} levels at {where}")]
     return check_event(raw, config)

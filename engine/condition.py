@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 
 from engine.errors import Problem
 from engine.fields import Catalog
+from engine.limits import MAX_CONDITION_DEPTH, MAX_LIST_VALUES
 from engine.source import PathKey, Source
 from engine.values import CONDITION_UNITS, FieldType, coerce, parse_duration
 
@@ -112,7 +113,13 @@ class Parser:
     def fail(self, path: Sequence[PathKey], message: str) -> None:
         self.problems.append(self.source.at(path, message))
 
-    def parse(self, node: Any, path: list[PathKey]) -> Condition | None:
+    def parse(self, node: Any, path: list[PathKey], depth: int = 0) -> Condition | None:
+        """`depth`: the all/any/not levels above `node`; every backend renders conditions
+        recursively, so they are bounded here."""
+        if depth > MAX_CONDITION_DEPTH:
+            self.fail(path, f"conditions nested deeper than {MAX_CONDITION_DEPTH} levels "
+                            "of all, any and not")
+            return None
         if not isinstance(node, dict) or len(node) != 1:
             self.fail(path, "a condition is a mapping with exactly one key: all, any, not, "
                             "or a field name")
@@ -124,13 +131,13 @@ class Parser:
             if not isinstance(body, list) or not body:
                 self.fail(here, f"'{key}' needs a non-empty list of conditions")
                 return None
-            items = [self.parse(item, [*here, i]) for i, item in enumerate(body)]
+            items = [self.parse(item, [*here, i], depth + 1) for i, item in enumerate(body)]
             if any(item is None for item in items):
                 return None
             parts = tuple(item for item in items if item is not None)
             return All(parts) if key == "all" else AnyOf(parts)
         if key == "not":
-            inner = self.parse(body, here)
+            inner = self.parse(body, here, depth + 1)
             return Not(inner) if inner is not None else None
         return self._field(key, body, here)
 
@@ -176,6 +183,9 @@ class Parser:
         if op in ("in", "not_in", "contains_any", "contains_all"):
             if not isinstance(literal, list) or not literal:
                 raise ValueError(f"expected a non-empty list, got {literal!r}")
+            if len(literal) > MAX_LIST_VALUES:
+                raise ValueError(f"expected at most {MAX_LIST_VALUES} values, "
+                                 f"got {len(literal)}")
             return tuple(self._scalar(name, ftype, item) for item in literal)
         if op == "between":
             if not isinstance(literal, list) or len(literal) != 2:

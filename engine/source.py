@@ -15,8 +15,15 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    NodeEvent,
+)
 
 from engine.errors import Problem, ValidationError
+from engine.limits import MAX_DEPTH, MAX_YAML_BYTES, MAX_YAML_NODES
 
 PathKey = str | int
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -39,7 +46,9 @@ def load_yaml(text: str, file: str) -> Source:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     yaml.constructor.add_constructor(_TIMESTAMP, RoundTripConstructor.construct_yaml_str)
+    _check_size(text, file)
     try:
+        _check_shape(yaml, text, file)
         root = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -49,6 +58,49 @@ def load_yaml(text: str, file: str) -> Source:
     except YAMLError as exc:
         raise ValidationError([Problem(file, 1, 1, f"invalid YAML: {exc}")]) from None
     return Source(file, root)
+
+
+def _check_size(text: str, file: str) -> None:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
+        raise ValidationError([Problem(file, 1, 1, f"larger than {MAX_YAML_BYTES} bytes")])
+
+
+def _check_shape(yaml: YAML, text: str, file: str) -> None:
+    """Refuse deep nesting and alias bombs from the event stream, before anything is built.
+
+    The composer recurses once per level, and every later walk (validation, `plain`) expands
+    each alias into a copy of what it names: nine levels of ten aliases are a billion
+    values from a few hundred bytes. So values are counted as if aliases were expanded
+    (the size of each anchored node is known when its alias appears), and an alias of a
+    node that is still open (a structure containing itself) is refused.
+    """
+    nodes = 0
+    open_nodes: list[tuple[str | None, int]] = []
+    sizes: dict[str, int] = {}
+    for event in yaml.parse(text):
+        reason = None
+        if isinstance(event, AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in open_nodes):
+                reason = f"alias *{event.anchor} inside its own anchor (a recursive structure)"
+            nodes += sizes.get(event.anchor, 1)
+        elif isinstance(event, CollectionStartEvent):
+            open_nodes.append((event.anchor, nodes))
+            nodes += 1
+            if len(open_nodes) > MAX_DEPTH:
+                reason = f"nested deeper than {MAX_DEPTH} levels"
+        elif isinstance(event, CollectionEndEvent):
+            anchor, start = open_nodes.pop()
+            if anchor is not None:
+                sizes[anchor] = nodes - start
+        elif isinstance(event, NodeEvent):  # a scalar
+            nodes += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        if nodes > MAX_YAML_NODES and reason is None:
+            reason = f"more than {MAX_YAML_NODES} values (aliases count as what they repeat)"
+        if reason is not None:
+            mark = event.start_mark
+            raise ValidationError([Problem(file, mark.line + 1, mark.column + 1, reason)])
 
 
 def locate(node: Any, path: Sequence[PathKey]) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 
 from engine.condition import All, Condition, Leaf, Not
 from engine.config import Config
@@ -26,6 +26,7 @@ from engine.values import FieldType, shift
 Predicate = ColumnElement[bool]
 _LEAP_YEAR = 2000
 MONTH_DAYS = tuple(dt.date(_LEAP_YEAR, 1, 1) + dt.timedelta(days=i) for i in range(366))
+CHAIN = 64  # terms joined by one AND or OR before they are grouped in parentheses
 
 
 class SqlRenderer:
@@ -46,7 +47,7 @@ class SqlRenderer:
         if isinstance(cond, Not):
             return sa.not_(self.truth(cond.item))
         parts = [self.render(item) for item in cond.items]
-        return sa.and_(*parts) if isinstance(cond, All) else sa.or_(*parts)
+        return all_of(parts) if isinstance(cond, All) else any_of(parts)
 
     def truth(self, cond: Condition) -> Predicate:
         """A predicate that is never NULL, for negating or selecting as a boolean column.
@@ -154,8 +155,8 @@ class SqlRenderer:
             "eq": lambda: on(lit), "ne": lambda: sa.not_(on(lit)),
             "lt": lambda: col < start(lit), "lte": lambda: col < after(lit),
             "gt": lambda: col >= after(lit), "gte": lambda: col >= start(lit),
-            "in": lambda: sa.or_(*(on(d) for d in lit)),
-            "not_in": lambda: sa.and_(*(sa.not_(on(d)) for d in lit)),
+            "in": lambda: any_of([on(d) for d in lit]),
+            "not_in": lambda: all_of([sa.not_(on(d)) for d in lit]),
             "between": lambda: sa.and_(col >= start(lit[0]), col < after(lit[1])),
             "within_last": lambda: sa.and_(col >= back(lit), col < after(today)),
             "within_next": lambda: sa.and_(col >= start(today), col < after(today, lit)),
@@ -177,7 +178,7 @@ class SqlRenderer:
             return col.is_not(None) if leaf.value else col.is_(None)
         items = (leaf.value,) if leaf.op == "contains" else leaf.value
         found = [self._has(col, item) for item in items]
-        return sa.or_(*found) if leaf.op == "contains_any" else sa.and_(*found)
+        return any_of(found) if leaf.op == "contains_any" else all_of(found)
 
     def _has(self, col: Any, item: str) -> Predicate:
         needle = f";{item};"
@@ -284,6 +285,35 @@ class SqlRenderer:
             return self.today - dt.timedelta(days=tenure)
         except OverflowError:
             return None
+
+
+class _Group(Grouping[bool]):
+    """Parentheses that stay: a plain Grouping passes its `operator` through, and an
+    enclosing AND or OR of the same kind would merge its terms back into one chain."""
+
+    operator = None
+    inherit_cache = True
+
+
+def any_of(parts: list[Predicate]) -> Predicate:
+    return _balanced(sa.or_, parts)
+
+
+def all_of(parts: list[Predicate]) -> Predicate:
+    return _balanced(sa.and_, parts)
+
+
+def _balanced(join: Callable[..., Predicate], parts: list[Predicate]) -> Predicate:
+    """`a OR b OR ...` as a tree of parenthesised groups of at most CHAIN terms.
+
+    SQLite parses a chain of N terms into an expression tree N deep and refuses depths over
+    1,000; a condition list may hold more terms than that (engine.limits), so long chains are
+    grouped, which keeps the depth logarithmic and the meaning (AND and OR are associative in
+    three-valued logic too).
+    """
+    while len(parts) > CHAIN:
+        parts = [_Group(join(*parts[i:i + CHAIN])) for i in range(0, len(parts), CHAIN)]
+    return join(*parts)
 
 
 def _iso(value: Any) -> Any:

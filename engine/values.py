@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.errors import ValidationError
+from engine.limits import MAX_TEXT
 
 
 class FieldType(enum.Enum):
@@ -111,7 +112,10 @@ def local_date(instant: dt.datetime, tz: ZoneInfo) -> dt.date:
 
 
 def unstorable(text: str) -> str | None:
-    """Why a database could not store this text (NUL, an unpaired surrogate), or None."""
+    """Why this text may not be stored (NUL, an unpaired surrogate, over engine.limits.MAX_TEXT
+    characters), or None."""
+    if len(text) > MAX_TEXT:
+        return f"expected at most {MAX_TEXT} characters, got {len(text)}"
     if "\x00" in text:
         return "expected text without NUL characters"
     try:
@@ -148,6 +152,9 @@ def coerce(value: Any, ftype: FieldType) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
+    reason = unstorable(value)
+    if reason:
+        raise ValueError(reason)
     return value
 
 

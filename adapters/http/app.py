@@ -26,6 +26,7 @@ from adapters.http.secret_key import secret_key
 from adapters.http.state import State
 from engine.clock import clock_from_environment
 from engine.config import Config, load_config
+from engine.limits import MAX_DEPTH, too_deep
 
 DOCS_ASSETS = "/docs/assets/"
 
@@ -43,11 +44,35 @@ class JSONProvider(DefaultJSONProvider):
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """orjson refuses text it cannot keep as UTF-8 (an escaped unpaired surrogate); the
         standard library reads it, so the item's field is named in the 400 rather than
-        the whole body refused (and real syntax errors keep its wording)."""
+        the whole body refused (and real syntax errors keep its wording).
+
+        Nesting is bounded (engine.limits.MAX_DEPTH): deeper documents are refused with a
+        400 naming where, before the standard library's recursion limit is met."""
         try:
-            return orjson.loads(s)
-        except orjson.JSONDecodeError:
-            return json.loads(s)
+            value = orjson.loads(s)
+        except orjson.JSONDecodeError as exc:
+            if "depth" in exc.msg or "recursion" in exc.msg:
+                raise _too_deep(f"character {exc.pos + 1}") from None
+            try:
+                value = json.loads(s)
+            except RecursionError:
+                raise _too_deep("the body") from None
+        where = too_deep(value)
+        if where is not None:
+            raise _too_deep(where)
+        return value
+
+
+def _too_deep(where: str) -> errors.Invalid:
+    message = f"JSON nested deeper than {MAX_DEPTH} levels at {where}"
+    return errors.Invalid(message, {"_schema": [message]})
+
+
+def _bounded_json() -> None:
+    """Every JSON body goes through the bounded `loads` before a view or webargs (which
+    parses with the standard library) reads it; syntax errors are left to the view."""
+    if request.is_json:
+        request.get_json(silent=True)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -85,6 +110,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)  # after Api, whose own HTTPException handler this replaces
     app.before_request(lambda: auth.check_access(
         request.endpoint, app.view_functions.get(request.endpoint or "")))
+    app.before_request(_bounded_json)
     _public_docs(app)
     _register_blueprints(api)
     console.register(app, config)

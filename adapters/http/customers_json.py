@@ -29,6 +29,7 @@ from adapters.customer_store import open_writer
 from adapters.http.errors import Invalid
 from engine.config import Config
 from engine.errors import ValidationError
+from engine.limits import MAX_TEXT
 from engine.values import FieldType, unstorable
 
 MAX_ITEMS = 10_000
@@ -121,7 +122,12 @@ def _cell(value: Any, kind: Any, name: str, index: int, errors: Errors) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, list):
-            return ";".join(value)
+            joined = ";".join(value)
+            if len(joined) <= MAX_TEXT:
+                return joined
+            errors.setdefault(str(index), {}).setdefault(name, []).append(
+                f"expected at most {MAX_TEXT} characters in all, got {len(joined)}")
+            return ""
         return value if isinstance(value, str) else repr(float(value))
     errors.setdefault(str(index), {}).setdefault(name, []).append(
         f"expected {expected}, got {value!r}")

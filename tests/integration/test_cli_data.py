@@ -70,3 +70,14 @@ def test_file_level_mistakes_are_messages(tend: CliRunner, tmp_path: Path) -> No
                                                     "'joined_on'\n")
     bad_at = run(tend, "demo-data", "--customers", "1", "--at", "May 1st", "--out", "d")
     assert bad_at.exit_code == 2 and "--at" in bad_at.stderr
+
+
+def test_an_event_line_nested_3000_deep_is_a_message_and_the_rest_load(
+        tend: CliRunner, tmp_path: Path) -> None:
+    run(tend, "db", "upgrade")
+    good = '{"customer_id": "c1", "type": "arrears", "at": "2026-05-01"}\n'
+    (tmp_path / "deep.jsonl").write_text(good + "[" * 3000 + "]" * 3000 + "\n" + good)
+    result = run(tend, "import", "events", "deep.jsonl", "--no-trigger")
+    assert result.exit_code == 1
+    assert result.stderr == "deep.jsonl:2: JSON nested deeper than 64 levels\n"
+    assert "3 events read, 2 stored" in result.stdout

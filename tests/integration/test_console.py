@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from support.hostile import BOMB, BOMB_LINE
 from werkzeug.test import TestResponse
 
 from adapters import tickets
@@ -285,6 +286,15 @@ def test_draft_errors_at_their_line_then_a_preview(console: Console) -> None:
     assert re.search(r'<span class="n">12</span><span class="l">matched', text)
     bad_date = pat.post("/console/draft", {"yaml": DRAFT, "at": "June"})
     assert "at: expected YYYY-MM-DD" in bad_date.get_data(as_text=True)  # the form's field
+
+
+def test_an_alias_bomb_in_a_draft_is_shown_at_its_line(console: Console) -> None:
+    """618 bytes of nested aliases once held a worker for a minute and ended in a 500."""
+    page = console.browser("pat").post("/console/draft", {"yaml": BOMB, "at": "2026-06-01"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="problems"' in text
+    assert re.search(rf'<li id="line-{BOMB_LINE}" class="bad">.*?more than 10000 values', text,
+                     re.DOTALL)
 
 
 def test_library_diff_and_explain(console: Console) -> None:

@@ -151,3 +151,39 @@ def test_negated_leaf_selects_customers_missing_the_underlying_value(
         got = set(conn.scalars(sa.select(customers_table.c.id).where(renderer.render(cond))))
     assert holds(cond, facts(bare, today, config.tiers, config.lifecycle), today)
     assert got == {"bare"}
+
+
+def test_the_largest_lists_a_file_may_hold_run_on_the_database(engine: sa.Engine,
+                                                                config: Config) -> None:
+    """A condition file is bounded (engine.limits) below the bind-parameter limits of both
+    databases: nine full lists of several kinds still run, where one list of 65,536 values
+    once validated and then failed on PostgreSQL."""
+    from engine.condition import Parser
+    from engine.limits import MAX_LIST_VALUES
+    from engine.source import load_yaml
+
+    today = dt.date(2026, 1, 1)
+    numbers = list(range(MAX_LIST_VALUES))
+    dates = [(today - dt.timedelta(days=n)).isoformat() for n in numbers]
+    lists = [("id", "in", [f"c{n}" for n in numbers]), ("arpu", "in", numbers),
+             ("tenure_days", "in", numbers), ("tags", "contains_any", [f"t{n}" for n in numbers]),
+             ("joined_on", "in", dates), ("birthday", "not_in", dates),
+             ("churned_on", "not_in", dates), ("days_to_birthday", "in", numbers[:366]),
+             ("name", "not_in", [f"n{n}" for n in numbers])]
+    text = "any:\n" + "".join(f"  - {field}: {{{op}: [{', '.join(map(str, values))}]}}\n"
+                              for field, op, values in lists)
+    source = load_yaml(text, "big.yaml")
+    parser = Parser(source, config.catalog())
+    cond = parser.parse(source.root, [])
+    assert parser.problems == [] and cond is not None
+    records = [{"id": "c7", "joined_on": dt.date(2019, 1, 1), "birthday": None,
+                "churned_on": None, "name": None},
+               {"id": "z", "joined_on": dt.date(2010, 1, 1), "birthday": today,
+                "churned_on": today, "name": "n1"}]
+    renderer = SqlRenderer(customers_table, config, today, engine.dialect.name)
+    with engine.begin() as conn:
+        replace_customers(conn, records)
+        got = set(conn.scalars(sa.select(customers_table.c.id).where(renderer.render(cond))))
+    expected = {r["id"] for r in records
+                if holds(cond, facts(r, today, config.tiers, config.lifecycle), today)}
+    assert got == expected == {"c7", "z"}

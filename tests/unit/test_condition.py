@@ -8,6 +8,7 @@ import pytest
 
 from engine.condition import All, AnyOf, Leaf, Not, Parser, describe
 from engine.fields import customer_catalog, with_event
+from engine.limits import MAX_CONDITION_DEPTH, MAX_LIST_VALUES
 from engine.source import load_yaml
 from engine.values import FieldType
 
@@ -81,3 +82,26 @@ def test_describe_reads_like_the_yaml() -> None:
     cond, _ = parse("all: [{tier: {in: [gold]}}, {not: {churned_on: {within_last: 90d}}}]")
     assert cond is not None
     assert describe(cond) == "(tier in [gold] and not (churned_on within_last 90d))"
+
+
+def test_conditions_nested_too_deep_are_refused_at_the_level_that_crosses() -> None:
+    """Every backend renders conditions recursively; 150 levels once ended in a 500."""
+
+    def nots(depth: int) -> str:
+        return "".join("  " * i + "not:\n" for i in range(depth)) + "  " * depth + "arpu: {gt: 1}\n"
+
+    depth = MAX_CONDITION_DEPTH + 1
+    cond, problems = parse(nots(depth))
+    assert cond is None
+    assert problems == [f"p.yaml:{depth}:{2 * depth - 1}: conditions nested deeper than "
+                        f"{MAX_CONDITION_DEPTH} levels of all, any and not"]
+    ok, fine = parse(nots(MAX_CONDITION_DEPTH))
+    assert fine == [] and ok is not None
+
+
+def test_a_condition_list_is_bounded_where_it_is_written() -> None:
+    values = ", ".join(str(i) for i in range(MAX_LIST_VALUES + 1))
+    cond, problems = parse(f"all:\n  - arpu: {{in: [{values}]}}\n")
+    assert cond is None
+    assert problems == [f"p.yaml:2:12: arpu.in: expected at most {MAX_LIST_VALUES} values, "
+                        f"got {MAX_LIST_VALUES + 1}"]
