@@ -231,6 +231,26 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     assert 'id="tasks"' in lena.text(page)
 
 
+def test_a_double_click_on_approve_is_one_approval_said_in_the_page_language(
+        console: Console) -> None:
+    page = f"/console/tickets/{console.swept}"
+    lena = console.browser("lena", **{"Accept-Language": "zh-CN,zh;q=0.9"})
+    shown = lena.text(page)
+    form = shown.split('id="decide"')[0].rsplit("<form", 1)[1] + shown.split('id="decide"')[1]
+    assert 'class="decide busy-once"' in shown and 'data-busy="处理中…"' in shown
+    assert 'name="level" value="1"' in form and "form.busy-once" in shown
+    assert "b.disabled = true" in shown
+    for _ in range(2):
+        assert lena.post(page + "/approve", {"comment": "ok", "level": "1"}).status_code == 303
+    assert "您已批准过。" in lena.text(page)
+    assert [a["by"] for a in console.ticket(console.swept)["approvals"]] == ["lena"]
+    api = console.app.test_client()
+    again = api.post(f"/tickets/{console.swept}/approve", json={"level": 1},
+                     headers={"Authorization": f"Bearer {console.tokens['lena']}"})
+    assert again.status_code == 200 and again.json["repeat"] is True
+    assert again.json["id"] == console.swept and again.json["next_level"] == 2
+
+
 def test_the_planner_sees_no_button_and_a_forged_post_is_refused(console: Console) -> None:
     pat = console.browser("pat")
     page = f"/console/tickets/{console.by_pat}"

@@ -86,7 +86,25 @@ def test_one_person_approves_at_most_one_level() -> None:
     first, _, _ = tk.decide(_ticket(), LEAD, True, None, AT)
     both = User("bob", frozenset({"campaign_lead", "director"}))
     with pytest.raises(Forbidden, match="at most one level"):
-        tk.decide(first, both, True, None, AT)
+        tk.decide(first, both, True, None, AT, level=2)
+    with pytest.raises(Forbidden, match="at most one level"):
+        tk.decide(first, both, False, "no", AT)
+
+
+def test_repeating_ones_own_approval_changes_nothing() -> None:
+    first, approval, _ = tk.decide(_ticket(), LEAD, True, "fine", AT)
+    for level in (None, 1):
+        again, same, record = tk.decide(first, LEAD, True, "fine", AT, level)
+        assert (again, same, record) == (first, approval, None)
+    done, _, _ = tk.decide(first, DIRECTOR, True, None, AT)
+    assert tk.decide(done, DIRECTOR, True, None, AT, 2)[2] is None  # after the ticket moved on
+
+
+def test_a_level_someone_else_decided_is_a_conflict_not_a_vote_for_the_next() -> None:
+    first, _, _ = tk.decide(_ticket(), LEAD, True, None, AT)
+    other = User("ben", frozenset({"campaign_lead", "director"}))
+    with pytest.raises(Conflict, match="not the one due"):
+        tk.decide(first, other, True, None, AT, level=1)
 
 
 @pytest.mark.parametrize("state", [s for s in tk.STATES if s != "planned"])
