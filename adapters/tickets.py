@@ -142,7 +142,8 @@ def _decide(conn: Connection, config: Config, library: Library, ticket_id: int, 
     begin_writes(conn)
     row = ticket_row(conn, ticket_id, lock=True)
     playbook = planned_playbook(conn, config, library, row)
-    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], playbook.owner)
+    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], playbook.owner,
+                           config.owners(playbook.owner))
     moved, approval, record = tk.decide(ticket, user, approve, comment, now, level)
     if record is None:
         return {**show(conn, ticket_id), "repeat": True}

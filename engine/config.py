@@ -76,6 +76,12 @@ class _NotifierSchema(Strict):
 
 
 _TYPE = fields.String(validate=validate.OneOf(sorted(DECLARABLE_TYPES)))
+# Team names are how the shipped playbooks already spell owners (retention-team).
+TEAM = validate.Regexp(r"^[a-z][a-z0-9_-]*$", error="expected a team name of [a-z][a-z0-9_-]*")
+
+
+class _TeamSchema(Strict):
+    members = fields.List(Text(), required=True, validate=validate.Length(min=1))
 
 
 class _ConfigSchema(Strict):
@@ -94,6 +100,8 @@ class _ConfigSchema(Strict):
     channels = fields.Dict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
                            values=fields.Nested(_ChannelSchema), load_default=dict)
     roles = fields.List(fields.String(validate=NAME), load_default=list)
+    teams = fields.Dict(keys=fields.String(validate=TEAM), values=fields.Nested(_TeamSchema),
+                        load_default=dict)
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
     contact_policy = fields.Nested(PolicySchema, load_default=dict)
 
@@ -147,6 +155,19 @@ class Config:
     notifier: Notifier = field(default_factory=Notifier)
     task_lease: dt.timedelta = dt.timedelta(minutes=5)  # how long a pulled task is held
     policy: Policy = field(default_factory=Policy)  # no `contact_policy` section: no limits
+    teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # team → member names
+
+    def owner_known(self, owner: str) -> bool:
+        """A playbook's owner is a declared team or a member of one: users live in the
+        database, so the file can only vouch for the names it lists."""
+        return owner in self.teams or any(owner in m for m in self.teams.values())
+
+    def owners(self, owner: str | None) -> frozenset[str]:
+        """The people an owner stands for, none of whom may approve the playbook's tickets:
+        the owner named, and the members when it is a team."""
+        if owner is None:
+            return frozenset()
+        return frozenset({owner, *self.teams.get(owner, ())})
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -217,7 +238,8 @@ def parse_config(text: str, file: str) -> Config:
                   channels=channels, roles=tuple(data["roles"]),
                   database_url=data["database_url"], path=file,
                   notifier=_notifier(data["notifier"]), task_lease=data["task_lease"],
-                  policy=build_policy(data["contact_policy"], ZoneInfo(data["timezone"])))
+                  policy=build_policy(data["contact_policy"], ZoneInfo(data["timezone"])),
+                  teams={name: frozenset(t["members"]) for name, t in data["teams"].items()})
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],

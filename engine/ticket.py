@@ -73,6 +73,7 @@ class Ticket:
     levels: tuple[Level, ...]
     approvals: tuple[Approval, ...] = ()
     cancel_reason: str | None = None
+    owners: frozenset[str] = frozenset()  # the owner and, for a team, its members
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,9 @@ def _check_approver(ticket: Ticket, user: User) -> None:
     if ticket.owner is not None and user.name == ticket.owner:
         raise Forbidden(f"{user.name} owns playbook {ticket.playbook!r} and cannot approve "
                         f"its tickets")
+    if user.name in ticket.owners:
+        raise Forbidden(f"{user.name} is a member of {ticket.owner}, which owns playbook "
+                        f"{ticket.playbook!r}, and cannot approve its tickets")
 
 
 def cancel(ticket: Ticket, user: User, reason: str,

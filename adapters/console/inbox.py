@@ -45,7 +45,8 @@ def may(conn: Connection, st: State, ticket_id: int, user: User) -> dict[str, bo
         owner = planned_playbook(conn, st.config, st.library, row).owner
     except TendError:
         owner = None
-    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], owner)
+    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], owner,
+                           st.config.owners(owner))
     now = dt.datetime.now(dt.UTC)
     return {"decide": permitted(user, "approve") and _decides(ticket, user, now),
             "cancel": permitted(user, "cancel") and _allowed(tk.cancel, ticket, user, "", now)}

@@ -118,10 +118,15 @@ def test_planner_owner_viewer_and_admin_cannot_approve(engine: Engine, config: C
     assert ticket is not None
     for user in (User("alice", frozenset({"campaign_lead"})),
                  User("retention-team", frozenset({"campaign_lead"})),
+                 User("rita", frozenset({"campaign_lead"})),  # of retention-team, the owner
                  User("vic", frozenset({"viewer"})), User("ada", frozenset({"admin"})),
                  DIRECTOR):
         with pytest.raises(Forbidden), engine.begin() as conn:
             service.approve(conn, config, library, ticket["id"], user, None, AT)
+    member = User("ruben", frozenset({"campaign_lead"}))
+    with pytest.raises(Forbidden, match="member of retention-team, which owns"), \
+            engine.begin() as conn:
+        service.approve(conn, config, library, ticket["id"], member, None, AT)
     with engine.begin() as conn:
         assert service.show(conn, ticket["id"])["approvals"] == []
 

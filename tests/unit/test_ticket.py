@@ -22,7 +22,8 @@ DIRECTOR = User("dora", frozenset({"director"}))
 
 def _ticket(state: str = "planned", levels: tuple[tk.Level, ...] = TWO_LEVELS,
             approvals: tuple[tk.Approval, ...] = ()) -> tk.Ticket:
-    return tk.Ticket(7, "winback", state, "alice", AT, "retention-team", levels, approvals)
+    return tk.Ticket(7, "winback", state, "alice", AT, "retention-team", levels, approvals,
+                     owners=frozenset({"retention-team", "rita", "ruben"}))
 
 
 @pytest.mark.parametrize("state", (tk.NEW, *tk.STATES))
@@ -73,6 +74,7 @@ def test_a_rejection_ends_the_ticket() -> None:
 @pytest.mark.parametrize("user", [
     User("alice", frozenset({"campaign_lead"})),           # the planner
     User("retention-team", frozenset({"campaign_lead"})),  # the playbook's owner
+    User("rita", frozenset({"campaign_lead"})),            # a member of the owning team
     User("ada", frozenset({"admin"})),                     # admin alone is no approver
     User("vic", frozenset({"viewer", "designer"})),
     DIRECTOR,                                              # level 1 is due, not 2
@@ -80,6 +82,12 @@ def test_a_rejection_ends_the_ticket() -> None:
 def test_separation_of_duties(user: User) -> None:
     with pytest.raises(Forbidden):
         tk.decide(_ticket(), user, True, None, AT)
+
+
+def test_a_member_of_the_owning_team_is_told_why() -> None:
+    with pytest.raises(Forbidden, match="ruben is a member of retention-team, which owns "
+                                        "playbook 'winback'"):
+        tk.decide(_ticket(), User("ruben", frozenset({"campaign_lead"})), True, None, AT)
 
 
 def test_one_person_approves_at_most_one_level() -> None:
