@@ -41,6 +41,13 @@ from engine.users import User
 from engine.workflow import Workflow, ticket_facts
 
 TRIGGERS = ("schedule", "event", "manual")
+# A ticket planned by hand holds a sweep's customers, but an event playbook's audience is
+# judged against each customer's event: without one the sweep picks whoever the customer
+# fields alone let through, and on a standing workflow the approved ticket would wait for
+# events that go to the standing ticket instead, running nothing. So it is refused.
+_EVENT_ONLY = ("playbook {id!r} is triggered by the event {event!r}: it runs from its events "
+               "(on its standing ticket, or in the day's ticket of matched events), not on a "
+               "ticket planned by hand")
 
 
 def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
@@ -52,6 +59,8 @@ def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
     chosen otherwise than by a sweep at `at` (a day's gathered event matches)."""
     if trigger not in TRIGGERS:
         raise ValidationError(f"trigger: expected one of {', '.join(TRIGGERS)}, got {trigger!r}")
+    if trigger == "manual" and playbook.trigger.event is not None:
+        raise Conflict(_EVENT_ONLY.format(id=playbook.id, event=playbook.trigger.event))
     begin_writes(conn)
     key = window_key or at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if _swept(conn, playbook.id, key):

@@ -215,6 +215,16 @@ def test_validate_and_preview(api: Api) -> None:
     assert draft["counts"] == first["counts"]
 
 
+def test_an_event_playbook_is_not_planned_by_hand(api: Api) -> None:
+    api.call("POST", "/customers", json=CUSTOMERS)
+    for playbook in ("zero_usage_alert", "competitor_call_alert"):
+        refused = api.call("POST", "/tickets", "designer", json={"playbook": playbook})
+        assert refused.status_code == 409, refused.json
+        assert f"playbook '{playbook}' is triggered by the event" in refused.json["message"]
+        assert "not on a ticket planned by hand" in refused.json["message"]
+    assert api.call("GET", "/tickets", "viewer").json["items"] == []
+
+
 def test_ticket_flow(api: Api) -> None:
     api.call("POST", "/customers", json=CUSTOMERS)
     planned = api.call("POST", "/tickets", "designer", json=PLAN)

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from http_support import Api
 
 from adapters.db import one_of
+from adapters.http.state import State
+from adapters.scheduler import plan_standing
 from adapters.tables import customers, entries, events, tasks
 
 NOW = dt.datetime.now(dt.UTC)
@@ -25,9 +27,11 @@ def silent(event_id: str, customer: str, days: int, ago: dt.timedelta = dt.timed
 
 
 def approved_standing_ticket(api: Api) -> int:
-    planned = api.call("POST", "/tickets", "designer", json={"playbook": "zero_usage_alert"})
-    assert planned.status_code == 201, planned.json
-    ticket = planned.json
+    """zero_usage_alert's standing ticket, planned as the scheduler plans it, approved."""
+    st: State = api.app.extensions["tend"]
+    with st.engine.begin() as conn:
+        opened = plan_standing(conn, st.config, st.library, NOW)
+    ticket = next(t for t in opened if t["playbook"] == "zero_usage_alert")
     approved = api.call("POST", f"/tickets/{ticket['id']}/approve", "campaign_lead",
                         json={"comment": "standing alert for v1"})
     assert approved.status_code == 200, approved.json
