@@ -132,3 +132,21 @@ def test_batch_lookups_find_any_id(api: Api) -> None:
         none = conn.scalars(sa.select(customers.c.id).where(
             one_of(conn, customers.c.id, []))).all()
     assert sorted(found) == sorted(odd) and none == []
+
+
+def test_the_rehearsal_sample_is_judged_on_the_event_that_matched(api: Api) -> None:
+    api.call("POST", "/customers", json=[SILVER, STANDARD])
+    api.call("POST", "/events", "adapter:sms", json=[
+        silent("r1", "c1", 8, ago=dt.timedelta(days=2)), silent("r2", "c1", 3),
+        silent("r3", "c2", 9, ago=dt.timedelta(days=1))])
+    st: State = api.app.extensions["tend"]
+    with st.engine.begin() as conn:
+        opened = plan_standing(conn, st.config, st.library, NOW)
+    rehearsal = next(t for t in opened if t["playbook"] == "zero_usage_alert")["rehearsal"]
+    assert rehearsal["matched"] == 1
+    [shown] = rehearsal["sample"]
+    assert shown["customer_id"] == "c1" and shown["group"] in ("treatment", "control")
+    assert shown["event"]["id"] == "r1"  # the earliest match, not the later 3-day gap
+    days = next(p for p in shown["audience"]["parts"]
+                if p["condition"] == "event.data.days gte 7")
+    assert (days["held"], days["actual"]) == (True, 8.0) and shown["audience"]["held"]
