@@ -95,6 +95,9 @@ class DiffOut(Out):
 class ValidateOut(Out):
     ok = fields.Boolean()
     playbook = fields.Nested(PlaybookOut)
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "{line, column, message}: steps whose sends and retries the contact "
+                       "policy's caps can never let through (docs/CHANNELS.md)"})
 
 
 class ExplainQuery(Schema):

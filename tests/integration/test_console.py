@@ -306,6 +306,19 @@ def test_draft_errors_at_their_line_then_a_preview(console: Console) -> None:
     assert "at: expected YYYY-MM-DD" in bad_date.get_data(as_text=True)  # the form's field
 
 
+def test_a_draft_whose_retries_the_caps_never_allow_is_previewed_with_a_warning(
+        console: Console) -> None:
+    pat = console.browser("pat", **{"Accept-Language": "zh-CN"})
+    eager = DRAFT.replace("times: 2, after: 2d", "times: 5, after: 1d")
+    line = 1 + eager.splitlines().index("    retry: {on: [no_answer, failed], times: 5, after: 1d}")
+    text = pat.post("/console/draft", {"yaml": eager, "at": "2026-06-01"}).get_data(as_text=True)
+    assert 'id="preview"' in text and 'id="warnings"' in text and "1 个警告" in text
+    assert f"第 {line} 行" in text or f"line {line}" in text
+    assert "makes up to 6 outbound_call contacts within 1w" in text
+    assert 'id="warnings"' not in pat.post("/console/draft", {"yaml": DRAFT, "at": "2026-06-01"}
+                                          ).get_data(as_text=True)
+
+
 def test_library_diff_and_explain(console: Console) -> None:
     vic = console.browser("vic")
     assert "high_value_upsell" in vic.text("/console/playbooks")

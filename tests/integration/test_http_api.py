@@ -195,6 +195,14 @@ def test_validate_and_preview(api: Api) -> None:
     winback = api.call("GET", "/playbooks/winback", "viewer").json
     good = api.call("POST", "/playbooks/validate", "designer", json={"yaml": winback["yaml"]})
     assert good.json["ok"] is True and good.json["playbook"]["id"] == "winback"
+    assert good.json["warnings"] == []
+    eager = winback["yaml"].replace("times: 2, after: 1d", "times: 4, after: 1d")
+    warned = api.call("POST", "/playbooks/validate", "designer", json={"yaml": eager})
+    line = 1 + eager.splitlines().index("    retry: {on: [no_answer], times: 4, after: 1d}")
+    assert warned.status_code == 200 and warned.json["ok"] is True
+    [warning] = warned.json["warnings"]
+    assert (warning["line"], warning["column"]) == (line, 5)
+    assert warning["message"].startswith("warning: step 'call' makes up to 5 outbound_call")
     api.call("POST", "/customers", json=[
         {"id": f"c{i:03}", "joined_on": "2019-01-01", "arpu": 200, "churned_on": "2026-10-01"}
         for i in range(25)])
