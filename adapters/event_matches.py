@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,7 +102,7 @@ def selection(conn: Connection, config: Config, playbook: Playbook, day: dt.date
     conditional = [step for step in playbook.steps if step.when is not None]
     query = (sa.select(customers.c.id, renderer.truth(OPTED_OUT_ALL),
                        *(renderer.truth(step.when) for step in conditional
-                         if step.when is not None))
+                         if step.when is not None), events.c.seq)
              .select_from(event_matches)
              .join(events, events.c.seq == event_matches.c.event_seq)
              .join(customers, customers.c.id == event_matches.c.customer_id)
@@ -118,9 +119,10 @@ def selection(conn: Connection, config: Config, playbook: Playbook, day: dt.date
     step_members = {step.id: matched for step in playbook.steps}
     for i, step in enumerate(conditional, start=2):
         step_members[step.id] = [row[0] for row in rows if row[i]]
-    return select_members(playbook.id, playbook.version, playbook.holdout, matched,
-                          cooldown_ids(conn, playbook, at, matched),
-                          [row[0] for row in rows if row[1]], step_members)
+    chosen = select_members(playbook.id, playbook.version, playbook.holdout, matched,
+                            cooldown_ids(conn, playbook, at, matched),
+                            [row[0] for row in rows if row[1]], step_members)
+    return replace(chosen, events={row[0]: row[-1] for row in rows})
 
 
 def _superseded_days(conn: Connection, playbook: Playbook, day: dt.date) -> list[dt.date]:

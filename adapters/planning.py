@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from adapters import contact_policy, execution
 from adapters.db import load_customers, one_of
-from adapters.tables import UTCDateTime, customers, entries, playbook_versions
+from adapters.tables import UTCDateTime, customers, entries, events, playbook_versions
 from engine import task as tk
 from engine.config import Config
 from engine.customer import facts, tier_of
@@ -142,10 +142,25 @@ def _sample(conn: Connection, config: Config, playbook: Playbook, selection: Sel
         return []
     chosen = selected[::max(1, len(selected) // size)][:size]
     records = load_customers(conn, config, chosen)
+    matched_on = _events(conn, [selection.events[c] for c in chosen if c in selection.events])
     sample = []
     for cid in chosen:
-        verdict = explain_playbook(records[cid], playbook, config, at)
-        sample.append({"customer_id": cid, "group": verdict["group"],
-                       "audience": verdict["audience"], "exclude": verdict["exclude"],
-                       "steps": verdict["steps"]})
+        event = matched_on.get(selection.events.get(cid, -1))
+        verdict = explain_playbook(records[cid], playbook, config, at, event)
+        item = {"customer_id": cid, "group": verdict["group"],
+                "audience": verdict["audience"], "exclude": verdict["exclude"],
+                "steps": verdict["steps"]}
+        if event is not None:
+            item["event"] = {"id": event["id"], "at": event["at"].isoformat()}
+        sample.append(item)
     return sample
+
+
+def _events(conn: Connection, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Stored events by seq, in the shape explain_playbook reads (event.<field>)."""
+    if not seqs:
+        return {}
+    rows = conn.execute(sa.select(events.c.seq, events.c.id, events.c.type,
+                                  events.c.customer_id, events.c.at, events.c.data)
+                        .where(events.c.seq.in_(seqs))).mappings()
+    return {row["seq"]: {k: v for k, v in row.items() if k != "seq"} for row in rows}

@@ -111,13 +111,7 @@ class Scheduler:
             snapshots.monthly(self.engine, self.config, now)  # the churn model's history
 
     def _plan_standing(self, conn: Connection, library: Library, now: dt.datetime) -> None:
-        """A new version of an event-triggered playbook gets its standing ticket to approve
-        (one that gathers its matches by day gets a ticket per day instead)."""
-        for playbook in library.playbooks.values():
-            if (playbook.trigger.event and not event_matches.gathers(library, playbook)
-                    and not _has_live_ticket(conn, playbook)):
-                tickets.plan(conn, self.config, library, playbook, now, "event", "scheduler",
-                             window_key=f"standing:v{playbook.version}")
+        plan_standing(conn, self.config, library, now)
 
     def sweep(self, playbook_id: str) -> dict[str, Any] | None:
         """The cron job of one playbook: a ticket for its fire, unless that window has one.
@@ -211,6 +205,22 @@ class Scheduler:
         finally:
             if ticked:
                 self.jobs.shutdown(wait=False)
+
+
+def plan_standing(conn: Connection, config: Config, library: Library,
+                  now: dt.datetime) -> list[dict[str, Any]]:
+    """A new version of an event-triggered playbook gets its standing ticket to approve
+    (one that gathers its matches by day gets a ticket per day instead). This is the only way
+    an event playbook's ticket is opened: one planned by hand is refused (adapters.tickets)."""
+    opened = []
+    for playbook in sorted(library.playbooks.values(), key=lambda p: p.id):
+        if (playbook.trigger.event and not event_matches.gathers(library, playbook)
+                and not _has_live_ticket(conn, playbook)):
+            ticket = tickets.plan(conn, config, library, playbook, now, "event", "scheduler",
+                                  window_key=f"standing:v{playbook.version}")
+            if ticket is not None:
+                opened.append(ticket)
+    return opened
 
 
 def _has_live_ticket(conn: Connection, playbook: Playbook) -> bool:

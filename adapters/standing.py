@@ -207,17 +207,20 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
             line["reason"] = "no step applies"
         line["entry"] = entry_id
         rows.extend(made)
-    for ticket_id, playbook_id in sorted({(e["ticket_id"], p.id) for _, p, e in entering}):
-        contact_policy.admit(conn, config.policy, playbook_id,
-                             [row for row in rows if row["ticket_id"] == ticket_id], now)
-    if rows:
-        by_entry: dict[int, list[dict[str, Any]]] = {}
-        for row in sorted(insert_rows(conn, tasks, rows, TASK_COLUMNS), key=lambda r: r.id):
-            by_entry.setdefault(row.entry_id, []).append(task_shape(row))
-        for line, _, _ in entering:
-            line["tasks"] = by_entry.pop(line.pop("entry", -1), [])
+    by_entry: dict[int, list[dict[str, Any]]] = {}
+    # One playbook's tasks at a time, in the order its first event came, each stored before
+    # the next playbook's are judged: the policy then sees the batch's earlier tasks as it
+    # would have seen them had each event come in its own request, so one batch arbitrates
+    # (and caps) exactly as separate requests do.
+    for ticket_id in dict.fromkeys(entry["ticket_id"] for _, _, entry in entering):
+        mine = [row for row in rows if row["ticket_id"] == ticket_id]
+        playbook_id = next(p.id for _, p, e in entering if e["ticket_id"] == ticket_id)
+        contact_policy.admit(conn, config.policy, playbook_id, mine, now)
+        if mine:
+            for row in sorted(insert_rows(conn, tasks, mine, TASK_COLUMNS), key=lambda r: r.id):
+                by_entry.setdefault(row.entry_id, []).append(task_shape(row))
     for line, _, _ in entering:
-        line.pop("entry", None)
+        line["tasks"] = by_entry.pop(line.pop("entry", -1), [])
 
 
 def _standing_ticket(conn: Connection, playbook: Playbook) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +38,8 @@ def sweep(conn: Connection, playbook: Playbook, config: Config, at: dt.datetime,
     conditional = [step for step in playbook.steps if step.when is not None]
     columns = [customers.c.id, renderer.truth(OPTED_OUT_ALL),
                *(renderer.truth(step.when) for step in conditional if step.when is not None)]
+    if event_type:
+        columns.append(events.c.seq)  # last: the event each customer is matched on
     query = sa.select(*columns).where(renderer.render(playbook.selector))
     if event_type:
         query = (query.join_from(events, customers, events.c.customer_id == customers.c.id)
@@ -54,8 +57,11 @@ def sweep(conn: Connection, playbook: Playbook, config: Config, at: dt.datetime,
     step_members: dict[str, list[str]] = {step.id: matched for step in playbook.steps}
     for i, step in enumerate(conditional, start=2):
         step_members[step.id] = [row[0] for row in rows if row[i]]
-    return select_members(playbook.id, playbook.version, playbook.holdout, matched,
-                          cooldown_ids, opted_out, step_members)
+    selection = select_members(playbook.id, playbook.version, playbook.holdout, matched,
+                               cooldown_ids, opted_out, step_members)
+    if event_type:
+        selection = replace(selection, events={row[0]: row[-1] for row in rows})
+    return selection
 
 
 def _first_per_customer(rows: Sequence[Row[Any]]) -> list[Row[Any]]:

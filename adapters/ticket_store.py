@@ -56,11 +56,13 @@ def approvals_of(conn: Connection, ids: Sequence[int]) -> dict[int, list[Approva
     return found
 
 
-def domain_ticket(row: Row[Any], decided: Sequence[Approval], owner: str | None) -> Ticket:
+def domain_ticket(row: Row[Any], decided: Sequence[Approval], owner: str | None,
+                  owners: frozenset[str] = frozenset()) -> Ticket:
+    """`owners`: config.owners(owner), the people barred from approving as owners."""
     return Ticket(id=row.id, playbook=row.playbook, state=row.state, planned_by=row.planned_by,
                   planned_at=row.planned_at, owner=owner,
                   levels=tuple(Level(lv["level"], lv["role"]) for lv in row.levels),
-                  approvals=tuple(decided), cancel_reason=row.cancel_reason)
+                  approvals=tuple(decided), cancel_reason=row.cancel_reason, owners=owners)
 
 
 def record_change(conn: Connection, ticket: Ticket, record: AuditRecord,

@@ -41,6 +41,13 @@ from engine.users import User
 from engine.workflow import Workflow, ticket_facts
 
 TRIGGERS = ("schedule", "event", "manual")
+# A ticket planned by hand holds a sweep's customers, but an event playbook's audience is
+# judged against each customer's event: without one the sweep picks whoever the customer
+# fields alone let through, and on a standing workflow the approved ticket would wait for
+# events that go to the standing ticket instead, running nothing. So it is refused.
+_EVENT_ONLY = ("playbook {id!r} is triggered by the event {event!r}: it runs from its events "
+               "(on its standing ticket, or in the day's ticket of matched events), not on a "
+               "ticket planned by hand")
 
 
 def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
@@ -52,6 +59,8 @@ def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
     chosen otherwise than by a sweep at `at` (a day's gathered event matches)."""
     if trigger not in TRIGGERS:
         raise ValidationError(f"trigger: expected one of {', '.join(TRIGGERS)}, got {trigger!r}")
+    if trigger == "manual" and playbook.trigger.event is not None:
+        raise Conflict(_EVENT_ONLY.format(id=playbook.id, event=playbook.trigger.event))
     begin_writes(conn)
     key = window_key or at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if _swept(conn, playbook.id, key):
@@ -123,25 +132,30 @@ def _members(conn: Connection, ticket_id: int, treatment: tuple[str, ...],
 
 
 def approve(conn: Connection, config: Config, library: Library, ticket_id: int, user: User,
-            comment: str | None, now: dt.datetime) -> dict[str, Any]:
-    """One level's approval; the last one starts execution at once."""
-    return _decide(conn, config, library, ticket_id, user, True, comment, now)
+            comment: str | None, now: dt.datetime, level: int | None = None) -> dict[str, Any]:
+    """One level's approval; the last one starts execution at once. The ticket comes back with
+    `repeat: true` when this person had already approved (nothing was written)."""
+    return _decide(conn, config, library, ticket_id, user, True, comment, now, level)
 
 
 def reject(conn: Connection, config: Config, library: Library, ticket_id: int, user: User,
-           reason: str, now: dt.datetime) -> dict[str, Any]:
+           reason: str, now: dt.datetime, level: int | None = None) -> dict[str, Any]:
     if not reason or not reason.strip():
         raise ValidationError("reason: a rejection says why")
-    return _decide(conn, config, library, ticket_id, user, False, reason, now)
+    return _decide(conn, config, library, ticket_id, user, False, reason, now, level)
 
 
 def _decide(conn: Connection, config: Config, library: Library, ticket_id: int, user: User,
-            approve: bool, comment: str | None, now: dt.datetime) -> dict[str, Any]:
+            approve: bool, comment: str | None, now: dt.datetime,
+            level: int | None) -> dict[str, Any]:
     begin_writes(conn)
     row = ticket_row(conn, ticket_id, lock=True)
     playbook = planned_playbook(conn, config, library, row)
-    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], playbook.owner)
-    moved, approval, record = tk.decide(ticket, user, approve, comment, now)
+    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], playbook.owner,
+                           config.owners(playbook.owner))
+    moved, approval, record = tk.decide(ticket, user, approve, comment, now, level)
+    if record is None:
+        return {**show(conn, ticket_id), "repeat": True}
     conn.execute(approvals.insert().values(
         ticket_id=ticket_id, level=approval.level, role=approval.role, by=approval.by,
         decision=approval.decision, comment=approval.comment, at=approval.at))
@@ -152,7 +166,7 @@ def _decide(conn: Connection, config: Config, library: Library, ticket_id: int, 
                   else None)
     if moved.state == "approved":
         _start(conn, config, playbook, workflow, moved, now)
-    return show(conn, ticket_id)
+    return {**show(conn, ticket_id), "repeat": False}
 
 
 def _start(conn: Connection, config: Config, playbook: Playbook, workflow: Workflow,

@@ -77,6 +77,12 @@ class _NotifierSchema(Strict):
 
 DEFAULT_MISFIRE_GRACE = dt.timedelta(hours=1)
 _TYPE = fields.String(validate=validate.OneOf(sorted(DECLARABLE_TYPES)))
+# Team names are how the shipped playbooks already spell owners (retention-team).
+TEAM = validate.Regexp(r"^[a-z][a-z0-9_-]*$", error="expected a team name of [a-z][a-z0-9_-]*")
+
+
+class _TeamSchema(Strict):
+    members = fields.List(Text(), required=True, validate=validate.Length(min=1))
 
 
 class _ConfigSchema(Strict):
@@ -96,6 +102,8 @@ class _ConfigSchema(Strict):
     channels = fields.Dict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
                            values=fields.Nested(_ChannelSchema), load_default=dict)
     roles = fields.List(fields.String(validate=NAME), load_default=list)
+    teams = fields.Dict(keys=fields.String(validate=TEAM), values=fields.Nested(_TeamSchema),
+                        load_default=dict)
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
     contact_policy = fields.Nested(PolicySchema, load_default=dict)
 
@@ -151,6 +159,19 @@ class Config:
     # how late the scheduler still sweeps a fire it missed (down, killed mid-sweep, handover)
     misfire_grace: dt.timedelta = DEFAULT_MISFIRE_GRACE
     policy: Policy = field(default_factory=Policy)  # no `contact_policy` section: no limits
+    teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # team → member names
+
+    def owner_known(self, owner: str) -> bool:
+        """A playbook's owner is a declared team or a member of one: users live in the
+        database, so the file can only vouch for the names it lists."""
+        return owner in self.teams or any(owner in m for m in self.teams.values())
+
+    def owners(self, owner: str | None) -> frozenset[str]:
+        """The people an owner stands for, none of whom may approve the playbook's tickets:
+        the owner named, and the members when it is a team."""
+        if owner is None:
+            return frozenset()
+        return frozenset({owner, *self.teams.get(owner, ())})
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -222,7 +243,8 @@ def parse_config(text: str, file: str) -> Config:
                   database_url=data["database_url"], path=file,
                   notifier=_notifier(data["notifier"]), task_lease=data["task_lease"],
                   misfire_grace=data["misfire_grace"],
-                  policy=build_policy(data["contact_policy"], ZoneInfo(data["timezone"])))
+                  policy=build_policy(data["contact_policy"], ZoneInfo(data["timezone"])),
+                  teams={name: frozenset(t["members"]) for name, t in data["teams"].items()})
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],

@@ -149,8 +149,12 @@ class Group:
         for (grp, cid), entry in self.first_entry.items():
             if not chosen(grp, cid):
                 continue
-            if entry.churned_on is not None and entry.churned_on < entry.entered_on:
-                continue  # already gone when entered (a win-back): cannot churn again
+            if entry.churned_on is not None and entry.churned_on <= entry.entered_on:
+                # Already gone when entered (a win-back): cannot churn again. A churn dated
+                # the entry's own day counts as before it: a date cannot order the two within
+                # the day, and a win-back selecting on churned_on enters customers who churned
+                # that very day; counting them made winback's treated churn 100%.
+                continue
             at_risk += 1
             churned += entry.churned_on is not None and entry.churned_on <= last_day
         return {"customers": at_risk, "churned": churned, "rate": rate(churned, at_risk)}

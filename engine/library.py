@@ -18,6 +18,7 @@ from engine.casebook import Case, parse_cases
 from engine.config import Config
 from engine.errors import NotFound, Problem, ValidationError
 from engine.playbook import Playbook, parse_playbook, playbook_from
+from engine.policy_fit import policy_warnings
 from engine.source import Source, load_yaml
 from engine.workflow import Workflow, workflow_from
 
@@ -49,6 +50,7 @@ class Checked:
     cases: tuple[Case, ...]
     summaries: tuple[str, ...]
     problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()  # engine.policy_fit: valid, but the policy bites
 
 
 def rules_dir() -> Path:
@@ -109,8 +111,8 @@ def check_paths(paths: Sequence[Path], config: Config) -> Checked:
         problems.append(doc.source.at([], "expected a playbook (a 'playbook:' key), a workflow "
                                           "('workflow:') or test cases ('cases:')"))
     found = {**installed.workflows, **_workflows(by_kind["workflow"], config, problems)}
-    playbooks = {**installed.playbooks,
-                 **_playbooks(by_kind["playbook"], config, found, problems)}
+    checked = _playbooks(by_kind["playbook"], config, found, problems)
+    playbooks = {**installed.playbooks, **checked}
     cases: list[Case] = []
     for doc in by_kind["cases"]:
         try:
@@ -119,7 +121,9 @@ def check_paths(paths: Sequence[Path], config: Config) -> Checked:
             problems.extend(exc.problems)
     library = Library(playbooks, {k: v for k, v in found.items() if v is not None})
     summaries = () if problems else tuple(_summary(doc, library, cases) for doc in docs)
-    return Checked(library, tuple(cases), summaries, tuple(sorted(problems)))
+    warnings = [w for pb in checked.values() for w in policy_warnings(pb, config)]
+    return Checked(library, tuple(cases), summaries, tuple(sorted(problems)),
+                   tuple(sorted(warnings)))
 
 
 def yaml_files(paths: Iterable[Path], problems: list[Problem]) -> list[Path]:

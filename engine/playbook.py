@@ -177,6 +177,7 @@ def playbook_from(source: Source, text: str, config: Config,
     doc = plain(source.root) if isinstance(source.root, dict) else {}
     checks = _Checks(source, config, doc)
     checks.trigger(workflows)
+    checks.owner()
     checks.steps()
     conditions = checks.conditions()
     problems.extend(checks.problems)
@@ -266,6 +267,15 @@ class _Checks:
             self.fail(["workflow"], f"workflow {name!r} is standing: expected an "
                                     f"event-triggered playbook or a workflow with "
                                     f"standing: false")
+
+    def owner(self) -> None:
+        """An owner nobody can resolve would bar nobody from approving: it must be a team of
+        config.yaml or one of its members."""
+        owner = self.doc.get("owner")
+        if isinstance(owner, str) and not self.config.owner_known(owner):
+            teams = ", ".join(sorted(self.config.teams)) or "none declared"
+            self.fail(["owner"], f"unknown owner {owner!r}: expected a team declared under "
+                                 f"`teams:` in {self.config.path} ({teams}) or a member of one")
 
     def cron(self, schedule: str) -> None:
         """crontab(5) meaning (engine/schedule.py), whatever APScheduler's own dialect says."""

@@ -61,7 +61,7 @@ class Cap:
     channel: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.channel or 'all channels'}: at most {self.max} per {_span(self.per)}"
+        return f"{self.channel or 'all channels'}: at most {self.max} per {span_text(self.per)}"
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ def at_plan(policy: Policy, intent: Intent,
     return held, beaten
 
 
-def _span(delta: dt.timedelta) -> str:
+def span_text(delta: dt.timedelta) -> str:
     seconds = int(delta.total_seconds())
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:

@@ -41,6 +41,9 @@ class Selection:
     control: tuple[str, ...]
     suppressed: Mapping[str, tuple[str, ...]]
     steps: Mapping[str, int] = field(default_factory=dict)
+    # Event playbooks: the stored event (its seq) each matched customer was judged on, so the
+    # rehearsal's sample explains a customer with the very event that brought them in.
+    events: Mapping[str, int] = field(default_factory=dict)
 
     def as_json(self, at: str) -> dict[str, Any]:
         return {

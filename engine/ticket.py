@@ -73,6 +73,7 @@ class Ticket:
     levels: tuple[Level, ...]
     approvals: tuple[Approval, ...] = ()
     cancel_reason: str | None = None
+    owners: frozenset[str] = frozenset()  # the owner and, for a team, its members
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,34 @@ def next_level(ticket: Ticket) -> Level | None:
 
 
 def decide(ticket: Ticket, user: User, approve: bool, comment: str | None,
-           at: dt.datetime) -> tuple[Ticket, Approval, AuditRecord]:
+           at: dt.datetime,
+           level: int | None = None) -> tuple[Ticket, Approval, AuditRecord | None]:
     """One level's decision. Who may decide is checked before the ticket's state, so a person
-    without the right gets 403 whatever the state (and learns nothing about it)."""
+    without the right gets 403 whatever the state (and learns nothing about it).
+
+    The same person repeating the decision they already made (a double click, a retried
+    request) changes nothing and is no error: the ticket comes back as it is with their earlier
+    approval and no audit record, so the caller writes nothing. `level`, when given, is the
+    level the person saw (the console's button names it): a repeat must be for that level, and
+    a level someone else decided meanwhile is a Conflict rather than a vote for the next one.
+    Any other second decision by one person is refused: one person decides at most one level."""
     _check_approver(ticket, user)
-    level = next_level(ticket)
+    mine = next((a for a in ticket.approvals if a.by == user.name), None)
+    if mine is not None:
+        if mine.decision == ("approved" if approve else "rejected") and \
+                level in (None, mine.level):
+            return ticket, mine, None
+        raise Forbidden(f"{user.name} already decided level {mine.level} of ticket "
+                        f"{ticket.id} ({mine.decision}): one person decides at most one level")
+    due = next_level(ticket)
+    if level is not None and due is not None and level != due.level:
+        raise Conflict(f"level {level} of ticket {ticket.id} is not the one due (level "
+                       f"{due.level}): reload the ticket")
+    return _decide_level(ticket, user, approve, comment, at, due)
+
+
+def _decide_level(ticket: Ticket, user: User, approve: bool, comment: str | None,
+                  at: dt.datetime, level: Level | None) -> tuple[Ticket, Approval, AuditRecord]:
     if level is None:
         verb = "approve" if approve else "reject"
         raise Conflict(f"ticket {ticket.id} is {ticket.state}: cannot {verb}")
@@ -155,9 +179,9 @@ def _check_approver(ticket: Ticket, user: User) -> None:
     if ticket.owner is not None and user.name == ticket.owner:
         raise Forbidden(f"{user.name} owns playbook {ticket.playbook!r} and cannot approve "
                         f"its tickets")
-    if any(a.by == user.name for a in ticket.approvals):
-        raise Forbidden(f"{user.name} already decided a level of ticket {ticket.id}: one "
-                        f"person approves at most one level")
+    if user.name in ticket.owners:
+        raise Forbidden(f"{user.name} is a member of {ticket.owner}, which owns playbook "
+                        f"{ticket.playbook!r}, and cannot approve its tickets")
 
 
 def cancel(ticket: Ticket, user: User, reason: str,

@@ -54,7 +54,10 @@ def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     checked = _checked(ctx, _designer_paths(paths, cases_only=False))
     for line in checked.summaries:
         click.echo(line)
-    click.echo(f"{len(checked.summaries)} file(s) OK")
+    for warning in checked.warnings:  # the exit status stays 0: engine/policy_fit.py says why
+        click.echo(str(warning), err=True)
+    found = f", {len(checked.warnings)} warning(s)" if checked.warnings else ""
+    click.echo(f"{len(checked.summaries)} file(s) OK{found}")
 
 
 @main.command()

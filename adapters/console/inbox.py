@@ -45,11 +45,20 @@ def may(conn: Connection, st: State, ticket_id: int, user: User) -> dict[str, bo
         owner = planned_playbook(conn, st.config, st.library, row).owner
     except TendError:
         owner = None
-    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], owner)
+    ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], owner,
+                           st.config.owners(owner))
     now = st.now()
-    return {"decide": permitted(user, "approve") and _allowed(tk.decide, ticket, user, True,
-                                                              None, now),
+    return {"decide": permitted(user, "approve") and _decides(ticket, user, now),
             "cancel": permitted(user, "cancel") and _allowed(tk.cancel, ticket, user, "", now)}
+
+
+def _decides(ticket: tk.Ticket, user: User, now: dt.datetime) -> bool:
+    """Whether approving now would decide a level: a person who already decided one gets no
+    button (their repeat would change nothing)."""
+    try:
+        return tk.decide(ticket, user, True, None, now)[2] is not None
+    except TendError:
+        return False
 
 
 def _allowed(rule: Any, *args: Any) -> bool:

@@ -23,6 +23,7 @@ from adapters.sweep import sweep
 from adapters.tables import playbook_versions, tickets
 from engine.errors import NotFound, Problem, ValidationError
 from engine.playbook import parse_playbook
+from engine.policy_fit import policy_warnings
 from engine.values import given_instant
 
 DRAFT = "draft.yaml"
@@ -137,7 +138,8 @@ def _try(text: str, at_text: str) -> tuple[list[Problem], dict[str, Any] | None]
     with st.transaction() as conn:
         selection = sweep(conn, playbook, st.config, at)
         rehearsal = planning.rehearsal(conn, st.config, playbook, selection, at, DRAFT_SAMPLE)
-    return [], {"playbook": playbook, "rehearsal": rehearsal}
+    return [], {"playbook": playbook, "rehearsal": rehearsal,
+                "warnings": policy_warnings(playbook, st.config)}
 
 
 @bp.get("/explain")

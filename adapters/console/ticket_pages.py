@@ -101,8 +101,9 @@ def approve(ticket_id: int) -> Response:
     st = state()
     comment = request.form.get("comment", "").strip() or None
     with st.transaction(write=True) as conn:
-        tickets.approve(conn, st.config, st.library, ticket_id, g.user, comment, _now())
-    flash(_("Approved."), "ok")
+        shown = tickets.approve(conn, st.config, st.library, ticket_id, g.user, comment,
+                                _now(), _level())
+    flash(_("Already approved by you.") if shown["repeat"] else _("Approved."), "ok")
     return _back(ticket_id)
 
 
@@ -110,7 +111,7 @@ def approve(ticket_id: int) -> Response:
 @page("approve")
 def reject(ticket_id: int) -> Response:
     return _end(ticket_id, tickets.reject, _("A rejection needs a comment saying why."),
-                _("Rejected."))
+                _("Rejected."), _("Already rejected by you."), level=_level())
 
 
 @bp.post("/tickets/<int:ticket_id>/cancel")
@@ -120,17 +121,27 @@ def cancel(ticket_id: int) -> Response:
                 _("Cancelled."))
 
 
-def _end(ticket_id: int, act: Callable[..., Any], needs_reason: str, done: str) -> Response:
-    """Reject or cancel: both end the ticket and both need the comment as their reason."""
+def _level() -> int | None:
+    """The level the decision form was shown for: a second click after the first went
+    through is then recognised as the same decision (adapters.tickets.approve)."""
+    given = request.form.get("level", "")
+    return int(given) if given.isdigit() else None
+
+
+def _end(ticket_id: int, act: Callable[..., Any], needs_reason: str, done: str,
+         repeated: str | None = None, level: int | None = None) -> Response:
+    """Reject or cancel: both end the ticket and both need the comment as their reason.
+    A rejection is decided for a level (`level`), a cancellation is not."""
     st = state()
+    seen = () if level is None else (level,)
     try:
         with st.transaction(write=True) as conn:
-            act(conn, st.config, st.library, ticket_id, g.user,
-                request.form.get("comment", ""), _now())
+            shown = act(conn, st.config, st.library, ticket_id, g.user,
+                        request.form.get("comment", ""), _now(), *seen)
     except ValidationError:
         flash(needs_reason, "error")
         return _back(ticket_id)
-    flash(done, "ok")
+    flash(repeated if repeated and shown.get("repeat") else done, "ok")
     return _back(ticket_id)
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_smorest import Blueprint
 
 from adapters.http.auth import allow
-from adapters.http.errors import Invalid
+from adapters.http.errors import Invalid, problem_json
 from adapters.http.paging import page
 from adapters.http.schemas import (
     DiffOut,
@@ -28,6 +28,7 @@ from adapters.sweep import sweep
 from adapters.tables import playbook_versions
 from engine.errors import NotFound, ValidationError
 from engine.playbook import Playbook, parse_playbook
+from engine.policy_fit import policy_warnings
 from engine.selection import Selection
 from engine.values import given_instant
 
@@ -92,8 +93,11 @@ def get_playbook(playbook_id: str) -> Any:
 @blp.alt_response(200, schema=ValidateOut, success=True)
 @allow("design")
 def validate_playbook(body: dict[str, Any]) -> Any:
-    """400 lists every problem as {line, column, message} under `problems`."""
-    return {"ok": True, "playbook": playbook_json(_draft(body["yaml"]))}
+    """400 lists every problem as {line, column, message} under `problems`; a valid draft may
+    come with `warnings` in that shape (steps the contact policy can never let through)."""
+    playbook = _draft(body["yaml"])
+    return {"ok": True, "playbook": playbook_json(playbook),
+            "warnings": [problem_json(w) for w in policy_warnings(playbook, state().config)]}
 
 
 def _preview(pb: Playbook, args: dict[str, Any]) -> dict[str, Any]:

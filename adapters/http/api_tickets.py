@@ -3,7 +3,7 @@
 The ticket service (adapters.tickets) owns the rules; here each request is one transaction
 and the user comes from the token. Roles are checked before the service runs; the service
 then refuses the planner, the owner and second approvals by one person (403) before it
-looks at the state (409).
+looks at the state (409). Repeating one's own decision is answered 200 with `repeat: true`.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def approve_ticket(body: dict[str, Any], ticket_id: int) -> Any:
     st = state()
     with st.transaction(write=True) as conn:
         return tickets.approve(conn, st.config, st.library, ticket_id, g.user,
-                               body.get("comment"), _now())
+                               body.get("comment"), _now(), body.get("level"))
 
 
 @blp.route("/<int:ticket_id>/reject", methods=["POST"])
@@ -99,7 +99,7 @@ def reject_ticket(body: dict[str, Any], ticket_id: int) -> Any:
     st = state()
     with st.transaction(write=True) as conn:
         return tickets.reject(conn, st.config, st.library, ticket_id, g.user, body["reason"],
-                              _now())
+                              _now(), body.get("level"))
 
 
 @blp.route("/<int:ticket_id>/cancel", methods=["POST"])

@@ -95,6 +95,9 @@ class DiffOut(Out):
 class ValidateOut(Out):
     ok = fields.Boolean()
     playbook = fields.Nested(PlaybookOut)
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "{line, column, message}: steps whose sends and retries the contact "
+                       "policy's caps can never let through (docs/CHANNELS.md)"})
 
 
 class ExplainQuery(Schema):
@@ -166,10 +169,15 @@ class TicketIn(Schema):
 
 class ApproveIn(Schema):
     comment = fields.String(allow_none=True)
+    level = fields.Integer(allow_none=True, metadata={
+        "description": "the level being decided, as the caller saw it: a repeat for that level "
+                       "answers 200 with repeat=true, another level already decided is 409"})
 
 
 class ReasonIn(Schema):
     reason = fields.String(required=True, validate=NonEmpty)
+    level = fields.Integer(allow_none=True, metadata={
+        "description": "the level being decided (reject only), as for approve"})
 
 
 class TicketOut(Out):
@@ -185,6 +193,8 @@ class TicketOut(Out):
     approvals = fields.List(fields.Dict())
     next_level = fields.Integer(allow_none=True)
     deadline = fields.String(allow_none=True)
+    repeat = fields.Boolean(metadata={"description": "approve/reject only: true when this "
+                                      "person had already made this decision; nothing changed"})
 
 
 class TicketList(Out):

@@ -42,6 +42,21 @@ def test_demo_data_round_trip(tend: CliRunner, tmp_path: Path) -> None:
     events = run(tend, "import", "events", "demo/events.jsonl", "--no-trigger")
     assert events.exit_code == 0, events.stderr
     assert "30 events read, 30 stored" in events.stdout
+    assert "triggered:" not in events.stdout  # a backfill triggers nothing
+
+
+def test_imported_events_trigger_playbooks_unless_backfilled(tend: CliRunner,
+                                                             tmp_path: Path) -> None:
+    """docs/DATA.md: `tend import events` matches new events as POST /events does."""
+    assert run(tend, "db", "upgrade").exit_code == 0
+    run(tend, "demo-data", "--customers", "200", "--events", "30", "--seed", "4",
+        "--at", "2026-05-20", "--out", "demo")
+    run(tend, "import", "customers", "demo/customers.csv")
+    events = run(tend, "import", "events", "demo/events.jsonl")
+    assert events.exit_code == 0, events.stderr
+    assert "triggered: 0 tasks, 6 x older than trigger_max_age" in events.stdout  # May's
+    again = run(tend, "import", "events", "demo/events.jsonl")  # stored: never twice
+    assert "triggered:" not in again.stdout
 
 
 def test_bad_rows_exit_1_after_loading_the_good_ones(tend: CliRunner, tmp_path: Path) -> None:

@@ -233,6 +233,26 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     assert 'id="tasks"' in lena.text(page)
 
 
+def test_a_double_click_on_approve_is_one_approval_said_in_the_page_language(
+        console: Console) -> None:
+    page = f"/console/tickets/{console.swept}"
+    lena = console.browser("lena", **{"Accept-Language": "zh-CN,zh;q=0.9"})
+    shown = lena.text(page)
+    form = shown.split('id="decide"')[0].rsplit("<form", 1)[1] + shown.split('id="decide"')[1]
+    assert 'class="decide busy-once"' in shown and 'data-busy="处理中…"' in shown
+    assert 'name="level" value="1"' in form and "form.busy-once" in shown
+    assert "b.disabled = true" in shown
+    for _ in range(2):
+        assert lena.post(page + "/approve", {"comment": "ok", "level": "1"}).status_code == 303
+    assert "您已批准过。" in lena.text(page)
+    assert [a["by"] for a in console.ticket(console.swept)["approvals"]] == ["lena"]
+    api = console.app.test_client()
+    again = api.post(f"/tickets/{console.swept}/approve", json={"level": 1},
+                     headers={"Authorization": f"Bearer {console.tokens['lena']}"})
+    assert again.status_code == 200 and again.json["repeat"] is True
+    assert again.json["id"] == console.swept and again.json["next_level"] == 2
+
+
 def test_the_planner_sees_no_button_and_a_forged_post_is_refused(console: Console) -> None:
     pat = console.browser("pat")
     page = f"/console/tickets/{console.by_pat}"
@@ -295,6 +315,19 @@ def test_an_alias_bomb_in_a_draft_is_shown_at_its_line(console: Console) -> None
     assert page.status_code == 200 and 'id="problems"' in text
     assert re.search(rf'<li id="line-{BOMB_LINE}" class="bad">.*?more than 10000 values', text,
                      re.DOTALL)
+
+
+def test_a_draft_whose_retries_the_caps_never_allow_is_previewed_with_a_warning(
+        console: Console) -> None:
+    pat = console.browser("pat", **{"Accept-Language": "zh-CN"})
+    eager = DRAFT.replace("times: 2, after: 2d", "times: 5, after: 1d")
+    line = 1 + eager.splitlines().index("    retry: {on: [no_answer, failed], times: 5, after: 1d}")
+    text = pat.post("/console/draft", {"yaml": eager, "at": "2026-06-01"}).get_data(as_text=True)
+    assert 'id="preview"' in text and 'id="warnings"' in text and "1 个警告" in text
+    assert f"第 {line} 行" in text or f"line {line}" in text
+    assert "makes up to 6 outbound_call contacts within 1w" in text
+    assert 'id="warnings"' not in pat.post("/console/draft", {"yaml": DRAFT, "at": "2026-06-01"}
+                                          ).get_data(as_text=True)
 
 
 def test_library_diff_and_explain(console: Console) -> None:

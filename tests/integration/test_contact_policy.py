@@ -21,6 +21,7 @@ from adapters import designer, task_pull
 from adapters import tickets as service
 from adapters.db import make_engine
 from adapters.http.state import State
+from adapters.scheduler import plan_standing
 from adapters.tables import customers, tasks
 from engine import policy as pol
 from engine.config import Config
@@ -319,10 +320,11 @@ def test_a_standing_entry_is_judged_by_the_policy_when_its_task_is_made(api: Api
         SHANGHAI, caps=(pol.Cap(0, dt.timedelta(days=1), "outbound_call"),)))
     api.call("POST", "/customers", json=[{"id": "s1", "joined_on": "2020-01-01",
                                           "arpu": 100.0, "manager": "m01"}])
-    planned = api.call("POST", "/tickets", "designer", json={"playbook": "zero_usage_alert"})
-    assert planned.status_code == 201, planned.json
-    assert planned.json["rehearsal"]["contact_policy"] is not None
-    approved = api.call("POST", f"/tickets/{planned.json['id']}/approve", "campaign_lead",
+    with st.engine.begin() as conn:  # the standing ticket, as the scheduler plans it
+        opened = plan_standing(conn, st.config, st.library, dt.datetime.now(dt.UTC))
+    planned = next(t for t in opened if t["playbook"] == "zero_usage_alert")
+    assert planned["rehearsal"]["contact_policy"] is not None
+    approved = api.call("POST", f"/tickets/{planned['id']}/approve", "campaign_lead",
                         json={})
     assert approved.json["state"] == "executing"
     reply = api.call("POST", "/events", "adapter:sms", json=[{

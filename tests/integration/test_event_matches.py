@@ -95,6 +95,9 @@ def test_the_matches_of_a_day_become_one_ticket_with_those_customers(api: Api,
     ticket = opened[0]
     assert members(api, ticket["id"]) == {"treatment": {"c1", "c2"}}  # c4 now excluded
     assert (ticket["audience"]["treatment"], ticket["audience"]["control"]) == (2, 0)
+    sample = ticket["rehearsal"]["sample"]  # judged on the events that matched, as the counts
+    assert {s["customer_id"]: (s["group"], s["event"]["id"]) for s in sample} == {
+        "c1": ("treatment", "e1"), "c2": ("treatment", "e2")}
 
     assert plan_days(api, TOMORROW) == []
     assert plan_days(api, TOMORROW + dt.timedelta(days=3)) == []  # one ticket per day

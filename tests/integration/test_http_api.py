@@ -195,6 +195,14 @@ def test_validate_and_preview(api: Api) -> None:
     winback = api.call("GET", "/playbooks/winback", "viewer").json
     good = api.call("POST", "/playbooks/validate", "designer", json={"yaml": winback["yaml"]})
     assert good.json["ok"] is True and good.json["playbook"]["id"] == "winback"
+    assert good.json["warnings"] == []
+    eager = winback["yaml"].replace("times: 2, after: 1d", "times: 4, after: 1d")
+    warned = api.call("POST", "/playbooks/validate", "designer", json={"yaml": eager})
+    line = 1 + eager.splitlines().index("    retry: {on: [no_answer], times: 4, after: 1d}")
+    assert warned.status_code == 200 and warned.json["ok"] is True
+    [warning] = warned.json["warnings"]
+    assert (warning["line"], warning["column"]) == (line, 5)
+    assert warning["message"].startswith("warning: step 'call' makes up to 5 outbound_call")
     api.call("POST", "/customers", json=[
         {"id": f"c{i:03}", "joined_on": "2019-01-01", "arpu": 200, "churned_on": "2026-10-01"}
         for i in range(25)])
@@ -213,6 +221,16 @@ def test_validate_and_preview(api: Api) -> None:
     draft = api.call("POST", "/playbooks/preview", "designer",
                      json={"yaml": winback["yaml"], "at": "2026-11-20"}).json
     assert draft["counts"] == first["counts"]
+
+
+def test_an_event_playbook_is_not_planned_by_hand(api: Api) -> None:
+    api.call("POST", "/customers", json=CUSTOMERS)
+    for playbook in ("zero_usage_alert", "competitor_call_alert"):
+        refused = api.call("POST", "/tickets", "designer", json={"playbook": playbook})
+        assert refused.status_code == 409, refused.json
+        assert f"playbook '{playbook}' is triggered by the event" in refused.json["message"]
+        assert "not on a ticket planned by hand" in refused.json["message"]
+    assert api.call("GET", "/tickets", "viewer").json["items"] == []
 
 
 def test_ticket_flow(api: Api) -> None:

@@ -117,6 +117,22 @@ def test_kpis_by_manager_match_the_hand_computed_values(engine: Engine, config: 
     assert found["total"]["open_windows"] == 6  # 5 Nov + 30 days is after 30 Nov
 
 
+def test_winback_entrants_churned_on_their_entry_day_are_not_churn(engine: Engine,
+                                                                   config: Config) -> None:
+    """w1 churned on 5 November, the day the win-back entered them (09:00 in Shanghai):
+    churned at entry, so neither at risk nor a churn; before, they made every such row 100%."""
+    with engine.begin() as conn:
+        conn.execute(customers.insert().values(
+            id="w1", joined_on=dt.date(2019, 1, 1), manager="m3", arpu=200.0,
+            churned_on=dt.date(2026, 11, 5), updated_at=START))
+        conn.execute(entries.insert().values(id=99, playbook="winback", customer_id="w1",
+                                             ticket_id=1, grp="treatment", entered_at=START))
+    found = _kpis(engine, config, "manager")
+    m3 = next(row for row in found["rows"] if row["manager"] == "m3")
+    assert m3["churn"]["targeted"] == {"customers": 0, "churned": 0, "rate": None}
+    assert found["total"]["churn"]["targeted"] == {"customers": 4, "churned": 1, "rate": 0.25}
+
+
 def test_kpis_by_channel_count_each_channel_s_tasks_against_the_same_entries(
         engine: Engine, config: Config) -> None:
     rows = {row["channel"]: row for row in _kpis(engine, config, "channel")["rows"]}

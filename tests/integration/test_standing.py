@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from http_support import Api
 
 from adapters.db import one_of
+from adapters.http.state import State
+from adapters.scheduler import plan_standing
 from adapters.tables import customers, entries, events, tasks
 
 NOW = dt.datetime.now(dt.UTC)
@@ -25,9 +27,11 @@ def silent(event_id: str, customer: str, days: int, ago: dt.timedelta = dt.timed
 
 
 def approved_standing_ticket(api: Api) -> int:
-    planned = api.call("POST", "/tickets", "designer", json={"playbook": "zero_usage_alert"})
-    assert planned.status_code == 201, planned.json
-    ticket = planned.json
+    """zero_usage_alert's standing ticket, planned as the scheduler plans it, approved."""
+    st: State = api.app.extensions["tend"]
+    with st.engine.begin() as conn:
+        opened = plan_standing(conn, st.config, st.library, NOW)
+    ticket = next(t for t in opened if t["playbook"] == "zero_usage_alert")
     approved = api.call("POST", f"/tickets/{ticket['id']}/approve", "campaign_lead",
                         json={"comment": "standing alert for v1"})
     assert approved.status_code == 200, approved.json
@@ -128,3 +132,57 @@ def test_batch_lookups_find_any_id(api: Api) -> None:
         none = conn.scalars(sa.select(customers.c.id).where(
             one_of(conn, customers.c.id, []))).all()
     assert sorted(found) == sorted(odd) and none == []
+
+
+def test_the_rehearsal_sample_is_judged_on_the_event_that_matched(api: Api) -> None:
+    api.call("POST", "/customers", json=[SILVER, STANDARD])
+    api.call("POST", "/events", "adapter:sms", json=[
+        silent("r1", "c1", 8, ago=dt.timedelta(days=2)), silent("r2", "c1", 3),
+        silent("r3", "c2", 9, ago=dt.timedelta(days=1))])
+    st: State = api.app.extensions["tend"]
+    with st.engine.begin() as conn:
+        opened = plan_standing(conn, st.config, st.library, NOW)
+    rehearsal = next(t for t in opened if t["playbook"] == "zero_usage_alert")["rehearsal"]
+    assert rehearsal["matched"] == 1
+    [shown] = rehearsal["sample"]
+    assert shown["customer_id"] == "c1" and shown["group"] in ("treatment", "control")
+    assert shown["event"]["id"] == "r1"  # the earliest match, not the later 3-day gap
+    days = next(p for p in shown["audience"]["parts"]
+                if p["condition"] == "event.data.days gte 7")
+    assert (days["held"], days["actual"]) == (True, 8.0) and shown["audience"]["held"]
+
+
+def test_one_batch_arbitrates_two_alerts_as_two_requests_do(api: Api) -> None:
+    """zero_usage_alert (priority 90) and competitor_call_alert (95) want one customer within
+    the arbitration window: one call, the other suppressed, however the events arrive."""
+    gold = {"joined_on": "2020-01-01", "arpu": 200.0, "manager": "m01", "phone": "13800000003"}
+    api.call("POST", "/customers", json=[{"id": cid, **gold} for cid in ("g1", "g2")])
+    st: State = api.app.extensions["tend"]
+    with st.engine.begin() as conn:
+        opened = plan_standing(conn, st.config, st.library, NOW)
+    for ticket in opened:
+        approved = api.call("POST", f"/tickets/{ticket['id']}/approve", "campaign_lead",
+                            json={})
+        assert approved.json["state"] == "executing", approved.json
+
+    def called(event_id: str, customer: str) -> dict[str, Any]:
+        return {"id": event_id, "customer_id": customer, "type": "competitor_call",
+                "at": NOW.isoformat(), "data": {"number": "10086", "minutes": 5}}
+
+    def made(customer: str) -> list[tuple[str, str, str | None]]:
+        with st.engine.connect() as conn:
+            rows = conn.execute(sa.select(tasks.c.ticket_id, tasks.c.state, tasks.c.detail)
+                                .where(tasks.c.customer_id == customer)).all()
+        playbook = {t["id"]: t["playbook"] for t in opened}
+        return sorted((playbook[r.ticket_id], r.state, (r.detail or {}).get("reason"))
+                      for r in rows)
+
+    batch = api.call("POST", "/events", "adapter:sms", json=[silent("b1", "g1", 9),
+                                                             called("b2", "g1")])
+    assert batch.status_code == 200, batch.json
+    for event in (silent("s1", "g2", 9), called("s2", "g2")):
+        assert api.call("POST", "/events", "adapter:sms", json=[event]).status_code == 200
+    assert made("g1") == made("g2")  # quiet hours may hold the call: the clock is real
+    call, alert = made("g1")
+    assert call[:2] == ("competitor_call_alert", "pending")
+    assert alert == ("zero_usage_alert", "suppressed", "arbitration")

@@ -119,12 +119,32 @@ def test_planner_owner_viewer_and_admin_cannot_approve(engine: Engine, config: C
     assert ticket is not None
     for user in (User("alice", frozenset({"campaign_lead"})),
                  User("retention-team", frozenset({"campaign_lead"})),
+                 User("rita", frozenset({"campaign_lead"})),  # of retention-team, the owner
                  User("vic", frozenset({"viewer"})), User("ada", frozenset({"admin"})),
                  DIRECTOR):
         with pytest.raises(Forbidden), engine.begin() as conn:
             service.approve(conn, config, library, ticket["id"], user, None, AT)
+    member = User("ruben", frozenset({"campaign_lead"}))
+    with pytest.raises(Forbidden, match="member of retention-team, which owns"), \
+            engine.begin() as conn:
+        service.approve(conn, config, library, ticket["id"], member, None, AT)
     with engine.begin() as conn:
         assert service.show(conn, ticket["id"])["approvals"] == []
+
+
+def test_a_repeated_approval_answers_the_ticket_and_writes_nothing(
+        engine: Engine, config: Config, library: Library) -> None:
+    ticket = _sweep(engine, config, library, AT)
+    assert ticket is not None
+    done = _approve(engine, config, library, ticket["id"], LEAD, AT)
+    assert done["state"] == "executing" and done["repeat"] is False
+    with engine.begin() as conn:
+        tasks_before = len(service.tasks(conn, ticket["id"]))
+        again = service.approve(conn, config, library, ticket["id"], LEAD, None,
+                                AT + dt.timedelta(seconds=1), 1)
+        assert len(service.tasks(conn, ticket["id"])) == tasks_before
+    assert again["repeat"] is True and again["state"] == "executing"
+    assert again["audit"] == done["audit"] and again["approvals"] == done["approvals"]
 
 
 def test_approval_executes_with_entries_and_tasks(engine: Engine, config: Config,
@@ -189,7 +209,9 @@ def test_two_levels_when_diamonds_are_in_the_audience(engine: Engine, config: Co
     assert first["deadline"] == (AT + dt.timedelta(days=2)).isoformat()
     both = User("bob", frozenset({"campaign_lead", "director"}))
     with pytest.raises(Forbidden), engine.begin() as conn:  # one person, one level
-        service.approve(conn, config, library, ticket["id"], both, None, AT)
+        service.approve(conn, config, library, ticket["id"], both, None, AT, 2)
+    with engine.begin() as conn:  # without a level: the repeat of level 1, nothing changes
+        assert service.approve(conn, config, library, ticket["id"], both, None, AT)["repeat"]
     second = _approve(engine, config, library, ticket["id"], DIRECTOR, AT)
     assert second["state"] == "executing"
     assert [a["action"] for a in second["audit"]] == ["plan", "approve_level", "approve",

@@ -3,6 +3,7 @@ commands exit with the right code and never a traceback."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,27 @@ def test_validate_reports_problems_without_a_traceback(name: str) -> None:
     assert "Traceback" not in result.output
     assert result.stderr.startswith(f"{BAD / name}:")
     assert result.stderr.splitlines()[-1].endswith("problem(s)")
+
+
+def test_validate_warns_of_retries_the_caps_never_let_through(tmp_path: Path) -> None:
+    """The cap config.yaml shipped before: 2 calls a week, while the playbooks retry calls
+    two or three times. The shipped library is clean against today's config.yaml."""
+    shipped = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    tight = tmp_path / "config.yaml"
+    tight.write_text(re.sub(r"\{channel: outbound_call, max: \d+, per: 7d\}",
+                            "{channel: outbound_call, max: 2, per: 7d}", shipped))
+    result = tend("--config", str(tight), "validate")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "21 file(s) OK, 7 warning(s)"
+    winback = ROOT / "rules" / "winback.yaml"
+    line = winback.read_text().splitlines().index(
+        "    retry: {on: [no_answer], times: 2, after: 1d}") + 1
+    assert (f"rules/winback.yaml:{line}:5: warning: step 'call' makes up to 3 outbound_call "
+            f"contacts within 1w (1 send + 2 retries 1d apart), but the cap 'outbound_call: "
+            f"at most 2 per 1w'") in result.stderr
+    assert "the last 1 can never be sent (suppressed by frequency_cap)" in result.stderr
+    clean = tend("validate")
+    assert "warning" not in clean.output and clean.exit_code == 0
 
 
 def test_validate_with_a_bad_config_file(tmp_path: Path) -> None:

@@ -79,6 +79,21 @@ def test_a_group_s_rates_churn_and_contacts() -> None:
     assert found["cost"] == pytest.approx(2.05)
 
 
+def test_winback_customers_churned_at_entry_are_not_churn_among_the_treated() -> None:
+    """Win-back enters churned customers, some churned the very day of the entry (5 Nov)."""
+    group = Group()
+    entry_day = dt.date(2026, 11, 5)
+    for cid, grp, churned in (("w1", "treatment", entry_day), ("w2", "treatment",
+                                                               dt.date(2026, 9, 1)),
+                              ("w3", "control", entry_day),
+                              ("r1", "treatment", dt.date(2026, 11, 6)),  # churned after
+                              ("r2", "treatment", None)):
+        group.add_entry(_entry(cid, grp, churned_on=churned))
+    churn = group.summary({}, dt.date(2026, 11, 30))["churn"]
+    assert churn["targeted"] == {"customers": 2, "churned": 1, "rate": 0.5}
+    assert churn["untargeted"] == {"customers": 0, "churned": 0, "rate": None}
+
+
 def test_a_channel_cost_is_a_number_of_zero_or_more() -> None:
     base = "tiers: [{tier: a, min_arpu: 0}]\nlifecycle: [{stage: s}]\n"
     good = parse_config(base + "channels: {sms: {adapter: log, cost: 0.05}}\n", "c.yaml")

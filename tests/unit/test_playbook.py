@@ -90,6 +90,26 @@ def test_defaults_of_optional_keys(config: Config, library: Library) -> None:
     assert playbook.steps[0].params == {} and playbook.steps[0].unless is None
 
 
+@pytest.mark.parametrize(("owner", "known"), [
+    ("retention-team", True), ("rita", True),  # a team of config.yaml, or one of its members
+    ("retention", False), ("alice", False),     # what config.yaml does not list
+])
+def test_an_owner_is_a_declared_team_or_one_of_its_members(config: Config, library: Library,
+                                                           owner: str, known: bool) -> None:
+    text = MINIMAL.replace("title:", f"owner: {owner}\ntitle:", 1)
+    line = text.splitlines().index(f"owner: {owner}") + 1
+    if known:
+        assert parse_playbook(text, "o.yaml", config, library.workflows).owner == owner
+        return
+    with pytest.raises(ValidationError) as caught:
+        parse_playbook(text, "o.yaml", config, library.workflows)
+    assert [(p.line, p.column) for p in caught.value.problems] == [(line, 1)]
+    assert f"o.yaml:{line}:1: unknown owner {owner!r}: expected a team declared under `teams:`" \
+        in str(caught.value)
+    assert config.owners("retention-team") == {"retention-team", "rita", "ruben"}
+    assert config.owners("rita") == {"rita"} and config.owners(None) == frozenset()
+
+
 def test_event_playbook_sees_its_event_fields(library: Library) -> None:
     alert = library.playbooks["zero_usage_alert"]
     assert alert.trigger == Trigger(None, "zero_usage")

@@ -22,7 +22,8 @@ DIRECTOR = User("dora", frozenset({"director"}))
 
 def _ticket(state: str = "planned", levels: tuple[tk.Level, ...] = TWO_LEVELS,
             approvals: tuple[tk.Approval, ...] = ()) -> tk.Ticket:
-    return tk.Ticket(7, "winback", state, "alice", AT, "retention-team", levels, approvals)
+    return tk.Ticket(7, "winback", state, "alice", AT, "retention-team", levels, approvals,
+                     owners=frozenset({"retention-team", "rita", "ruben"}))
 
 
 @pytest.mark.parametrize("state", (tk.NEW, *tk.STATES))
@@ -73,6 +74,7 @@ def test_a_rejection_ends_the_ticket() -> None:
 @pytest.mark.parametrize("user", [
     User("alice", frozenset({"campaign_lead"})),           # the planner
     User("retention-team", frozenset({"campaign_lead"})),  # the playbook's owner
+    User("rita", frozenset({"campaign_lead"})),            # a member of the owning team
     User("ada", frozenset({"admin"})),                     # admin alone is no approver
     User("vic", frozenset({"viewer", "designer"})),
     DIRECTOR,                                              # level 1 is due, not 2
@@ -82,11 +84,35 @@ def test_separation_of_duties(user: User) -> None:
         tk.decide(_ticket(), user, True, None, AT)
 
 
+def test_a_member_of_the_owning_team_is_told_why() -> None:
+    with pytest.raises(Forbidden, match="ruben is a member of retention-team, which owns "
+                                        "playbook 'winback'"):
+        tk.decide(_ticket(), User("ruben", frozenset({"campaign_lead"})), True, None, AT)
+
+
 def test_one_person_approves_at_most_one_level() -> None:
     first, _, _ = tk.decide(_ticket(), LEAD, True, None, AT)
     both = User("bob", frozenset({"campaign_lead", "director"}))
     with pytest.raises(Forbidden, match="at most one level"):
-        tk.decide(first, both, True, None, AT)
+        tk.decide(first, both, True, None, AT, level=2)
+    with pytest.raises(Forbidden, match="at most one level"):
+        tk.decide(first, both, False, "no", AT)
+
+
+def test_repeating_ones_own_approval_changes_nothing() -> None:
+    first, approval, _ = tk.decide(_ticket(), LEAD, True, "fine", AT)
+    for level in (None, 1):
+        again, same, record = tk.decide(first, LEAD, True, "fine", AT, level)
+        assert (again, same, record) == (first, approval, None)
+    done, _, _ = tk.decide(first, DIRECTOR, True, None, AT)
+    assert tk.decide(done, DIRECTOR, True, None, AT, 2)[2] is None  # after the ticket moved on
+
+
+def test_a_level_someone_else_decided_is_a_conflict_not_a_vote_for_the_next() -> None:
+    first, _, _ = tk.decide(_ticket(), LEAD, True, None, AT)
+    other = User("ben", frozenset({"campaign_lead", "director"}))
+    with pytest.raises(Conflict, match="not the one due"):
+        tk.decide(first, other, True, None, AT, level=1)
 
 
 @pytest.mark.parametrize("state", [s for s in tk.STATES if s != "planned"])
