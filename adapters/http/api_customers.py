@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 
 from adapters import designer
 from adapters.db import load_customer
 from adapters.http.auth import allow
+from adapters.http.contract import Blueprint
 from adapters.http.customers_json import upsert_customers
 from adapters.http.schemas import CustomerOut, ExplainQuery, UpsertOut
 from adapters.http.state import state

@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from adapters.db import writer_turn
 from adapters.event_import import Event, check_event, prepare, store_events
 from adapters.http.auth import allow
+from adapters.http.contract import Blueprint
 from adapters.http.errors import Invalid
 from adapters.http.schemas import EventIn, EventsOut
 from adapters.http.state import state

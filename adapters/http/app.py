@@ -50,6 +50,12 @@ class JSONProvider(DefaultJSONProvider):
             return json.loads(s)
 
 
+class TendApi(Api):
+    """Documents errors as `errors.py` writes them (flask-smorest's own shape differs)."""
+
+    ERROR_SCHEMA = errors.ErrorOut
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.json = JSONProvider(app)
@@ -79,7 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     observe.add_gauge(metrics, "tend_tickets", "Tickets by state", "state",
                       api_health.ticket_counts)
     app.extensions["tend_metrics"] = metrics
-    api = Api(app)
+    api = TendApi(app)
     errors.register(app)  # after Api, whose own HTTPException handler this replaces
     app.before_request(lambda: auth.check_access(
         request.endpoint, app.view_functions.get(request.endpoint or "")))
