@@ -20,7 +20,7 @@ from flask_smorest import Api
 
 from adapters import console
 from adapters.db import database_url
-from adapters.http import api_health, auth, errors, observe
+from adapters.http import api_health, auth, contract, errors, observe
 from adapters.http.state import State
 from engine.config import Config, load_config
 
@@ -97,7 +97,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _public_docs(app: Flask) -> None:
     """The spec and Swagger UI need no token; the UI's assets are served from the
-    swagger-ui-bundle package, never from a CDN."""
+    swagger-ui-bundle package, never from a CDN. They take no query parameters either
+    (flask-smorest's views are not ours to declare them on: checked by endpoint)."""
+    docs = {*auth.PUBLIC_ENDPOINTS, "docs_assets"}
+    app.before_request(lambda: contract.no_query() if request.endpoint in docs else None)
+
     @app.get(DOCS_ASSETS + "<path:name>")
     @auth.public
     def docs_assets(name: str) -> Any:

@@ -77,6 +77,10 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
 
+def no_query() -> None:
+    query_args(NoQuery())
+
+
 def query_args(schema: ma.Schema) -> dict[str, Any]:
     """A console page's query parameters, checked as the API checks its own."""
     found: dict[str, Any] = PARSER.parse(schema, request, location="query")

@@ -13,8 +13,7 @@ from flask.testing import FlaskClient
 from http_support import Api
 
 CUSTOMERS = [{"id": "c1", "joined_on": "2019-01-01", "arpu": 200, "churned_on": "2026-10-01"}]
-# flask-smorest's own views (the document and Swagger UI) and static assets take no input.
-UNCHECKED = ("/openapi.json", "/docs", "/console", "/static", "/")
+UNCHECKED = ("/console", "/static", "/")  # the console's pages are tested below
 
 
 def _executing(api: Api) -> int:
@@ -32,6 +31,7 @@ def _api_routes(api: Api) -> list[tuple[str, str]]:
         if rule.rule == "/" or rule.rule.startswith(UNCHECKED[:-1]):
             continue
         path = re.sub(r"<[^>]+>", "1", rule.rule).replace("/channels/1/", "/channels/sms/")
+        path = path.replace("/docs/assets/1", "/docs/assets/index.css")
         found += [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return found
 
