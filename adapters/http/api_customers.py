@@ -25,9 +25,9 @@ COMPUTED = ("tier", "stage", "tenure_days", "days_to_birthday")
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": {
-    "type": "array", "items": {"type": "object", "description":
-        "DESIGN 3 fields (id and joined_on required) and declared attributes"}}}}})
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+    "type": "array", "items": {"type": "object", "required": ["id", "joined_on"],
+                               "description": "DESIGN 3 fields and declared attributes"}}}}})
 @blp.alt_response(200, schema=UpsertOut, success=True)
 @allow("ingest")
 def upsert() -> Any:

@@ -21,7 +21,7 @@ MAX_EVENTS = 10_000
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": {
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
     "type": "array", "items": EventIn}}}})
 @blp.alt_response(200, schema=EventsOut, success=True)
 @allow("ingest")
