@@ -22,7 +22,7 @@ from schemathesis.generation import GenerationMode
 
 # One of each kind the role table tells apart: an approver is config.yaml's campaign_lead.
 FUZZ_ROLES = ("admin", "designer", "campaign_lead", "adapter:sms")
-EXAMPLES = 100
+EXAMPLES = 150
 # Whether a request is valid can depend on what the document cannot say: the installed
 # playbooks (POST /tickets), config.yaml's event types and attributes (POST /events,
 # /customers), a draft's YAML, an opaque cursor. Such requests are refused with a 400
