@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from adapters import due, evaluation, execution, planning
 from adapters.db import begin_writes
 from adapters.sweep import sweep
-from adapters.tables import approvals, ticket_members, tickets
+from adapters.tables import MAX_ID, approvals, ticket_members, tickets
 from adapters.ticket_store import (
     approvals_of,
     audit_of,
@@ -237,7 +237,7 @@ def listing(conn: Connection, *, state: str | None = None, playbook: str | None 
         raise ValidationError(f"limit: expected 1 or more, got {limit}")
     query = sa.select(tickets).order_by(tickets.c.id.desc()).limit(limit + 1)
     if cursor is not None:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit() and int(cursor) <= MAX_ID):
             raise ValidationError(f"cursor: expected a cursor from a previous page, "
                                   f"got {cursor!r}")
         query = query.where(tickets.c.id < int(cursor))

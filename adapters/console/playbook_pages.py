@@ -18,6 +18,8 @@ from sqlalchemy.engine import Connection
 
 from adapters import designer, planning
 from adapters.console.access import bp, page, permitted
+from adapters.console.queries import DraftQuery, ExplainQuery, PlaybookQuery
+from adapters.http.contract import query_args
 from adapters.http.state import state
 from adapters.sweep import sweep
 from adapters.tables import playbook_versions, tickets
@@ -50,11 +52,12 @@ def library() -> str:
 @page("read")
 def playbook_page(playbook_id: str) -> str:
     st = state()
+    args = query_args(PlaybookQuery())
     installed = st.library.playbooks.get(playbook_id)
     with st.transaction() as conn:
         versions = _versions(conn, playbook_id).get(playbook_id, [])
         runs = _runs(conn, playbook_id)
-        diff = _diff(conn, playbook_id, request.args.get("a"), request.args.get("b"))
+        diff = _diff(conn, playbook_id, args.get("a"), args.get("b"))
     if installed is None and not versions:
         raise NotFound(f"unknown playbook {playbook_id!r}")
     return render_template("console/playbook.html", id=playbook_id, installed=installed,
@@ -86,12 +89,11 @@ def _runs(conn: Connection, playbook_id: str | None) -> dict[tuple[str, int], li
     return runs
 
 
-def _diff(conn: Connection, playbook_id: str, a: str | None,
-          b: str | None) -> list[str] | None:
+def _diff(conn: Connection, playbook_id: str, va: int | None,
+          vb: int | None) -> list[str] | None:
     """The unified diff of two stored versions as written (what GET .../diff returns)."""
-    if not (a and b and a.isdigit() and b.isdigit()):
+    if va is None or vb is None:
         return None
-    va, vb = int(a), int(b)
     table = playbook_versions
     texts = dict(conn.execute(sa.select(table.c.version, table.c.text).where(
         table.c.playbook == playbook_id, table.c.version.in_((va, vb)))).all())
@@ -107,6 +109,7 @@ def _diff(conn: Connection, playbook_id: str, a: str | None,
 @page("design")
 def draft() -> str:
     st = state()
+    query_args(DraftQuery())
     text = request.form.get("yaml")
     if text is None:
         source = st.library.playbooks.get(request.args.get("from", ""))
@@ -146,6 +149,7 @@ def _try(text: str, at_text: str) -> tuple[list[Problem], dict[str, Any] | None]
 @page("read")
 def explain() -> str:
     st = state()
+    query_args(ExplainQuery())
     customer = (request.args.get("customer") or "").strip()
     chosen = request.args.get("playbook") or ""
     at_text = request.args.get("at") or ""

@@ -38,7 +38,9 @@ from adapters.console.access import (
     sign_out,
 )
 from adapters.console.i18n import LANGUAGES
+from adapters.console.queries import SigninQuery
 from adapters.http.auth import public
+from adapters.http.contract import query_args
 from adapters.http.errors import log
 from adapters.http.state import state
 from adapters.users import user_for_password, user_for_token
@@ -81,6 +83,7 @@ def home() -> Response:
 @bp.get("/signin")
 @page(OPEN)
 def signin() -> Any:
+    query_args(SigninQuery())
     if g.user is not None:
         return redirect(_next_or(url_for("console.home")))
     return render_template("console/signin.html", next=_next_or(""))

@@ -20,6 +20,9 @@ from werkzeug.wrappers import Response
 from adapters import tickets
 from adapters.console import inbox
 from adapters.console.access import bp, page
+from adapters.console.queries import InboxQuery
+from adapters.http.contract import query_args
+from adapters.http.errors import Invalid
 from adapters.http.state import state
 from adapters.tables import tasks
 from engine import ticket as tk
@@ -38,7 +41,11 @@ def _arg(name: str) -> str | None:
 @page("read")
 def inbox_page() -> str:
     st, now = state(), _now()
+    query_args(InboxQuery())
     filters = {"playbook": _arg("playbook"), "state": _arg("state"), "tier": _arg("tier")}
+    if filters["tier"] is not None and filters["tier"] not in st.config.tier_names:
+        raise Invalid(f"tier: no tier {filters['tier']!r}",
+                      {"tier": [f"expected one of {', '.join(st.config.tier_names)}"]})
     with st.transaction() as conn:
         waiting = inbox.awaiting(conn, st, g.user, now)
         items, next_cursor = inbox.browse(conn, st.config, cursor=_arg("cursor"), now=now,

@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 
 from adapters import designer
 from adapters.db import load_customer
 from adapters.http.auth import allow
+from adapters.http.contract import Blueprint
 from adapters.http.customers_json import upsert_customers
 from adapters.http.schemas import CustomerOut, ExplainQuery, UpsertOut
 from adapters.http.state import state
@@ -24,9 +24,9 @@ COMPUTED = ("tier", "stage", "tenure_days", "days_to_birthday")
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": {
-    "type": "array", "items": {"type": "object", "description":
-        "DESIGN 3 fields (id and joined_on required) and declared attributes"}}}}})
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+    "type": "array", "items": {"type": "object", "required": ["id", "joined_on"],
+                               "description": "DESIGN 3 fields and declared attributes"}}}}})
 @blp.alt_response(200, schema=UpsertOut, success=True)
 @allow("ingest")
 def upsert() -> Any:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from adapters.db import writer_turn
 from adapters.event_import import Event, check_event, prepare, store_events
 from adapters.http.auth import allow
+from adapters.http.contract import Blueprint
 from adapters.http.errors import Invalid
 from adapters.http.schemas import EventIn, EventsOut
 from adapters.http.state import state
@@ -20,7 +20,7 @@ MAX_EVENTS = 10_000
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": {
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
     "type": "array", "items": EventIn}}}})
 @blp.alt_response(200, schema=EventsOut, success=True)
 @allow("ingest")

@@ -6,10 +6,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_smorest import Blueprint
 
 from adapters.http import observe
 from adapters.http.auth import public
+from adapters.http.contract import Blueprint
+from adapters.http.schemas import HealthOut
 from adapters.http.state import state
 from adapters.outage import detail
 from adapters.tables import tickets
@@ -19,6 +20,7 @@ blp = Blueprint("health", __name__, description="Liveness and metrics (no token 
 
 @blp.route("/healthz", methods=["GET"])
 @blp.doc(security=[])
+@blp.alt_response(200, schema=HealthOut, success=True)
 @public
 def healthz() -> Any:
     """The service answers and its database does (SELECT 1). A database that does not answer
@@ -34,7 +36,9 @@ def healthz() -> Any:
 
 
 @blp.route("/metrics", methods=["GET"])
-@blp.doc(security=[])
+@blp.doc(security=[], responses={"200": {"description": "Prometheus text exposition format",
+                                         "content": {"text/plain": {
+                                             "schema": {"type": "string"}}}}})
 @public
 def metrics() -> Any:
     """Prometheus text format: requests and latency by endpoint and status, events ingested."""

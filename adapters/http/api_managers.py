@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from adapters.http.api_tasks import STATES, HeldTaskList, listing
 from adapters.http.auth import allow
+from adapters.http.contract import Blueprint
 from adapters.http.state import state
 from adapters.tables import tasks
 from engine.errors import Forbidden

@@ -7,16 +7,16 @@ import difflib
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 
 from adapters.http.auth import allow
+from adapters.http.contract import Blueprint
 from adapters.http.errors import Invalid, problem_json
 from adapters.http.paging import page
 from adapters.http.schemas import (
     DiffOut,
     DraftPreviewIn,
+    PlaybookDetailOut,
     PlaybookList,
-    PlaybookOut,
     PreviewIn,
     PreviewOut,
     ValidateIn,
@@ -81,7 +81,7 @@ def list_playbooks() -> Any:
 
 
 @blp.route("/<playbook_id>", methods=["GET"])
-@blp.alt_response(200, schema=PlaybookOut, success=True)
+@blp.alt_response(200, schema=PlaybookDetailOut, success=True)
 @allow("read")
 def get_playbook(playbook_id: str) -> Any:
     pb = _library_playbook(playbook_id)

@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from adapters import history, kpis, report
 from adapters.http.auth import allow
+from adapters.http.contract import Blueprint
 from adapters.http.schemas import HistoryOut, KpisOut, KpisQuery, ReportQuery
 from adapters.http.state import state
 
@@ -22,7 +22,10 @@ def _now() -> dt.datetime:
 
 @blp.route("/tickets/<int:ticket_id>/report", methods=["GET"])
 @blp.arguments(ReportQuery, location="query")
-@blp.alt_response(200, success=True, description="text/html, or the ticket as JSON")
+@blp.doc(responses={"200": {"description": "the page (text/html), or with format=json the "
+                                           "ticket with its results", "content": {
+    "text/html": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "object"}}}}})
 @allow("read")
 def ticket_report(args: dict[str, Any], ticket_id: int) -> Any:
     """The page a director reads: uplift with its interval, funnel, conversions over time

@@ -14,12 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy.engine import Connection
 
 from adapters import task_pull
 from adapters.http.auth import allow, check_channel, check_task
+from adapters.http.contract import Blueprint
 from adapters.http.errors import Invalid
 from adapters.http.paging import decode_cursor, encode_cursor
 from adapters.http.schemas import (
@@ -31,7 +31,7 @@ from adapters.http.schemas import (
     TaskResultOut,
 )
 from adapters.http.state import state
-from adapters.tables import tasks
+from adapters.tables import MAX_ID, tasks
 from adapters.ticket_store import iso, task_shape
 from engine import task as tk
 from engine.errors import NotFound
@@ -159,7 +159,7 @@ def listing(conn: Connection, where: sa.ColumnElement[bool], cursor: str | None,
     query = sa.select(tasks).where(where).order_by(tasks.c.id).limit(limit + 1)
     if cursor is not None:
         after = decode_cursor(cursor)
-        if not after.isdigit() or len(after) > 18:  # beyond a 64-bit id: not ours
+        if not (after.isascii() and after.isdigit() and int(after) <= MAX_ID):
             raise Invalid("cursor: not a cursor this service gave out",
                           {"cursor": ["expected the next_cursor of a previous page"]})
         query = query.where(tasks.c.id > int(after))

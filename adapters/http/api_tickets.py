@@ -12,26 +12,38 @@ import datetime as dt
 from typing import Any
 
 from flask import g
-from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
 from adapters import tickets
+from adapters.http.api_tasks import STATES, HeldTaskList, listing
 from adapters.http.auth import allow
+from adapters.http.contract import Blueprint
 from adapters.http.errors import Invalid
 from adapters.http.schemas import (
     ApproveIn,
     ReasonIn,
-    TaskList,
+    TicketDetailOut,
     TicketIn,
     TicketList,
     TicketOut,
     TicketsQuery,
 )
 from adapters.http.state import state
+from adapters.tables import tasks
+from adapters.ticket_store import ticket_row
 from engine.errors import Conflict
 from engine.values import given_instant
 
 blp = Blueprint("tickets", __name__, url_prefix="/tickets",
                 description="Campaign tickets: plan, approve, execute, evaluate")
+
+
+
+class TicketTasksQuery(Schema):
+    state = fields.String(validate=validate.OneOf(STATES),
+                          metadata={"description": "only tasks in this state (default: all)"})
+    cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 def _now() -> dt.datetime:
@@ -72,7 +84,7 @@ def plan_ticket(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/<int:ticket_id>", methods=["GET"])
-@blp.alt_response(200, schema=TicketOut, success=True)
+@blp.alt_response(200, schema=TicketDetailOut, success=True)
 @allow("read")
 def show_ticket(ticket_id: int) -> Any:
     with state().transaction() as conn:
@@ -115,8 +127,14 @@ def cancel_ticket(body: dict[str, Any], ticket_id: int) -> Any:
 
 
 @blp.route("/<int:ticket_id>/tasks", methods=["GET"])
-@blp.alt_response(200, schema=TaskList, success=True)
+@blp.arguments(TicketTasksQuery, location="query")
+@blp.alt_response(200, schema=HeldTaskList, success=True)
 @allow("read")
-def ticket_tasks(ticket_id: int) -> Any:
+def ticket_tasks(args: dict[str, Any], ticket_id: int) -> Any:
+    """The ticket's tasks in id order, a page at a time (a ticket may have millions)."""
+    where = tasks.c.ticket_id == ticket_id
+    if "state" in args:
+        where = where & (tasks.c.state == args["state"])
     with state().transaction() as conn:
-        return {"items": tickets.tasks(conn, ticket_id), "next_cursor": None}
+        ticket_row(conn, ticket_id)  # an unknown ticket is a 404, not an empty page
+        return listing(conn, where, args.get("cursor"), args["limit"])

@@ -21,7 +21,7 @@ from flask_smorest import Api
 
 from adapters import console
 from adapters.db import database_url
-from adapters.http import api_health, auth, errors, observe
+from adapters.http import api_health, auth, contract, errors, observe
 from adapters.http.secret_key import secret_key
 from adapters.http.state import State
 from engine.clock import clock_from_environment
@@ -75,6 +75,12 @@ def _bounded_json() -> None:
         request.get_json(silent=True)
 
 
+class TendApi(Api):
+    """Documents errors as `errors.py` writes them (flask-smorest's own shape differs)."""
+
+    ERROR_SCHEMA = errors.ErrorOut
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.json = JSONProvider(app)
@@ -106,7 +112,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     observe.add_gauge(metrics, "tend_tickets", "Tickets by state", "state",
                       api_health.ticket_counts)
     app.extensions["tend_metrics"] = metrics
-    api = Api(app)
+    api = TendApi(app)
     errors.register(app)  # after Api, whose own HTTPException handler this replaces
     app.before_request(lambda: auth.check_access(
         request.endpoint, app.view_functions.get(request.endpoint or "")))
@@ -119,7 +125,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _public_docs(app: Flask) -> None:
     """The spec and Swagger UI need no token; the UI's assets are served from the
-    swagger-ui-bundle package, never from a CDN."""
+    swagger-ui-bundle package, never from a CDN. They take no query parameters either
+    (flask-smorest's views are not ours to declare them on: checked by endpoint)."""
+    docs = {*auth.PUBLIC_ENDPOINTS, "docs_assets"}
+    app.before_request(lambda: contract.no_query() if request.endpoint in docs else None)
+
     @app.get(DOCS_ASSETS + "<path:name>")
     @auth.public
     def docs_assets(name: str) -> Any:

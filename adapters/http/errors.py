@@ -1,8 +1,9 @@
 """Every error a request can meet becomes JSON `{"message", "errors": {field: [...]}}` here.
 
-One place: TendError subclasses (by their `status`), webargs/marshmallow argument errors
-(422, by field), werkzeug HTTP errors (404, 405, a body that is not JSON, ...), and anything
-unexpected (500 with a generic message, logged with its traceback). No HTML error pages.
+One place: TendError subclasses (by their `status`; argument errors are `Invalid`, 400 by
+field, see adapters.http.contract), werkzeug HTTP errors (404, 405, a body that is not JSON,
+...), and anything unexpected (500 with a generic message, logged with its traceback).
+No HTML error pages.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, jsonify
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from adapters.tables import MAX_ID
 from engine.errors import Problem, TendError, ValidationError
 
 log = structlog.get_logger("tend.http")
@@ -35,7 +38,30 @@ class Invalid(TendError):
         self.problems = problems or []
 
 
+class ProblemOut(Schema):
+    line = fields.Integer(metadata={"description": "in the posted YAML (1-based; 0: the file)"})
+    column = fields.Integer()
+    message = fields.String(required=True)
+
+
+class ErrorOut(Schema):
+    """Every error answer, as this module writes it (documented in /openapi.json)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    message = fields.String(required=True)
+    errors = fields.Dict(required=True, metadata={
+        "description": "field (or batch item index) -> messages"})
+    problems = fields.List(fields.Nested(ProblemOut), metadata={
+        "description": "a posted playbook's problems, with their place in its YAML"})
+
+
 def problem_json(problem: Problem) -> dict[str, Any]:
+    """A place to look only for a file (a playbook's YAML); a query parameter or a JSON
+    field has no line and column, and its field is named under `errors`."""
+    if not problem.file:
+        return {"message": problem.message}
     return {"line": problem.line, "column": problem.column, "message": problem.message}
 
 
@@ -62,29 +88,22 @@ def tend_error(exc: TendError) -> Response:
             named = FIELD_FIRST.match(problem.message) if not problem.file else None
             field, message = named.groups() if named else ("_schema", str(problem))
             errors.setdefault(field, []).append(message)
-        return _reply(exc.status, _body(exc.message, errors,
-                                        problems=[problem_json(p) for p in exc.problems]))
+        extra = ({"problems": [problem_json(p) for p in exc.problems]}
+                 if any(p.file for p in exc.problems) else {})
+        return _reply(exc.status, _body(exc.message, errors, **extra))
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return _reply(exc.status, _body(exc.message), headers)
 
 
 def http_error(exc: HTTPException) -> Response:
-    """werkzeug errors, including webargs' 422 whose `data` holds messages by location."""
+    """werkzeug errors (argument errors are `Invalid`, adapters.http.contract); a 405 keeps
+    its `Allow` header."""
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
-    messages = data.get("messages") or data.get("errors") or {}
-    errors: dict[str, Any] = {}
-    for location, found in messages.items():
-        if isinstance(found, dict):
-            errors.update(found)
-        else:
-            errors[location] = found
-    if status == 422:
-        fields = ", ".join(sorted(errors)) or "the request"
-        message = f"invalid {fields}"
-    else:
-        message = data.get("message") or exc.description or exc.name
-    return _reply(status, _body(message, errors), data.get("headers"))
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    message = data.get("message") or exc.description or exc.name
+    return _reply(status, _body(message), headers)
 
 
 def unexpected(exc: Exception) -> Response:
@@ -97,7 +116,7 @@ class RowIdConverter(IntegerConverter):
     names nothing (404) instead of overflowing the database driver (a 500)."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

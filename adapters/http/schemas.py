@@ -1,13 +1,15 @@
 """Request and response schemas: they validate input and generate /openapi.json.
 
-Inputs reject unknown fields (marshmallow's default), so a misspelt field is a 422 naming it.
-Responses are documented with these schemas but returned as built, so extra fields pass.
+Inputs reject unknown fields (marshmallow's default), so a misspelt field is a 400 naming it.
+Responses are documented with these schemas but returned as built; they declare what is
+returned and allow more (`Out`), so adding a field never breaks a client of the document.
 """
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
+from engine import ticket as tk
 from engine.playbook import RESULT_STATUSES
 
 NonEmpty = validate.Length(min=1)
@@ -16,9 +18,16 @@ NonEmpty = validate.Length(min=1)
 class Out(Schema):
     """A response document; fields beyond the declared ones may appear."""
 
+    class Meta:
+        unknown = INCLUDE
+
 
 class AtField(fields.String):
     """`YYYY-MM-DD` (local midnight) or an ISO timestamp; without an offset, config timezone."""
+
+
+class HealthOut(Out):
+    status = fields.String(required=True)
 
 
 class ValidateIn(Schema):
@@ -69,6 +78,10 @@ class PlaybookOut(Out):
     hash = fields.String()
 
 
+class PlaybookDetailOut(PlaybookOut):
+    yaml = fields.String(metadata={"description": "the installed YAML text"})
+
+
 class PlaybookList(Out):
     items = fields.List(fields.Nested(PlaybookOut))
     next_cursor = fields.String(allow_none=True)
@@ -106,6 +119,8 @@ class ExplainQuery(Schema):
 
 
 class CustomerOut(Out):
+    """DESIGN 3 fields and the attributes config.yaml declares, as stored (null if unset)."""
+
     id = fields.String()
     joined_on = fields.Date()
     tags = fields.List(fields.String())
@@ -155,7 +170,7 @@ class EventsOut(Out):
 
 
 class TicketsQuery(Schema):
-    state = fields.String()
+    state = fields.String(validate=validate.OneOf(tk.STATES))
     playbook = fields.String()
     overdue = fields.Boolean(load_default=False)
     cursor = fields.String()
@@ -184,17 +199,32 @@ class TicketOut(Out):
     id = fields.Integer()
     playbook = fields.String()
     version = fields.Integer()
+    playbook_hash = fields.String()
+    workflow = fields.String()
     state = fields.String()
     trigger = fields.String()
-    planned_at = fields.String()
+    window_key = fields.String(allow_none=True)
+    at = fields.String(allow_none=True, metadata={"description": "the plan's moment"})
+    planned_at = fields.String(allow_none=True)
     planned_by = fields.String()
     audience = fields.Dict()
     steps = fields.Dict(keys=fields.String(), values=fields.Integer())
+    levels = fields.List(fields.Dict())
     approvals = fields.List(fields.Dict())
     next_level = fields.Integer(allow_none=True)
     deadline = fields.String(allow_none=True)
     repeat = fields.Boolean(metadata={"description": "approve/reject only: true when this "
                                       "person had already made this decision; nothing changed"})
+    started_at = fields.String(allow_none=True)
+    evaluate_after = fields.String(allow_none=True)
+    closed_at = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+
+
+class TicketDetailOut(TicketOut):
+    rehearsal = fields.Dict(allow_none=True)
+    audit = fields.List(fields.Dict())
+    results = fields.Dict(allow_none=True)
 
 
 class TicketList(Out):
@@ -213,6 +243,8 @@ class TaskOut(Out):
     idempotency_key = fields.String()
     due_at = fields.String()
     payload = fields.Dict()
+    created_at = fields.String(allow_none=True)
+    updated_at = fields.String(allow_none=True)
 
 
 class TaskList(Out):

@@ -142,10 +142,10 @@ def test_an_accepted_offer_cancels_the_other_channels_and_the_pull_says_so(
 
 
 @pytest.mark.parametrize(("body", "field", "status"), [
-    ({}, "status", 422),
-    ({"status": "bogus"}, "status", 422),
+    ({}, "status", 400),
+    ({"status": "bogus"}, "status", 400),
     ({"status": "delivered", "at": "yesterday-ish"}, "at", 400),
-    ({"status": "delivered", "colour": "red"}, "colour", 422),
+    ({"status": "delivered", "colour": "red"}, "colour", 400),
 ])
 def test_a_bad_result_names_its_field_and_writes_nothing(executing: Api, body: dict[str, Any],
                                                          field: str, status: int) -> None:
@@ -158,7 +158,7 @@ def test_a_bad_result_names_its_field_and_writes_nothing(executing: Api, body: d
 
 def test_a_bad_limit_names_it(executing: Api) -> None:
     reply = executing.call("GET", "/channels/sms/tasks?limit=0", "adapter:sms")
-    assert reply.status_code == 422 and "limit" in reply.json["errors"]
+    assert reply.status_code == 400 and "limit" in reply.json["errors"]
 
 
 FIVE_SMS_A_DAY = Policy(timezone=ZoneInfo("Asia/Shanghai"),
