@@ -92,11 +92,15 @@ def test_plan_approve_execute_evaluate(tend: Tend) -> None:
     assert tend.http("POST", f"/tickets/{tid}/approve", director, {})[0] == 403  # not yet
     status, ticket = tend.http("POST", f"/tickets/{tid}/approve", lead, {"comment": "ok"})
     assert status == 200 and ticket["state"] == "planned" and ticket["next_level"] == 2
-    assert tend.http("POST", f"/tickets/{tid}/approve", lead, {})[0] == 403  # one level each
+    status, again = tend.http("POST", f"/tickets/{tid}/approve", lead, {})  # a double click
+    assert status == 200 and again["repeat"] and again["next_level"] == 2
+    assert tend.http("POST", f"/tickets/{tid}/approve", lead, {"level": 2})[0] == 403  # one each
     status, ticket = tend.http("POST", f"/tickets/{tid}/approve", director, {"comment": "go"})
     assert status == 200 and ticket["state"] == "executing"
     assert [a["by"] for a in ticket["approvals"]] == ["lena", "dong"]
-    assert tend.http("POST", f"/tickets/{tid}/approve", director, {})[0] in (403, 409)
+    status, again = tend.http("POST", f"/tickets/{tid}/approve", director, {})
+    assert status == 200 and again["repeat"] and again["state"] == "executing"  # nothing new
+    assert tend.http("POST", f"/tickets/{tid}/reject", director, {"reason": "late"})[0] == 403
 
     status, tasks = tend.http("GET", f"/tickets/{tid}/tasks", viewer)
     treated = sorted({t["customer_id"] for t in tasks["items"]})
