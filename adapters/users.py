@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from adapters.db import begin_writes
-from adapters.tables import tokens, user_roles, users
+from adapters.db.engines import begin_writes
+from adapters.db.schema import tokens, user_roles, users
 from engine.errors import Conflict, NotFound, ValidationError
 from engine.users import User
 

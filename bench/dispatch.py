@@ -38,11 +38,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 import sqlalchemy as sa  # noqa: E402
 from support.postgres import PostgresServer, Unavailable  # noqa: E402
 
-from adapters import tickets  # noqa: E402
-from adapters.db import make_engine, refresh_statistics  # noqa: E402
-from adapters.migrate import upgrade  # noqa: E402
-from adapters.tables import customers, events, tasks  # noqa: E402
-from adapters.worker import THREADS  # noqa: E402
+from adapters.db.engines import make_engine, refresh_statistics  # noqa: E402
+from adapters.db.migrate import upgrade  # noqa: E402
+from adapters.db.schema import customers, events, tasks  # noqa: E402
+from adapters.tasks.worker import THREADS  # noqa: E402
+from adapters.tickets import service as tickets  # noqa: E402
 from engine.config import Config, load_config  # noqa: E402
 from engine.library import load_library  # noqa: E402
 from engine.policy import Policy  # noqa: E402

@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support.postgres import PostgresServer, Unavailable  # noqa: E402
 
-from adapters.db import make_engine  # noqa: E402
-from adapters.demo_files import demo_spec, write_demo  # noqa: E402
-from adapters.importer import import_customers  # noqa: E402
-from adapters.migrate import upgrade  # noqa: E402
+from adapters.db.engines import make_engine  # noqa: E402
+from adapters.db.migrate import upgrade  # noqa: E402
+from adapters.intake.customer_import import import_customers  # noqa: E402
+from adapters.intake.demo_files import demo_spec, write_demo  # noqa: E402
 from engine.config import Config, load_config  # noqa: E402
 from engine.errors import Problem  # noqa: E402
 
@@ -138,7 +138,7 @@ def sqlite(folder: Path, csv_path: Path, header: list[str], config: Config,
 
 
 def _sqlite_types(header: list[str], config: Config) -> list[str]:
-    from adapters.tables import customers
+    from adapters.db.schema import customers
 
     types = {c.name: c.type.compile() for c in customers.columns}
     types["id"] += " PRIMARY KEY"
@@ -172,7 +172,7 @@ def postgres(csv_path: Path, header: list[str], config: Config,
 
 def _copy_and_upsert(conn: psycopg.Connection, csv_path: Path, header: list[str],
                      config: Config) -> None:
-    from adapters.tables import customers
+    from adapters.db.schema import customers
 
     pg = {"FLOAT": "float8", "DATE": "date"}
     types = {c.name: pg.get(str(c.type.compile()), "text") for c in customers.columns}

@@ -35,13 +35,13 @@ import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from support.postgres import PostgresServer, Unavailable  # noqa: E402
 
-from adapters.db import make_engine, stream_customers  # noqa: E402
-from adapters.demo_files import demo_spec, write_demo  # noqa: E402
-from adapters.event_import import import_events  # noqa: E402
-from adapters.importer import import_customers  # noqa: E402
-from adapters.migrate import upgrade  # noqa: E402
-from adapters.sweep import REPLAY_WINDOW, sweep  # noqa: E402
-from adapters.tables import events  # noqa: E402
+from adapters.db.engines import make_engine, stream_customers  # noqa: E402
+from adapters.db.migrate import upgrade  # noqa: E402
+from adapters.db.schema import events  # noqa: E402
+from adapters.intake.customer_import import import_customers  # noqa: E402
+from adapters.intake.demo_files import demo_spec, write_demo  # noqa: E402
+from adapters.intake.event_import import import_events  # noqa: E402
+from adapters.tickets.sweep import REPLAY_WINDOW, sweep  # noqa: E402
 from engine.config import Config, load_config  # noqa: E402
 from engine.customer import event_facts, facts  # noqa: E402
 from engine.evaluate import holds  # noqa: E402

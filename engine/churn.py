@@ -3,7 +3,8 @@
 A customer's row today already knows who churned (their usage fell, their score was set by
 hand, `churned_on` is filled), so a model trained on today's rows learns the answer, not the
 warning signs. Training rows therefore come from snapshots: the values a customer had at the
-start of month M (adapters/snapshots.py), labelled 1 when `churned_on` falls in the `horizon`
+start of month M (adapters/evaluation/snapshots.py), labelled 1 when `churned_on` falls in the
+`horizon`
 months after that day. Customers already churned at the snapshot are not at risk and are left
 out, as are months whose horizon has not ended yet (their labels are still unknown).
 

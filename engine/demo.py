@@ -1,7 +1,7 @@
 """Synthetic telecom customers and events for demos and benchmarks, deterministic from a seed.
 
 Pure: rows come out as CSV-ready string lists and event dicts, and the caller writes them
-(adapters/demo_files.py). The mix follows the seed texts' picture of a telecom base: a few
+(adapters/intake/demo_files.py). The mix follows the seed texts' picture of a telecom base: a few
 high-value tiers, a slice of brand-new subscribers, churned and declining customers with the
 signals retention teams watch (churn score, falling usage, arrears), contracts running out.
 

@@ -98,7 +98,7 @@ def sources(*events: str) -> tuple[str, ...]:
     return tuple(s for s in STATES if any((s, e) in TRANSITIONS for e in events))
 
 
-# Waiting for or held by a channel: cancelling one stops a contact (adapters.tables.OPEN).
+# Waiting for or held by a channel: cancelling one stops a contact (adapters.db.schema.OPEN).
 OPEN = sources(CANCEL)
 # A channel had the task: an adapter or worker holds it, or a result came back.
 REACHED = tuple(s for s in STATES if s in (LEASED, PUSHED) or s in STAGE)

@@ -1,7 +1,7 @@
 """Alembic environment: run migrations against Tend's database with Tend's engine settings.
 
 The URL is the one the rest of Tend uses (TEND_DATABASE_URL, else config.yaml's database_url)
-unless the caller put one into the Alembic config (adapters.migrate does), so `alembic upgrade
+unless the caller put one into the Alembic config (adapters.db.migrate does), so `alembic upgrade
 head` from the shell and `tend db upgrade` migrate the same database.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from adapters.db import database_url, make_engine
-from adapters.tables import metadata
+from adapters.db.engines import database_url, make_engine
+from adapters.db.schema import metadata
 from engine.config import load_config
 
 

@@ -19,7 +19,7 @@ import time_machine
 from support.clock import real_today, suite_instant
 from support.postgres import PostgresServer, Unavailable
 
-from adapters.migrate import upgrade
+from adapters.db.migrate import upgrade
 from engine.clock import Clock, system_clock
 from engine.config import Config, load_config
 

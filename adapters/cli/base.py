@@ -71,7 +71,7 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 
 def database_url_of(ctx: click.Context) -> str:
     """TEND_DATABASE_URL, else config.yaml's database_url (read only when needed)."""
-    from adapters.db import database_url
+    from adapters.db.engines import database_url
 
     return database_url("") or config_from(ctx).database_url
 
@@ -85,7 +85,7 @@ def database_errors() -> Iterator[None]:
     import psycopg
     from sqlalchemy.exc import DBAPIError
 
-    from adapters.outage import detail, unreachable
+    from adapters.db.outage import detail, unreachable
 
     try:
         yield
@@ -99,7 +99,7 @@ def database_errors() -> Iterator[None]:
 @contextmanager
 def engine_for(ctx: click.Context) -> Iterator[Any]:
     """The database engine for one command, closed when it ends (no connection outlives it)."""
-    from adapters.db import make_engine
+    from adapters.db.engines import make_engine
 
     engine = make_engine(database_url_of(ctx))
     try:

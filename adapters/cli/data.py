@@ -34,7 +34,7 @@ def db_group() -> None:
 @reports_errors
 def db_upgrade(ctx: click.Context) -> None:
     """Create the schema or migrate it to the newest version."""
-    from adapters.migrate import upgrade
+    from adapters.db.migrate import upgrade
 
     with database_errors():
         upgrade(database_url_of(ctx))
@@ -61,7 +61,7 @@ def import_customers_command(ctx: click.Context, file: Path, strict: bool) -> No
     A column absent from the file leaves stored values unchanged; an empty cell clears one.
     When an id appears twice in the file, the last row wins. Exit code 1 if any row was bad.
     """
-    from adapters.importer import import_customers
+    from adapters.intake.customer_import import import_customers
 
     config = config_from(ctx)
     with engine_for(ctx) as engine, progress_bar(file) as progress:
@@ -90,7 +90,7 @@ def import_events_command(ctx: click.Context, file: Path, strict: bool,
     """
     import collections
 
-    from adapters.event_import import import_events
+    from adapters.intake.event_import import import_events
 
     config = config_from(ctx)
     outcomes: collections.Counter[str] = collections.Counter()
@@ -110,8 +110,8 @@ def _event_trigger(config: Config, engine: Any, outcomes: Any,
                    clock: Clock) -> Callable[[list[Any]], None]:
     """Trigger each stored batch as POST /events does, counting tasks and reasons."""
 
-    from adapters.db import begin_writes
-    from adapters.standing import on_events, process_matcher
+    from adapters.db.engines import begin_writes
+    from adapters.tickets.standing import on_events, process_matcher
     from engine.library import load_library
     from engine.triggers import Triggers
 
@@ -149,7 +149,7 @@ def demo_data(ctx: click.Context, customer_count: int, event_count: int | None, 
               at_text: str | None, out: Path, history: int) -> None:
     """Write synthetic telecom customers and events, ready for `tend import`."""
 
-    from adapters.demo_files import demo_spec, write_demo
+    from adapters.intake.demo_files import demo_spec, write_demo
     from engine.values import parse_date
 
     config = config_from(ctx)

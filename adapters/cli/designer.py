@@ -126,7 +126,7 @@ def _chosen(ref: str | None, library: Any, config: Config) -> list[Any]:
 def preview_command(ctx: click.Context, playbook: str | None, every: bool, at_text: str | None,
                     as_json: bool) -> None:
     """Who PLAYBOOK (an id, or the path of a draft .yaml) selects at --at."""
-    from adapters import designer
+    from adapters.tickets import designer
 
     if every == bool(playbook):
         raise click.UsageError("give a PLAYBOOK or --all")
@@ -146,7 +146,7 @@ def preview_command(ctx: click.Context, playbook: str | None, every: bool, at_te
 def explain_command(ctx: click.Context, customer: str, playbook: str | None,
                     at_text: str | None, as_json: bool) -> None:
     """For CUSTOMER, which conditions of each playbook held and which failed, with values."""
-    from adapters import designer
+    from adapters.tickets import designer
 
     with _designer_context(ctx) as (config, library, conn):
         at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())

@@ -20,8 +20,8 @@ def report_command(ctx: click.Context, ticket_id: int, out: Path | None) -> None
     """A ticket's rehearsal, approvals, audit trail and results (interim results while it
     runs; weekly cohorts for a standing ticket)."""
 
-    from adapters import report
-    from adapters.ticket_report import render
+    from adapters.evaluation import reports as report
+    from adapters.evaluation.report_text import render
     from engine.library import load_library
 
     config = config_from(ctx)
@@ -53,7 +53,7 @@ def kpis_command(ctx: click.Context, by: str, start: str | None, end: str | None
     """Retention KPIs of the entries in a period, by playbook, channel, manager or tier
     (definitions: docs/EVALUATION.md)."""
 
-    from adapters import kpis
+    from adapters.evaluation import kpis
 
     config = config_from(ctx)
     period = kpis.period(start, end, config, clock_of(ctx)(), "--from", "--to")

@@ -29,7 +29,7 @@ def snapshot_command(ctx: click.Context, at_text: str | None) -> None:
 
     The values are those of the customers table now; a month that has its snapshot keeps it.
     """
-    from adapters import snapshots
+    from adapters.evaluation import snapshots
     from engine.errors import ValidationError
     from engine.values import given_instant
 
@@ -68,7 +68,7 @@ def score_churn_command(ctx: click.Context, at_text: str | None, horizon: int) -
     The latest month whose horizon has ended is held out to judge the model trained on the
     months before it; the scores come from a model refitted on all of them.
     """
-    from adapters.churn_model import score_churn
+    from adapters.evaluation.churn_model import score_churn
     from engine.values import given_instant
 
     config = config_from(ctx)
@@ -119,9 +119,9 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
 
     from sqlalchemy.exc import ArgumentError
 
-    from adapters.db import make_engine
-    from adapters.migrate import upgrade
-    from adapters.simulate import render, simulate
+    from adapters.db.engines import make_engine
+    from adapters.db.migrate import upgrade
+    from adapters.evaluation.simulate import render, simulate
     from engine.library import load_library
     from engine.simulation import Behaviour, with_effects
     from engine.values import parse_date

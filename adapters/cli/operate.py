@@ -1,4 +1,4 @@
-"""`tend backup` and `tend restore`: for operators (adapters/backup.py does the work)."""
+"""`tend backup` and `tend restore`: for operators (adapters/db/backup.py does the work)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from adapters.cli.base import database_url_of, main, reports_errors
 def backup_command(ctx: click.Context, file: Path, force: bool) -> None:
     """Write a consistent copy of the whole database to FILE, while the service runs
     (SQLite: online backup API; PostgreSQL: pg_dump -Fc). FILE is made owner-only."""
-    from adapters.backup import backup
+    from adapters.db.backup import backup
 
     click.echo(backup(database_url_of(ctx), file, force))
 
@@ -30,7 +30,7 @@ def backup_command(ctx: click.Context, file: Path, force: bool) -> None:
 def restore_command(ctx: click.Context, file: Path, yes: bool) -> None:
     """Replace the database with the backup in FILE (made by `tend backup`). Stop serve, worker
     and scheduler first; then `tend db upgrade` if the backup is from an older release."""
-    from adapters.backup import restore
+    from adapters.db.backup import restore
 
     url = database_url_of(ctx)
     if not yes:

@@ -61,7 +61,7 @@ def scheduler_command(ctx: click.Context, every: float, ttl: float) -> None:
     import os
     import socket
 
-    from adapters.scheduler import Scheduler
+    from adapters.tickets.scheduler import Scheduler
 
     stop = _until_signalled()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -86,8 +86,8 @@ def worker_command(ctx: click.Context, once: bool, batch: int, every: float) -> 
     """Push due tasks of log, webhook and smtp channels (many workers may share a database)."""
     import json
 
-    from adapters.channels import pushers
-    from adapters.worker import run, run_once
+    from adapters.channels.base import pushers
+    from adapters.tasks.worker import run, run_once
 
     config = config_from(ctx)
     channels = pushers(config.channels, clock_of(ctx))

@@ -37,8 +37,9 @@ def sweep_command(ctx: click.Context, at_text: str | None, forced: str | None) -
     regardless, as a manual ticket. Executing tickets whose goal window has ended by --at are
     evaluated and closed first, so a later --at is how an operator (or a test) drives time.
     """
-    from adapters import event_matches, tickets
-    from adapters.due import fire_time
+    from adapters.tickets import daily as event_matches
+    from adapters.tickets import service as tickets
+    from adapters.tickets.due import fire_time
     from engine.errors import NotFound
     from engine.library import load_library
     from engine.ticket import SYSTEM

@@ -1,8 +1,8 @@
 """What the inbox shows: tickets awaiting the reader's level, their own plans, recent
 decisions, and every ticket filtered by playbook, state and tier, a page at a time.
 
-Reads only; the lists come from the ticket service (`adapters.tickets.listing`) and the
-ticket store's shapes, and a ticket's tiers from `adapters.planning.tiers_of`, the same
+Reads only; the lists come from the ticket service (`adapters.tickets.service.listing`) and the
+ticket store's shapes, and a ticket's tiers from `adapters.tickets.planning.tiers_of`, the same
 function that gave the ticket its approval levels.
 """
 
@@ -14,13 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters import tickets
 from adapters.console.access import permitted
+from adapters.db.schema import approvals, ticket_members
+from adapters.db.schema import tickets as ticket_table
 from adapters.http.state import State
-from adapters.planning import tiers_of
-from adapters.tables import approvals, ticket_members
-from adapters.tables import tickets as ticket_table
-from adapters.ticket_store import (
+from adapters.tickets import service as tickets
+from adapters.tickets.planning import tiers_of
+from adapters.tickets.store import (
     approvals_of,
     domain_ticket,
     planned_playbook,

@@ -3,7 +3,7 @@ tickets; the draft editor (validate and preview without installing); explain.
 
 The draft editor calls what `tend preview PATH` and `POST /playbooks/preview` call: the
 parser against the installed workflows, then the sweep; its sample is the rehearsal a
-ticket would show (`adapters.planning.rehearsal`), so a designer sees what an approver will.
+ticket would show (`adapters.tickets.planning.rehearsal`), so a designer sees what an approver will.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from flask import g, render_template, request
 from sqlalchemy.engine import Connection
 
-from adapters import designer, planning
 from adapters.console.access import bp, page, permitted
 from adapters.console.queries import DraftQuery, ExplainQuery, PlaybookQuery
+from adapters.db.schema import playbook_versions, tickets
 from adapters.http.contract import query_args
 from adapters.http.state import state
-from adapters.sweep import sweep
-from adapters.tables import playbook_versions, tickets
+from adapters.tickets import designer, planning
+from adapters.tickets.sweep import sweep
 from engine.errors import NotFound, Problem, ValidationError
 from engine.playbook import parse_playbook
 from engine.policy_fit import policy_warnings

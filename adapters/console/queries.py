@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from adapters.tables import MAX_ID
+from adapters.db.schema import MAX_ID
 from engine import ticket as tk
 
 Version = validate.Range(min=1, max=MAX_ID)

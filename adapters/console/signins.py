@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from adapters.tables import console_sessions, signin_failures
+from adapters.db.schema import console_sessions, signin_failures
 
 
 @dataclass(frozen=True)

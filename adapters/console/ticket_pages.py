@@ -1,7 +1,7 @@
 """The inbox and the ticket page, and the approve / reject / cancel forms.
 
 Decisions go through the ticket service exactly as `POST /tickets/<id>/approve` does
-(`adapters.tickets.approve`, `reject`, `cancel`), after the same role check. The buttons a
+(`adapters.tickets.service.approve`, `reject`, `cancel`), after the same role check. The buttons a
 page shows come from `inbox.may`; the server checks again when the form comes back.
 """
 
@@ -17,14 +17,14 @@ from flask_babel import gettext as _
 from sqlalchemy.engine import Connection
 from werkzeug.wrappers import Response
 
-from adapters import tickets
 from adapters.console import inbox
 from adapters.console.access import bp, page
 from adapters.console.queries import InboxQuery
+from adapters.db.schema import tasks
 from adapters.http.contract import query_args
 from adapters.http.errors import Invalid
 from adapters.http.state import state
-from adapters.tables import tasks
+from adapters.tickets import service as tickets
 from engine import ticket as tk
 from engine.errors import ValidationError
 
@@ -76,7 +76,9 @@ def ticket_page(ticket_id: int) -> str:
 def report_page(ticket_id: int) -> Response:
     """The evaluation's report (`GET /tickets/<id>/report`, which wants a bearer token), for
     a reader signed in to the console: the same page from the same functions."""
-    from adapters import report  # matplotlib: loaded when a report is asked for
+    from adapters.evaluation import (
+        reports as report,  # matplotlib: loaded when a report is asked for
+    )
 
     st = state()
     with st.transaction() as conn:
@@ -130,7 +132,7 @@ def cancel(ticket_id: int) -> Response:
 
 def _level() -> int | None:
     """The level the decision form was shown for: a second click after the first went
-    through is then recognised as the same decision (adapters.tickets.approve)."""
+    through is then recognised as the same decision (adapters.tickets.service.approve)."""
     given = request.form.get("level", "")
     return int(given) if given.isdigit() else None
 

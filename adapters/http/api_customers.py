@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import request
 
-from adapters import designer
-from adapters.db import load_customer
+from adapters.db.engines import load_customer
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
-from adapters.http.customers_json import upsert_customers
 from adapters.http.schemas import CustomerOut, ExplainQuery, UpsertOut
 from adapters.http.state import state
+from adapters.intake.customer_json import upsert_customers
+from adapters.tickets import designer
 from engine.customer import facts
 from engine.errors import NotFound
 from engine.values import given_instant

@@ -7,13 +7,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from adapters.db.outage import detail
+from adapters.db.schema import tickets
 from adapters.http import observe
 from adapters.http.auth import public
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import HealthOut
 from adapters.http.state import state
-from adapters.outage import detail
-from adapters.tables import tickets
 
 blp = Blueprint("health", __name__, description="Liveness and metrics (no token needed)")
 

@@ -13,11 +13,11 @@ from typing import Any
 from flask import g
 from marshmallow import Schema, fields, validate
 
+from adapters.db.schema import tasks
 from adapters.http.api_tasks import STATES, HeldTaskList, listing
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.state import state
-from adapters.tables import tasks
 from engine.errors import Forbidden
 
 blp = Blueprint("managers", __name__, url_prefix="/managers",

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from adapters.db.schema import playbook_versions
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.errors import Invalid, problem_json
@@ -24,8 +25,7 @@ from adapters.http.schemas import (
     VersionList,
 )
 from adapters.http.state import state
-from adapters.sweep import sweep
-from adapters.tables import playbook_versions
+from adapters.tickets.sweep import sweep
 from engine.errors import NotFound, ValidationError
 from engine.playbook import Playbook, parse_playbook
 from engine.policy_fit import policy_warnings

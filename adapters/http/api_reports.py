@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Response
 
-from adapters import history, kpis, report
+from adapters.evaluation import history, kpis
+from adapters.evaluation import reports as report
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import HistoryOut, KpisOut, KpisQuery, ReportQuery

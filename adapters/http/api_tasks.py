@@ -4,7 +4,7 @@
 
 The role table lets the caller in; the binding is checked next (`auth.check_channel`,
 `auth.check_task`), before anything is written, so a wrong channel or route is a 403 however
-the task stands. Each request is one transaction (adapters.task_pull does the claiming).
+the task stands. Each request is one transaction (adapters.tasks.service does the claiming).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flask import g
 from marshmallow import Schema, fields, validate
 from sqlalchemy.engine import Connection
 
-from adapters import task_pull
+from adapters.db.schema import MAX_ID, tasks
 from adapters.http.auth import allow, check_channel, check_task
 from adapters.http.contract import Blueprint
 from adapters.http.errors import Invalid
@@ -31,8 +31,8 @@ from adapters.http.schemas import (
     TaskResultOut,
 )
 from adapters.http.state import state
-from adapters.tables import MAX_ID, tasks
-from adapters.ticket_store import iso, task_shape
+from adapters.tasks import service as task_pull
+from adapters.tickets.store import iso, task_shape
 from engine import task as tk
 from engine.errors import NotFound
 from engine.values import given_instant

@@ -1,6 +1,6 @@
 """Tickets: list, show, plan by hand, approve, reject, cancel, and their tasks.
 
-The ticket service (adapters.tickets) owns the rules; here each request is one transaction
+The ticket service (adapters.tickets.service) owns the rules; here each request is one transaction
 and the user comes from the token. Roles are checked before the service runs; the service
 then refuses the planner, the owner and second approvals by one person (403) before it
 looks at the state (409). Repeating one's own decision is answered 200 with `repeat: true`.
@@ -14,7 +14,7 @@ from typing import Any
 from flask import g
 from marshmallow import Schema, fields, validate
 
-from adapters import tickets
+from adapters.db.schema import tasks
 from adapters.http.api_tasks import STATES, HeldTaskList, listing
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
@@ -29,8 +29,8 @@ from adapters.http.schemas import (
     TicketsQuery,
 )
 from adapters.http.state import state
-from adapters.tables import tasks
-from adapters.ticket_store import ticket_row
+from adapters.tickets import service as tickets
+from adapters.tickets.store import ticket_row
 from engine.errors import Conflict
 from engine.values import given_instant
 

@@ -20,7 +20,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 
 from adapters import console
-from adapters.db import database_url
+from adapters.db.engines import database_url
 from adapters.http import api_health, auth, contract, errors, observe
 from adapters.http.secret_key import secret_key
 from adapters.http.state import State

@@ -18,7 +18,7 @@ from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from adapters.tables import MAX_ID
+from adapters.db.schema import MAX_ID
 from engine.errors import Problem, TendError, ValidationError
 
 log = structlog.get_logger("tend.http")

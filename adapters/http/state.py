@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.db import begin_writes, make_engine
-from adapters.standing import process_matcher
+from adapters.db.engines import begin_writes, make_engine
+from adapters.tickets.standing import process_matcher
 from engine.clock import Clock
 from engine.config import Config
 from engine.library import Library, load_library
@@ -64,7 +64,8 @@ class State:
         """One transaction per request: committed when the block ends, rolled back on any
         error, so a failed request writes nothing.
 
-        `write`: SQLite's write lock is taken up front (adapters.db.begin_writes), so a request
+        `write`: SQLite's write lock is taken up front (adapters.db.engines.begin_writes), so a
+        request
         that reads and then writes waits for another writer instead of failing.
         """
         with self.engine.connect() as conn:

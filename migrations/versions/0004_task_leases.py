@@ -1,7 +1,7 @@
 """Task leases and results: adapters pull tasks under a lease and report results on them.
 
 Written by hand like 0001-0003; tests/integration/test_migrations.py checks it matches
-adapters.tables.metadata.
+adapters.db.schema.metadata.
 
 Revision ID: 0004
 Revises: 0003

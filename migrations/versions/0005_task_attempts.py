@@ -1,7 +1,7 @@
 """Task attempts: the push worker counts delivery attempts to retry, then dead-letter, a task.
 
 Written by hand like 0001-0004; tests/integration/test_migrations.py checks it matches
-adapters.tables.metadata.
+adapters.db.schema.metadata.
 
 Revision ID: 0005
 Revises: 0004

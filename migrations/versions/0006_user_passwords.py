@@ -2,7 +2,7 @@
 `tend users passwd` as well as with a token; only a salted scrypt hash is stored.
 
 Written by hand like 0001-0005; tests/integration/test_migrations.py checks it matches
-adapters.tables.metadata.
+adapters.db.schema.metadata.
 
 Revision ID: 0006
 Revises: 0005

@@ -2,7 +2,7 @@
 priority, which retry of their step they are, and the step's `unless`/`retry` rules.
 
 Written by hand like 0001-0007; tests/integration/test_migrations.py checks it matches
-adapters.tables.metadata.
+adapters.db.schema.metadata.
 
 Revision ID: 0008
 Revises: 0007

@@ -1,9 +1,9 @@
 """Event matches: an event-triggered playbook whose workflow is not standing gathers each
 match here (customer, event, playbook version, local day), and the matches of a day become
-one planned ticket after the day ends (adapters/event_matches.py).
+one planned ticket after the day ends (adapters/tickets/daily.py).
 
 Written by hand like 0001-0008; tests/integration/test_migrations.py checks it matches
-adapters.tables.metadata.
+adapters.db.schema.metadata.
 
 Revision ID: 0009
 Revises: 0008

@@ -2,7 +2,7 @@
 worker that died by their ended hold, without reading a channel's delivered tasks.
 
 Written by hand like 0001-0009; tests/integration/test_migrations.py checks it matches
-adapters.tables.metadata.
+adapters.db.schema.metadata.
 
 Revision ID: 0010
 Revises: 0009

@@ -2,7 +2,7 @@
 tasks, so a claim reads a batch's worth of rows instead of sorting every due task.
 
 Written by hand like 0001-0010; tests/integration/test_migrations.py checks it matches
-adapters.tables.metadata.
+adapters.db.schema.metadata.
 
 Revision ID: 0011
 Revises: 0010

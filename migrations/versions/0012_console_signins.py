@@ -3,7 +3,7 @@ is throttled across every gunicorn worker, and the live console sessions, so sig
 revokes a session (a copied cookie stops working).
 
 Written by hand like 0001-0011; tests/integration/test_migrations.py checks it matches
-adapters.tables.metadata.
+adapters.db.schema.metadata.
 
 Revision ID: 0012
 Revises: 0011

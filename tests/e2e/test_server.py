@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from support.server import serving
 
-from adapters.db import make_engine
-from adapters.migrate import upgrade
+from adapters.db.engines import make_engine
+from adapters.db.migrate import upgrade
 from adapters.users import add_user
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from support.clock import child_env
 from support.webhook import receiving
 
-from adapters import tickets
-from adapters.db import make_engine
-from adapters.tables import customers, tasks
-from adapters.worker import LANES
+from adapters.db.engines import make_engine
+from adapters.db.schema import customers, tasks
+from adapters.tasks.worker import LANES
+from adapters.tickets import service as tickets
 from engine.config import Config
 from engine.library import load_library
 from engine.policy import Policy

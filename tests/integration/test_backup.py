@@ -17,8 +17,8 @@ from click.testing import CliRunner, Result
 from support.postgres import PostgresServer
 
 from adapters.cli import main
-from adapters.db import make_engine
-from adapters.tables import customers, users
+from adapters.db.engines import make_engine
+from adapters.db.schema import customers, users
 from adapters.users import add_user
 
 AT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)

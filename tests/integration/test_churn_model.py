@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from adapters import snapshots
-from adapters.churn_model import labelled_months, score_churn
-from adapters.db import make_engine
-from adapters.tables import customers
+from adapters.db.engines import make_engine
+from adapters.db.schema import customers
+from adapters.evaluation import snapshots
+from adapters.evaluation.churn_model import labelled_months, score_churn
 from engine.config import Config
 from engine.errors import TendError
 

@@ -20,10 +20,10 @@ from flask.testing import FlaskClient
 from support.hostile import BOMB, BOMB_LINE
 from werkzeug.test import TestResponse
 
-from adapters import tickets
+from adapters.db.schema import events, tasks
 from adapters.http.app import create_app
 from adapters.http.state import State
-from adapters.tables import events, tasks
+from adapters.tickets import service as tickets
 from adapters.users import add_user, set_password
 from engine.config import Config
 
@@ -444,7 +444,7 @@ def test_inbox_pages_keep_their_filters(console: Console,
 
 
 def test_a_diff_between_two_stored_versions(console: Console) -> None:
-    from adapters.tables import playbook_versions
+    from adapters.db.schema import playbook_versions
 
     with console.state.engine.begin() as conn:
         text = conn.scalar(sa.select(playbook_versions.c.text).where(

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from support.cli import run
 
-from adapters.db import make_engine
-from adapters.tables import users
+from adapters.db.engines import make_engine
+from adapters.db.schema import users
 from adapters.users import user_for_password
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -178,7 +178,7 @@ def test_serve_refuses_an_unusable_key_file_before_starting(
 def test_failures_of_past_windows_are_dropped(console: Console) -> None:
     import sqlalchemy as sa
 
-    from adapters.tables import signin_failures
+    from adapters.db.schema import signin_failures
 
     clock = _throttled(console)
     for name in ("g1", "g2", "g3"):

@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from http_support import Api
 from sqlalchemy.engine import Engine
 
-from adapters import designer, task_pull
-from adapters import tickets as service
-from adapters.db import make_engine
+from adapters.db.engines import make_engine
+from adapters.db.schema import customers, tasks
 from adapters.http.state import State
-from adapters.scheduler import plan_standing
-from adapters.tables import customers, tasks
+from adapters.tasks import service as task_pull
+from adapters.tickets import designer, service
+from adapters.tickets.scheduler import plan_standing
 from engine import policy as pol
 from engine.config import Config
 from engine.library import Library, load_library

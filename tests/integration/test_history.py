@@ -12,9 +12,9 @@ from http_support import Api
 from sqlalchemy.engine import Engine
 from support.evaluated import AT, run_ticket, seed_customers
 
-from adapters import tickets as service
-from adapters.db import make_engine
-from adapters.history import history
+from adapters.db.engines import make_engine
+from adapters.evaluation.history import history
+from adapters.tickets import service
 from engine.config import Config
 from engine.errors import NotFound
 from engine.library import Library, load_library

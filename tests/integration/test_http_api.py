@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from http_support import ROLES, Api
 
-from adapters.tables import customers, events
+from adapters.db.schema import customers, events
 
 JSON = "application/json"
 CUSTOMERS = [

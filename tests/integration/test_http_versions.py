@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from adapters.db import make_engine
+from adapters.db.engines import make_engine
 from adapters.http.app import create_app
 from adapters.users import add_user
 from engine.config import Config

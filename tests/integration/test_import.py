@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from adapters.db import load_customer, make_engine, stream_customers
-from adapters.event_import import Event, StoredEvent, check_event, import_events
-from adapters.importer import CustomerImport, import_customers
-from adapters.tables import events
+from adapters.db.engines import load_customer, make_engine, stream_customers
+from adapters.db.schema import events
+from adapters.intake.customer_import import CustomerImport, import_customers
+from adapters.intake.event_import import Event, StoredEvent, check_event, import_events
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 
@@ -297,7 +297,7 @@ def test_check_event_types_the_data(config: Config) -> None:
 
 def test_demo_data_imports_without_a_bad_row(engine: Engine, config: Config,
                                              tmp_path: Path) -> None:
-    from adapters.demo_files import demo_spec, write_demo
+    from adapters.intake.demo_files import demo_spec, write_demo
 
     files = write_demo(demo_spec(config, 3000, 400, 5, dt.date(2026, 5, 20)), tmp_path)
     result, problems = load(engine, config, files.customers)
@@ -311,7 +311,7 @@ def test_bulk_load_keeps_the_indexes(engine: Engine, config: Config, tmp_path: P
                                      monkeypatch: pytest.MonkeyPatch, strict: bool) -> None:
     """A load at least as large as the table rebuilds SQLite's indexes after it (or, rolled
     back, keeps them); the threshold is lowered so a small file takes that path."""
-    monkeypatch.setattr("adapters.customer_store.REBUILD_MIN_ROWS", 0)
+    monkeypatch.setattr("adapters.intake.customer_store.REBUILD_MIN_ROWS", 0)
 
     def indexes() -> list[tuple[str, list[str]]]:
         found = sa.inspect(engine).get_indexes("customers")

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from support.hostile import bounded
 
-from adapters.db import load_customer, make_engine
-from adapters.event_import import import_events
-from adapters.importer import CustomerImport, import_customers
+from adapters.db.engines import load_customer, make_engine
+from adapters.intake.customer_import import CustomerImport, import_customers
+from adapters.intake.event_import import import_events
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.limits import MAX_COLUMNS, MAX_DEPTH, MAX_TEXT

@@ -19,9 +19,9 @@ from http_support import Api
 from sqlalchemy.engine import Engine
 from support.cli import run
 
-from adapters import kpis
-from adapters.db import make_engine
-from adapters.tables import customers, entries, events, playbook_versions, tasks, tickets
+from adapters.db.engines import make_engine
+from adapters.db.schema import customers, entries, events, playbook_versions, tasks, tickets
+from adapters.evaluation import kpis
 from engine.config import Config
 from engine.errors import ValidationError
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from adapters.db import make_engine
-from adapters.tables import metadata
+from adapters.db.engines import make_engine
+from adapters.db.schema import metadata
 
 
 def test_upgrade_head_creates_the_tables(db_url: str) -> None:

@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from adapters.db import make_engine
-from adapters.scheduler import Scheduler
-from adapters.tables import audit, notices
+from adapters.db.engines import make_engine
+from adapters.db.schema import audit, notices
+from adapters.tickets.scheduler import Scheduler
 from engine.config import Config, Notifier
 
 ROOT = Path(__file__).resolve().parents[2]

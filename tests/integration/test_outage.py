@@ -21,13 +21,13 @@ from support.postgres import PostgresServer
 from test_scheduler import TTL, Clock, lease_holder, rules
 from test_worker import HOLD, NOW, _executing, library
 
-from adapters.channels import pushers
+from adapters.channels.base import pushers
 from adapters.cli import main
-from adapters.db import make_engine
+from adapters.db.engines import make_engine
+from adapters.db.outage import Backoff
 from adapters.http.app import create_app
-from adapters.outage import Backoff
-from adapters.scheduler import Scheduler
-from adapters.worker import run
+from adapters.tasks.worker import run
+from adapters.tickets.scheduler import Scheduler
 from engine.config import Channel, Config
 from engine.library import Library
 

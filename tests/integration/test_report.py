@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine
 from support.cli import run
 from support.evaluated import AT, run_ticket, seed_customers
 
-from adapters import report
-from adapters.db import make_engine
-from adapters.evaluation import results
-from adapters.tables import entries, events, playbook_versions, tasks, tickets
+from adapters.db.engines import make_engine
+from adapters.db.schema import entries, events, playbook_versions, tasks, tickets
+from adapters.evaluation import reports as report
+from adapters.evaluation.results import results
 from engine.config import Config
 from engine.library import Library, load_library
 

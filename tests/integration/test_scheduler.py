@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 from support.clock import child_env
 
-from adapters.db import make_engine
-from adapters.due import fire_time
-from adapters.scheduler import Scheduler
-from adapters.tables import scheduler_lease, tickets
+from adapters.db.engines import make_engine
+from adapters.db.schema import scheduler_lease, tickets
+from adapters.tickets.due import fire_time
+from adapters.tickets.scheduler import Scheduler
 from engine.config import Config
 from engine.library import load_library
 from engine.playbook import Trigger

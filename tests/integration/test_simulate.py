@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from support.cli import run
 
-from adapters.db import make_engine
-from adapters.simulate import AUTO_COMMENT
-from adapters.tables import audit, events, tasks, tickets
+from adapters.db.engines import make_engine
+from adapters.db.schema import audit, events, tasks, tickets
+from adapters.evaluation.simulate import AUTO_COMMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFER = """\

@@ -20,11 +20,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy.engine import Engine
 from support.server import free_port
 
-from adapters import tickets
-from adapters.channels import pushers
-from adapters.db import make_engine
-from adapters.tables import customers, tasks
-from adapters.worker import run_once
+from adapters.channels.base import pushers
+from adapters.db.engines import make_engine
+from adapters.db.schema import customers, tasks
+from adapters.tasks.worker import run_once
+from adapters.tickets import service as tickets
 from engine.config import Channel, Config
 from engine.errors import ValidationError
 from engine.library import load_library

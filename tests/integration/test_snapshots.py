@@ -12,10 +12,10 @@ from click.testing import CliRunner, Result
 from sqlalchemy.engine import Engine
 from support.cli import run
 
-from adapters import snapshots
-from adapters.db import make_engine
-from adapters.scheduler import Scheduler
-from adapters.tables import customer_snapshots, customers, events
+from adapters.db.engines import make_engine
+from adapters.db.schema import customer_snapshots, customers, events
+from adapters.evaluation import snapshots
+from adapters.tickets.scheduler import Scheduler
 from engine.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import DIFFERENTIAL, conditions, customers, days, values
 
-from adapters.db import make_engine
-from adapters.tables import customers as customers_table
-from adapters.tables import events as events_table
+from adapters.db.engines import make_engine
+from adapters.db.schema import customers as customers_table
+from adapters.db.schema import events as events_table
 from engine.condition import Condition, Leaf, Not
 from engine.config import Config
 from engine.customer import event_facts, facts

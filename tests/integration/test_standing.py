@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from http_support import Api
 
-from adapters.db import one_of
+from adapters.db.engines import one_of
+from adapters.db.schema import customers, entries, events, tasks
 from adapters.http.state import State
-from adapters.scheduler import plan_standing
-from adapters.tables import customers, entries, events, tasks
+from adapters.tickets.scheduler import plan_standing
 
 NOW = dt.datetime.now(dt.UTC)
 SILVER = {"id": "c1", "joined_on": "2020-01-01", "arpu": 100.0, "manager": "m01",

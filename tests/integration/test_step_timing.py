@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 from http_support import Api
 
-from adapters import task_pull
-from adapters import tickets as service
-from adapters.db import make_engine
+from adapters.db.engines import make_engine
+from adapters.db.schema import customers, events, tasks
 from adapters.http.state import State
-from adapters.tables import customers, events, tasks
+from adapters.tasks import service as task_pull
+from adapters.tickets import service
 from engine import policy as pol
 from engine.config import Config
 from engine.library import Library, load_library

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from adapters import due
-from adapters.db import make_engine
-from adapters.scheduler import Scheduler
-from adapters.tables import tickets
+from adapters.db.engines import make_engine
+from adapters.db.schema import tickets
+from adapters.tickets import due
+from adapters.tickets.scheduler import Scheduler
 from engine.config import Config
 from engine.library import Library
 

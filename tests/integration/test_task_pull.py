@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from http_support import ROOT, Api
 
-from adapters import tickets
+from adapters.db.schema import customers, events, tasks
 from adapters.http.state import State
-from adapters.tables import customers, events, tasks
+from adapters.tickets import service as tickets
 from adapters.users import add_user
 from engine.config import Config, load_config
 from engine.policy import ChannelRules, Policy

@@ -18,12 +18,12 @@ from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 from support.webhook import Receiver, receiving
 
-from adapters import tickets
-from adapters.channels import pushers
+from adapters.channels.base import pushers
 from adapters.cli import main
-from adapters.db import make_engine
-from adapters.tables import customers, tasks
-from adapters.worker import run_once
+from adapters.db.engines import make_engine
+from adapters.db.schema import customers, tasks
+from adapters.tasks.worker import run_once
+from adapters.tickets import service as tickets
 from engine.config import Channel, Config
 from engine.library import Library, load_library
 from engine.users import User

@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from http_support import Api
 from support.webhook import Receiver, receiving
 
-from adapters import tickets
-from adapters.channels import DELIVERED, RETRY, Outcome, Pusher, pushers
+from adapters.channels.base import DELIVERED, RETRY, Outcome, Pusher, pushers
+from adapters.db.schema import customers, tasks
 from adapters.http.state import State
-from adapters.tables import customers, tasks
-from adapters.worker import cancel as send_cancels
-from adapters.worker import claim, record, run_once
+from adapters.tasks.worker import cancel as send_cancels
+from adapters.tasks.worker import claim, record, run_once
+from adapters.tickets import service as tickets
 from engine.clock import FixedClock
 from engine.config import Channel, Config
 from engine.users import User

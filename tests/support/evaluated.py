@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from adapters import tickets as service
-from adapters.tables import customers, entries, events, tasks
+from adapters.db.schema import customers, entries, events, tasks
+from adapters.tickets import service
 from engine.config import Config
 from engine.library import Library
 from engine.users import User

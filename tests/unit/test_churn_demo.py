@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 from random import Random
 
-from adapters.demo_files import demo_spec, write_demo
+from adapters.intake.demo_files import demo_spec, write_demo
 from engine.config import Config
 from engine.demo import BASE_COLUMNS, generate, history_months, history_row
 

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from croniter import croniter
 
-from adapters.due import fire_time
-from adapters.scheduler import CrontabTrigger
+from adapters.tickets.due import fire_time
+from adapters.tickets.scheduler import CrontabTrigger
 from engine.config import Config
 from engine.library import load_library
 from engine.playbook import parse_playbook

@@ -1,0 +1,1 @@
+"""Push channel adapters behind one base (`Outcome`, `Pusher`): log, webhook, smtp."""

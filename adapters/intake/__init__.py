@@ -1,0 +1,1 @@
+"""Getting customers and events in: CSV and JSON customers, event lines, demo files."""

@@ -1,0 +1,176 @@
+"""Adapter pull: lease a channel's due tasks, take results on them.
+
+A pull claims tasks under a lease: each goes to one puller until its lease ends, then it is
+due again (the adapter died or is slow; DESIGN 6 lets an adapter see a task twice, never two
+tasks for one key). Claims are atomic across processes: PostgreSQL skips rows another puller
+has locked (FOR UPDATE SKIP LOCKED), SQLite pullers queue on the write lock (BEGIN IMMEDIATE).
+
+A task cancelled while leased keeps its lease stamp until one pull has listed it as
+`cancelled` (the adapter drops it), then the stamp is cleared so it is listed once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from adapters.db.engines import begin_writes
+from adapters.db.schema import OPEN, tasks
+from adapters.intake.event_import import Event, store_events
+from adapters.tasks import contact_policy
+from adapters.tasks import timing as step_timing
+from adapters.tickets.execution import cancelled
+from adapters.tickets.store import iso, task_shape
+from engine import task as tk
+from engine.errors import NotFound
+from engine.policy import Policy
+
+NO_LIMITS = Policy()
+
+
+def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
+         now: dt.datetime, policy: Policy = NO_LIMITS) -> list[dict[str, Any]]:
+    """Up to `limit` tasks of `channel`: cancels not yet listed first, then due tasks that
+    the contact `policy` lets go now, leased until now + `lease`. Call first in a write
+    transaction."""
+    begin_writes(conn)
+    cancels = claim(conn, sa.and_(tasks.c.state == tk.CANCELLED,
+                                  tasks.c.lease_expires_at.is_not(None)), channel, limit)
+    if cancels:
+        conn.execute(tasks.update().where(tasks.c.id.in_(cancels))
+                     .values(lease_expires_at=None, updated_at=now))
+    due = sa.or_(sa.and_(tasks.c.state == tk.PENDING, tasks.c.due_at <= now),
+                 sa.and_(tasks.c.state == tk.LEASED, tasks.c.lease_expires_at <= now))
+    leased = (claim_due(conn, due, channel, limit - len(cancels), policy, now)
+              if limit > len(cancels) else [])
+    expires = now + lease
+    if leased:
+        conn.execute(tasks.update().where(tasks.c.id.in_(leased))
+                     .values(state=tk.LEASED, lease_expires_at=expires, updated_at=now))
+    rows = conn.execute(sa.select(tasks).where(tasks.c.id.in_([*cancels, *leased]))).all()
+    by_id = {row.id: row for row in rows}
+    items = []
+    for task_id in [*cancels, *leased]:
+        shape = task_shape(by_id[task_id])
+        shape["lease_expires_at"] = iso(expires) if task_id in leased else None
+        items.append(shape)
+    return items
+
+
+def claim(conn: Connection, which: sa.ColumnElement[bool], channel: str | Sequence[str],
+          limit: int) -> list[int]:
+    """Ids of up to `limit` tasks of `channel` (or of any of several: the push worker's
+    channels, in one query) matching `which`, highest playbook priority and then oldest due
+    first (a channel's capacity goes to the higher priority), that no other claimer holds:
+    PostgreSQL skips rows locked by another transaction, SQLite callers hold the write lock
+    (begin_writes first). The push worker claims with this too."""
+    channels = [channel] if isinstance(channel, str) else list(channel)
+    query = (sa.select(tasks.c.id).where(tasks.c.channel.in_(channels), which)
+             .order_by(tasks.c.priority.desc(), tasks.c.due_at, tasks.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.scalars(query))
+
+
+def claim_due(conn: Connection, which: sa.ColumnElement[bool], channel: str | Sequence[str],
+              limit: int, policy: Policy, now: dt.datetime, stamp: bool = True) -> list[int]:
+    """`claim` due tasks that the contact policy lets go now (adapters.tasks.contact_policy.screen
+    holds or suppresses the others in place, and more are claimed in their place). Without
+    `stamp` the caller stamps `sent_at` on those not sent before, in its own update."""
+    contact_policy.take_turns(conn, policy, [channel] if isinstance(channel, str) else channel)
+    ids: list[int] = []
+    seen: list[int] = []  # screened already: sent, held, suppressed, or left for later
+    while len(ids) < limit:
+        found = claim(conn, sa.and_(which, tasks.c.id.not_in(seen)), channel, limit - len(ids))
+        if not found:
+            break
+        seen += found
+        ids += contact_policy.screen(conn, policy, found, now, stamp)
+    return ids
+
+
+def task(conn: Connection, task_id: int) -> Row[Any]:
+    """The task's row, locked (PostgreSQL) until commit; NotFound for an unknown id. Call
+    first in a write transaction."""
+    begin_writes(conn)
+    query = sa.select(tasks).where(tasks.c.id == task_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"no task {task_id}")
+    return row
+
+
+def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail: Any,
+           now: dt.datetime) -> dict[str, Any]:
+    """Record an adapter's result on the task `row` (from `task`) and return the task.
+
+    A result is taken only where the table allows one (engine.task): on a task the contact
+    policy suppressed, one cancelled before it was sent, or a dead one, it is a Conflict
+    naming the state, before anything is written (a task cancelled after it went out still
+    takes a late result: what was sent may be answered). The result is stored as a `task_result`
+    event whose id names task and status, so a repeated report stores nothing twice. The
+    task keeps its furthest result (engine.task); a kept result the step's `retry` names
+    re-plans the step (adapters.tasks.timing.retry); an accepted or converted one cancels
+    the customer's other open tasks of the ticket.
+    """
+    target = tk.move(row.id, row.state, status, sent=row.sent_at is not None)
+    store_events(conn, [Event(f"task:{row.id}:{status}", row.customer_id, "task_result", at,
+                              {"status": status})], now)
+    if target != row.state:
+        conn.execute(tasks.update().where(tasks.c.id == row.id)
+                     .values(state=target, result_at=at, detail=detail, updated_at=now))
+        step_timing.retry(conn, row, status, at, now)
+    if tk.closes_siblings(status):
+        siblings = sa.and_(tasks.c.ticket_id == row.ticket_id,
+                           tasks.c.customer_id == row.customer_id, tasks.c.id != row.id)
+        conn.execute(tasks.update().where(siblings, tasks.c.state.in_(OPEN)).values(cancelled(
+            now, {"reason": "answered", "note": f"step {row.step} was {status}"})))
+        # Pushed and delivered to a receiver that may still act on it: the push worker
+        # sends it a cancel when this stamp is due (adapters.tasks.worker.cancel).
+        conn.execute(tasks.update().where(siblings, tasks.c.state == tk.DELIVERED,
+                                          tasks.c.attempts > 0,
+                                          tasks.c.lease_expires_at.is_(None))
+                     .values(lease_expires_at=now, updated_at=now))
+    fresh = conn.execute(sa.select(tasks).where(tasks.c.id == row.id)).one()
+    return {**task_shape(fresh), "lease_expires_at": iso(fresh.lease_expires_at),
+            "result_at": iso(fresh.result_at), "detail": fresh.detail}
+
+
+def revive(conn: Connection, row: Row[Any], by: str, now: dt.datetime) -> dict[str, Any]:
+    """Put the dead task `row` (from `task`) back: `pending`, due now, its attempts counted
+    afresh, the same idempotency key (a receiver that saw it before still recognises it),
+    `detail.retried` saying who and what killed it. Conflict for any other state. Returns
+    the task's `detail`."""
+    state = tk.move(row.id, row.state, tk.REVIVE)
+    detail = {"retried": {"by": by, "at": iso(now), "reason": (row.detail or {}).get("reason")}}
+    conn.execute(tasks.update().where(tasks.c.id == row.id).values(
+        state=state, due_at=now, attempts=0, lease_expires_at=None, result_at=None,
+        detail=detail, updated_at=now))
+    return detail
+
+
+def handoff(conn: Connection, row: Row[Any], channel: str, template: str | None,
+            note: str | None, now: dt.datetime) -> dict[str, Any]:
+    """A follow-up of the task `row` on another channel (an outbound call booking a store
+    visit): same ticket, entry, customer and route, due now, key `<key>><channel>`, so the
+    follow-up's result counts on the owning ticket and a repeated report makes no second
+    one. Returns the follow-up task."""
+    key = f"{row.idempotency_key}>{channel}"
+    existing = conn.execute(sa.select(tasks).where(tasks.c.idempotency_key == key)).first()
+    if existing is None:
+        payload = {**row.payload, "template": template or row.payload.get("template"),
+                   "handoff": {"task_id": row.id, "step": row.step, "channel": row.channel,
+                               "note": note}}
+        conn.execute(tasks.insert().values(
+            ticket_id=row.ticket_id, entry_id=row.entry_id, customer_id=row.customer_id,
+            step=f"{row.step}>{channel}"[:64], channel=channel, route=row.route,
+            state=tk.PENDING, idempotency_key=key, due_at=now, payload=payload,
+            created_at=now, updated_at=now))
+        existing = conn.execute(sa.select(tasks).where(tasks.c.idempotency_key == key)).one()
+    return task_shape(existing)

@@ -1,0 +1,107 @@
+"""Execution of an approved ticket: its entries and tasks (adapters/evaluation/results.py judges
+it).
+
+Entries are written for treatment AND control members (the cooldown counts from entries, and
+intention-to-treat compares both groups from the same start). Tasks go to treatment only: one
+per customer × step whose `when` holds now and whose channel the customer has not opted out
+of. Step conditions are evaluated on the customer's data at the start, not at planning: the
+tasks act on the present, the rehearsal showed what the plan looked like. The contact policy
+judges each new task (adapters/tasks/contact_policy.py): a held one waits, a suppressed one is kept
+with its reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from adapters.db.engines import load_customers
+from adapters.db.schema import OPEN, entries, tasks, ticket_members
+from adapters.tasks import contact_policy
+from adapters.tasks.timing import step_rules
+from engine import task as tk
+from engine.config import Config
+from engine.customer import Customer, facts
+from engine.evaluate import holds
+from engine.playbook import Playbook, Step
+
+PENDING = tk.PENDING
+SELECTED = ("treatment", "control")
+
+
+def start(conn: Connection, config: Config, playbook: Playbook, ticket_id: int,
+          now: dt.datetime) -> list[dt.datetime]:
+    """Write the entries and tasks; returns the tasks' due times."""
+    members = conn.execute(sa.select(ticket_members.c.customer_id, ticket_members.c.grp)
+                           .where(ticket_members.c.ticket_id == ticket_id,
+                                  ticket_members.c.grp.in_(SELECTED))
+                           .order_by(ticket_members.c.customer_id)).all()
+    if not members:
+        return []
+    conn.execute(entries.insert(), [
+        {"playbook": playbook.id, "customer_id": cid, "ticket_id": ticket_id, "grp": grp,
+         "entered_at": now} for cid, grp in members])
+    entry_ids = dict(conn.execute(
+        sa.select(entries.c.customer_id, entries.c.id).where(entries.c.ticket_id == ticket_id)
+    ).all())
+    treated = [cid for cid, grp in members if grp == "treatment"]
+    records = load_customers(conn, config, treated)
+    today = config.today(now)
+    rows = []
+    for cid in treated:
+        customer = records.get(cid)
+        if customer is None:  # deleted since planning: entered, but nobody to contact
+            continue
+        seen = facts(customer, today, config.tiers, config.lifecycle)
+        for step in playbook.steps:
+            if eligible(step, customer, seen, today):
+                rows.append(task_row(ticket_id, entry_ids[cid], customer, playbook, step, now))
+    contact_policy.admit(conn, config.policy, playbook.id, rows, now)
+    if rows:
+        conn.execute(tasks.insert(), rows)
+    return sorted({row["due_at"] for row in rows if row["state"] == PENDING})
+
+
+def eligible(step: Step, customer: Customer, seen: dict[str, Any], today: dt.date) -> bool:
+    if step.channel in (customer.get("opt_out") or ()):
+        return False
+    return step.when is None or holds(step.when, seen, today)
+
+
+def task_row(ticket_id: int, entry_id: int, customer: Customer, playbook: Playbook, step: Step,
+             now: dt.datetime) -> dict[str, Any]:
+    """A new task; the contact policy may still hold or suppress it (contact_policy.admit)."""
+    manager = customer.get("manager")
+    route = f"manager:{manager}" if step.route == "manager" and manager else "pool"
+    payload = {"template": step.template, "params": dict(step.params),
+               "customer": {key: customer.get(key)
+                            for key in ("id", "name", "phone", "email", "manager")}}
+    return {"ticket_id": ticket_id, "entry_id": entry_id, "customer_id": customer["id"],
+            "step": step.id, "channel": step.channel, "route": route, "state": PENDING,
+            "idempotency_key": f"{entry_id}:{step.id}", "due_at": now + step.delay,
+            "payload": payload, "created_at": now, "updated_at": now,
+            "priority": playbook.priority, "detail": None,
+            "step_rules": step_rules(step, playbook.goal.event if playbook.goal else None)}
+
+
+def cancel_tasks(conn: Connection, ticket_id: int, now: dt.datetime) -> int:
+    """Tasks nobody reported on are cancelled with their ticket (adapters see them listed as
+    cancelled); finished ones keep their result."""
+    done = conn.execute(tasks.update().where(tasks.c.ticket_id == ticket_id,
+                                             tasks.c.state.in_(OPEN))
+                        .values(cancelled(now, {"reason": "ticket cancelled"})))
+    return done.rowcount
+
+
+def cancelled(now: dt.datetime, detail: dict[str, Any]) -> dict[str, Any]:
+    """What cancelling an unfinished task sets. A push that failed and waits for its next
+    attempt may still be held by its receiver (a timeout does not say the request was
+    dropped), so its hold is stamped due and the push worker sends it a cancel
+    (adapters.tasks.worker). Pulled and in-flight tasks keep their hold: the next pull lists the
+    cancel, and the end of the push makes it due."""
+    waiting = sa.and_(tasks.c.state == tk.PENDING, tasks.c.attempts > 0)
+    return {"state": tk.CANCELLED, "updated_at": now, "detail": detail,
+            "lease_expires_at": sa.case((waiting, now), else_=tasks.c.lease_expires_at)}

@@ -1,0 +1,134 @@
+"""Ticket rows: reading them into the domain and the JSON shapes, and the one state writer.
+
+`record_change` is the only code that writes a ticket's state: it takes what
+engine.ticket.transition returned (the moved ticket and its audit record) and writes both in
+the caller's transaction, so a state change and its audit row exist together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from adapters.db.schema import approvals, audit, playbook_versions, tasks, tickets
+from engine.config import Config
+from engine.errors import Conflict, NotFound
+from engine.library import Library
+from engine.playbook import Playbook, parse_playbook
+from engine.ticket import Approval, AuditRecord, Level, Ticket, next_level
+
+
+def ticket_row(conn: Connection, ticket_id: int, lock: bool = False) -> Row[Any]:
+    """The ticket's row; NotFound for an unknown id. `lock` holds it (PostgreSQL) until commit."""
+    query = sa.select(tickets).where(tickets.c.id == ticket_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return row
+
+
+def planned_playbook(conn: Connection, config: Config, library: Library,
+                     row: Row[Any]) -> Playbook:
+    """The playbook version the ticket was planned with: a ticket runs to its end on it. When
+    the library holds that very text it is reused, since parsing costs more than the step that
+    asked for it (approve, advance)."""
+    text = conn.execute(sa.select(playbook_versions.c.text).where(
+        playbook_versions.c.playbook == row.playbook,
+        playbook_versions.c.version == row.version)).scalar_one()
+    loaded = library.playbooks.get(row.playbook)
+    if loaded is not None and loaded.version == row.version and loaded.text == text:
+        return loaded
+    return parse_playbook(text, f"{row.playbook}@v{row.version}", config, library.workflows)
+
+
+def approvals_of(conn: Connection, ids: Sequence[int]) -> dict[int, list[Approval]]:
+    found: dict[int, list[Approval]] = {i: [] for i in ids}
+    rows = conn.execute(sa.select(approvals).where(approvals.c.ticket_id.in_(ids))
+                        .order_by(approvals.c.ticket_id, approvals.c.level))
+    for r in rows:
+        found[r.ticket_id].append(Approval(r.level, r.role, r.by, r.decision, r.comment, r.at))
+    return found
+
+
+def domain_ticket(row: Row[Any], decided: Sequence[Approval], owner: str | None,
+                  owners: frozenset[str] = frozenset()) -> Ticket:
+    """`owners`: config.owners(owner), the people barred from approving as owners."""
+    return Ticket(id=row.id, playbook=row.playbook, state=row.state, planned_by=row.planned_by,
+                  planned_at=row.planned_at, owner=owner,
+                  levels=tuple(Level(lv["level"], lv["role"]) for lv in row.levels),
+                  approvals=tuple(decided), cancel_reason=row.cancel_reason, owners=owners)
+
+
+def record_change(conn: Connection, ticket: Ticket, record: AuditRecord,
+                  **columns: Any) -> int:
+    """Write a transition: insert the ticket when it is being opened, else update it if it is
+    still in the state the change was computed from (a concurrent change is a Conflict).
+    Returns the ticket id."""
+    values = {**columns, "state": ticket.state, "cancel_reason": ticket.cancel_reason}
+    if record.from_state is None:
+        ticket_id = conn.execute(tickets.insert().values(**values)
+                                 .returning(tickets.c.id)).scalar_one()
+    else:
+        assert ticket.id is not None
+        ticket_id = ticket.id
+        done = conn.execute(tickets.update().where(tickets.c.id == ticket_id,
+                                                   tickets.c.state == record.from_state)
+                            .values(**values))
+        if done.rowcount != 1:
+            raise Conflict(f"ticket {ticket_id} changed meanwhile: try again")
+    conn.execute(audit.insert().values(ticket_id=ticket_id, **record.as_row()))
+    return ticket_id
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def ticket_shape(row: Row[Any], decided: Sequence[Approval]) -> dict[str, Any]:
+    """DESIGN §7's ticket shape, plus the ticket's other columns (not rehearsal or results)."""
+    rehearsal: Mapping[str, Any] = row.rehearsal or {}
+    waiting = next_level(domain_ticket(row, decided, None))
+    return {
+        "id": row.id, "playbook": row.playbook, "version": row.version,
+        "playbook_hash": row.playbook_hash, "workflow": row.workflow, "state": row.state,
+        "trigger": row.trigger, "window_key": row.window_key, "at": iso(row.at),
+        "planned_at": iso(row.planned_at), "planned_by": row.planned_by,
+        "audience": {"treatment": rehearsal.get("treatment", 0),
+                     "control": rehearsal.get("control", 0),
+                     "suppressed": dict(rehearsal.get("suppressed", {}))},
+        "steps": dict(rehearsal.get("steps", {})),
+        "levels": list(row.levels),
+        "approvals": [{"level": a.level, "role": a.role, "by": a.by, "decision": a.decision,
+                       "comment": a.comment, "at": iso(a.at)} for a in decided],
+        "next_level": waiting.level if waiting else None,
+        "deadline": iso(row.deadline), "started_at": iso(row.started_at),
+        "evaluate_after": iso(row.evaluate_after), "closed_at": iso(row.closed_at),
+        "cancel_reason": row.cancel_reason,
+    }
+
+
+def audit_of(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(audit).where(audit.c.ticket_id == ticket_id)
+                        .order_by(audit.c.id))
+    return [{"id": r.id, "at": iso(r.at), "actor": r.actor, "role": r.role,
+             "action": r.action, "from": r.from_state, "to": r.to_state, "reason": r.reason}
+            for r in rows]
+
+
+def task_shape(row: Row[Any]) -> dict[str, Any]:
+    return {"id": row.id, "ticket_id": row.ticket_id, "customer_id": row.customer_id,
+            "step": row.step, "channel": row.channel, "route": row.route, "state": row.state,
+            "idempotency_key": row.idempotency_key, "due_at": iso(row.due_at),
+            "payload": row.payload, "created_at": iso(row.created_at),
+            "updated_at": iso(row.updated_at)}
+
+
+def task_rows(conn: Connection, ticket_id: int) -> list[Row[Any]]:
+    return list(conn.execute(sa.select(tasks).where(tasks.c.ticket_id == ticket_id)
+                             .order_by(tasks.c.id)))
