@@ -17,6 +17,7 @@ setup: $(STAMP)
 lint: setup
 	$(BIN)/ruff check engine adapters tests bench migrations
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: setup
 	bash scripts/ensure-postgres.sh

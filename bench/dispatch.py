@@ -136,7 +136,7 @@ def dispatch(url: str, port: int, config_file: Path, total: int, workers: int,
            "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
     with log.open("ab") as out:
         running = [subprocess.Popen(
-            [sys.executable, "-m", "engine", "--config", str(config_file), "worker",
+            [sys.executable, "-m", "adapters.cli", "--config", str(config_file), "worker",
              "--batch", str(BATCH), "--every", "0.1"], env=env, cwd=ROOT, stdout=out,
             stderr=subprocess.STDOUT) for _ in range(workers)]
     try:

@@ -6,8 +6,9 @@ so every layer raises one of these and never a bare exception for a user's mista
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -63,3 +64,16 @@ class Forbidden(TendError):
 
 class Conflict(TendError):
     status = 409
+
+
+class Invalid(TendError):
+    """Bad input whose problems belong to named fields (or to batch items by index): the
+    HTTP layer answers 400 with them under `errors`."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: Mapping[str, Any],
+                 problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.errors = dict(errors)
+        self.problems = problems or []

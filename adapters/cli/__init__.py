@@ -1,4 +1,4 @@
-"""`tend` (also `python -m engine`): the command line."""
+"""`tend` (also `python -m adapters.cli`): the command line."""
 
 from adapters.cli import data, designer, evaluate, model, operate, service, tickets
 from adapters.cli.base import main

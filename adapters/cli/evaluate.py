@@ -20,8 +20,8 @@ def report_command(ctx: click.Context, ticket_id: int, out: Path | None) -> None
     """A ticket's rehearsal, approvals, audit trail and results (interim results while it
     runs; weekly cohorts for a standing ticket)."""
 
-    from adapters.evaluation import reports as report
-    from adapters.evaluation.report_text import render
+    from adapters.tickets import report
+    from adapters.tickets.report_text import render
     from engine.library import load_library
 
     config = config_from(ctx)

@@ -86,7 +86,7 @@ def worker_command(ctx: click.Context, once: bool, batch: int, every: float) -> 
     """Push due tasks of log, webhook and smtp channels (many workers may share a database)."""
     import json
 
-    from adapters.channels.base import pushers
+    from adapters.channels.registry import pushers
     from adapters.tasks.worker import run, run_once
 
     config = config_from(ctx)

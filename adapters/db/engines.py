@@ -248,3 +248,6 @@ def load_customers(conn: sa.Connection, config: Config,
     return found
 
 
+def iso(value: dt.datetime | None) -> str | None:
+    """An instant as the API writes it (ISO 8601), or None."""
+    return None if value is None else value.isoformat()

@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from adapters.db.engines import iso
 from adapters.db.schema import playbook_versions, tickets
-from adapters.tickets.store import iso
 from engine.errors import NotFound
 from engine.uplift import uplift
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from adapters.db.schema import playbook_versions
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
-from adapters.http.errors import Invalid, problem_json
+from adapters.http.errors import problem_json
 from adapters.http.paging import page
 from adapters.http.schemas import (
     DiffOut,
@@ -26,7 +26,7 @@ from adapters.http.schemas import (
 )
 from adapters.http.state import state
 from adapters.tickets.sweep import sweep
-from engine.errors import NotFound, ValidationError
+from engine.errors import Invalid, NotFound, ValidationError
 from engine.playbook import Playbook, parse_playbook
 from engine.policy_fit import policy_warnings
 from engine.selection import Selection

@@ -8,11 +8,11 @@ from typing import Any
 from flask import Response
 
 from adapters.evaluation import history, kpis
-from adapters.evaluation import reports as report
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import HistoryOut, KpisOut, KpisQuery, ReportQuery
 from adapters.http.state import state
+from adapters.tickets import report
 
 blp = Blueprint("evaluation", __name__, description="Ticket reports, KPIs, playbook history")
 

@@ -17,10 +17,10 @@ from flask import g
 from marshmallow import Schema, fields, validate
 from sqlalchemy.engine import Connection
 
+from adapters.db.engines import iso
 from adapters.db.schema import MAX_ID, tasks
 from adapters.http.auth import allow, check_channel, check_task
 from adapters.http.contract import Blueprint
-from adapters.http.errors import Invalid
 from adapters.http.paging import decode_cursor, encode_cursor
 from adapters.http.schemas import (
     LeasedTaskList,
@@ -32,9 +32,9 @@ from adapters.http.schemas import (
 )
 from adapters.http.state import state
 from adapters.tasks import service as task_pull
-from adapters.tickets.store import iso, task_shape
+from adapters.tasks.store import task_shape
 from engine import task as tk
-from engine.errors import NotFound
+from engine.errors import Invalid, NotFound
 from engine.values import given_instant
 
 blp = Blueprint("tasks", __name__, description="Tasks: adapter pull, results, dead letters")

@@ -18,7 +18,6 @@ from adapters.db.schema import tasks
 from adapters.http.api_tasks import STATES, HeldTaskList, listing
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
-from adapters.http.errors import Invalid
 from adapters.http.schemas import (
     ApproveIn,
     ReasonIn,
@@ -31,7 +30,7 @@ from adapters.http.schemas import (
 from adapters.http.state import state
 from adapters.tickets import service as tickets
 from adapters.tickets.store import ticket_row
-from engine.errors import Conflict
+from engine.errors import Conflict, Invalid
 from engine.values import given_instant
 
 blp = Blueprint("tickets", __name__, url_prefix="/tickets",

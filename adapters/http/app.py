@@ -19,13 +19,13 @@ from flask import Flask, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 
-from adapters import console
 from adapters.db.engines import database_url
-from adapters.http import api_health, auth, contract, errors, observe
+from adapters.http import api_health, auth, console, contract, errors, observe
 from adapters.http.secret_key import secret_key
 from adapters.http.state import State
 from engine.clock import clock_from_environment
 from engine.config import Config, load_config
+from engine.errors import Invalid
 from engine.limits import MAX_DEPTH, too_deep
 
 DOCS_ASSETS = "/docs/assets/"
@@ -63,9 +63,9 @@ class JSONProvider(DefaultJSONProvider):
         return value
 
 
-def _too_deep(where: str) -> errors.Invalid:
+def _too_deep(where: str) -> Invalid:
     message = f"JSON nested deeper than {MAX_DEPTH} levels at {where}"
-    return errors.Invalid(message, {"_schema": [message]})
+    return Invalid(message, {"_schema": [message]})
 
 
 def _bounded_json() -> None:

@@ -3,7 +3,7 @@
 
 One parser for the API's blueprints (`Blueprint`) and the console's pages (`query_args`).
 webargs ignores unknown query parameters by default and answers 422; here they are refused
-and every validation error is the same 400 `errors.Invalid` as the services raise.
+and every validation error is the same 400 `engine.errors.Invalid` as the services raise.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import marshmallow as ma
 from flask import request
 from webargs.flaskparser import FlaskParser
 
-from adapters.http.errors import Invalid
+from engine.errors import Invalid
 
 
 def _flatten(messages: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,23 +19,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from adapters.db.schema import MAX_ID
-from engine.errors import Problem, TendError, ValidationError
+from engine.errors import Invalid, Problem, TendError, ValidationError
 
 log = structlog.get_logger("tend.http")
 # The services word a field's problem as "<field>: <message>" (ValidationError("reason: ..."))
 FIELD_FIRST = re.compile(r"^([a-z_][a-z0-9_.]*): (.+)$", re.DOTALL)
-
-
-class Invalid(TendError):
-    """Bad input whose problems belong to named fields (or to batch items by index)."""
-
-    status = 400
-
-    def __init__(self, message: str, errors: Mapping[str, Any],
-                 problems: list[Problem] | None = None) -> None:
-        super().__init__(message)
-        self.errors = dict(errors)
-        self.problems = problems or []
 
 
 class ProblemOut(Schema):

@@ -7,7 +7,7 @@ import binascii
 import bisect
 from collections.abc import Sequence
 
-from adapters.http.errors import Invalid
+from engine.errors import Invalid
 
 
 def encode_cursor(after: str) -> str:

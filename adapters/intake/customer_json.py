@@ -24,11 +24,10 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from adapters.http.errors import Invalid
 from adapters.intake.customer_csv import ColumnParser, Layout, plan_columns
 from adapters.intake.customer_store import open_writer
 from engine.config import Config
-from engine.errors import ValidationError
+from engine.errors import Invalid, ValidationError
 from engine.limits import MAX_TEXT
 from engine.values import FieldType, unstorable
 

@@ -18,13 +18,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from adapters.db.engines import begin_writes
+from adapters.db.engines import begin_writes, iso
 from adapters.db.schema import OPEN, tasks
 from adapters.intake.event_import import Event, store_events
 from adapters.tasks import contact_policy
 from adapters.tasks import timing as step_timing
-from adapters.tickets.execution import cancelled
-from adapters.tickets.store import iso, task_shape
+from adapters.tasks.store import cancelled, task_shape
 from engine import task as tk
 from engine.errors import NotFound
 from engine.policy import Policy

@@ -44,7 +44,7 @@ from adapters.db.outage import Backoff, unreachable
 from adapters.db.schema import tasks, tickets
 from adapters.intake.event_import import Event, prepare, store_events
 from adapters.tasks import service as task_pull
-from adapters.tickets.store import task_shape
+from adapters.tasks.store import task_shape
 from engine import task as tk
 from engine.clock import Clock, system_clock
 from engine.policy import Policy

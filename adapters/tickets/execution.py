@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from adapters.db.engines import load_customers
 from adapters.db.schema import OPEN, entries, tasks, ticket_members
 from adapters.tasks import contact_policy
+from adapters.tasks.store import cancelled
 from adapters.tasks.timing import step_rules
 from engine import task as tk
 from engine.config import Config
@@ -94,14 +95,3 @@ def cancel_tasks(conn: Connection, ticket_id: int, now: dt.datetime) -> int:
                                              tasks.c.state.in_(OPEN))
                         .values(cancelled(now, {"reason": "ticket cancelled"})))
     return done.rowcount
-
-
-def cancelled(now: dt.datetime, detail: dict[str, Any]) -> dict[str, Any]:
-    """What cancelling an unfinished task sets. A push that failed and waits for its next
-    attempt may still be held by its receiver (a timeout does not say the request was
-    dropped), so its hold is stamped due and the push worker sends it a cancel
-    (adapters.tasks.worker). Pulled and in-flight tasks keep their hold: the next pull lists the
-    cancel, and the end of the push makes it due."""
-    waiting = sa.and_(tasks.c.state == tk.PENDING, tasks.c.attempts > 0)
-    return {"state": tk.CANCELLED, "updated_at": now, "detail": detail,
-            "lease_expires_at": sa.case((waiting, now), else_=tasks.c.lease_expires_at)}

@@ -20,8 +20,6 @@ are the record of the escalation.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -35,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from adapters.channels.base import signature
 from adapters.db.engines import begin_writes
 from adapters.db.schema import approvals, notices, tickets
 from adapters.tickets.store import approvals_of, domain_ticket, record_change
@@ -96,12 +95,6 @@ def smtp_sender(config: NotifierConfig) -> Send:
             smtp.send_message(mail)
 
     return send
-
-
-def signature(secret: str, body: bytes, at: int) -> str:
-    """DESIGN §7's webhook signature: HMAC-SHA256 over "<t>.<body>"."""
-    digest = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={at},v1={digest}"
 
 
 def webhook_sender(config: NotifierConfig, clock: Callable[[], float]) -> Send:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from adapters.db.engines import begin_writes
 from adapters.db.schema import MAX_ID, approvals, ticket_members, tickets
 from adapters.evaluation import results as evaluation
+from adapters.tasks.store import task_rows, task_shape
 from adapters.tickets import due, execution, planning
 from adapters.tickets.store import (
     approvals_of,
@@ -26,8 +27,6 @@ from adapters.tickets.store import (
     domain_ticket,
     planned_playbook,
     record_change,
-    task_rows,
-    task_shape,
     ticket_row,
     ticket_shape,
 )

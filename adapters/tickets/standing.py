@@ -25,10 +25,10 @@ from adapters.db.schema import customers, entries, tasks, tickets
 from adapters.intake.event_import import Event, StoredEvent
 from adapters.tasks import contact_policy
 from adapters.tasks import timing as step_timing
+from adapters.tasks.store import task_shape
 from adapters.tickets import daily as event_matches
 from adapters.tickets import execution
 from adapters.tickets.planning import cooldown_ids
-from adapters.tickets.store import task_shape
 from engine.config import Config
 from engine.customer import facts
 from engine.library import Library

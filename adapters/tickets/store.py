@@ -7,14 +7,14 @@ the caller's transaction, so a state change and its audit row exist together or 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from adapters.db.schema import approvals, audit, playbook_versions, tasks, tickets
+from adapters.db.engines import iso
+from adapters.db.schema import approvals, audit, playbook_versions, tickets
 from engine.config import Config
 from engine.errors import Conflict, NotFound
 from engine.library import Library
@@ -86,10 +86,6 @@ def record_change(conn: Connection, ticket: Ticket, record: AuditRecord,
     return ticket_id
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def ticket_shape(row: Row[Any], decided: Sequence[Approval]) -> dict[str, Any]:
     """DESIGN §7's ticket shape, plus the ticket's other columns (not rehearsal or results)."""
     rehearsal: Mapping[str, Any] = row.rehearsal or {}
@@ -119,16 +115,3 @@ def audit_of(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
     return [{"id": r.id, "at": iso(r.at), "actor": r.actor, "role": r.role,
              "action": r.action, "from": r.from_state, "to": r.to_state, "reason": r.reason}
             for r in rows]
-
-
-def task_shape(row: Row[Any]) -> dict[str, Any]:
-    return {"id": row.id, "ticket_id": row.ticket_id, "customer_id": row.customer_id,
-            "step": row.step, "channel": row.channel, "route": row.route, "state": row.state,
-            "idempotency_key": row.idempotency_key, "due_at": iso(row.due_at),
-            "payload": row.payload, "created_at": iso(row.created_at),
-            "updated_at": iso(row.updated_at)}
-
-
-def task_rows(conn: Connection, ticket_id: int) -> list[Row[Any]]:
-    return list(conn.execute(sa.select(tasks).where(tasks.c.ticket_id == ticket_id)
-                             .order_by(tasks.c.id)))

@@ -35,7 +35,8 @@ class Tend:
     cwd: Path
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "engine", *args], env=child_env(self.env),
+        command = [sys.executable, "-m", "adapters.cli", *args]
+        done = subprocess.run(command, env=child_env(self.env),
                               cwd=self.cwd, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout

@@ -61,7 +61,7 @@ def _executing(url: str, config: Config) -> int:
 def _worker(config_file: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "engine", "--config", str(config_file), "worker",
+            [sys.executable, "-m", "adapters.cli", "--config", str(config_file), "worker",
              "--batch", str(BATCH), "--every", "0.2"],
             env=child_env(env), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 

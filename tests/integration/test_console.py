@@ -424,7 +424,7 @@ def test_a_closed_ticket_shows_its_results_and_links_its_report(console: Console
 
 def test_inbox_pages_keep_their_filters(console: Console,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from adapters.console import inbox
+    from adapters.http.console import inbox
 
     monkeypatch.setattr(inbox, "PAGE", 3)
     vic = console.browser("vic")

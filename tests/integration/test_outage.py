@@ -21,7 +21,7 @@ from support.postgres import PostgresServer
 from test_scheduler import TTL, Clock, lease_holder, rules
 from test_worker import HOLD, NOW, _executing, library
 
-from adapters.channels.base import pushers
+from adapters.channels.registry import pushers
 from adapters.cli import main
 from adapters.db.engines import make_engine
 from adapters.db.outage import Backoff

@@ -18,8 +18,8 @@ from support.evaluated import AT, run_ticket, seed_customers
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import entries, events, playbook_versions, tasks, tickets
-from adapters.evaluation import reports as report
 from adapters.evaluation.results import results
+from adapters.tickets import report
 from engine.config import Config
 from engine.library import Library, load_library
 

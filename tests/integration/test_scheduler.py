@@ -138,7 +138,7 @@ def test_two_scheduler_processes_sweep_once_and_hand_over_when_one_dies(
                                                       'schedule: "* * * * *"'))
     env = {**os.environ, "TEND_DATABASE_URL": pg_url, "TEND_RULES": str(folder),
            "TEND_WORKFLOWS": str(ROOT / "workflows"), "TEND_CONFIG": str(ROOT / "config.yaml")}
-    command = [sys.executable, "-m", "engine", "scheduler", "--every", "0.5", "--ttl", "3"]
+    command = [sys.executable, "-m", "adapters.cli", "scheduler", "--every", "0.5", "--ttl", "3"]
     processes = [subprocess.Popen(command, env=child_env(env), cwd=tmp_path,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for _ in range(2)]

@@ -20,7 +20,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy.engine import Engine
 from support.server import free_port
 
-from adapters.channels.base import pushers
+from adapters.channels.registry import pushers
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, tasks
 from adapters.tasks.worker import run_once

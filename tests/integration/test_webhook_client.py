@@ -11,7 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from adapters.channels.base import DELIVERED, REFUSED, RETRY, pushers
+from adapters.channels.base import DELIVERED, REFUSED, RETRY
+from adapters.channels.registry import pushers
 from engine.config import Channel
 
 TASK = {"id": 1, "idempotency_key": "k-1", "payload": {}}

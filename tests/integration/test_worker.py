@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 from support.webhook import Receiver, receiving
 
-from adapters.channels.base import pushers
+from adapters.channels.registry import pushers
 from adapters.cli import main
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, tasks

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from http_support import Api
 from support.webhook import Receiver, receiving
 
-from adapters.channels.base import DELIVERED, RETRY, Outcome, Pusher, pushers
+from adapters.channels.base import DELIVERED, RETRY, Outcome, Pusher
+from adapters.channels.registry import pushers
 from adapters.db.schema import customers, tasks
 from adapters.http.state import State
 from adapters.tasks.worker import cancel as send_cancels

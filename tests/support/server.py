@@ -32,7 +32,7 @@ def serving(env: Mapping[str, str], cwd: Path, workers: int = 1,
     port = free_port()
     with log.open("wb") if log else open(os.devnull, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "engine", "serve", "--host", "127.0.0.1", "--port",
+            [sys.executable, "-m", "adapters.cli", "serve", "--host", "127.0.0.1", "--port",
              str(port), "--workers", str(workers)], env=child_env(env), cwd=cwd,
             stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -7,7 +7,7 @@ import datetime as dt
 
 from flask import Flask, session
 
-from adapters.console import i18n
+from adapters.http.console import i18n
 from adapters.http.state import State
 from engine.clock import FixedClock
 from engine.config import Config

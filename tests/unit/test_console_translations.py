@@ -9,11 +9,11 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-import adapters.console
+import adapters.http.console
 
-CONSOLE = Path(adapters.console.__file__).resolve().parent
+CONSOLE = Path(adapters.http.console.__file__).resolve().parent
 MESSAGES = CONSOLE / "translations" / "zh" / "LC_MESSAGES"
-RECOMPILE = ("recompile: .venv/bin/pybabel compile -d adapters/console/translations "
+RECOMPILE = ("recompile: .venv/bin/pybabel compile -d adapters/http/console/translations "
              "(docs/CONSOLE.md)")
 
 

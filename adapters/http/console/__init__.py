@@ -17,14 +17,14 @@ SESSION_HOURS = 8
 
 
 def register(app: Flask, config: Config) -> None:
-    from adapters.console import (  # noqa: F401  (the modules add their routes to bp)
+    from adapters.http.console import (  # noqa: F401  (the modules add their routes to bp)
         desk,
         playbook_pages,
         session_pages,
         ticket_pages,
     )
-    from adapters.console.access import SessionInterface, bp, csrf_token, permitted
-    from adapters.console.i18n import setup
+    from adapters.http.console.access import SessionInterface, bp, csrf_token, permitted
+    from adapters.http.console.i18n import setup
 
     app.session_interface = SessionInterface()
     app.config.update(SESSION_COOKIE_NAME="tend_session", SESSION_COOKIE_HTTPONLY=True,

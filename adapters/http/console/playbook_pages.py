@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from flask import g, render_template, request
 from sqlalchemy.engine import Connection
 
-from adapters.console.access import bp, page, permitted
-from adapters.console.queries import DraftQuery, ExplainQuery, PlaybookQuery
 from adapters.db.schema import playbook_versions, tickets
+from adapters.http.console.access import bp, page, permitted
+from adapters.http.console.queries import DraftQuery, ExplainQuery, PlaybookQuery
 from adapters.http.contract import query_args
 from adapters.http.state import state
 from adapters.tickets import designer, planning

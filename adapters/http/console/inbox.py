@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.console.access import permitted
 from adapters.db.schema import approvals, ticket_members
 from adapters.db.schema import tickets as ticket_table
+from adapters.http.console.access import permitted
 from adapters.http.state import State
 from adapters.tickets import service as tickets
 from adapters.tickets.planning import tiers_of

@@ -21,10 +21,10 @@ from flask_babel import gettext as _
 from sqlalchemy.engine import Connection
 from werkzeug.wrappers import Response
 
-from adapters.console.access import bp, page
-from adapters.console.i18n import state_label
 from adapters.db.schema import tasks, tickets
 from adapters.http.auth import check_task
+from adapters.http.console.access import bp, page
+from adapters.http.console.i18n import state_label
 from adapters.http.state import state
 from adapters.tasks import service as task_pull
 from engine import task as tk

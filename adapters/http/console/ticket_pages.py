@@ -17,16 +17,15 @@ from flask_babel import gettext as _
 from sqlalchemy.engine import Connection
 from werkzeug.wrappers import Response
 
-from adapters.console import inbox
-from adapters.console.access import bp, page
-from adapters.console.queries import InboxQuery
 from adapters.db.schema import tasks
+from adapters.http.console import inbox
+from adapters.http.console.access import bp, page
+from adapters.http.console.queries import InboxQuery
 from adapters.http.contract import query_args
-from adapters.http.errors import Invalid
 from adapters.http.state import state
 from adapters.tickets import service as tickets
 from engine import ticket as tk
-from engine.errors import ValidationError
+from engine.errors import Invalid, ValidationError
 
 
 def _now() -> dt.datetime:
@@ -76,9 +75,7 @@ def ticket_page(ticket_id: int) -> str:
 def report_page(ticket_id: int) -> Response:
     """The evaluation's report (`GET /tickets/<id>/report`, which wants a bearer token), for
     a reader signed in to the console: the same page from the same functions."""
-    from adapters.evaluation import (
-        reports as report,  # matplotlib: loaded when a report is asked for
-    )
+    from adapters.tickets import report  # matplotlib: loaded when a report is asked for
 
     st = state()
     with st.transaction() as conn:

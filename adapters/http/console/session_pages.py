@@ -26,8 +26,9 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from adapters.console import signins
-from adapters.console.access import (
+from adapters.http.auth import public
+from adapters.http.console import signins
+from adapters.http.console.access import (
     OPEN,
     SIGNED_IN,
     bp,
@@ -37,9 +38,8 @@ from adapters.console.access import (
     sign_in,
     sign_out,
 )
-from adapters.console.i18n import LANGUAGES
-from adapters.console.queries import SigninQuery
-from adapters.http.auth import public
+from adapters.http.console.i18n import LANGUAGES
+from adapters.http.console.queries import SigninQuery
 from adapters.http.contract import query_args
 from adapters.http.errors import log
 from adapters.http.state import state
@@ -92,7 +92,7 @@ def signin() -> Any:
 @bp.post("/signin")
 @page(OPEN)
 def signin_post() -> Any:
-    """Throttled per account and per address (adapters.console.signins): once blocked, an
+    """Throttled per account and per address (adapters.http.console.signins): once blocked, an
     attempt is refused with 429 before any password is checked, even a right one."""
     token = request.form.get("token", "").strip()
     name = request.form.get("name", "").strip()
