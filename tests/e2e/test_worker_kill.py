@@ -78,6 +78,14 @@ def _wait_for(done: Callable[[], bool], what: str, workers: list[subprocess.Pope
         time.sleep(0.1)
 
 
+def _catches_sigterm(pid: int) -> bool:
+    """Whether the process has its SIGTERM handler in place (Linux: SigCgt in /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(line.split()[1] for line in status.splitlines()
+                      if line.startswith("SigCgt:")), 16)
+    return bool(caught >> (signal.SIGTERM - 1) & 1)
+
+
 def test_a_killed_worker_loses_nothing_and_doubles_only_its_tasks_in_flight(
         db_url: str, config: Config, tmp_path: Path) -> None:
     total = _executing(db_url, dataclasses.replace(config, policy=Policy()))
@@ -119,6 +127,8 @@ def test_a_killed_worker_loses_nothing_and_doubles_only_its_tasks_in_flight(
             engine.dispose()
         finally:
             for worker in workers:
+                _wait_for(lambda w=worker: _catches_sigterm(w.pid), "ready to stop", workers,
+                          logs)  # a SIGTERM during start-up kills before the handler is set
                 worker.terminate()
             for worker in workers:
                 worker.wait(timeout=15)
