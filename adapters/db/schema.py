@@ -346,3 +346,33 @@ console_sessions = sa.Table(
     sa.Column("user_name", text_c(128), nullable=False, index=True),
     sa.Column("signed_in_at", UTCDateTime, nullable=False),
 )
+
+
+# --- the unified customer view (migration 0014): contacts every channel shares, views opened ---
+
+contacts = sa.Table(
+    "contacts", metadata,
+    sa.Column("id", text_c(64), primary_key=True),      # the client's id: a repeat writes nothing
+    sa.Column("customer_id", text_c(64), nullable=False),
+    sa.Column("channel", text_c(32), nullable=False),
+    sa.Column("offer", text_c(64)),
+    sa.Column("ticket_id", sa.Integer),
+    sa.Column("outcome", text_c(16), nullable=False),   # engine.contact.OUTCOMES
+    sa.Column("note", sa.Text),
+    sa.Column("by", text_c(128), nullable=False),       # the user who recorded it
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("refer_to", JSONDoc),                     # {"channel", "route"} of a referral
+    sa.Column("task_id", sa.Integer),                   # the task a referral made
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    # The view and the decline limit ask: this customer's contacts, newest first.
+    sa.Index("ix_contacts_customer_id_at", "customer_id", "at"),
+)
+
+customer_views = sa.Table(
+    "customer_views", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_name", text_c(128), nullable=False),
+    sa.Column("customer_id", text_c(64), nullable=False, index=True),
+    sa.Column("channel", text_c(32), nullable=False),
+    sa.Column("viewed_at", UTCDateTime, nullable=False),
+)
