@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import fields, validate, validates_schema
 
+from engine.contact import Declines
 from engine.schemas import Duration, Integer, Strict, Text
 
 SEND, HOLD, SUPPRESS = "send", "hold", "suppress"
@@ -78,6 +79,7 @@ class Policy:
     caps: tuple[Cap, ...] = ()
     channels: Mapping[str, ChannelRules] = field(default_factory=dict)
     arbitration: dt.timedelta | None = None  # playbooks this close together compete
+    declines: Declines | None = None  # an offer declined this often stops (engine.contact)
 
     @property
     def lookback(self) -> dt.timedelta:
@@ -261,11 +263,17 @@ class _ArbitrationSchema(Strict):
     window = Duration(required=True)
 
 
+class _DeclinesSchema(Strict):
+    max = Integer(required=True, validate=validate.Range(min=1, error="expected 1 or more"))
+    within = Duration(required=True)
+
+
 class PolicySchema(Strict):
     caps = fields.List(fields.Nested(_CapSchema), load_default=list)
     channels = fields.Dict(keys=fields.String(), values=fields.Nested(_ChannelRulesSchema),
                            load_default=dict)
     arbitration = fields.Nested(_ArbitrationSchema)
+    declines = fields.Nested(_DeclinesSchema)
 
 
 def build_policy(data: Mapping[str, Any], timezone: ZoneInfo) -> Policy:
@@ -278,4 +286,6 @@ def build_policy(data: Mapping[str, Any], timezone: ZoneInfo) -> Policy:
         channels[name] = ChannelRules(quiet, raw.get("capacity"))
     caps = tuple(Cap(c["max"], c["per"], c.get("channel")) for c in data.get("caps", []))
     arbitration = data.get("arbitration")
-    return Policy(timezone, caps, channels, arbitration["window"] if arbitration else None)
+    declines = data.get("declines")
+    return Policy(timezone, caps, channels, arbitration["window"] if arbitration else None,
+                  Declines(declines["max"], declines["within"]) if declines else None)

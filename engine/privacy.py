@@ -16,6 +16,20 @@ PHONE = re.compile(r"(?<!\w)\+?\d(?: ?\d){7,}(?!\w)")
 SENSITIVE_KEYS = ("phone", "email")
 
 
+def mask_phone(phone: str | None) -> str | None:
+    """A phone as a person's screen shows it (DESIGN 10's unified view): `138****5678`, the
+    first three and last four digits of a mobile number (a +86 prefix dropped), enough to
+    confirm with the caller, too little to dial; a short number keeps its last two."""
+    if not phone:
+        return phone
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    if len(digits) >= 11:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * max(len(digits) - 2, 0) + digits[-2:]
+
+
 def _mask_text(text: str) -> str:
     text = EMAIL.sub(r"\1***@\2", text)
     return PHONE.sub(lambda m: "***" + m.group(0)[-2:], text)

@@ -1,7 +1,9 @@
 """People and their roles, as the ticket rules and the HTTP layer see them.
 
-Roles are plain names. Two kinds are bound to something: `adapter:<channel>` (an adapter may
-only pull its channel's tasks) and `manager:<id>` (an account manager sees their customers).
+Roles are plain names. Three kinds are bound to something: `adapter:<channel>` (an adapter may
+only pull its channel's tasks), `agent:<channel>` (a person serving customers on a contact
+channel: a store clerk, a hotline agent; opens the unified view and records contacts there)
+and `manager:<id>` (an account manager sees their customers).
 Approver roles are the ones config.yaml declares under `roles:`; `admin` administers but is
 deliberately not an approver, so running the service never implies approving campaigns.
 """
@@ -15,7 +17,7 @@ from engine.config import Config
 from engine.errors import ValidationError
 
 BUILTIN_ROLES = ("designer", "admin", "viewer", "adapter", "manager")
-BOUND_ROLES = ("adapter", "manager")
+BOUND_ROLES = ("adapter", "agent", "manager")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class User:
     def channels(self) -> frozenset[str]:
         """The channels an adapter role is bound to (`adapter:sms`)."""
         return frozenset(r.split(":", 1)[1] for r in self.roles if r.startswith("adapter:"))
+
+    def serves(self) -> frozenset[str]:
+        """The channels an agent role is bound to (`agent:store`)."""
+        return frozenset(r.split(":", 1)[1] for r in self.roles if r.startswith("agent:"))
 
     def managed(self) -> frozenset[str]:
         """The manager ids a manager role is bound to (`manager:m01`)."""
@@ -53,7 +59,7 @@ def check_roles(roles: Iterable[str], config: Config) -> frozenset[str]:
         kind, _, bound = role.partition(":")
         if not bound and role in known:
             continue
-        if kind == "adapter" and bound in config.channels:
+        if kind in ("adapter", "agent") and bound in config.channels:
             continue
         if kind == "manager" and bound:
             continue
@@ -61,5 +67,5 @@ def check_roles(roles: Iterable[str], config: Config) -> frozenset[str]:
     if wrong:
         raise ValidationError(
             f"unknown role(s) {', '.join(map(repr, wrong))} (expected one of: "
-            f"{', '.join(known)}, adapter:<channel>, manager:<manager id>)")
+            f"{', '.join(known)}, adapter:<channel>, agent:<channel>, manager:<manager id>)")
     return frozenset(roles)

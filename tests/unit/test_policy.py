@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from engine import policy as pol
 from engine.config import parse_config
+from engine.contact import Declines
 from engine.errors import ValidationError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -211,6 +212,7 @@ def test_the_shipped_policy_loads() -> None:
     config = parse_config((ROOT / "config.yaml").read_text(encoding="utf-8"), "config.yaml")
     assert config.policy.caps and config.policy.arbitration == dt.timedelta(days=1)
     assert config.policy.timezone == SHANGHAI
+    assert config.policy.declines == Declines(2, dt.timedelta(days=30))
 
 
 @pytest.mark.parametrize(("policy", "message"), [
@@ -223,6 +225,8 @@ def test_the_shipped_policy_loads() -> None:
     ("contact_policy:\n  caps: [{max: 1}]\n", "per"),
     ("contact_policy:\n  arbitration: {window: soon}\n", "window"),
     ("contact_policy:\n  frequency: {}\n", "frequency"),
+    ("contact_policy:\n  declines: {max: 0, within: 30d}\n", "expected 1 or more"),
+    ("contact_policy:\n  declines: {max: 2}\n", "within"),
 ])
 def test_a_bad_policy_names_the_place(policy: str, message: str) -> None:
     with pytest.raises(ValidationError) as caught:
