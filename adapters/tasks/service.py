@@ -126,19 +126,29 @@ def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail
                      .values(state=target, result_at=at, detail=detail, updated_at=now))
         step_timing.retry(conn, row, status, at, now)
     if tk.closes_siblings(status):
-        siblings = sa.and_(tasks.c.ticket_id == row.ticket_id,
-                           tasks.c.customer_id == row.customer_id, tasks.c.id != row.id)
-        conn.execute(tasks.update().where(siblings, tasks.c.state.in_(OPEN)).values(cancelled(
-            now, {"reason": "answered", "note": f"step {row.step} was {status}"})))
-        # Pushed and delivered to a receiver that may still act on it: the push worker
-        # sends it a cancel when this stamp is due (adapters.tasks.worker.cancel).
-        conn.execute(tasks.update().where(siblings, tasks.c.state == tk.DELIVERED,
-                                          tasks.c.attempts > 0,
-                                          tasks.c.lease_expires_at.is_(None))
-                     .values(lease_expires_at=now, updated_at=now))
+        close_open(conn, row.ticket_id, row.customer_id, f"step {row.step} was {status}", now,
+                   but=row.id)
     fresh = conn.execute(sa.select(tasks).where(tasks.c.id == row.id)).one()
     return {**task_shape(fresh), "lease_expires_at": iso(fresh.lease_expires_at),
             "result_at": iso(fresh.result_at), "detail": fresh.detail}
+
+
+def close_open(conn: Connection, ticket_id: int, customer_id: str, note: str,
+               now: dt.datetime, but: int | None = None) -> None:
+    """The customer has answered for the ticket (an accepted result, a contact `handled` at a
+    store): their open tasks of the ticket on every channel are cancelled, all but task
+    `but`. Held ones are listed as cancelled on their channel's next pull."""
+    mine = sa.and_(tasks.c.ticket_id == ticket_id, tasks.c.customer_id == customer_id)
+    if but is not None:
+        mine = sa.and_(mine, tasks.c.id != but)
+    conn.execute(tasks.update().where(mine, tasks.c.state.in_(OPEN)).values(
+        cancelled(now, {"reason": "answered", "note": note})))
+    # Pushed and delivered to a receiver that may still act on it: the push worker
+    # sends it a cancel when this stamp is due (adapters.tasks.worker.cancel).
+    conn.execute(tasks.update().where(mine, tasks.c.state == tk.DELIVERED,
+                                      tasks.c.attempts > 0,
+                                      tasks.c.lease_expires_at.is_(None))
+                 .values(lease_expires_at=now, updated_at=now))
 
 
 def revive(conn: Connection, row: Row[Any], by: str, now: dt.datetime) -> dict[str, Any]:
@@ -160,16 +170,25 @@ def handoff(conn: Connection, row: Row[Any], channel: str, template: str | None,
     visit): same ticket, entry, customer and route, due now, key `<key>><channel>`, so the
     follow-up's result counts on the owning ticket and a repeated report makes no second
     one. Returns the follow-up task."""
-    key = f"{row.idempotency_key}>{channel}"
+    payload = {**row.payload, "template": template or row.payload.get("template"),
+               "handoff": {"task_id": row.id, "step": row.step, "channel": row.channel,
+                           "note": note}}
+    return follow_up(conn, {"ticket_id": row.ticket_id, "entry_id": row.entry_id,
+                            "customer_id": row.customer_id, "route": row.route},
+                     f"{row.step}>{channel}", channel, f"{row.idempotency_key}>{channel}",
+                     payload, now)
+
+
+def follow_up(conn: Connection, owner: dict[str, Any], step: str, channel: str, key: str,
+              payload: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """A task made by a person rather than a plan (a handoff, a referral from a store):
+    `owner` gives its ticket, entry, customer and route, so its result counts on the owning
+    ticket. Pending and due now; the key makes a repeat return the task made the first time.
+    Returns the task."""
     existing = conn.execute(sa.select(tasks).where(tasks.c.idempotency_key == key)).first()
     if existing is None:
-        payload = {**row.payload, "template": template or row.payload.get("template"),
-                   "handoff": {"task_id": row.id, "step": row.step, "channel": row.channel,
-                               "note": note}}
         conn.execute(tasks.insert().values(
-            ticket_id=row.ticket_id, entry_id=row.entry_id, customer_id=row.customer_id,
-            step=f"{row.step}>{channel}"[:64], channel=channel, route=row.route,
-            state=tk.PENDING, idempotency_key=key, due_at=now, payload=payload,
-            created_at=now, updated_at=now))
+            **owner, step=step[:64], channel=channel, state=tk.PENDING, idempotency_key=key,
+            due_at=now, payload=payload, created_at=now, updated_at=now))
         existing = conn.execute(sa.select(tasks).where(tasks.c.idempotency_key == key)).one()
     return task_shape(existing)
