@@ -145,8 +145,9 @@ def _register_blueprints(api: Api) -> None:
         api_reports,
         api_tasks,
         api_tickets,
+        api_view,
     )
 
     for module in (api_health, api_playbooks, api_customers, api_events, api_tickets,
-                   api_tasks, api_managers, api_reports):
+                   api_tasks, api_managers, api_reports, api_view):
         api.register_blueprint(module.blp)

@@ -16,6 +16,8 @@ is read, so a wrong role is a 403 even where the request would also conflict (DE
 | report   | adapter, admin, manager; `manager:<id>` only for tasks routed to it (`check_task`) |
 | manage   | manager, admin (a manager's own desk: `User.routes`) |
 | retry    | admin |
+| view     | agent, manager, admin, viewer; bound agents and managers: `check_customer` |
+| contact  | agent, manager, bound as for view (admin and viewer read; they record no contacts) |
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def roles_for(permission: str, config: Config) -> frozenset[str]:
         "report": frozenset({"adapter", "admin", "manager"}),
         "manage": frozenset({"manager", "admin"}),
         "retry": frozenset({"admin"}),
+        "view": frozenset({"agent", "manager", "admin", "viewer"}),
+        "contact": frozenset({"agent", "manager"}),
     }
     return table[permission]
 
@@ -104,6 +108,21 @@ def check_task(user: Any, channel: str, route: str) -> None:
         raise Forbidden(f"the task is routed to {route}; {user.name} answers "
                         f"{', '.join(sorted(user.routes())) or 'no route'}")
     check_channel(user, channel)
+
+
+def check_customer(user: Any, channel: str, manager: str | None, recording: bool) -> None:
+    """Who may open a customer's view on `channel` (or, `recording`, record a contact there):
+    an agent on the channels its role names, the customer's own manager (`manager`: theirs,
+    None for an unknown customer, so a manager learns nothing of customers not theirs), and
+    for reading admin and viewer. Checked before the customer is looked up (403 before 404)."""
+    if not recording and user.roles & {"admin", "viewer"}:
+        return
+    if channel in user.serves() or (manager is not None and manager in user.managed()):
+        return
+    serves = ", ".join(sorted(user.serves())) or "no channel"
+    raise Forbidden(f"{user.name} serves {serves} and manages "
+                    f"{', '.join(sorted(user.managed())) or 'no customers'}: not this "
+                    f"customer on {channel}")
 
 
 def _user() -> Any:

@@ -44,8 +44,9 @@ def test_every_endpoint_refuses_an_unknown_query_parameter(api: Api) -> None:
     wrong = []
     for method, path in routes:
         reply = api.call(method, f"{path}?stat=planned", json={})
-        if reply.status_code == 403:
-            reply = api.call(method, f"{path}?stat=planned", "campaign_lead", json={})
+        for role in ("campaign_lead", "manager:m01"):  # recording contacts: not admin's
+            if reply.status_code == 403:
+                reply = api.call(method, f"{path}?stat=planned", role, json={})
         if reply.status_code != 400 or "stat" not in reply.json["errors"] \
                 or "stat" not in reply.json["message"]:
             wrong.append(f"{method} {path}: {reply.status_code} {reply.data[:200]!r}")

@@ -1,0 +1,153 @@
+"""The unified customer view over HTTP (DESIGN 10): `GET /customers/<id>/view?channel=` and
+`POST /customers/<id>/contacts`, for the people serving customers on every channel.
+
+The role table lets the caller in; `auth.check_customer` binds them next (an agent to its
+channels, a manager to their customers), before the customer is looked up, so a customer
+outside the caller's reach is a 403 whether or not it exists. adapters.view does the work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from marshmallow import Schema, fields, validate
+
+from adapters.http.auth import allow, check_customer
+from adapters.http.contract import Blueprint
+from adapters.http.schemas import AtField, Out
+from adapters.http.state import state
+from adapters.view import contacts, service
+from engine import contact as ct
+from engine.errors import Invalid
+
+blp = Blueprint("customer_view", __name__, url_prefix="/customers",
+                description="The unified customer view and the contacts every channel shares")
+
+
+class ViewQuery(Schema):
+    channel = fields.String(required=True, metadata={
+        "description": "the channel the view is opened on (a channel of config.yaml)"})
+
+
+class ReferIn(Schema):
+    channel = fields.String(required=True, metadata={"description": "a channel of config.yaml"})
+    route = fields.String(validate=validate.OneOf(contacts.ROUTES), metadata={
+        "description": "pool (default) or manager: the customer's account manager"})
+
+
+class ContactIn(Schema):
+    id = fields.String(validate=validate.Length(min=1, max=48), metadata={
+        "description": "the client's id for the contact: a repeat writes nothing"})
+    channel = fields.String(required=True, metadata={"description": "a channel of config.yaml"})
+    offer = fields.String(validate=validate.Length(min=1, max=64))
+    ticket_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    outcome = fields.String(required=True, validate=validate.OneOf(ct.OUTCOMES))
+    note = fields.String(validate=validate.Length(max=2000))
+    refer_to = fields.Nested(ReferIn, metadata={"description": "required with referred"})
+    at = AtField(metadata={"description": "when it happened (default: now)"})
+
+
+class ContactOut(Out):
+    id = fields.String()
+    customer_id = fields.String()
+    channel = fields.String()
+    offer = fields.String(allow_none=True)
+    ticket_id = fields.Integer(allow_none=True)
+    outcome = fields.String()
+    note = fields.String(allow_none=True)
+    by = fields.String()
+    at = fields.String()
+    refer_to = fields.Dict(allow_none=True)
+    task_id = fields.Integer(allow_none=True, metadata={"description": "a referral's task"})
+    recorded_at = fields.String()
+
+
+class ViewCustomerOut(Out):
+    id = fields.String()
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True, metadata={"description": "masked: 138****5678"})
+    tier = fields.String()
+    stage = fields.String()
+    tenure_days = fields.Integer(allow_none=True)
+    manager = fields.String(allow_none=True)
+
+
+class ViewTaskOut(Out):
+    id = fields.Integer()
+    channel = fields.String()
+    step = fields.String()
+    state = fields.String()
+    ticket_id = fields.Integer()
+
+
+class ControlOut(Out):
+    ticket_id = fields.Integer()
+    playbook = fields.String()
+
+
+class TrajectoryOut(Out):
+    at = fields.String()
+    channel = fields.String()
+    offer = fields.String(allow_none=True)
+    outcome = fields.String()
+    by = fields.String()
+    note = fields.String(allow_none=True)
+
+
+class PolicyOut(Out):
+    allowed = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    until = fields.String(allow_none=True)
+
+
+class ViewOut(Out):
+    customer = fields.Nested(ViewCustomerOut)
+    offers = fields.List(fields.Dict())
+    control = fields.List(fields.Nested(ControlOut))
+    open_tasks = fields.List(fields.Nested(ViewTaskOut))
+    trajectory = fields.List(fields.Nested(TrajectoryOut))
+    policy = fields.Dict(keys=fields.String(), values=fields.Nested(PolicyOut))
+
+
+def _channel(channel: str, name: str) -> None:
+    config = state().config
+    if channel not in config.channels:
+        raise Invalid(f"{name}: no channel {channel!r}", {name: [
+            f"expected one of {', '.join(sorted(config.channels))}"]})
+
+
+@blp.route("/<customer_id>/view", methods=["GET"])
+@blp.arguments(ViewQuery, location="query")
+@blp.alt_response(200, schema=ViewOut, success=True)
+@allow("view")
+def customer_view(args: dict[str, Any], customer_id: str) -> Any:
+    """The customer as every channel sees them: masked phone, offers, control memberships,
+    open tasks, trajectory and what the contact policy allows each channel now. Agents open
+    it on their channels, managers for their customers, admins and viewers for anyone;
+    every view is logged (who, customer, channel, when)."""
+    st = state()
+    _channel(args["channel"], "channel")
+    now = st.now()
+    with st.transaction(write=True) as conn:
+        check_customer(g.user, args["channel"], service.manager_of(conn, customer_id), False)
+        return service.view(conn, st.config, customer_id, args["channel"], g.user.name, now)
+
+
+@blp.route("/<customer_id>/contacts", methods=["POST"])
+@blp.arguments(ContactIn)
+@blp.alt_response(200, schema=ContactOut, description="the contact was recorded before")
+@blp.alt_response(201, schema=ContactOut, success=True)
+@allow("contact")
+def record_contact(body: dict[str, Any], customer_id: str) -> Any:
+    """Record a contact on a channel: `handled` closes the customer's open tasks of the ticket
+    on every channel, `referred` makes a task on the ticket in `refer_to.channel` with the
+    note, `declined` counts toward the offer's decline limit. A repeated `id` returns the
+    recorded contact (200) and writes nothing."""
+    st = state()
+    _channel(body["channel"], "channel")
+    now = st.now()
+    with st.transaction(write=True) as conn:
+        check_customer(g.user, body["channel"], service.manager_of(conn, customer_id), True)
+        found, new = contacts.record(conn, st.config, customer_id, body, g.user.name, now)
+    return found, 201 if new else 200

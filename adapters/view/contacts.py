@@ -1,0 +1,146 @@
+"""Contacts: what a store clerk, a hotline agent or an account manager records after talking
+to a customer, and what every channel's view then shows (the trajectory, DESIGN 10).
+
+A contact is written once per id: a client that repeats a request (a retry after a timeout)
+gets the first answer back and nothing is written twice. Every check runs before the first
+write, so a refused contact leaves no trace. Two outcomes act on tasks, through the task
+service so a contact moves tasks exactly as a channel's result does: `handled` closes the
+customer's open tasks of the ticket on every channel (as an accepted result), and `referred`
+makes a task on the same ticket in the referred channel, carrying the note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from adapters.db.engines import begin_writes, iso, load_customer
+from adapters.db.schema import contacts, entries, tasks
+from adapters.tasks import service as task_service
+from engine import contact as ct
+from engine.config import Config
+from engine.errors import Conflict, Invalid, NotFound
+from engine.values import given_instant
+
+ROUTES = ("pool", "manager")  # as a step's `route`
+
+
+def record(conn: Connection, config: Config, customer_id: str, body: dict[str, Any], by: str,
+           now: dt.datetime) -> tuple[dict[str, Any], bool]:
+    """Record the contact `body` (POST /customers/<id>/contacts) by user `by`: the contact,
+    and whether it is new (False: its id was recorded before, and that contact is returned).
+    Invalid naming the field, NotFound for an unknown customer, both before anything is
+    written. Call in a write transaction."""
+    begin_writes(conn)
+    contact_id = body.get("id") or uuid.uuid4().hex
+    known = conn.execute(sa.select(contacts).where(contacts.c.id == contact_id)).first()
+    if known is not None:
+        if known.customer_id != customer_id:
+            raise Conflict(f"contact {contact_id!r} was recorded for another customer")
+        return shape(known), False
+    customer = load_customer(conn, config, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id!r}")
+    _check_channel(config, body["channel"], "channel")
+    at = given_instant(body.get("at"), config.timezone, "at", now)
+    outcome, ticket_id, refer_to = body["outcome"], body.get("ticket_id"), body.get("refer_to")
+    entry = _entry(conn, customer_id, ticket_id) if ticket_id is not None else None
+    if refer_to is not None and outcome != ct.REFERRED:
+        raise Invalid("refer_to: only a referred contact refers", {
+            "refer_to": [f"given with outcome {outcome}; only with {ct.REFERRED}"]})
+    task_id = None
+    if outcome == ct.REFERRED:
+        task_id = _refer(conn, config, customer, contact_id, body, entry, by, now)
+    elif outcome == ct.HANDLED and entry is not None:
+        task_service.close_open(conn, entry.ticket_id, customer_id,
+                                f"handled on {body['channel']} (contact {contact_id})", now)
+    conn.execute(contacts.insert().values(
+        id=contact_id, customer_id=customer_id, channel=body["channel"],
+        offer=body.get("offer"), ticket_id=ticket_id, outcome=outcome, note=body.get("note"),
+        by=by, at=at, refer_to=refer_to, task_id=task_id, recorded_at=now))
+    return shape(conn.execute(sa.select(contacts).where(contacts.c.id == contact_id)).one()), True
+
+
+def shape(row: Row[Any]) -> dict[str, Any]:
+    return {"id": row.id, "customer_id": row.customer_id, "channel": row.channel,
+            "offer": row.offer, "ticket_id": row.ticket_id, "outcome": row.outcome,
+            "note": row.note, "by": row.by, "at": iso(row.at), "refer_to": row.refer_to,
+            "task_id": row.task_id, "recorded_at": iso(row.recorded_at)}
+
+
+def recent(conn: Connection, customer_id: str, limit: int) -> list[Row[Any]]:
+    """The customer's newest contacts, newest first."""
+    return list(conn.execute(sa.select(contacts).where(contacts.c.customer_id == customer_id)
+                             .order_by(contacts.c.at.desc(), contacts.c.id).limit(limit)))
+
+
+def declines(conn: Connection, customer_id: str, since: dt.datetime) -> list[ct.Decline]:
+    """The customer's `declined` contacts after `since`: what engine.contact.offer_stopped
+    judges an offer by (the offers service asks, with the policy's `declines.within`)."""
+    return [ct.Decline(offer, at) for offer, at in conn.execute(
+        sa.select(contacts.c.offer, contacts.c.at).where(
+            contacts.c.customer_id == customer_id, contacts.c.outcome == ct.DECLINED,
+            contacts.c.at > since))]
+
+
+def _check_channel(config: Config, channel: str, name: str) -> None:
+    if channel not in config.channels:
+        field, _, inner = name.partition(".")
+        problem = [f"no channel {channel!r}; expected one of {', '.join(sorted(config.channels))}"]
+        raise Invalid(f"{name}: no channel {channel!r}",
+                      {field: {inner: problem} if inner else problem})
+
+
+def _entry(conn: Connection, customer_id: str, ticket_id: int) -> Row[Any]:
+    """The customer's entry into the ticket: a contact names only a ticket the customer
+    entered (treatment or control)."""
+    entry = conn.execute(sa.select(entries).where(entries.c.ticket_id == ticket_id,
+                                                  entries.c.customer_id == customer_id)).first()
+    if entry is None:
+        raise Invalid(f"ticket_id: customer {customer_id!r} is not in ticket {ticket_id}",
+                      {"ticket_id": [f"customer {customer_id!r} did not enter ticket {ticket_id}"]})
+    return entry
+
+
+def _refer(conn: Connection, config: Config, customer: dict[str, Any], contact_id: str,
+           body: dict[str, Any], entry: Row[Any] | None, by: str, now: dt.datetime) -> int:
+    """The task a referral makes: on the contact's ticket, in `refer_to.channel`, routed to the
+    pool or the customer's manager, its payload the customer's last task's on that ticket (the
+    template and offer they were planned with) plus the referral and its note."""
+    refer_to = body.get("refer_to")
+    if refer_to is None:
+        raise Invalid("refer_to: a referred contact says where to", {
+            "refer_to": ["required with outcome referred: {\"channel\", \"route\"?}"]})
+    _check_channel(config, refer_to["channel"], "refer_to.channel")
+    if entry is None:
+        raise Invalid("ticket_id: a referral continues a ticket", {
+            "ticket_id": ["required with outcome referred"]})
+    if entry.grp != "treatment":
+        raise Invalid(f"ticket_id: customer is in the {entry.grp} group of ticket "
+                      f"{entry.ticket_id}", {"ticket_id": [
+                          f"the customer is in the {entry.grp} group: never contacted"]})
+    route = refer_to.get("route", "pool")
+    if route == "manager":
+        if not customer.get("manager"):
+            raise Invalid("refer_to.route: the customer has no manager", {
+                "refer_to": {"route": ["the customer has no manager"]}})
+        route = f"manager:{customer['manager']}"
+    last = conn.execute(sa.select(tasks.c.payload).where(
+        tasks.c.ticket_id == entry.ticket_id, tasks.c.customer_id == entry.customer_id)
+        .order_by(tasks.c.id.desc()).limit(1)).scalar()
+    base = last or {"template": None, "params": {}, "customer": {
+        key: customer.get(key) for key in ("id", "name", "phone", "email", "manager")}}
+    payload = {**base, "referral": {"contact_id": contact_id, "channel": body["channel"],
+                                    "offer": body.get("offer"), "by": by,
+                                    "note": body.get("note")}}
+    made = task_service.follow_up(
+        conn, {"ticket_id": entry.ticket_id, "entry_id": entry.id,
+               "customer_id": entry.customer_id, "route": route},
+        f"referral>{refer_to['channel']}", refer_to["channel"],
+        f"contact:{contact_id}>{refer_to['channel']}", payload, now)
+    task_id: int = made["id"]
+    return task_id

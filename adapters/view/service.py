@@ -1,0 +1,145 @@
+"""The unified customer view (统一政策视图, DESIGN 10): what a store clerk, a hotline agent
+or an account manager sees of one customer on their channel, the same customer, offers and
+trajectory on every channel.
+
+One read: the customer with their computed fields (phone masked), the offers (a seam, see
+`offers`), the executing tickets that hold them in the control group (never offered those
+tickets' offers), their open tasks on every channel, the trajectory (contacts recorded on
+any channel and the results channels reported on their tasks, so outbound calls appear
+beside store visits), and what the contact policy allows each channel today. Each view
+opened by a person is logged (who, customer, channel, when); the log is its only write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from adapters.db.engines import iso, load_customer
+from adapters.db.schema import customer_views, customers, tasks, ticket_members, tickets
+from adapters.tasks import contact_policy
+from adapters.view import contacts as contact_store
+from engine import policy as pol
+from engine import task as tk
+from engine.config import Config
+from engine.customer import facts
+from engine.errors import NotFound
+from engine.privacy import mask_phone
+
+TRAJECTORY = 20  # newest entries shown
+
+
+def manager_of(conn: Connection, customer_id: str) -> str | None:
+    """The customer's manager id, or None (no manager, or no such customer): what a
+    `manager:<id>` user is authorized by, before anything says whether the customer exists."""
+    found: str | None = conn.scalar(
+        sa.select(customers.c.manager).where(customers.c.id == customer_id))
+    return found
+
+
+def view(conn: Connection, config: Config, customer_id: str, channel: str, by: str,
+         now: dt.datetime) -> dict[str, Any]:
+    """The view of `customer_id` on `channel` at `now`, opened by the user `by` (logged).
+    NotFound for an unknown customer. Call in a write transaction (the log)."""
+    customer = load_customer(conn, config, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id!r}")
+    seen = facts(customer, config.today(now), config.tiers, config.lifecycle)
+    conn.execute(customer_views.insert().values(
+        user_name=by, customer_id=customer_id, channel=channel, viewed_at=now))
+    tenure = seen["tenure_days"]
+    return {
+        "customer": {"id": customer_id, "name": customer.get("name"),
+                     "phone": mask_phone(customer.get("phone")), "tier": seen["tier"],
+                     "stage": seen["stage"], "manager": customer.get("manager"),
+                     "tenure_days": int(tenure) if tenure is not None else None},
+        "offers": offers(conn, config, customer, channel, now),
+        "control": control(conn, customer_id),
+        "open_tasks": open_tasks(conn, customer_id),
+        "trajectory": trajectory(conn, customer_id),
+        "policy": policy(conn, config, customer_id, tuple(customer["opt_out"]), now),
+    }
+
+
+def offers(conn: Connection, config: Config, customer: dict[str, Any], channel: str,
+           now: dt.datetime) -> list[dict[str, Any]]:
+    """THE OFFERS SEAM: the offers to present to `customer` on `channel`, best first, each
+    `{"offer", "version", "title", "script", "rank", "source"}`. Empty until the offers
+    service (`offers_for(conn, config, library, customer_id, channel, now, handled)`) lands;
+    it is connected here and nowhere else. It is to leave out the offers of tickets holding
+    the customer in control (`control`) and offers stopped by their declines
+    (engine.contact.offer_stopped over `contacts.declines`)."""
+    return []
+
+
+def control(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """The executing tickets that hold the customer in their control group."""
+    rows = conn.execute(
+        sa.select(tickets.c.id, tickets.c.playbook)
+        .join(ticket_members, ticket_members.c.ticket_id == tickets.c.id)
+        .where(ticket_members.c.customer_id == customer_id, ticket_members.c.grp == "control",
+               tickets.c.state == "executing").order_by(tickets.c.id))
+    return [{"ticket_id": row.id, "playbook": row.playbook} for row in rows]
+
+
+def open_tasks(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's tasks waiting for or held by a channel, every channel (engine.task.OPEN)."""
+    rows = conn.execute(sa.select(tasks.c.id, tasks.c.channel, tasks.c.step, tasks.c.state,
+                                  tasks.c.ticket_id)
+                        .where(tasks.c.customer_id == customer_id, tasks.c.state.in_(tk.OPEN))
+                        .order_by(tasks.c.id))
+    return [{"id": r.id, "channel": r.channel, "step": r.step, "state": r.state,
+             "ticket_id": r.ticket_id} for r in rows]
+
+
+def trajectory(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """The newest contacts and task results together, newest first: what every channel
+    knows the customer was told and answered."""
+    found = [(row.at, {"at": iso(row.at), "channel": row.channel, "offer": row.offer,
+                       "outcome": row.outcome, "by": row.by, "note": row.note})
+             for row in contact_store.recent(conn, customer_id, TRAJECTORY)]
+    results = conn.execute(
+        sa.select(tasks.c.result_at, tasks.c.channel, tasks.c.state, tasks.c.route,
+                  tasks.c.payload, tasks.c.detail)
+        .where(tasks.c.customer_id == customer_id, tasks.c.result_at.is_not(None),
+               tasks.c.state.in_(tk.RESULTS))
+        .order_by(tasks.c.result_at.desc(), tasks.c.id).limit(TRAJECTORY))
+    for row in results:
+        found.append((row.result_at, {
+            "at": iso(row.result_at), "channel": row.channel,
+            "offer": ((row.payload or {}).get("params") or {}).get("offer"),
+            "outcome": row.state, "by": row.route.partition(":")[2] or row.route,
+            "note": _note(row.detail)}))
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    return [entry for _, entry in found[:TRAJECTORY]]
+
+
+def policy(conn: Connection, config: Config, customer_id: str, opt_out: tuple[str, ...],
+           now: dt.datetime) -> dict[str, dict[str, Any]]:
+    """What the contact policy lets each channel do for the customer now: opt-outs, quiet
+    hours, the channel's capacity today, the frequency caps over what they were sent
+    (engine.policy.at_send, as a claim judges a first send). Arbitration is left out: it
+    ranks playbooks against each other, and a person's contact belongs to none."""
+    rules = dataclasses.replace(config.policy, arbitration=None)
+    sent = contact_policy.contacts(conn, [customer_id], now - rules.lookback, now, False)
+    used = contact_policy.sent_today(conn, rules, config.channels, now)
+    out = {}
+    for channel in sorted(config.channels):
+        decision = pol.at_send(rules, pol.Intent(now, channel, "", 0, opt_out),
+                               sent[customer_id], used.get(channel))
+        out[channel] = {"allowed": decision.verdict == pol.SEND, "reason": decision.reason,
+                        "until": iso(decision.until)}
+    return out
+
+
+def _note(detail: Any) -> str | None:
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, dict) and isinstance(detail.get("note"), str):
+        note: str = detail["note"]
+        return note
+    return None
