@@ -37,11 +37,9 @@ def record(conn: Connection, config: Config, customer_id: str, body: dict[str, A
     written. Call in a write transaction."""
     begin_writes(conn)
     contact_id = body.get("id") or uuid.uuid4().hex
-    known = conn.execute(sa.select(contacts).where(contacts.c.id == contact_id)).first()
+    known = _recorded(conn, contact_id, customer_id)
     if known is not None:
-        if known.customer_id != customer_id:
-            raise Conflict(f"contact {contact_id!r} was recorded for another customer")
-        return shape(known), False
+        return known, False
     customer = load_customer(conn, config, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id!r}")
@@ -52,17 +50,35 @@ def record(conn: Connection, config: Config, customer_id: str, body: dict[str, A
     if refer_to is not None and outcome != ct.REFERRED:
         raise Invalid("refer_to: only a referred contact refers", {
             "refer_to": [f"given with outcome {outcome}; only with {ct.REFERRED}"]})
-    task_id = None
-    if outcome == ct.REFERRED:
-        task_id = _refer(conn, config, customer, contact_id, body, entry, by, now)
+    route = _referral_route(config, customer, body, entry) if outcome == ct.REFERRED else None
+    try:
+        with conn.begin_nested():  # the same id posted at once twice: the first one acts
+            conn.execute(contacts.insert().values(
+                id=contact_id, customer_id=customer_id, channel=body["channel"],
+                offer=body.get("offer"), ticket_id=ticket_id, outcome=outcome,
+                note=body.get("note"), by=by, at=at, refer_to=refer_to, recorded_at=now))
+    except sa.exc.IntegrityError:
+        again = _recorded(conn, contact_id, customer_id)
+        if again is None:
+            raise
+        return again, False
+    if route is not None and entry is not None:
+        task_id = _refer(conn, customer, contact_id, body, entry, route, by, now)
+        conn.execute(contacts.update().where(contacts.c.id == contact_id)
+                     .values(task_id=task_id))
     elif outcome == ct.HANDLED and entry is not None:
         task_service.close_open(conn, entry.ticket_id, customer_id,
                                 f"handled on {body['channel']} (contact {contact_id})", now)
-    conn.execute(contacts.insert().values(
-        id=contact_id, customer_id=customer_id, channel=body["channel"],
-        offer=body.get("offer"), ticket_id=ticket_id, outcome=outcome, note=body.get("note"),
-        by=by, at=at, refer_to=refer_to, task_id=task_id, recorded_at=now))
     return shape(conn.execute(sa.select(contacts).where(contacts.c.id == contact_id)).one()), True
+
+
+def _recorded(conn: Connection, contact_id: str, customer_id: str) -> dict[str, Any] | None:
+    """The contact recorded under this id before, if any; Conflict when it was another
+    customer's (an id is the client's, and a client reusing one is a mistake to surface)."""
+    known = conn.execute(sa.select(contacts).where(contacts.c.id == contact_id)).first()
+    if known is not None and known.customer_id != customer_id:
+        raise Conflict(f"contact {contact_id!r} was recorded for another customer")
+    return None if known is None else shape(known)
 
 
 def shape(row: Row[Any]) -> dict[str, Any]:
@@ -106,11 +122,10 @@ def _entry(conn: Connection, customer_id: str, ticket_id: int) -> Row[Any]:
     return entry
 
 
-def _refer(conn: Connection, config: Config, customer: dict[str, Any], contact_id: str,
-           body: dict[str, Any], entry: Row[Any] | None, by: str, now: dt.datetime) -> int:
-    """The task a referral makes: on the contact's ticket, in `refer_to.channel`, routed to the
-    pool or the customer's manager, its payload the customer's last task's on that ticket (the
-    template and offer they were planned with) plus the referral and its note."""
+def _referral_route(config: Config, customer: dict[str, Any], body: dict[str, Any],
+                    entry: Row[Any] | None) -> str:
+    """The route of the task a referral makes (the pool, or the customer's manager), once
+    the referral is found complete: where to, on which ticket, for a treated customer."""
     refer_to = body.get("refer_to")
     if refer_to is None:
         raise Invalid("refer_to: a referred contact says where to", {
@@ -123,12 +138,20 @@ def _refer(conn: Connection, config: Config, customer: dict[str, Any], contact_i
         raise Invalid(f"ticket_id: customer is in the {entry.grp} group of ticket "
                       f"{entry.ticket_id}", {"ticket_id": [
                           f"the customer is in the {entry.grp} group: never contacted"]})
-    route = refer_to.get("route", "pool")
-    if route == "manager":
-        if not customer.get("manager"):
-            raise Invalid("refer_to.route: the customer has no manager", {
-                "refer_to": {"route": ["the customer has no manager"]}})
-        route = f"manager:{customer['manager']}"
+    if refer_to.get("route", "pool") == "pool":
+        return "pool"
+    if not customer.get("manager"):
+        raise Invalid("refer_to.route: the customer has no manager", {
+            "refer_to": {"route": ["the customer has no manager"]}})
+    return f"manager:{customer['manager']}"
+
+
+def _refer(conn: Connection, customer: dict[str, Any], contact_id: str, body: dict[str, Any],
+           entry: Row[Any], route: str, by: str, now: dt.datetime) -> int:
+    """The task a referral makes: on the contact's ticket, in `refer_to.channel`, its payload
+    the customer's last task's on that ticket (the template and offer they were planned
+    with) plus the referral and its note."""
+    channel = body["refer_to"]["channel"]
     last = conn.execute(sa.select(tasks.c.payload).where(
         tasks.c.ticket_id == entry.ticket_id, tasks.c.customer_id == entry.customer_id)
         .order_by(tasks.c.id.desc()).limit(1)).scalar()
@@ -140,7 +163,6 @@ def _refer(conn: Connection, config: Config, customer: dict[str, Any], contact_i
     made = task_service.follow_up(
         conn, {"ticket_id": entry.ticket_id, "entry_id": entry.id,
                "customer_id": entry.customer_id, "route": route},
-        f"referral>{refer_to['channel']}", refer_to["channel"],
-        f"contact:{contact_id}>{refer_to['channel']}", payload, now)
+        f"referral>{channel}", channel, f"contact:{contact_id}>{channel}", payload, now)
     task_id: int = made["id"]
     return task_id

@@ -89,6 +89,9 @@ def test_a_repeated_contact_id_answers_the_same_and_writes_nothing(desk: Api) ->
     assert again.status_code == 200 and again.json == first.json
     assert first.json["by"] == "agent_store" and first.json["at"] == NOW.isoformat()
     assert len(_rows(desk, contacts)) == 1
+    elsewhere = desk.call("POST", "/customers/d01/contacts", "agent:store", json=body)
+    assert elsewhere.status_code == 409  # one id, one contact: not silently another's
+    assert len(_rows(desk, contacts)) == 1
 
 
 def test_handled_closes_the_customers_open_tasks_of_that_ticket_on_every_channel(
