@@ -1,7 +1,9 @@
 """People and their roles, as the ticket rules and the HTTP layer see them.
 
-Roles are plain names. Two kinds are bound to something: `adapter:<channel>` (an adapter may
-only pull its channel's tasks) and `manager:<id>` (an account manager sees their customers).
+Roles are plain names. Three kinds are bound to something: `adapter:<channel>` (an adapter may
+only pull its channel's tasks), `manager:<id>` (an account manager sees their customers) and
+`agent:<channel>` (who serves customers where they reach us: a store clerk, the hotline, the
+website's backend; they read a customer's offers on that channel only).
 Approver roles are the ones config.yaml declares under `roles:`; `admin` administers but is
 deliberately not an approver, so running the service never implies approving campaigns.
 """
@@ -13,9 +15,10 @@ from dataclasses import dataclass
 
 from engine.config import Config
 from engine.errors import ValidationError
+from engine.offer import offer_channels
 
-BUILTIN_ROLES = ("designer", "admin", "viewer", "adapter", "manager")
-BOUND_ROLES = ("adapter", "manager")
+BUILTIN_ROLES = ("designer", "admin", "viewer", "adapter", "manager", "agent")
+BOUND_ROLES = ("adapter", "manager", "agent")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ class User:
     def channels(self) -> frozenset[str]:
         """The channels an adapter role is bound to (`adapter:sms`)."""
         return frozenset(r.split(":", 1)[1] for r in self.roles if r.startswith("adapter:"))
+
+    def agent_channels(self) -> frozenset[str]:
+        """The channels an agent role is bound to (`agent:online`)."""
+        return frozenset(r.split(":", 1)[1] for r in self.roles if r.startswith("agent:"))
 
     def managed(self) -> frozenset[str]:
         """The manager ids a manager role is bound to (`manager:m01`)."""
@@ -57,9 +64,12 @@ def check_roles(roles: Iterable[str], config: Config) -> frozenset[str]:
             continue
         if kind == "manager" and bound:
             continue
+        if kind == "agent" and bound in offer_channels(config):
+            continue
         wrong.append(role)
     if wrong:
         raise ValidationError(
             f"unknown role(s) {', '.join(map(repr, wrong))} (expected one of: "
-            f"{', '.join(known)}, adapter:<channel>, manager:<manager id>)")
+            f"{', '.join(known)}, adapter:<channel>, manager:<manager id>, "
+            f"agent:<channel or contact channel>)")
     return frozenset(roles)

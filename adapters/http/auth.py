@@ -16,6 +16,8 @@ is read, so a wrong role is a 403 even where the request would also conflict (DE
 | report   | adapter, admin, manager; `manager:<id>` only for tasks routed to it (`check_task`) |
 | manage   | manager, admin (a manager's own desk: `User.routes`) |
 | retry    | admin |
+| offers   | viewer, admin, agent, manager; `agent:<ch>` only on its channels, `manager:<id>`
+|          | only for its customers (`check_offers`) |
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def roles_for(permission: str, config: Config) -> frozenset[str]:
         "report": frozenset({"adapter", "admin", "manager"}),
         "manage": frozenset({"manager", "admin"}),
         "retry": frozenset({"admin"}),
+        "offers": frozenset({"viewer", "admin", "agent", "manager"}),
     }
     return table[permission]
 
@@ -104,6 +107,19 @@ def check_task(user: Any, channel: str, route: str) -> None:
         raise Forbidden(f"the task is routed to {route}; {user.name} answers "
                         f"{', '.join(sorted(user.routes())) or 'no route'}")
     check_channel(user, channel)
+
+
+def check_offers(user: Any, channel: str, manager: str | None) -> None:
+    """Who may read a customer's offers on `channel`: viewer and admin anywhere, an agent on
+    the channels it serves, an account manager for the customers it manages."""
+    if user.roles & {"viewer", "admin"} or channel in user.agent_channels():
+        return
+    if manager is not None and manager in user.managed():
+        return
+    raise Forbidden(f"{user.name} may read offers on channel(s) "
+                    f"{', '.join(sorted(user.agent_channels())) or 'none'} and of the "
+                    f"customers of {', '.join(sorted(user.managed())) or 'no manager'}, "
+                    f"not this customer on {channel}")
 
 
 def _user() -> Any:
