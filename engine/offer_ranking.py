@@ -64,11 +64,6 @@ def rank_offers(candidates: Sequence[Candidate], offers: Mapping[str, Offer], fa
     return ranked
 
 
-def eligible_count(offer: Offer, population: Sequence[Facts], today: dt.date) -> int:
-    """How many of `population` the offer's `eligible` condition admits (designer previews)."""
-    return sum(1 for facts in population if holds(offer.eligible, facts, today))
-
-
 def text_in(texts: Mapping[str, str], lang: str) -> str:
     """A title or script in `lang`, falling back to the first language."""
     return texts.get(lang) or texts[LANGUAGES[0]]

@@ -134,7 +134,7 @@ def preview_command(ctx: click.Context, playbook: str | None, every: bool, at_te
     with _designer_context(ctx) as (config, library, conn):
         at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
         click.echo(designer.preview(conn, _chosen(playbook, library, config), config, at,
-                                    as_json))
+                                    as_json, library.offers))
 
 
 @main.command("explain")

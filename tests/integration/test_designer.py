@@ -66,6 +66,19 @@ def test_winback_boundaries_exclusion_and_opt_out(tend: CliRunner) -> None:
                             "sms": len(got["treatment"])}  # type: ignore[arg-type]
 
 
+def test_preview_counts_the_treatment_each_named_offer_is_eligible_for(
+        tend: CliRunner) -> None:
+    got = preview(tend, "winback")
+    treated = len(got["treatment"])  # type: ignore[arg-type]
+    assert got["offers"] == {"call": {"winback_credit": treated},
+                             "sms": {"winback_credit": treated}}
+    renewal = run(tend, "preview", "renewal", "--at", AT)
+    assert renewal.exit_code == 0, renewal.stderr
+    call = next(line for line in renewal.stdout.splitlines() if line.strip().startswith("call"))
+    assert "(eligible: renew_discount " in call
+    assert "offers" not in preview(tend, "birthday")  # names none
+
+
 def test_event_playbook_replays_only_the_last_seven_days(tend: CliRunner) -> None:
     got = preview(tend, "zero_usage_alert")
     assert got["matched"] == ["renewing"]
