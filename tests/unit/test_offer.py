@@ -15,6 +15,7 @@ from engine.library import check_paths, load_library
 from engine.offer import Offer, check_offer_versions, parse_offer
 from engine.offer_ranking import Candidate, rank_offers, render_script
 from engine.playbook import parse_playbook
+from engine.users import User, check_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -200,3 +201,10 @@ def test_scripts_render_fields_in_the_language_and_missing_as_empty(
     assert render_script(prepay, customer(config, name=None, attrs={}), "en") == \
         "Hello , your -yuan plan qualifies"
     assert render_script(prepay, {}, "fr") == "您好,您的元套餐可参加活动"
+
+
+def test_agent_roles_are_bound_to_channels_or_contact_channels(config: Config) -> None:
+    assert check_roles(["agent:online", "agent:store", "agent:sms"], config)
+    with pytest.raises(ValidationError, match="'agent:fax'"):
+        check_roles(["agent:fax"], config)
+    assert User("w", frozenset({"agent:online", "viewer"})).agent_channels() == {"online"}
