@@ -102,6 +102,9 @@ class _ConfigSchema(Strict):
     channels = fields.Dict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
                            values=fields.Nested(_ChannelSchema), load_default=dict)
     roles = fields.List(fields.String(validate=NAME), load_default=list)
+    # where customers come to us (a store visit, a hotline call, the website): offers name
+    # them; no tasks are sent on them, so they need no adapter
+    contact_channels = fields.List(fields.String(validate=NAME), load_default=list)
     teams = fields.Dict(keys=fields.String(validate=TEAM), values=fields.Nested(_TeamSchema),
                         load_default=dict)
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
@@ -160,6 +163,7 @@ class Config:
     misfire_grace: dt.timedelta = DEFAULT_MISFIRE_GRACE
     policy: Policy = field(default_factory=Policy)  # no `contact_policy` section: no limits
     teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # team → member names
+    contact_channels: tuple[str, ...] = ()  # where customers reach us (offers, views)
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -244,7 +248,8 @@ def parse_config(text: str, file: str) -> Config:
                   notifier=_notifier(data["notifier"]), task_lease=data["task_lease"],
                   misfire_grace=data["misfire_grace"],
                   policy=build_policy(data["contact_policy"], ZoneInfo(data["timezone"])),
-                  teams={name: frozenset(t["members"]) for name, t in data["teams"].items()})
+                  teams={name: frozenset(t["members"]) for name, t in data["teams"].items()},
+                  contact_channels=tuple(dict.fromkeys(data["contact_channels"])))
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],

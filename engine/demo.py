@@ -31,6 +31,10 @@ REGIONS = ("beijing", "shanghai", "guangdong", "zhejiang", "jiangsu", "sichuan",
            "shandong", "fujian", "henan")
 PLANS = {"diamond": ("unlimited_max", "business_pro"), "gold": ("unlimited_plus", "family_200"),
          "silver": ("family_100", "data_60"), "standard": ("basic_30", "prepaid_19", "data_20")}
+# Monthly fees in yuan (attribute `plan_fee`): the 96-yuan plan is what rules/offers/prepay_168
+# is for. Taken from the plan, not drawn, so declaring it leaves every other value as it was.
+PLAN_FEES = {"unlimited_max": 398, "business_pro": 298, "unlimited_plus": 198, "family_200": 168,
+             "family_100": 128, "data_60": 96, "basic_30": 58, "prepaid_19": 19, "data_20": 39}
 CANCEL_REASONS = ("price", "coverage", "moving", "competitor_offer", "service")
 CONTACT_CHANNELS = ("sms", "outbound_call", "email", "push")
 YEAR = 365
@@ -135,14 +139,16 @@ def _row(rng: Random, index: int, s: _State, today: int, spec: DemoSpec,
     manager = ""
     if s.arpu is not None and s.tier in ("gold", "diamond") and rng.random() < 0.9:
         manager = f"m{rng.randrange(1, 51):03d}"
-    row = [customer_id(index), f"{first} {last}", f"+86 1{rng.randrange(3, 10)}"
-           f"{rng.randrange(10**8, 10**9)}", f"{first}.{last}{index}@example.com".lower(),
-           birthday, _date(s.joined), rng.choice(PLANS[s.tier]),
+    phone = f"+86 1{rng.randrange(3, 10)}{rng.randrange(10**8, 10**9)}"
+    plan = rng.choice(PLANS[s.tier])  # drawn in the same order as ever: seeds keep their data
+    row = [customer_id(index), f"{first} {last}", phone,
+           f"{first}.{last}{index}@example.com".lower(), birthday, _date(s.joined), plan,
            "" if s.arpu is None else f"{s.arpu:.2f}", f"{rng.uniform(-60, 500):.2f}",
            f"{usage:.1f}", f"{score:.3f}", contract_end, _date(last_active),
            "" if s.churned is None else _date(s.churned), manager,
            _tags(rng, s, age), _opt_out(rng, channels)]
-    row.extend(_attr(rng, name, ftype, today) for name, ftype in spec.attributes.items())
+    row.extend(str(PLAN_FEES[plan]) if name == "plan_fee" and ftype is FieldType.NUMBER
+               else _attr(rng, name, ftype, today) for name, ftype in spec.attributes.items())
     return row
 
 

@@ -10,26 +10,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.casebook import Case, parse_cases
 from engine.config import Config
 from engine.errors import NotFound, Problem, ValidationError
+from engine.offer import Offer, offer_from
 from engine.playbook import Playbook, parse_playbook, playbook_from
 from engine.policy_fit import policy_warnings
 from engine.source import Source, load_yaml
 from engine.workflow import Workflow, workflow_from
 
 SUFFIXES = (".yaml", ".yml")
-KINDS = ("cases", "playbook", "workflow")  # the top-level key that tells a file's kind
+KINDS = ("cases", "playbook", "workflow", "offer")  # the top-level key that tells a file's kind
 
 
 @dataclass(frozen=True)
 class Library:
     playbooks: Mapping[str, Playbook]
     workflows: Mapping[str, Workflow]
+    offers: Mapping[str, Offer] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,11 @@ def workflows_dir() -> Path:
     return Path(os.environ.get("TEND_WORKFLOWS", "workflows"))
 
 
+def offers_dir() -> Path:
+    """Offers live in a folder of their own beside the playbooks (rules/offers/)."""
+    return rules_dir() / "offers"
+
+
 def tests_dir() -> Path:
     """Designer test cases live beside the playbooks they test."""
     return rules_dir() / "tests"
@@ -69,13 +76,19 @@ def tests_dir() -> Path:
 def load_library(rules: Path | None, workflows: Path | None, config: Config) -> Library:
     """Every playbook of `rules` and workflow of `workflows` (defaults: TEND_RULES, ...)."""
     problems: list[Problem] = []
+    rules = rules or rules_dir()
     wf_docs = _read_all(yaml_files([workflows or workflows_dir()], problems), problems)
-    pb_docs = _read_all(yaml_files([rules or rules_dir()], problems), problems)
+    pb_docs = _read_all(yaml_files([rules], problems), problems)
+    offer_folder = rules / "offers"
+    of_docs = (_read_all(yaml_files([offer_folder], problems), problems)
+               if offer_folder.is_dir() else [])
     found = _workflows(wf_docs, config, problems)
-    playbooks = _playbooks(pb_docs, config, dict(found), problems)
+    offers = _offers(of_docs, config, problems)
+    playbooks = _playbooks(pb_docs, config, dict(found), problems, offers)
     if problems:
         raise ValidationError(problems)
-    return Library(playbooks, {k: v for k, v in found.items() if v is not None})
+    return Library(playbooks, {k: v for k, v in found.items() if v is not None},
+                   {k: v for k, v in offers.items() if v is not None})
 
 
 def load_draft(path: Path, library: Library, config: Config) -> Playbook:
@@ -84,7 +97,7 @@ def load_draft(path: Path, library: Library, config: Config) -> Playbook:
     text = _read(path, problems)
     if text is None:
         raise ValidationError(problems)
-    return parse_playbook(text, str(path), config, library.workflows)
+    return parse_playbook(text, str(path), config, library.workflows, library.offers)
 
 
 def find_playbook(name: str, library: Library, config: Config) -> Playbook:
@@ -109,9 +122,11 @@ def check_paths(paths: Sequence[Path], config: Config) -> Checked:
         by_kind[doc.kind].append(doc)
     for doc in by_kind[None]:
         problems.append(doc.source.at([], "expected a playbook (a 'playbook:' key), a workflow "
-                                          "('workflow:') or test cases ('cases:')"))
+                                          "('workflow:'), an offer ('offer:') or test cases "
+                                          "('cases:')"))
     found = {**installed.workflows, **_workflows(by_kind["workflow"], config, problems)}
-    checked = _playbooks(by_kind["playbook"], config, found, problems)
+    offers = {**installed.offers, **_offers(by_kind["offer"], config, problems)}
+    checked = _playbooks(by_kind["playbook"], config, found, problems, offers)
     playbooks = {**installed.playbooks, **checked}
     cases: list[Case] = []
     for doc in by_kind["cases"]:
@@ -119,7 +134,8 @@ def check_paths(paths: Sequence[Path], config: Config) -> Checked:
             cases.extend(parse_cases(doc.source, playbooks, config))
         except ValidationError as exc:
             problems.extend(exc.problems)
-    library = Library(playbooks, {k: v for k, v in found.items() if v is not None})
+    library = Library(playbooks, {k: v for k, v in found.items() if v is not None},
+                      {k: v for k, v in offers.items() if v is not None})
     summaries = () if problems else tuple(_summary(doc, library, cases) for doc in docs)
     warnings = [w for pb in checked.values() for w in policy_warnings(pb, config)]
     return Checked(library, tuple(cases), summaries, tuple(sorted(problems)),
@@ -185,15 +201,34 @@ def _workflows(docs: Iterable[Document], config: Config,
     return found
 
 
+def _offers(docs: Iterable[Document], config: Config,
+            problems: list[Problem]) -> dict[str, Offer | None]:
+    """Offers by id; like workflows, a file that fails keeps its id known (as None), so a
+    playbook naming it is not a second error."""
+    found: dict[str, Offer | None] = {}
+    places: dict[str, str] = {}
+    for doc in docs:
+        name = _declared_id(doc, "offer", places, problems)
+        try:
+            offer: Offer | None = offer_from(doc.source, doc.text, config)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+            offer = None
+        if name is not None:
+            found.setdefault(name, offer)
+    return found
+
+
 def _playbooks(docs: Iterable[Document], config: Config,
                workflows: Mapping[str, Workflow | None],
-               problems: list[Problem]) -> dict[str, Playbook]:
+               problems: list[Problem],
+               offers: Mapping[str, Offer | None]) -> dict[str, Playbook]:
     found: dict[str, Playbook] = {}
     places: dict[str, str] = {}
     for doc in docs:
         _declared_id(doc, "playbook", places, problems)
         try:
-            playbook = playbook_from(doc.source, doc.text, config, workflows)
+            playbook = playbook_from(doc.source, doc.text, config, workflows, offers)
         except ValidationError as exc:
             problems.extend(exc.problems)
             continue
@@ -226,9 +261,13 @@ def installed_library(config: Config, skip: Set[Path] = frozenset()) -> Library:
           if d.path.resolve() not in skip]
     pb = [d for d in _read_all(yaml_files([rules_dir()], ignored), ignored)
           if d.path.resolve() not in skip]
+    of = [d for d in _read_all(yaml_files([offers_dir()], ignored), ignored)
+          if d.path.resolve() not in skip] if offers_dir().is_dir() else []
     workflows = _workflows(wf, config, ignored)
-    playbooks = _playbooks(pb, config, workflows, ignored)
-    return Library(playbooks, {k: v for k, v in workflows.items() if v is not None})
+    offers = _offers(of, config, ignored)
+    playbooks = _playbooks(pb, config, workflows, ignored, offers)
+    return Library(playbooks, {k: v for k, v in workflows.items() if v is not None},
+                   {k: v for k, v in offers.items() if v is not None})
 
 
 def _summary(doc: Document, library: Library, cases: Sequence[Case]) -> str:
@@ -239,5 +278,9 @@ def _summary(doc: Document, library: Library, cases: Sequence[Case]) -> str:
         return f"{doc.path}: OK, playbook {root['playbook']}{version}"
     if doc.kind == "workflow":
         return f"{doc.path}: OK, workflow {root['workflow']}"
+    if doc.kind == "offer":
+        offer = library.offers.get(root["offer"])
+        version = f" version {offer.version}" if offer is not None else ""
+        return f"{doc.path}: OK, offer {root['offer']}{version}"
     count = sum(1 for case in cases if case.file == str(doc.path))
     return f"{doc.path}: OK, {count} test case(s)"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -56,6 +56,7 @@ class Step:
     retry: Retry | None
     delay: dt.timedelta
     unless: str | None
+    offers: tuple[str, ...] = ()  # offer ids (rules/offers/), best first
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class _StepSchema(Format):
     retry = fields.Nested(_RetrySchema)
     delay = Duration(load_default=dt.timedelta(0))
     unless = Text(validate=choice(UNLESS))
+    offers = listing(Text(validate=IDENTIFIER))
 
 
 class _TriggerSchema(Format):
@@ -156,17 +158,21 @@ class _PlaybookSchema(Format):
 
 
 def parse_playbook(text: str, file: str, config: Config,
-                   workflows: Mapping[str, Workflow | None]) -> Playbook:
+                   workflows: Mapping[str, Workflow | None],
+                   offers: Collection[str] | None = None) -> Playbook:
     """One playbook file; raises ValidationError with every problem found in it.
 
     `workflows` maps the known workflow ids to their workflow, or to None for one whose own
     file failed to load (its id is known, so referring to it is not a second error).
+    `offers` are the offer ids steps may name; None skips that check, for a version stored
+    when its ticket was planned (checked then; its offers may have left the library since).
     """
-    return playbook_from(load_yaml(text, file), text, config, workflows)
+    return playbook_from(load_yaml(text, file), text, config, workflows, offers)
 
 
 def playbook_from(source: Source, text: str, config: Config,
-                  workflows: Mapping[str, Workflow | None]) -> Playbook:
+                  workflows: Mapping[str, Workflow | None],
+                  offers: Collection[str] | None = None) -> Playbook:
     """`parse_playbook` for YAML already loaded (ruamel's loader is the slow part)."""
     problems: list[Problem] = []
     data: dict[str, Any] = {}
@@ -178,7 +184,7 @@ def playbook_from(source: Source, text: str, config: Config,
     checks = _Checks(source, config, doc)
     checks.trigger(workflows)
     checks.owner()
-    checks.steps()
+    checks.steps(offers)
     conditions = checks.conditions()
     problems.extend(checks.problems)
     if problems:
@@ -284,7 +290,14 @@ class _Checks:
             self.fail(["trigger", "schedule"], f"expected a cron string 'minute hour day "
                                                f"month weekday' like '0 9 * * *': {problem}")
 
-    def steps(self) -> None:
+    def step_offers(self, i: int, names: Any, offers: Collection[str]) -> None:
+        for j, name in enumerate(names if isinstance(names, list) else []):
+            if isinstance(name, str) and name not in offers:
+                self.fail(["steps", i, "offers", j], (
+                    f"unknown offer {name!r} (expected one of the offers in rules/offers/: "
+                    f"{', '.join(sorted(offers)) or 'none loaded'})"))
+
+    def steps(self, offers: Collection[str] | None) -> None:
         steps = self.doc.get("steps")
         if not isinstance(steps, list):
             return
@@ -297,6 +310,8 @@ class _Checks:
                 self.fail(["steps", i, "channel"], (
                     f"unknown channel {channel!r} (expected one of the channels in "
                     f"{self.config.path}: {', '.join(self.config.channels) or 'none declared'})"))
+            if offers is not None:
+                self.step_offers(i, step.get("offers"), offers)
             step_id = step.get("id")
             if isinstance(step_id, str) and step_id in seen:
                 line = self.source.at(["steps", seen[step_id], "id"], "").line
@@ -339,7 +354,8 @@ def _build(data: Mapping[str, Any], conditions: Mapping[tuple[PathKey, ...], Con
             id=raw["id"], channel=raw["channel"], route=raw["route"], template=raw["template"],
             params=raw["params"], when=conditions.get(("steps", i, "when")),
             retry=Retry(tuple(retry["on"]), retry["times"], retry["after"]) if retry else None,
-            delay=raw["delay"], unless=raw.get("unless")))
+            delay=raw["delay"], unless=raw.get("unless"),
+            offers=tuple(dict.fromkeys(raw.get("offers", ())))))
     trigger, goal = data["trigger"], data.get("goal")
     audience = conditions[("audience",)]
     assert audience is not None  # a failed condition is a problem, and problems raise first

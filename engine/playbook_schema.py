@@ -119,6 +119,8 @@ def _step(config: Config, condition: dict[str, Any]) -> dict[str, Any]:
             "delay": duration(SCHEDULE_UNITS, "after the ticket starts executing (default 0)"),
             "unless": {"type": "string", "enum": list(UNLESS), "description":
                        "skip when the goal was reached or an earlier step was accepted"},
+            "offers": {"type": "array", "items": _ID,
+                       "description": "offer ids of rules/offers/, best first"},
         },
     }
 

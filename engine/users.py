@@ -1,9 +1,10 @@
 """People and their roles, as the ticket rules and the HTTP layer see them.
 
 Roles are plain names. Three kinds are bound to something: `adapter:<channel>` (an adapter may
-only pull its channel's tasks), `agent:<channel>` (a person serving customers on a contact
-channel: a store clerk, a hotline agent; opens the unified view and records contacts there)
-and `manager:<id>` (an account manager sees their customers).
+only pull its channel's tasks), `agent:<channel>` (a person serving customers where they
+reach us, on a channel or a contact channel: a store clerk, a hotline agent, the online hall's
+backend; opens the unified view, reads offers and records contacts there) and `manager:<id>`
+(an account manager sees their customers).
 Approver roles are the ones config.yaml declares under `roles:`; `admin` administers but is
 deliberately not an approver, so running the service never implies approving campaigns.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from engine.config import Config
 from engine.errors import ValidationError
+from engine.offer import offer_channels
 
 BUILTIN_ROLES = ("designer", "admin", "viewer", "adapter", "manager")
 BOUND_ROLES = ("adapter", "agent", "manager")
@@ -63,9 +65,12 @@ def check_roles(roles: Iterable[str], config: Config) -> frozenset[str]:
             continue
         if kind == "manager" and bound:
             continue
+        if kind == "agent" and bound in offer_channels(config):
+            continue
         wrong.append(role)
     if wrong:
         raise ValidationError(
             f"unknown role(s) {', '.join(map(repr, wrong))} (expected one of: "
-            f"{', '.join(known)}, adapter:<channel>, agent:<channel>, manager:<manager id>)")
+            f"{', '.join(known)}, adapter:<channel>, agent:<channel or contact channel>, "
+            f"manager:<manager id>)")
     return frozenset(roles)

@@ -23,13 +23,14 @@ from engine.values import given_instant
 
 def _designer_paths(paths: tuple[Path, ...], *, cases_only: bool) -> list[Path]:
     """The named paths, or the library folders (TEND_RULES, TEND_WORKFLOWS, rules' tests/)."""
-    from engine.library import rules_dir, tests_dir, workflows_dir
+    from engine.library import offers_dir, rules_dir, tests_dir, workflows_dir
 
     if paths:
         return list(paths)
     if cases_only:
         return [tests_dir()]
-    return [rules_dir(), workflows_dir(), *([tests_dir()] if tests_dir().is_dir() else [])]
+    return [rules_dir(), workflows_dir(), *([offers_dir()] if offers_dir().is_dir() else []),
+            *([tests_dir()] if tests_dir().is_dir() else [])]
 
 
 def _checked(ctx: click.Context, paths: list[Path]) -> Any:
@@ -133,7 +134,7 @@ def preview_command(ctx: click.Context, playbook: str | None, every: bool, at_te
     with _designer_context(ctx) as (config, library, conn):
         at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
         click.echo(designer.preview(conn, _chosen(playbook, library, config), config, at,
-                                    as_json))
+                                    as_json, library.offers))
 
 
 @main.command("explain")

@@ -113,6 +113,17 @@ playbook_versions = sa.Table(
     sa.Column("loaded_at", UTCDateTime, nullable=False),
 )
 
+# The offers a playbook version names are registered with it (migration 0013): a ticket's
+# offers keep the content they had when it was planned, or the version is bumped.
+offer_versions = sa.Table(
+    "offer_versions", metadata,
+    sa.Column("offer", text_c(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("loaded_at", UTCDateTime, nullable=False),
+)
+
 
 # --- tickets: users, tickets and their members, approvals, audit, entries, tasks ---
 # Appended for the ticket workflow (migration 0002). Ids of people are their names: audit rows

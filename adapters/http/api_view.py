@@ -20,6 +20,7 @@ from adapters.http.state import state
 from adapters.view import contacts, service
 from engine import contact as ct
 from engine.errors import Invalid
+from engine.offer import LANGUAGES, offer_channels
 
 blp = Blueprint("customer_view", __name__, url_prefix="/customers",
                 description="The unified customer view and the contacts every channel shares")
@@ -27,7 +28,10 @@ blp = Blueprint("customer_view", __name__, url_prefix="/customers",
 
 class ViewQuery(Schema):
     channel = fields.String(required=True, metadata={
-        "description": "the channel the view is opened on (a channel of config.yaml)"})
+        "description": "the channel the view is opened on (a channel or contact channel of "
+                       "config.yaml)"})
+    lang = fields.String(load_default="zh", validate=validate.OneOf(LANGUAGES), metadata={
+        "description": "the language of offer titles and scripts"})
 
 
 class ReferIn(Schema):
@@ -111,10 +115,11 @@ class ViewOut(Out):
 
 
 def _channel(channel: str, name: str) -> None:
-    config = state().config
-    if channel not in config.channels:
+    """A view or a contact is on a channel or a contact channel (store, hotline, online)."""
+    known = offer_channels(state().config)
+    if channel not in known:
         raise Invalid(f"{name}: no channel {channel!r}", {name: [
-            f"expected one of {', '.join(sorted(config.channels))}"]})
+            f"expected one of {', '.join(sorted(known))}"]})
 
 
 @blp.route("/<customer_id>/view", methods=["GET"])
@@ -131,7 +136,8 @@ def customer_view(args: dict[str, Any], customer_id: str) -> Any:
     now = st.now()
     with st.transaction(write=True) as conn:
         check_customer(g.user, args["channel"], service.manager_of(conn, customer_id), False)
-        return service.view(conn, st.config, customer_id, args["channel"], g.user.name, now)
+        return service.view(conn, st.config, st.library, customer_id, args["channel"],
+                            g.user.name, now, args["lang"])
 
 
 @blp.route("/<customer_id>/contacts", methods=["POST"])

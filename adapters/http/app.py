@@ -141,6 +141,7 @@ def _register_blueprints(api: Api) -> None:
         api_customers,
         api_events,
         api_managers,
+        api_offers,
         api_playbooks,
         api_reports,
         api_tasks,
@@ -149,5 +150,5 @@ def _register_blueprints(api: Api) -> None:
     )
 
     for module in (api_health, api_playbooks, api_customers, api_events, api_tickets,
-                   api_tasks, api_managers, api_reports, api_view):
+                   api_tasks, api_managers, api_reports, api_view, api_offers):
         api.register_blueprint(module.blp)

@@ -9,37 +9,64 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.db.engines import load_customer
+from adapters.db.engines import load_customer, load_customers
 from adapters.db.schema import events, tasks, tickets
 from adapters.tickets.sweep import REPLAY_WINDOW, sweep
 from engine.config import Config
 from engine.customer import facts
 from engine.errors import NotFound
+from engine.evaluate import holds
 from engine.explain import explain_playbook, render_text, task_story
+from engine.offer import Offer
 from engine.playbook import Playbook
 from engine.selection import Selection
 
 SAMPLE = 10
+CHUNK = 5_000  # treatment customers loaded at a time to count offer eligibility
 TASKS_SHOWN = 50
 
 
 def preview(conn: Connection, playbooks: Sequence[Playbook], config: Config, at: dt.datetime,
-            as_json: bool) -> str:
+            as_json: bool, offers: Mapping[str, Offer] | None = None) -> str:
+    """Who each playbook selects at `at`; with the library's `offers`, also how many of the
+    treatment each offer a step names is eligible for (`"offers": {step: {offer: n}}`)."""
     stamp = at.astimezone(config.timezone).isoformat(timespec="seconds")
     selections = [(pb, sweep(conn, pb, config, at)) for pb in playbooks]
+    counts = [offer_counts(conn, pb, sel, config, at, offers or {}) for pb, sel in selections]
     if as_json:
-        docs = [sel.as_json(stamp) for _, sel in selections]
+        docs = [{**sel.as_json(stamp), **({"offers": n} if n else {})}
+                for (_, sel), n in zip(selections, counts, strict=True)]
         return json.dumps(docs[0] if len(docs) == 1 else docs, ensure_ascii=False)
-    return "\n\n".join(_preview_text(pb, sel, stamp) for pb, sel in selections)
+    return "\n\n".join(_preview_text(pb, sel, stamp, n)
+                       for (pb, sel), n in zip(selections, counts, strict=True))
 
 
-def _preview_text(playbook: Playbook, sel: Selection, stamp: str) -> str:
+def offer_counts(conn: Connection, playbook: Playbook, sel: Selection, config: Config,
+                 at: dt.datetime, offers: Mapping[str, Offer]) -> dict[str, dict[str, int]]:
+    """Per step that names offers, how many of the treatment each is eligible for at `at`:
+    what a designer weighs when ordering a step's offers (validity, channel and limit act
+    when the offer is shown)."""
+    named = sorted({n for step in playbook.steps for n in step.offers if n in offers})
+    found: Counter[str] = Counter()
+    today = config.today(at)
+    for start in range(0, len(sel.treatment) if named else 0, CHUNK):
+        records = load_customers(conn, config, sel.treatment[start:start + CHUNK])
+        for record in records.values():
+            seen = facts(record, today, config.tiers, config.lifecycle)
+            found.update(n for n in named if holds(offers[n].eligible, seen, today))
+    return {step.id: {n: found[n] for n in step.offers} for step in playbook.steps
+            if step.offers}
+
+
+def _preview_text(playbook: Playbook, sel: Selection, stamp: str,
+                  offers: Mapping[str, Mapping[str, int]]) -> str:
     trigger = (f"events {playbook.trigger.event} of the last {REPLAY_WINDOW.days} days"
                if playbook.trigger.event else f"sweep ({playbook.trigger.schedule})")
     suppressed = sum(len(ids) for ids in sel.suppressed.values())
@@ -54,7 +81,9 @@ def _preview_text(playbook: Playbook, sel: Selection, stamp: str) -> str:
         "  steps:",
     ]
     for step in playbook.steps:
-        lines.append(f"    {step.id:<14} {step.channel:<16} {sel.steps.get(step.id, 0):>9,}")
+        named = ", ".join(f"{n} {k:,}" for n, k in offers.get(step.id, {}).items())
+        lines.append(f"    {step.id:<14} {step.channel:<16} {sel.steps.get(step.id, 0):>9,}"
+                     + (f"   (eligible: {named})" if named else ""))
     if sel.treatment:
         stride = max(1, len(sel.treatment) // SAMPLE)
         sample = sel.treatment[::stride][:SAMPLE]

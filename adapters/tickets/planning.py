@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,14 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from adapters.db.engines import load_customers, one_of
-from adapters.db.schema import UTCDateTime, customers, entries, events, playbook_versions
+from adapters.db.schema import (
+    UTCDateTime,
+    customers,
+    entries,
+    events,
+    offer_versions,
+    playbook_versions,
+)
 from adapters.tasks import contact_policy
 from adapters.tickets import execution
 from engine import task as tk
@@ -27,6 +34,7 @@ from engine.config import Config
 from engine.customer import facts, tier_of
 from engine.errors import Conflict
 from engine.explain import explain_playbook
+from engine.offer import Offer, check_offer_versions
 from engine.playbook import Playbook, check_versions
 from engine.selection import Selection
 from engine.values import before
@@ -34,19 +42,32 @@ from engine.values import before
 CHUNK = 5_000
 
 
-def register_version(conn: Connection, playbook: Playbook, now: dt.datetime) -> None:
-    """Record the version a ticket runs on; a changed file under a used version is refused,
-    because every process must compile the same content for one (id, version)."""
+def register_version(conn: Connection, playbook: Playbook, now: dt.datetime,
+                     offers: Mapping[str, Offer] | None = None) -> None:
+    """Record the version a ticket runs on, and the versions of the offers its steps name
+    (of `offers`, the library's); a changed file under a used version is refused, because
+    every process must compile the same content for one (id, version)."""
     known = dict(conn.execute(
         sa.select(playbook_versions.c.version, playbook_versions.c.hash)
         .where(playbook_versions.c.playbook == playbook.id)).all())
     problems = check_versions([playbook], {(playbook.id, v): h for v, h in known.items()})
+    named = {name: offers[name] for step in playbook.steps for name in step.offers
+             if offers is not None and name in offers}
+    used = {(r.offer, r.version): r.hash for r in conn.execute(
+        sa.select(offer_versions.c.offer, offer_versions.c.version, offer_versions.c.hash)
+        .where(offer_versions.c.offer.in_(sorted(named))))} if named else {}
+    problems += check_offer_versions(named, used)
     if problems:
         raise Conflict("\n".join(str(p) for p in problems))
     if playbook.version not in known:
         conn.execute(playbook_versions.insert().values(
             playbook=playbook.id, version=playbook.version, hash=playbook.hash,
             text=playbook.text, loaded_at=now))
+    for offer in named.values():
+        if (offer.id, offer.version) not in used:
+            conn.execute(offer_versions.insert().values(
+                offer=offer.id, version=offer.version, hash=offer.hash, text=offer.text,
+                loaded_at=now))
 
 
 def cooldown_ids(conn: Connection, playbook: Playbook, at: dt.datetime,

@@ -66,7 +66,7 @@ def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
     if _swept(conn, playbook.id, key):
         return None
     workflow = _workflow(library, playbook.workflow)
-    planning.register_version(conn, playbook, at)
+    planning.register_version(conn, playbook, at, library.offers)
     if selection is None:
         selection = sweep(conn, playbook, config, at, planning.cooldown_ids(conn, playbook, at))
     facts = ticket_facts(len(selection.treatment),

@@ -24,6 +24,7 @@ from adapters.tasks import service as task_service
 from engine import contact as ct
 from engine.config import Config
 from engine.errors import Conflict, Invalid, NotFound
+from engine.offer import offer_channels
 from engine.values import given_instant
 
 ROUTES = ("pool", "manager")  # as a step's `route`
@@ -43,7 +44,7 @@ def record(conn: Connection, config: Config, customer_id: str, body: dict[str, A
     customer = load_customer(conn, config, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id!r}")
-    _check_channel(config, body["channel"], "channel")
+    _check_channel(offer_channels(config), body["channel"], "channel")
     at = given_instant(body.get("at"), config.timezone, "at", now)
     outcome, ticket_id, refer_to = body["outcome"], body.get("ticket_id"), body.get("refer_to")
     entry = _entry(conn, customer_id, ticket_id) if ticket_id is not None else None
@@ -94,6 +95,15 @@ def recent(conn: Connection, customer_id: str, limit: int) -> list[Row[Any]]:
                              .order_by(contacts.c.at.desc(), contacts.c.id).limit(limit)))
 
 
+def handled(conn: Connection) -> dict[str, int]:
+    """How many times each offer was `handled`, on every channel: what an offer's `limit`
+    counts (engine/offer_ranking.py)."""
+    return {offer: int(n) for offer, n in conn.execute(
+        sa.select(contacts.c.offer, sa.func.count()).where(
+            contacts.c.outcome == ct.HANDLED, contacts.c.offer.is_not(None))
+        .group_by(contacts.c.offer))}
+
+
 def declines(conn: Connection, customer_id: str, since: dt.datetime) -> list[ct.Decline]:
     """The customer's `declined` contacts after `since`: what engine.contact.offer_stopped
     judges an offer by (the offers service asks, with the policy's `declines.within`)."""
@@ -103,10 +113,12 @@ def declines(conn: Connection, customer_id: str, since: dt.datetime) -> list[ct.
             contacts.c.at > since))]
 
 
-def _check_channel(config: Config, channel: str, name: str) -> None:
-    if channel not in config.channels:
+def _check_channel(known: tuple[str, ...], channel: str, name: str) -> None:
+    """A contact happens on a channel or a contact channel (store, hotline, online); a
+    referral makes a task, so it names a channel tasks go out on."""
+    if channel not in known:
         field, _, inner = name.partition(".")
-        problem = [f"no channel {channel!r}; expected one of {', '.join(sorted(config.channels))}"]
+        problem = [f"no channel {channel!r}; expected one of {', '.join(sorted(known))}"]
         raise Invalid(f"{name}: no channel {channel!r}",
                       {field: {inner: problem} if inner else problem})
 
@@ -130,7 +142,7 @@ def _referral_route(config: Config, customer: dict[str, Any], body: dict[str, An
     if refer_to is None:
         raise Invalid("refer_to: a referred contact says where to", {
             "refer_to": ["required with outcome referred: {\"channel\", \"route\"?}"]})
-    _check_channel(config, refer_to["channel"], "refer_to.channel")
+    _check_channel(tuple(config.channels), refer_to["channel"], "refer_to.channel")
     if entry is None:
         raise Invalid("ticket_id: a referral continues a ticket", {
             "ticket_id": ["required with outcome referred"]})

@@ -22,13 +22,17 @@ from sqlalchemy.engine import Connection
 from adapters.db.engines import iso, load_customer
 from adapters.db.schema import customer_views, customers, tasks, ticket_members, tickets
 from adapters.tasks import contact_policy
+from adapters.tickets.offers import offers_for
 from adapters.view import contacts as contact_store
 from engine import policy as pol
 from engine import task as tk
 from engine.config import Config
+from engine.contact import offer_stopped
 from engine.customer import facts
 from engine.errors import NotFound
+from engine.library import Library
 from engine.privacy import mask_phone
+from engine.values import before
 
 TRAJECTORY = 20  # newest entries shown
 
@@ -41,8 +45,8 @@ def manager_of(conn: Connection, customer_id: str) -> str | None:
     return found
 
 
-def view(conn: Connection, config: Config, customer_id: str, channel: str, by: str,
-         now: dt.datetime) -> dict[str, Any]:
+def view(conn: Connection, config: Config, library: Library, customer_id: str, channel: str,
+         by: str, now: dt.datetime, lang: str = "zh") -> dict[str, Any]:
     """The view of `customer_id` on `channel` at `now`, opened by the user `by` (logged).
     NotFound for an unknown customer. Call in a write transaction (the log)."""
     customer = load_customer(conn, config, customer_id)
@@ -57,7 +61,7 @@ def view(conn: Connection, config: Config, customer_id: str, channel: str, by: s
                      "phone": mask_phone(customer.get("phone")), "tier": seen["tier"],
                      "stage": seen["stage"], "manager": customer.get("manager"),
                      "tenure_days": int(tenure) if tenure is not None else None},
-        "offers": offers(conn, config, customer, channel, now),
+        "offers": offers(conn, config, library, customer_id, channel, now, lang),
         "control": control(conn, customer_id),
         "open_tasks": open_tasks(conn, customer_id),
         "trajectory": trajectory(conn, customer_id),
@@ -65,15 +69,20 @@ def view(conn: Connection, config: Config, customer_id: str, channel: str, by: s
     }
 
 
-def offers(conn: Connection, config: Config, customer: dict[str, Any], channel: str,
-           now: dt.datetime) -> list[dict[str, Any]]:
-    """THE OFFERS SEAM: the offers to present to `customer` on `channel`, best first, each
-    `{"offer", "version", "title", "script", "rank", "source"}`. Empty until the offers
-    service (`offers_for(conn, config, library, customer_id, channel, now, handled)`) lands;
-    it is connected here and nowhere else. It is to leave out the offers of tickets holding
-    the customer in control (`control`) and offers stopped by their declines
-    (engine.contact.offer_stopped over `contacts.declines`)."""
-    return []
+def offers(conn: Connection, config: Config, library: Library, customer_id: str, channel: str,
+           now: dt.datetime, lang: str) -> list[dict[str, Any]]:
+    """The offers to present on `channel`, best first, each `{"offer", "version", "title",
+    "script", "rank", "source"}`: the offers service's (treatment memberships only, never an
+    offer of a ticket holding the customer in control; eligible, valid, under its limit of
+    handled contacts), less those the customer declined too often lately (the policy's
+    `declines`)."""
+    found = offers_for(conn, config, library, customer_id, channel, now,
+                       contact_store.handled(conn), lang=lang)["offers"]
+    limit = config.policy.declines
+    if limit is None:
+        return found
+    declined = contact_store.declines(conn, customer_id, before(now, limit.within))
+    return [o for o in found if not offer_stopped(limit, o["offer"], declined, now)]
 
 
 def control(conn: Connection, customer_id: str) -> list[dict[str, Any]]:

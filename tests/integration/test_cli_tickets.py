@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def tend(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRun
 def test_sweep_once_per_instant_then_report(tend: CliRunner) -> None:
     first = run(tend, "sweep", "--at", "2026-11-20T09:00:00")
     assert first.exit_code == 0, first.stderr
-    winback = [line for line in first.stdout.splitlines() if ": winback v1 planned" in line]
+    winback = [line for line in first.stdout.splitlines() if ": winback v2 planned" in line]
     assert len(winback) == 1 and "treatment" in winback[0]
     again = run(tend, "sweep", "--at", "2026-11-20T09:00:00")
     assert again.exit_code == 0
@@ -44,7 +45,7 @@ def test_sweep_once_per_instant_then_report(tend: CliRunner) -> None:
     ticket = winback[0].split(":")[0].split()[1]
     report = run(tend, "report", ticket)
     assert report.exit_code == 0, report.stderr
-    assert f"ticket {ticket}: winback v1 — planned" in report.stdout
+    assert f"ticket {ticket}: winback v2 — planned" in report.stdout
     assert "waiting for level 1" in report.stdout and "plan: - → planned" in report.stdout
     missing = run(tend, "report", "999")
     assert missing.exit_code == 1 and "no ticket 999" in missing.stderr
@@ -105,9 +106,10 @@ def test_a_cooldown_longer_than_the_calendar_sweeps(tend: CliRunner, tmp_path: P
     """`cooldown: 900000d` validates, so `at - cooldown` must not overflow when sweeping."""
     rules = tmp_path / "rules"
     rules.mkdir()
+    shutil.copytree(ROOT / "rules" / "offers", rules / "offers")  # winback names an offer
     text = (ROOT / "rules" / "winback.yaml").read_text()
     (rules / "winback.yaml").write_text(text.replace("cooldown: 90d", "cooldown: 900000d"))
     monkeypatch.setenv("TEND_RULES", str(rules))
     result = run(tend, "sweep", "--at", "2026-11-20T09:00:00")
     assert result.exit_code == 0, result.stderr
-    assert ": winback v1 planned" in result.stdout
+    assert ": winback v2 planned" in result.stdout

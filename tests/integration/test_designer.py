@@ -66,6 +66,19 @@ def test_winback_boundaries_exclusion_and_opt_out(tend: CliRunner) -> None:
                             "sms": len(got["treatment"])}  # type: ignore[arg-type]
 
 
+def test_preview_counts_the_treatment_each_named_offer_is_eligible_for(
+        tend: CliRunner) -> None:
+    got = preview(tend, "winback")
+    treated = len(got["treatment"])  # type: ignore[arg-type]
+    assert got["offers"] == {"call": {"winback_credit": treated},
+                             "sms": {"winback_credit": treated}}
+    renewal = run(tend, "preview", "renewal", "--at", AT)
+    assert renewal.exit_code == 0, renewal.stderr
+    call = next(line for line in renewal.stdout.splitlines() if line.strip().startswith("call"))
+    assert "(eligible: renew_discount " in call
+    assert "offers" not in preview(tend, "birthday")  # names none
+
+
 def test_event_playbook_replays_only_the_last_seven_days(tend: CliRunner) -> None:
     got = preview(tend, "zero_usage_alert")
     assert got["matched"] == ["renewing"]
@@ -101,7 +114,7 @@ def test_broken_draft_names_its_line(tend: CliRunner, tmp_path: Path) -> None:
 def test_explain_shows_failed_conditions_with_values(tend: CliRunner) -> None:
     result = run(tend, "explain", "gold_91_days", "--playbook", "winback", "--at", AT)
     assert result.exit_code == 0, result.stderr
-    assert "winback v1" in result.stdout and "not matched" in result.stdout
+    assert "winback v2" in result.stdout and "not matched" in result.stdout
     assert "✗ churned_on within_last 90d   (actual: 2026-08-21)" in result.stdout
     assert "✓ tier in [gold, diamond]   (actual: gold)" in result.stdout
 

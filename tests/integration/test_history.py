@@ -4,6 +4,7 @@ closed tickets of a version pooled, so version 2 can be compared with version 1.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,9 +33,10 @@ def engine(db_url: str) -> Iterator[Engine]:
 def _version_2(config: Config, tmp_path: Path) -> Library:
     rules = tmp_path / "rules"
     rules.mkdir()
+    shutil.copytree(ROOT / "rules" / "offers", rules / "offers")  # winback names an offer
     text = (ROOT / "rules" / "winback.yaml").read_text()
     (rules / "winback.yaml").write_text(
-        text.replace("version: 1", "version: 2").replace("WB50", "WB80"))
+        text.replace("version: 2", "version: 3").replace("WB50", "WB80"))
     return load_library(rules, ROOT / "workflows", config)
 
 
@@ -52,7 +54,7 @@ def test_each_version_lists_its_tickets_and_a_pooled_uplift(engine: Engine, conf
         assert planned is not None
         found = history(conn, "winback")
     assert found["playbook"] == "winback"
-    assert [v["version"] for v in found["versions"]] == [1, 2]
+    assert [v["version"] for v in found["versions"]] == [2, 3]
     old, new = found["versions"]
     assert [t["id"] for t in old["tickets"]] == [first]
     assert [t["id"] for t in new["tickets"]] == [second, planned["id"]]
@@ -80,7 +82,7 @@ def test_http_history(api: Api, config: Config) -> None:
     reply = api.call("GET", "/playbooks/winback/history", "designer")
     assert reply.status_code == 200
     (version,) = reply.json["versions"]
-    assert version["version"] == 1 and version["tickets"][0]["id"] == ticket_id
+    assert version["version"] == 2 and version["tickets"][0]["id"] == ticket_id
     assert version["pooled"]["verdict"] == version["tickets"][0]["verdict"]
     never_run = api.call("GET", "/playbooks/competitor_call_alert/history", "viewer")
     assert never_run.json["versions"] == []

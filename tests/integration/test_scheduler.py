@@ -133,6 +133,7 @@ def test_two_scheduler_processes_sweep_once_and_hand_over_when_one_dies(
     """Real `tend scheduler` processes on one PostgreSQL database, a playbook due every minute."""
     folder = tmp_path / "rules"
     folder.mkdir()
+    shutil.copytree(ROOT / "rules" / "offers", folder / "offers")  # winback names an offer
     text = (ROOT / "rules" / "winback.yaml").read_text()
     (folder / "winback.yaml").write_text(text.replace('schedule: "0 9 * * *"',
                                                       'schedule: "* * * * *"'))

@@ -94,3 +94,19 @@ def test_events_fit_the_config_and_the_week_before(cfg: Config) -> None:
         moment = dt.datetime.fromisoformat(event["at"])
         assert AT - dt.timedelta(days=7) <= moment.date() < AT
     assert len({e["id"] for e in found}) == len(found)
+
+
+def test_plan_fee_follows_the_plan_and_leaves_the_other_values_as_they_were(
+        cfg: Config, sample: list[dict[str, Any]]) -> None:
+    """Some customers are on the 96-yuan plan that rules/offers/prepay_168 is for; the fee is
+    taken from the plan, so declaring it changes no other generated value."""
+    fees = Counter(row["plan_fee"] for row in sample)
+    assert 500 < fees["96"] < 5_000
+    assert all(row["plan_fee"] == "96" for row in sample if row["plan"] == "data_60")
+    without = {k: v for k, v in cfg.attributes.items() if k != "plan_fee"}
+    before = DemoSpec(300, 0, 1, AT, without, cfg.events, tuple(cfg.channels))
+    header = customer_header(spec(cfg, 0))
+    rows = [dict(zip(header, row, strict=True)) for row, _ in generate(spec(cfg, 300))]
+    old_header = customer_header(before)
+    old = [dict(zip(old_header, row, strict=True)) for row, _ in generate(before)]
+    assert [{k: v for k, v in row.items() if k != "plan_fee"} for row in rows] == old

@@ -122,14 +122,14 @@ def test_checking_a_draft_ignores_problems_of_other_installed_files(
     draft.write_text((ROOT / "rules" / "upsell.yaml").read_text())
     checked = check_paths([draft], config)
     assert checked.problems == ()
-    assert checked.summaries == (f"{draft}: OK, playbook upsell version 1",)
+    assert checked.summaries == (f"{draft}: OK, playbook upsell version 2",)
 
 
 def test_validating_the_library_folders(config: Config) -> None:
-    checked = check_paths([ROOT / "rules", ROOT / "workflows", ROOT / "rules" / "tests"],
-                          config)
+    checked = check_paths([ROOT / "rules", ROOT / "workflows", ROOT / "rules" / "offers",
+                           ROOT / "rules" / "tests"], config)
     assert checked.problems == ()
-    assert len(checked.summaries) == 9 + 3 + 9
+    assert len(checked.summaries) == 9 + 3 + 4 + 9
     assert len(checked.cases) >= 25
 
 

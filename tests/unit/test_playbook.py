@@ -68,7 +68,7 @@ def test_malformed_file_reports_every_problem_at_its_place(path: Path, config: C
 def test_winback_model(library: Library) -> None:
     winback = library.playbooks["winback"]
     assert (winback.id, winback.version, winback.priority, winback.holdout) == \
-        ("winback", 1, 40, 0.10)
+        ("winback", 2, 40, 0.10)
     assert winback.trigger.schedule == "0 9 * * *" and winback.trigger.event is None
     assert winback.cooldown == dt.timedelta(days=90)
     assert winback.goal is not None and winback.goal.event == "plan_reactivated"

@@ -1,0 +1,96 @@
+"""The offers one customer may be given now on one channel, and where each comes from.
+
+A customer is offered what the playbooks of their executing tickets name, and only where they
+are in the treatment group: the control group measures what happens without the campaign, so
+an offer named by a ticket that holds the customer as control is withheld on every channel,
+even when another ticket names it too (DESIGN §10). Load (memberships, the customer, the
+planned playbooks) → engine.offer_ranking → plain dicts the view, the contacts endpoint and
+`GET /customers/<id>/offers` render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from adapters.db.engines import load_customer
+from adapters.db.schema import entries, ticket_members, tickets
+from adapters.tickets.store import planned_playbook
+from engine.config import Config
+from engine.customer import facts
+from engine.errors import NotFound, ValidationError
+from engine.library import Library
+from engine.offer import LANGUAGES, offer_channels
+from engine.offer_ranking import Candidate, rank_offers, render_script, text_in
+
+OfferList = dict[str, list[dict[str, Any]]]
+EXECUTING = "executing"  # engine/ticket.py: the state whose members are being contacted
+
+
+def offers_for(conn: Connection, config: Config, library: Library, customer_id: str,
+               channel: str, now: dt.datetime, handled: Mapping[str, int] | None = None,
+               lang: str = "zh") -> OfferList:
+    """`{"offers": [...], "control": [...]}` for the customer on `channel` at `now`.
+
+    Each offer: `{"offer", "version", "title", "script", "rank", "source": {"ticket_id",
+    "playbook", "step"}}`, title and script in `lang` (zh or en), best first: tickets by
+    playbook priority (higher first, then older ticket), steps in order, each step's offers
+    in its order; an offer named twice keeps its first place. `handled` counts each offer's
+    `handled` contacts so far (for `limit`). `control`: `[{"ticket_id", "playbook"}]`, the
+    executing tickets holding the customer as control. Raises ValidationError naming
+    `channel` or `lang`, NotFound for an unknown customer.
+    """
+    known = offer_channels(config)
+    if channel not in known:
+        raise ValidationError(f"channel: unknown channel {channel!r} (expected one of: "
+                              f"{', '.join(known)})")
+    if lang not in LANGUAGES:
+        raise ValidationError(f"lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
+    record = load_customer(conn, config, customer_id)
+    if record is None:
+        raise NotFound(f"no customer {customer_id!r}")
+    memberships = _memberships(conn, customer_id)
+    plays = {row.id: planned_playbook(conn, config, library, row) for row, _ in memberships}
+    control = [(row, plays[row.id]) for row, grp in memberships if grp == "control"]
+    withheld = {name for _, pb in control for step in pb.steps for name in step.offers}
+    treated = sorted(((row, plays[row.id]) for row, grp in memberships if grp == "treatment"),
+                     key=lambda rp: (-rp[1].priority, rp[0].id))
+    candidates = [Candidate(name, {"ticket_id": row.id, "playbook": pb.id, "step": step.id})
+                  for row, pb in treated for step in pb.steps for name in step.offers
+                  if name not in withheld]
+    today = config.today(now)
+    fact = facts(record, today, config.tiers, config.lifecycle)
+    ranked = rank_offers(candidates, library.offers, fact, today, channel, handled or {})
+    return {
+        "offers": [{"offer": r.offer.id, "version": r.offer.version,
+                    "title": text_in(r.offer.title, lang),
+                    "script": render_script(r.offer, fact, lang), "rank": r.rank,
+                    "source": dict(r.source)} for r in ranked],
+        "control": [{"ticket_id": row.id, "playbook": pb.id}
+                    for row, pb in sorted(control, key=lambda rp: rp[0].id)],
+    }
+
+
+def _memberships(conn: Connection, customer_id: str) -> list[tuple[Any, str]]:
+    """(ticket row, group) of the executing tickets holding the customer as treatment or
+    control: a sweep's members, and a standing ticket's entries (its members flow in)."""
+    executing = tickets.c.state == EXECUTING
+    groups = ("treatment", "control")
+    members = sa.select(ticket_members.c.ticket_id, ticket_members.c.grp).where(
+        ticket_members.c.customer_id == customer_id, ticket_members.c.grp.in_(groups))
+    entered = sa.select(entries.c.ticket_id, entries.c.grp).where(
+        entries.c.customer_id == customer_id, entries.c.grp.in_(groups))
+    held = sa.union(members, entered).subquery()
+    rows = conn.execute(sa.select(tickets, held.c.grp)
+                        .join(held, held.c.ticket_id == tickets.c.id)
+                        .where(executing).order_by(tickets.c.id, held.c.grp)).all()
+    found: dict[int, tuple[Any, str]] = {}
+    for row in rows:  # a customer in both groups of one ticket cannot happen; control wins
+        if row.id not in found or row.grp == "control":
+            found[row.id] = (row, row.grp)
+    return list(found.values())
+
