@@ -198,7 +198,10 @@ def test_the_view_shows_one_customer_as_every_channel_sees_them(desk: Api) -> No
                                 "tier": "diamond", "stage": "churned",
                                 "tenure_days": (NOW.date() - dt.date(2019, 1, 1)).days,
                                 "manager": "m01"}
-    assert body["offers"] == [] and body["control"] == []
+    assert [(o["offer"], o["source"]["ticket_id"], o["source"]["step"])
+            for o in body["offers"]] == [("winback_credit", 1, "call")]  # winback treatment
+    assert body["offers"][0]["script"].startswith("张d00您好")
+    assert body["control"] == []
     assert [(t["ticket_id"], t["channel"], t["state"]) for t in body["open_tasks"]] == [
         (1, "sms", "pending"), (99, "sms", "pending")]
     assert [(t["channel"], t["outcome"], t["by"]) for t in body["trajectory"]] == [

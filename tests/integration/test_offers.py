@@ -198,3 +198,35 @@ def test_online_endpoint_refuses_and_names_what_is_wrong(api: Api, config: Confi
                     role="manager:m02").status_code == 403
     assert api.call("GET", "/customers/outsider/offers?channel=store",
                     role="manager:m02").status_code == 200
+
+
+def test_the_view_presents_the_treatments_offers_until_declined_too_often(
+        api: Api, config: Config) -> None:
+    """The same offers and scripts on every channel's view; never to the control group; an
+    offer the customer declined twice within 30 days is no longer shown."""
+    state = _with_users(api)
+    ticket_id = _execute(state.engine, config, state.library)
+    treated = _groups(state.engine, ticket_id)["treatment"][0]
+    control = _groups(state.engine, ticket_id)["control"][0]
+    view = api.call("GET", f"/customers/{treated}/view?channel=store", role="agent:store")
+    assert view.status_code == 200, view.json
+    offers = view.json["offers"]
+    assert [(o["offer"], o["rank"]) for o in offers] == [("prepay_168", 1),
+                                                         ("renew_discount", 2)]
+    assert offers[0]["script"].startswith(f"客户{treated}您好,您的96元套餐")
+    assert offers[0]["source"] == {"ticket_id": ticket_id, "playbook": "churn_risk",
+                                   "step": "retention_call"}
+    english = api.call("GET", f"/customers/{treated}/view?channel=store&lang=en",
+                       role="agent:store").json["offers"]
+    assert english[0]["script"].startswith(f"Hello 客户{treated}")
+    shut = api.call("GET", f"/customers/{control}/view?channel=store", role="agent:store")
+    assert shut.json["offers"] == [] and shut.json["control"] == [
+        {"ticket_id": ticket_id, "playbook": "churn_risk"}]
+    for n in range(2):
+        said = api.call("POST", f"/customers/{treated}/contacts", role="agent:store", json={
+            "id": f"no-{n}", "channel": "store", "offer": "prepay_168",
+            "ticket_id": ticket_id, "outcome": "declined"})
+        assert said.status_code == 201, said.json
+    after = api.call("GET", f"/customers/{treated}/view?channel=store", role="agent:store")
+    assert [o["offer"] for o in after.json["offers"]] == ["renew_discount"]
+    assert [o["rank"] for o in after.json["offers"]] == [2]
