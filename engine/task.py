@@ -26,6 +26,11 @@ NEW = "new"  # a task being made: not a stored state
 # A task cancelled after an adapter or worker had it (`sent_at` set): stored as `cancelled`,
 # but what went out may still be answered, so a late result is taken (not a stored state).
 CANCELLED_SENT = "cancelled after sending"
+# A pending task routed to a person (`manager:<id>`: on an account manager's desk): the
+# person has it and records the result of the call they make. A pending task of an
+# adapter's channel has reached no channel yet, so a result on it is refused (not stored).
+AT_DESK = "pending on a person's desk"
+PERSON_ROUTE = "manager:"  # the route prefix of a task a person works (adapters' is `pool`)
 PENDING = "pending"      # waiting to be due; also held by quiet hours, capacity or a retry
 LEASED = "leased"        # pulled by an adapter, until its lease ends
 PUSHED = "pushed"        # being pushed by a worker, until its hold ends
@@ -59,7 +64,7 @@ _OPEN = (PENDING, LEASED, PUSHED)
 
 def _after(state: str, result: str) -> str:
     """A result moves an open task to it; on a result it moves only to a later stage."""
-    if state in (*_OPEN, CANCELLED_SENT) or STAGE[result] > STAGE[state]:
+    if state in (*_OPEN, AT_DESK, CANCELLED_SENT) or STAGE[result] > STAGE[state]:
         return result
     return state
 
@@ -84,10 +89,11 @@ TRANSITIONS: Mapping[tuple[str, str], str] = {
     (DEAD, REVIVE): PENDING,
     (DELIVERED, WITHDRAW): CANCELLED,
     (CANCELLED, WITHDRAW): CANCELLED,
-    # Results: from a task a person or adapter has (a manager works `pending` tasks from
-    # the desk), or over an earlier result. Never from suppressed, cancelled or dead.
+    # Results: from a task a channel has (an adapter's lease or a worker's push, a person's
+    # desk), or over an earlier result. Never from a task still waiting for its channel,
+    # nor from suppressed, cancelled or dead.
     **{(state, result): _after(state, result)
-       for state in (*_OPEN, CANCELLED_SENT, *RESULTS) for result in RESULTS},
+       for state in (LEASED, PUSHED, AT_DESK, CANCELLED_SENT, *RESULTS) for result in RESULTS},
 }
 EVENTS = tuple(dict.fromkeys(event for _, event in TRANSITIONS))
 
@@ -95,7 +101,12 @@ EVENTS = tuple(dict.fromkeys(event for _, event in TRANSITIONS))
 def sources(*events: str) -> tuple[str, ...]:
     """The states from which one of `events` is allowed, in STATES order (for a query's
     `state IN (...)`)."""
-    return tuple(s for s in STATES if any((s, e) in TRANSITIONS for e in events))
+    return tuple(s for s in STATES if any(_allowed(s, e) for e in events))
+
+
+def _allowed(state: str, event: str) -> bool:
+    """Whether the table moves `state` on `event` in some case (a pending task on a desk)."""
+    return (state, event) in TRANSITIONS or (state == PENDING and (AT_DESK, event) in TRANSITIONS)
 
 
 # Waiting for or held by a channel: cancelling one stops a contact (adapters.db.schema.OPEN).
@@ -114,13 +125,16 @@ FINAL = tuple(s for s in STATES
 CLOSING = ("accepted", "converted")
 
 
-def move(task_id: int | None, state: str, event: str, sent: bool = False) -> str:
+def move(task_id: int | None, state: str, event: str, sent: bool = False,
+         desk: bool = False) -> str:
     """The task's state after `event` (`sent`: the task has been handed to a channel, its
-    `sent_at`); Conflict naming the state if the table has no such move. A result that
-    changes nothing returns `state` itself (a harmless repeat)."""
+    `sent_at`; `desk`: it is routed to a person); Conflict naming the state if the table has
+    no such move. A result that changes nothing returns `state` itself (a harmless repeat)."""
     target = TRANSITIONS.get((state, event))
     if target is None and state == CANCELLED and sent:
         target = TRANSITIONS.get((CANCELLED_SENT, event))
+    if target is None and state == PENDING and desk:
+        target = TRANSITIONS.get((AT_DESK, event))
     if target is None:
         doing = f"take the result {event}" if event in STAGE else event.replace("_", " ")
         raise Conflict(f"task {task_id} is {state}: cannot {doing}")
@@ -132,7 +146,8 @@ def actionable(events: Iterable[str]) -> tuple[str, ...]:
     offered those events can act on (the manager's desk)."""
     wanted = set(events)
     return tuple(s for s in STATES
-                 if any(TRANSITIONS.get((s, e), s) != s for e in wanted))
+                 if any(TRANSITIONS.get((AT_DESK if s == PENDING else s, e), s) != s
+                        for e in wanted))
 
 
 def closes_siblings(status: str) -> bool:

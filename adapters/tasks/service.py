@@ -118,7 +118,8 @@ def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail
     re-plans the step (adapters.tasks.timing.retry); an accepted or converted one cancels
     the customer's other open tasks of the ticket.
     """
-    target = tk.move(row.id, row.state, status, sent=row.sent_at is not None)
+    target = tk.move(row.id, row.state, status, sent=row.sent_at is not None,
+                     desk=row.route.startswith(tk.PERSON_ROUTE))
     store_events(conn, [Event(f"task:{row.id}:{status}", row.customer_id, "task_result", at,
                               {"status": status})], now)
     if target != row.state:

@@ -19,6 +19,7 @@ from adapters.http.state import State
 from adapters.tasks import service as task_pull
 from adapters.tickets import service
 from engine import policy as pol
+from engine import task as tk
 from engine.config import Config
 from engine.library import Library, load_library
 from engine.users import User
@@ -71,8 +72,16 @@ def task_of(engine: sa.Engine, customer: str, step: str, attempt: int = 0) -> An
 
 
 def report(engine: sa.Engine, task_id: int, status: str, at: dt.datetime) -> None:
+    """An adapter's result on a task it holds: a pending one is pulled first (a result on a
+    task no channel had is refused, engine.task)."""
     with engine.begin() as conn:
-        task_pull.report(conn, task_pull.task(conn, task_id), status, at, None, at)
+        row = task_pull.task(conn, task_id)
+        if row.state == tk.PENDING:
+            conn.execute(tasks.update().where(tasks.c.id == task_id).values(
+                state=tk.move(task_id, row.state, tk.LEASE), sent_at=row.due_at,
+                lease_expires_at=at + dt.timedelta(minutes=5)))
+            row = task_pull.task(conn, task_id)
+        task_pull.report(conn, row, status, at, None, at)
 
 
 def claim(engine: sa.Engine, channel: str, at: dt.datetime) -> list[str]:

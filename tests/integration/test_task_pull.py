@@ -208,3 +208,24 @@ def test_a_result_on_a_suppressed_task_is_refused_and_changes_nothing(executing:
     assert executing.call("GET", kpis, "viewer").json == counted
     assert executing.call("GET", explain, "viewer").json == told
 
+
+
+def test_a_result_on_a_task_no_channel_had_yet_is_refused_until_it_is_pulled(
+        executing: Api) -> None:
+    """A pending sms was never sent: an adapter's `accepted` on it would count a contact that
+    never happened. Once the adapter pulls it, the same result is taken."""
+    with _db(executing).begin() as conn:
+        waiting = conn.execute(sa.select(tasks).where(
+            tasks.c.channel == "sms", tasks.c.state == "pending").limit(1)).one()
+    refused = _report(executing, waiting.id, "accepted")
+    assert refused.status_code == 409, refused.json
+    assert refused.json["message"] == (f"task {waiting.id} is pending: cannot take the result "
+                                       f"accepted")
+    with _db(executing).begin() as conn:
+        assert conn.execute(sa.select(tasks).where(tasks.c.id == waiting.id)).one() == waiting
+        assert not conn.scalar(sa.select(sa.func.count()).select_from(events).where(
+            events.c.id.like(f"task:{waiting.id}:%")))
+    held = {t["id"] for t in _pull(executing, "sms")}
+    assert waiting.id in held
+    taken = _report(executing, waiting.id, "accepted")
+    assert taken.status_code == 200 and taken.json["state"] == "accepted"

@@ -29,9 +29,18 @@ def test_every_result_status_is_a_state_with_a_stage() -> None:
     assert set(tk.RESULTS) <= set(tk.STATES) and len(set(tk.STATES)) == len(tk.STATES)
 
 
-def test_a_first_result_replaces_an_open_state() -> None:
-    for state in (tk.PENDING, tk.LEASED, tk.PUSHED):
+def test_a_first_result_replaces_a_state_a_channel_holds() -> None:
+    for state in (tk.LEASED, tk.PUSHED):
         assert all(tk.move(1, state, result) == result for result in tk.RESULTS)
+    assert all(tk.move(1, tk.PENDING, result, desk=True) == result for result in tk.RESULTS)
+
+
+def test_no_result_is_taken_on_a_task_still_waiting_for_its_channel() -> None:
+    """A pending sms no adapter pulled was never sent: an `accepted` on it would count a
+    contact that never happened. A pending task on a person's desk is theirs to report."""
+    for result in tk.RESULTS:
+        with pytest.raises(Conflict, match=f"task 7 is pending: cannot take the result {result}"):
+            tk.move(7, tk.PENDING, result)
 
 
 def test_later_stages_win_and_earlier_ones_never_overwrite() -> None:
