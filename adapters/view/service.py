@@ -45,6 +45,25 @@ def manager_of(conn: Connection, customer_id: str) -> str | None:
     return found
 
 
+def find(conn: Connection, text: str, managers: frozenset[str] | None) -> tuple[str | None, int]:
+    """The customer a person searching for `text` means: its id, or its stored phone exactly.
+    Returns (id, 1), (None, 0) for nobody, or (None, 2) when several customers share that
+    phone: a search never lists customers, so a phone is no way to browse them. `managers`
+    narrows the search to those managers' customers (a manager finds only their own; None:
+    anyone), so a search tells a manager nothing about other customers."""
+    text = text.strip()
+    if not text:
+        return None, 0
+    query = sa.select(customers.c.id)
+    if managers is not None:
+        query = query.where(customers.c.manager.in_(sorted(managers)))
+    by_id = conn.scalar(query.where(customers.c.id == text))
+    if by_id is not None:
+        return str(by_id), 1
+    found = conn.scalars(query.where(customers.c.phone == text).limit(2)).all()
+    return (str(found[0]), 1) if len(found) == 1 else (None, len(found))
+
+
 def view(conn: Connection, config: Config, library: Library, customer_id: str, channel: str,
          by: str, now: dt.datetime, lang: str = "zh") -> dict[str, Any]:
     """The view of `customer_id` on `channel` at `now`, opened by the user `by` (logged).

@@ -1,6 +1,7 @@
 """The console in a real browser against a real `tend serve` on loopback, in English and in
 Chinese: two approvers approve a ticket level by level, the planner cannot (and a forged
-form gets 403), a designer fixes a broken draft, an account manager records a call result.
+form gets 403), a designer fixes a broken draft, an account manager records a call result
+and opens the customer's page, which fits a 390 px phone screen.
 
 Screenshots of the inbox, a ticket and the draft editor go to var/screenshots/.
 """
@@ -235,3 +236,15 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         assert text["recorded"] in driver.find_element(By.CLASS_NAME, "flash").text
         assert customer in driver.find_element(By.ID, "desk-results").text
         screenshot(driver, SHOTS / f"{lang}-desk.png")
+
+        # The customer's page from the desk's link, on a phone's width: nothing sticks out.
+        click(driver, f"#desk-results a[href^='/console/customers/{customer}']")
+        assert driver.find_element(By.ID, "who").text and customer in driver.title + \
+            driver.find_element(By.TAG_NAME, "h1").text
+        driver.set_window_size(390, 844)
+        driver.refresh()
+        widths = driver.execute_script("return [document.documentElement.scrollWidth, "
+                                       "document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1] <= 390, widths
+        screenshot(driver, SHOTS / f"{lang}-customer-390.png")
+        driver.set_window_size(1400, 1000)

@@ -183,6 +183,9 @@ PAGES: list[tuple[str, str, set[str]]] = [  # method, path, who gets in (others:
     ("POST", "/console/draft", {"pat", "root"}),
     ("GET", "/console/desk", {"mia", "root"}),
     ("POST", "/console/desk/tasks/999/result", {"mia", "root"}),
+    ("GET", "/console/customers?q=d01", {"vic", "root", "mia"}),
+    ("GET", "/console/customers/d01", {"vic", "root", "mia"}),  # mia manages d01
+    ("POST", "/console/customers/d01/contacts", {"mia"}),
     ("POST", "/console/tickets/999/approve", {"lena", "dong", "pat"}),
     ("POST", "/console/tickets/999/reject", {"lena", "dong", "pat"}),
     ("POST", "/console/tickets/999/cancel", {"root"}),
@@ -196,7 +199,7 @@ PAGES: list[tuple[str, str, set[str]]] = [  # method, path, who gets in (others:
 
 
 def test_every_page_checks_the_api_roles(console: Console) -> None:
-    covered = {re.sub(r"/(999|welcome|\{swept\})", "/<>", path.split("?")[0])
+    covered = {re.sub(r"/(999|welcome|d01|\{swept\})", "/<>", path.split("?")[0])
                for _, path, _ in PAGES}
     rules = {re.sub(r"<[^>]+>", "<>", rule.rule) for rule in console.app.url_map.iter_rules()
              if rule.endpoint.startswith("console.")}

@@ -18,6 +18,7 @@ SESSION_HOURS = 8
 
 def register(app: Flask, config: Config) -> None:
     from adapters.http.console import (  # noqa: F401  (the modules add their routes to bp)
+        customer_pages,
         desk,
         playbook_pages,
         session_pages,

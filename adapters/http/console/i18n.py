@@ -40,7 +40,15 @@ STATE_LABELS = {
     "no_answer": _l("no answer"), "connected": _l("connected"), "accepted": _l("accepted"),
     "declined": _l("declined"), "converted": _l("converted"), "dead": _l("dead"),
     "suppressed": _l("suppressed"),
+    "presented": _l("presented"), "interested": _l("interested"), "handled": _l("handled"),
+    "referred": _l("referred"),
     "treatment": _l("treatment"), "control": _l("control"), "not matched": _l("not matched"),
+}
+
+# Why the contact policy holds a channel back (engine.policy), on the customer's page.
+REASON_LABELS = {
+    "opted_out": _l("opted out"), "quiet_hours": _l("quiet hours"),
+    "capacity": _l("channel full today"), "frequency_cap": _l("contacted often enough"),
 }
 
 
@@ -59,11 +67,16 @@ def setup(app: Flask, config: Config) -> None:
           default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.filters.update(when=when, day=day, num=num, pct=pct, due=due)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_lang=lambda: str(get_locale()),
-                                 state_label=state_label)
+                                 state_label=state_label,
+                                 reason_label=reason_label)
 
 
 def state_label(state: str) -> str:
     return str(STATE_LABELS.get(state, state))
+
+
+def reason_label(reason: str | None) -> str:
+    return "" if reason is None else str(REASON_LABELS.get(reason, reason))
 
 
 def _instant(value: Any) -> dt.datetime | None:

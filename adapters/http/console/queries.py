@@ -6,6 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from adapters.db.schema import MAX_ID
+from engine import contact as ct
 from engine import ticket as tk
 
 Version = validate.Range(min=1, max=MAX_ID)
@@ -36,3 +37,25 @@ class ExplainQuery(Schema):
 
 class SigninQuery(Schema):
     next = fields.String()
+
+
+class CustomerSearch(Schema):
+    q = fields.String()
+
+
+class CustomerQuery(Schema):
+    channel = fields.String()
+
+
+class ContactForm(Schema):
+    """A contact recorded from the customer's page: its id was made when the page was drawn,
+    so the same form sent twice is one contact (adapters.view.contacts.record)."""
+
+    csrf_token = fields.String()
+    contact_id = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{32}$"))
+    channel = fields.String(required=True)
+    offer = fields.String(validate=validate.Length(min=1, max=64))
+    ticket_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    outcome = fields.String(required=True, validate=validate.OneOf(ct.OUTCOMES))
+    note = fields.String(validate=validate.Length(max=2000))
+    refer_channel = fields.String()

@@ -70,14 +70,17 @@ def safe_next(target: str) -> bool:
 @bp.get("/home")
 @page(SIGNED_IN)
 def home() -> Response:
-    """Where a user lands: the inbox for readers, the desk for account managers."""
+    """Where a user lands: the inbox for readers, the desk for account managers, the
+    customer search for agents."""
     if permitted(g.user, "read"):
         return redirect(url_for("console.inbox_page"))
     if permitted(g.user, "manage") and g.user.routes():
         return redirect(url_for("console.desk"))
+    if permitted(g.user, "view"):  # store and hotline agents
+        return redirect(url_for("console.customers_page"))
     raise Forbidden(f"{g.user.name} ({', '.join(sorted(g.user.roles)) or 'no roles'}) has no "
-                    "console pages: they are for approvers, designers, viewers and account "
-                    "managers")
+                    "console pages: they are for approvers, designers, viewers, agents and "
+                    "account managers")
 
 
 @bp.get("/signin")
