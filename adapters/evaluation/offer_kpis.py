@@ -8,7 +8,8 @@ no ticket at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from engine.offer import Offer
 from engine.offer_kpi import OfferContact, offer_results
 
 BY = "offer"
+CHUNK = 1_000  # ticket ids per IN list: a playbook run daily for years has thousands
 
 
 def costs(offers: Mapping[str, Offer]) -> dict[str, float | None]:
@@ -39,6 +41,21 @@ def of_ticket(conn: Connection, ticket_id: int,
               prices: Mapping[str, float | None]) -> dict[str, Any]:
     """The contacts that named the ticket, whenever they were recorded."""
     return offer_results(_read(conn, contacts.c.ticket_id == ticket_id), prices)
+
+
+def of_tickets(conn: Connection, ticket_ids: Iterable[int]) -> dict[int, list[OfferContact]]:
+    """The contacts naming each of `ticket_ids` that name an offer, by ticket (to pool them,
+    as a playbook's history pools a version's tickets)."""
+    found: dict[int, list[OfferContact]] = defaultdict(list)
+    wanted = sorted(set(ticket_ids))
+    for start in range(0, len(wanted), CHUNK):
+        for ticket_id, *fields in conn.execute(
+                sa.select(contacts.c.ticket_id, contacts.c.offer, contacts.c.channel,
+                          contacts.c.customer_id, contacts.c.outcome)
+                .where(contacts.c.offer.is_not(None),
+                       contacts.c.ticket_id.in_(wanted[start:start + CHUNK]))):
+            found[ticket_id].append(OfferContact(*fields))
+    return found
 
 
 def _read(conn: Connection, *where: Any) -> list[OfferContact]:

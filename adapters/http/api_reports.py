@@ -63,4 +63,5 @@ def playbook_history(playbook_id: str) -> Any:
     """Every stored version with its tickets and results, oldest first."""
     st = state()
     with st.transaction() as conn:
-        return history.history(conn, playbook_id, playbook_id in st.library.playbooks)
+        return history.history(conn, playbook_id, playbook_id in st.library.playbooks,
+                               offer_kpis.costs(st.library.offers))

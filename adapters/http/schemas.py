@@ -309,4 +309,5 @@ class HistoryOut(Out):
     playbook = fields.String()
     versions = fields.List(fields.Dict(), metadata={
         "description": "per stored version: its tickets with sizes, conversions, uplift and "
-                       "verdict, and `pooled`: the closed tickets judged together"})
+                       "verdict, `pooled`: the closed tickets judged together, and `offers`: "
+                       "results per offer of the contacts naming its tickets"})
