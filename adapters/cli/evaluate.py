@@ -39,27 +39,32 @@ def report_command(ctx: click.Context, ticket_id: int, out: Path | None) -> None
 
 
 @main.command("kpis")
-@click.option("--by", "by", type=click.Choice(["playbook", "channel", "manager", "tier"]),
+@click.option("--by", "by", type=click.Choice(["playbook", "channel", "manager", "tier", "offer"]),
               default="playbook", show_default=True, help="One row per value of this.")
-@click.option("--from", "start", metavar="DATE", help="First day of entry, YYYY-MM-DD "
-              "(default: 30 days before --to).")
-@click.option("--to", "end", metavar="DATE", help="Last day of entry and of outcomes, "
-              "YYYY-MM-DD (default: today).")
+@click.option("--from", "start", metavar="DATE", help="First day of entry (by offer: of "
+              "contact), YYYY-MM-DD (default: 30 days before --to).")
+@click.option("--to", "end", metavar="DATE", help="Last day of entry and of outcomes (by "
+              "offer: of contact), YYYY-MM-DD (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 @reports_errors
 def kpis_command(ctx: click.Context, by: str, start: str | None, end: str | None,
                  as_json: bool) -> None:
-    """Retention KPIs of the entries in a period, by playbook, channel, manager or tier
+    """Retention KPIs of the entries in a period, by playbook, channel, manager or tier;
+    or, by offer, the results of the contacts in a period per offer and channel
     (definitions: docs/EVALUATION.md)."""
 
-    from adapters.evaluation import kpis
+    from adapters.evaluation import kpis, offer_kpis
+    from engine.library import load_library
 
     config = config_from(ctx)
     period = kpis.period(start, end, config, clock_of(ctx)(), "--from", "--to")
+    # Offers are priced in the library, so only --by offer needs it loaded.
+    prices = offer_kpis.costs(load_library(None, None, config).offers) if by == "offer" else {}
     with engine_for(ctx) as engine, engine.connect() as conn:
-        found = kpis.kpis(conn, config, by, period)
+        found = (offer_kpis.kpis(conn, period, prices) if by == "offer"
+                 else kpis.kpis(conn, config, by, period))
     if as_json:
         click.echo(json.dumps(found, ensure_ascii=False))
     else:
-        click.echo(kpis.render(found))
+        click.echo(offer_kpis.render(found) if by == "offer" else kpis.render(found))

@@ -11,6 +11,7 @@ better read ticket by ticket.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,12 +19,17 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.engines import iso
 from adapters.db.schema import playbook_versions, tickets
+from adapters.evaluation import offer_kpis
 from engine.errors import NotFound
+from engine.offer_kpi import offer_results
 from engine.uplift import uplift
 
 
-def history(conn: Connection, playbook_id: str, known: bool = False) -> dict[str, Any]:
-    """`known`: the playbook is in the library (so no versions yet is not a 404)."""
+def history(conn: Connection, playbook_id: str, known: bool = False,
+            prices: Mapping[str, float | None] | None = None) -> dict[str, Any]:
+    """`known`: the playbook is in the library (so no versions yet is not a 404); `prices`:
+    each offer's cost of one handled, for the versions' `offers` (results per offer of the
+    contacts naming their tickets, docs/EVALUATION.md)."""
     versions = conn.execute(sa.select(playbook_versions.c.version, playbook_versions.c.hash,
                                       playbook_versions.c.loaded_at)
                             .where(playbook_versions.c.playbook == playbook_id)
@@ -33,15 +39,19 @@ def history(conn: Connection, playbook_id: str, known: bool = False) -> dict[str
     rows = conn.execute(sa.select(tickets).where(tickets.c.playbook == playbook_id)
                         .order_by(tickets.c.id)).all()
     by_version: dict[int, list[dict[str, Any]]] = {v.version: [] for v in versions}
+    contacts = offer_kpis.of_tickets(conn, (row.id for row in rows))
+    offered: dict[int, list[Any]] = {}
     for row in rows:
         by_version.setdefault(row.version, []).append(_ticket(row))
+        offered.setdefault(row.version, []).extend(contacts.get(row.id, ()))
     items = []
     for version in sorted(by_version):
         stored = next((v for v in versions if v.version == version), None)
         runs = by_version[version]
         items.append({"version": version, "hash": stored.hash if stored else None,
                       "loaded_at": iso(stored.loaded_at) if stored else None,
-                      "tickets": runs, "pooled": _pooled(runs)})
+                      "tickets": runs, "pooled": _pooled(runs),
+                      "offers": offer_results(offered.get(version, ()), prices or {})})
     return {"playbook": playbook_id, "versions": items}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from adapters.evaluation import history, kpis
+from adapters.evaluation import history, kpis, offer_kpis
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import HistoryOut, KpisOut, KpisQuery, ReportQuery
@@ -44,10 +44,14 @@ def ticket_report(args: dict[str, Any], ticket_id: int) -> Any:
 @blp.alt_response(200, schema=KpisOut, success=True)
 @allow("read")
 def get_kpis(args: dict[str, Any]) -> Any:
-    """Retention KPIs of the entries of a period, by playbook, channel, manager or tier
-    (docs/EVALUATION.md defines each)."""
+    """Retention KPIs of the entries of a period, by playbook, channel, manager or tier; by
+    offer, the contacts of a period per offer and channel (docs/EVALUATION.md defines each)."""
     st = state()
     span = kpis.period(args.get("from_day"), args.get("to_day"), st.config, _now())
+    if args["by"] == offer_kpis.BY:
+        prices = offer_kpis.costs(st.library.offers)
+        with st.transaction() as conn:
+            return offer_kpis.kpis(conn, span, prices)
     with st.transaction() as conn:
         return kpis.kpis(conn, st.config, args["by"], span)
 
@@ -59,4 +63,5 @@ def playbook_history(playbook_id: str) -> Any:
     """Every stored version with its tickets and results, oldest first."""
     st = state()
     with st.transaction() as conn:
-        return history.history(conn, playbook_id, playbook_id in st.library.playbooks)
+        return history.history(conn, playbook_id, playbook_id in st.library.playbooks,
+                               offer_kpis.costs(st.library.offers))

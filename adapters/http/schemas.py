@@ -285,11 +285,16 @@ class ReportQuery(Schema):
 
 class KpisQuery(Schema):
     by = fields.String(load_default="playbook",
-                       validate=validate.OneOf(["playbook", "channel", "manager", "tier"]))
+                       validate=validate.OneOf(["playbook", "channel", "manager", "tier",
+                                                "offer"]),
+                       metadata={"description": "one row per value of this; `offer`: the "
+                                                "contacts of the period per offer and channel"})
     from_day = fields.String(data_key="from", metadata={
-        "description": "first day of entry, YYYY-MM-DD (default: 30 days before `to`)"})
+        "description": "first day of entry (by offer: of contact), YYYY-MM-DD (default: 30 "
+                       "days before `to`)"})
     to_day = fields.String(data_key="to", metadata={
-        "description": "last day of entry and of outcomes, YYYY-MM-DD (default: today)"})
+        "description": "last day of entry and of outcomes (by offer: of contact), YYYY-MM-DD "
+                       "(default: today)"})
 
 
 class KpisOut(Out):
@@ -304,4 +309,5 @@ class HistoryOut(Out):
     playbook = fields.String()
     versions = fields.List(fields.Dict(), metadata={
         "description": "per stored version: its tickets with sizes, conversions, uplift and "
-                       "verdict, and `pooled`: the closed tickets judged together"})
+                       "verdict, `pooled`: the closed tickets judged together, and `offers`: "
+                       "results per offer of the contacts naming its tickets"})

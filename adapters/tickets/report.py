@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Connection
 
+from adapters.evaluation import offer_kpis
 from adapters.evaluation.results import results as evaluate
 from adapters.tickets import service as tickets
 from adapters.tickets.store import planned_playbook, ticket_row
@@ -57,7 +58,8 @@ _env.filters["local"] = _local
 def gather(conn: Connection, config: Config, library: Library, ticket_id: int,
            now: dt.datetime) -> dict[str, Any]:
     """The ticket with its results: stored at closing, else computed up to `now` (marked
-    interim) once it has started; a standing ticket always gets its weekly cohorts."""
+    interim) once it has started; a standing ticket always gets its weekly cohorts. `offers`:
+    the contacts naming the ticket, per offer and channel (docs/EVALUATION.md)."""
     ticket = tickets.show(conn, ticket_id)
     row = ticket_row(conn, ticket_id)
     playbook = planned_playbook(conn, config, library, row)
@@ -68,6 +70,9 @@ def gather(conn: Connection, config: Config, library: Library, ticket_id: int,
     elif found is not None and "evaluated_at" not in found:  # stored before uplift intervals
         found = evaluate(conn, config, playbook, ticket_id, row.closed_at or now)
     ticket["results"] = found
+    # What the people who talked to its customers recorded about its offers, as they stand
+    # now: contacts are not part of the stored results, and later ones still belong here.
+    ticket["offers"] = offer_kpis.of_ticket(conn, ticket_id, offer_kpis.costs(library.offers))
     ticket["title"] = playbook.title
     ticket["standing"] = standing
     ticket["timezone"] = config.timezone.key

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from adapters.evaluation.offer_kpis import table
 from engine.kpi import FUNNEL
 
 
@@ -27,6 +28,10 @@ def render(ticket: Mapping[str, Any]) -> str:
         lines.append(f"  level {a['level']} {a['decision']} by {a['by']} ({a['role']}) at "
                      f"{a['at']}" + (f": {a['comment']}" if a["comment"] else ""))
     lines.extend(_results(ticket.get("results")))
+    offers = ticket.get("offers") or {}
+    if offers.get("rows"):
+        lines.append("  offers (contacts naming this ticket):")
+        lines.extend(f"    {line}" for line in table(offers["rows"], offers["total"]))
     lines.append("  audit:")
     lines.extend(f"    {e['at']}  {e['actor']} ({e['role']}) {e['action']}: "
                  f"{e['from'] or '-'} → {e['to']}" + (f"  {e['reason']}" if e["reason"] else "")

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from http_support import Api
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from support.evaluated import AT, run_ticket, seed_customers
 
 from adapters.db.engines import make_engine
+from adapters.db.schema import contacts
 from adapters.evaluation.history import history
 from adapters.tickets import service
 from engine.config import Config
@@ -52,6 +53,10 @@ def test_each_version_lists_its_tickets_and_a_pooled_uplift(engine: Engine, conf
         planned = service.plan(conn, config, v2, v2.playbooks["winback"],
                                AT + dt.timedelta(days=2), "manual", "designer")
         assert planned is not None
+        _contacts(conn, [("a0001", "store", "handled", first),
+                         ("b0001", "store", "presented", second),
+                         ("b0002", "hotline", "handled", second),
+                         ("b0003", "store", "declined", planned["id"])])
         found = history(conn, "winback")
     assert found["playbook"] == "winback"
     assert [v["version"] for v in found["versions"]] == [2, 3]
@@ -66,6 +71,23 @@ def test_each_version_lists_its_tickets_and_a_pooled_uplift(engine: Engine, conf
     assert new["pooled"]["treatment_conversions"] == closed["treatment_conversions"]
     assert new["pooled"]["absolute"] > old["pooled"]["absolute"]
     assert old["hash"] != new["hash"]
+    # each version's offers pool the contacts naming its tickets, the planned one's too
+    [old_credit] = [r for r in old["offers"]["rows"] if r["channel"] == "all"]
+    assert old_credit["customers"]["presented"] == 1 and old_credit["rates"]["handled"] == 1.0
+    [new_credit, hotline, store] = new["offers"]["rows"]
+    assert new_credit["offer"] == "winback_credit" and new_credit["customers"] == {
+        "presented": 3, "interested": 0, "declined": 1, "handled": 1, "referred": 0}
+    assert new_credit["rates"]["handled"] == pytest.approx(1 / 3)
+    assert (hotline["channel"], store["channel"]) == ("hotline", "store")
+    assert store["customers"]["presented"] == 2 and store["rates"]["declined"] == 0.5
+    assert new_credit["cost"] is None  # no prices given: unpriced, not free
+
+
+def _contacts(conn: Connection, recorded: list[tuple[str, str, str, int]]) -> None:
+    conn.execute(contacts.insert(), [
+        {"id": f"k{i}", "customer_id": cid, "channel": channel, "offer": "winback_credit",
+         "ticket_id": ticket_id, "outcome": outcome, "by": "clerk", "at": AT,
+         "recorded_at": AT} for i, (cid, channel, outcome, ticket_id) in enumerate(recorded)])
 
 
 def test_a_library_playbook_without_tickets_has_no_versions_yet(engine: Engine) -> None:
@@ -79,11 +101,17 @@ def test_http_history(api: Api, config: Config) -> None:
     st = api.app.extensions["tend"]
     seed_customers(st.engine, 100)
     ticket_id = run_ticket(st.engine, config, st.library)
+    with st.engine.begin() as conn:
+        _contacts(conn, [("c0001", "store", "handled", ticket_id),
+                         ("c0001", "store", "handled", ticket_id)])
     reply = api.call("GET", "/playbooks/winback/history", "designer")
     assert reply.status_code == 200
     (version,) = reply.json["versions"]
     assert version["version"] == 2 and version["tickets"][0]["id"] == ticket_id
     assert version["pooled"]["verdict"] == version["tickets"][0]["verdict"]
+    credit = version["offers"]["rows"][0]
+    assert credit["customers"]["handled"] == 1 and credit["contacts"]["handled"] == 2
+    assert credit["cost"] == 2 * 50 and version["offers"]["total"]["cost"] == 100
     never_run = api.call("GET", "/playbooks/competitor_call_alert/history", "viewer")
     assert never_run.json["versions"] == []
     assert api.call("GET", "/playbooks/nope/history", "viewer").status_code == 404

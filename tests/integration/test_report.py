@@ -17,9 +17,10 @@ from support.cli import run
 from support.evaluated import AT, run_ticket, seed_customers
 
 from adapters.db.engines import make_engine
-from adapters.db.schema import entries, events, playbook_versions, tasks, tickets
+from adapters.db.schema import contacts, entries, events, playbook_versions, tasks, tickets
 from adapters.evaluation.results import results
 from adapters.tickets import report
+from adapters.tickets.report_text import render
 from engine.config import Config
 from engine.library import Library, load_library
 
@@ -192,3 +193,49 @@ def test_results_stored_before_uplift_intervals_are_read_again(engine: Engine, c
     assert ticket["results"]["goal"]["uplift"]["verdict"]
     assert "interim" not in ticket["results"]
     assert "Funnel per step and channel" in report.page(ticket)
+
+
+def test_the_report_counts_the_offers_of_the_contacts_naming_the_ticket(
+        engine: Engine, config: Config, library: Library) -> None:
+    """winback_credit (cost 50): c0001 presented then handled in the store, c0002 declined on
+    a call. Not this ticket's offers: a contact without an offer, another ticket's contact."""
+    ticket_id = run_ticket(engine, config, library)
+    recorded = [("c0001", "store", "winback_credit", "presented", ticket_id),
+                ("c0001", "store", "winback_credit", "handled", ticket_id),
+                ("c0002", "outbound_call", "winback_credit", "declined", ticket_id),
+                ("c0003", "hotline", None, "presented", ticket_id),
+                ("c0004", "store", "winback_credit", "handled", ticket_id + 1)]
+    with engine.begin() as conn:
+        conn.execute(contacts.insert(), [
+            {"id": f"k{i}", "customer_id": cid, "channel": channel, "offer": offer,
+             "ticket_id": tid, "outcome": outcome, "by": "clerk", "at": LATER,
+             "recorded_at": LATER}
+            for i, (cid, channel, offer, outcome, tid) in enumerate(recorded)])
+    with engine.connect() as conn:
+        ticket = report.gather(conn, config, library, ticket_id, LATER)
+    offers = ticket["offers"]
+    assert [(r["offer"], r["channel"]) for r in offers["rows"]] == [
+        ("winback_credit", "all"), ("winback_credit", "outbound_call"),
+        ("winback_credit", "store")]
+    credit = offers["rows"][0]
+    assert credit["customers"] == {"presented": 2, "interested": 0, "declined": 1,
+                                   "handled": 1, "referred": 0}
+    assert credit["rates"]["handled"] == 0.5 and credit["contacts"]["all"] == 3
+    assert credit["cost"] == 50
+    lines = render(ticket).splitlines()
+    start = lines.index("  offers (contacts naming this ticket):")
+    assert lines[start + 2].split() == ["winback_credit", "2", "0", "(0.0%)", "1", "(50.0%)",
+                                        "1", "(50.0%)", "0", "(0.0%)", "3", "50.00"]
+    assert lines[start + 3].split()[:2] == ["outbound_call", "1"]
+    page = report.page(ticket)
+    assert '<section id="offers"><h2>Offers</h2>' in page
+    assert "<td>1 (50.0%)</td>" in page and "<td>50.00</td>" in page
+
+
+def test_a_report_without_offer_contacts_has_no_offers_section(
+        engine: Engine, config: Config, library: Library) -> None:
+    ticket_id = run_ticket(engine, config, library)
+    with engine.connect() as conn:
+        ticket = report.gather(conn, config, library, ticket_id, LATER)
+    assert ticket["offers"]["rows"] == []
+    assert "offers (" not in render(ticket) and 'id="offers"' not in report.page(ticket)
