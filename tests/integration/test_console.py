@@ -245,6 +245,9 @@ def test_a_double_click_on_approve_is_one_approval_said_in_the_page_language(
     assert 'class="decide busy-once"' in shown and 'data-busy="处理中…"' in shown
     assert 'name="level" value="1"' in form and "form.busy-once" in shown
     assert "b.disabled = true" in shown
+    title = shown.split("<title>")[1].split("</title>")[0]
+    assert title.startswith(f"#{console.swept} ") and "function" not in title
+    assert shown.count("form.busy-once") == 1  # the script once, in the page, not the title
     for _ in range(2):
         assert lena.post(page + "/approve", {"comment": "ok", "level": "1"}).status_code == 303
     assert "您已批准过。" in lena.text(page)
