@@ -22,8 +22,8 @@ from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.formats import Format, listing
 from engine.playbook import MAX_VERSION, content_hash
-from engine.schemas import IDENTIFIER, Integer, Number, Text, load_checked
-from engine.source import Source, load_yaml, plain
+from engine.schemas import IDENTIFIER, Integer, Number, Text, checked_parts
+from engine.source import Source, load_yaml
 from engine.values import parse_date
 
 LANGUAGES = ("zh", "en")  # every string a person reads exists in both
@@ -85,13 +85,7 @@ def parse_offer(text: str, file: str, config: Config) -> Offer:
 
 def offer_from(source: Source, text: str, config: Config) -> Offer:
     """`parse_offer` for YAML already loaded."""
-    problems: list[Problem] = []
-    data: dict[str, Any] = {}
-    try:
-        data = load_checked(_OfferSchema(), source)
-    except ValidationError as exc:
-        problems.extend(exc.problems)
-    doc = plain(source.root) if isinstance(source.root, dict) else {}
+    data, doc, problems = checked_parts(_OfferSchema(), source)
     problems.extend(_channel_problems(source, doc, config))
     problems.extend(_script_problems(source, doc, config))
     window = _window(source, doc, problems)

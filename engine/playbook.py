@@ -24,7 +24,7 @@ from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.formats import EXPECTED_MAPPING, Format, choice, listing
 from engine.schedule import problem as schedule_problem
-from engine.schemas import IDENTIFIER, Duration, Integer, Number, Text, load_checked
+from engine.schemas import IDENTIFIER, Duration, Integer, Number, Text, checked_parts
 from engine.source import PathKey, Source, load_yaml, plain
 from engine.values import CONDITION_UNITS
 from engine.workflow import Workflow
@@ -174,13 +174,7 @@ def playbook_from(source: Source, text: str, config: Config,
                   workflows: Mapping[str, Workflow | None],
                   offers: Collection[str] | None = None) -> Playbook:
     """`parse_playbook` for YAML already loaded (ruamel's loader is the slow part)."""
-    problems: list[Problem] = []
-    data: dict[str, Any] = {}
-    try:
-        data = load_checked(_PlaybookSchema(), source)
-    except ValidationError as exc:
-        problems.extend(exc.problems)
-    doc = plain(source.root) if isinstance(source.root, dict) else {}
+    data, doc, problems = checked_parts(_PlaybookSchema(), source)
     checks = _Checks(source, config, doc)
     checks.trigger(workflows)
     checks.owner()

@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from engine.errors import Problem
 from engine.errors import ValidationError as TendValidationError
 from engine.source import Source, plain, problems_from
 from engine.values import SCHEDULE_UNITS, parse_duration
@@ -82,4 +83,21 @@ def load_checked(schema: Schema, source: Source) -> dict[str, Any]:
     except ValidationError as exc:
         raise TendValidationError(problems_from(source, exc.messages)) from None
     return result
+
+
+def checked_parts(schema: Schema, source: Source,
+                  ) -> tuple[dict[str, Any], dict[str, Any], list[Problem]]:
+    """`load_checked` that goes on after a structure error: the checked data (empty when the
+    structure is wrong), the plain document (for the checks that name fields and places
+    the schema cannot), and the problems found so far. A file's mistakes are all reported
+    at once, not the first only."""
+    try:
+        data = load_checked(schema, source)
+    except TendValidationError as exc:
+        return {}, _document(source), list(exc.problems)
+    return data, _document(source), []
+
+
+def _document(source: Source) -> dict[str, Any]:
+    return plain(source.root) if isinstance(source.root, dict) else {}
 

@@ -20,8 +20,8 @@ from engine.errors import Problem, ValidationError
 from engine.evaluate import holds
 from engine.fields import Catalog
 from engine.formats import Format, choice, listing
-from engine.schemas import IDENTIFIER, Bool, Duration, Integer, Text, load_checked
-from engine.source import Source, load_yaml, plain
+from engine.schemas import IDENTIFIER, Bool, Duration, Integer, Text, checked_parts
+from engine.source import Source, load_yaml
 from engine.values import FieldType
 
 EVALUATE_AFTER = ("goal",)
@@ -109,13 +109,7 @@ def parse_workflow(text: str, file: str, config: Config) -> Workflow:
 
 def workflow_from(source: Source, config: Config) -> Workflow:
     """`parse_workflow` for YAML already loaded."""
-    problems: list[Problem] = []
-    data: dict[str, Any] = {}
-    try:
-        data = load_checked(_WorkflowSchema(), source)
-    except ValidationError as exc:
-        problems.extend(exc.problems)
-    doc = plain(source.root) if isinstance(source.root, dict) else {}
+    data, doc, problems = checked_parts(_WorkflowSchema(), source)
     raw_levels = doc.get("approve")
     parser = Parser(source, ticket_catalog(config))
     conditions: dict[int, Condition | None] = {}
