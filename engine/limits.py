@@ -16,6 +16,9 @@ MAX_YAML_NODES = 10_000  # values in one YAML document, counting each alias as w
 MAX_CONDITION_DEPTH = 16  # all/any/not levels in one condition
 MAX_LIST_VALUES = 1_000  # values in one condition list (`in`, `not_in`, `contains_any`, ...)
 MAX_COLUMNS = 1_000  # cells in one CSV header (and so in every row)
+# Ids and versions are stored in 32-bit integer columns: a larger number in a path, a form or
+# a cursor names nothing (a 404 or a 400 naming it) instead of overflowing the drivers.
+MAX_ID = 2**31 - 1
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> str | None:

@@ -272,8 +272,6 @@ tasks = sa.Table(
 # Tasks no adapter has reported on (engine.task.OPEN): what claims take, a ticket's cancel
 # or an answer on another channel stops, and what the claim order index holds.
 OPEN = tk.OPEN
-# Ids are 32-bit integer columns: a larger number names no row (and overflows the drivers).
-MAX_ID = 2**31 - 1
 sa.Index("ix_tasks_claim_order", tasks.c.priority.desc(), tasks.c.due_at, tasks.c.id,
          postgresql_where=tasks.c.state.in_(OPEN)).ddl_if(dialect="postgresql")
 

@@ -18,8 +18,8 @@ from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from adapters.db.schema import MAX_ID
 from engine.errors import Invalid, Problem, TendError, ValidationError
+from engine.limits import MAX_ID
 
 log = structlog.get_logger("tend.http")
 # The services word a field's problem as "<field>: <message>" (ValidationError("reason: ..."))

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from adapters.db.engines import begin_writes
-from adapters.db.schema import MAX_ID, approvals, ticket_members, tickets
+from adapters.db.schema import approvals, ticket_members, tickets
 from adapters.evaluation import results as evaluation
 from adapters.tasks.store import task_rows, task_shape
 from adapters.tickets import due, execution, planning
@@ -35,6 +35,7 @@ from engine import ticket as tk
 from engine.config import Config
 from engine.errors import Conflict, ValidationError
 from engine.library import Library
+from engine.limits import MAX_ID
 from engine.playbook import Playbook
 from engine.selection import Selection
 from engine.users import User
