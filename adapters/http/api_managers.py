@@ -13,11 +13,11 @@ from typing import Any
 from flask import g
 from marshmallow import Schema, fields, validate
 
-from adapters.db.schema import tasks
-from adapters.http.api_tasks import STATES, HeldTaskList, listing
+from adapters.http.api_tasks import STATES, HeldTaskList, after, page_json
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.state import state
+from adapters.tasks import listing
 from engine.errors import Forbidden
 
 blp = Blueprint("managers", __name__, url_prefix="/managers",
@@ -41,8 +41,7 @@ def manager_tasks(args: dict[str, Any], manager_id: str) -> Any:
     if "admin" not in g.user.roles and route not in g.user.routes():
         raise Forbidden(f"{g.user.name} answers {', '.join(sorted(g.user.routes())) or 'no route'}"
                         f", not {route}")
-    where = tasks.c.route == route
-    if "state" in args:
-        where = where & (tasks.c.state == args["state"])
     with state().transaction() as conn:
-        return listing(conn, where, args.get("cursor"), args["limit"])
+        found = listing.task_page(conn, state=args.get("state"), route=route,
+                                  after=after(args.get("cursor")), limit=args["limit"])
+    return page_json(found)

@@ -9,16 +9,11 @@ the task stands. Each request is one transaction (adapters.tasks.service does th
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import sqlalchemy as sa
 from flask import g
 from marshmallow import Schema, fields, validate
-from sqlalchemy.engine import Connection
 
-from adapters.db.engines import iso
-from adapters.db.schema import MAX_ID, tasks
 from adapters.http.auth import allow, check_channel, check_task
 from adapters.http.contract import Blueprint
 from adapters.http.paging import decode_cursor, encode_cursor
@@ -31,14 +26,14 @@ from adapters.http.schemas import (
     TaskResultOut,
 )
 from adapters.http.state import state
+from adapters.tasks import listing
 from adapters.tasks import service as task_pull
-from adapters.tasks.store import task_shape
 from engine import task as tk
 from engine.errors import Invalid, NotFound
+from engine.limits import MAX_ID
 from engine.values import given_instant
 
 blp = Blueprint("tasks", __name__, description="Tasks: adapter pull, results, dead letters")
-log = logging.getLogger("tend.tasks")
 STATES = tk.STATES
 
 
@@ -127,14 +122,16 @@ def list_tasks(args: dict[str, Any]) -> Any:
     """Tasks in one state, oldest first: by default the dead letters, each with the reason
     in `detail.reason`. A bound adapter sees its own channels only."""
     user = g.user
-    where = [tasks.c.state == args["state"]]
+    channels: set[str] | None = None
     if "channel" in args:
         check_channel(user, args["channel"])
-        where.append(tasks.c.channel == args["channel"])
+        channels = {args["channel"]}
     elif not user.roles & {"adapter", "admin"}:
-        where.append(tasks.c.channel.in_(sorted(user.channels())))
+        channels = user.channels()
     with state().transaction() as conn:
-        return listing(conn, sa.and_(*where), args.get("cursor"), args["limit"])
+        found = listing.task_page(conn, state=args["state"], channels=channels,
+                                  after=after(args.get("cursor")), limit=args["limit"])
+    return page_json(found)
 
 
 @blp.route("/tasks/<int:task_id>/retry", methods=["POST"])
@@ -144,32 +141,22 @@ def retry_task(task_id: int) -> Any:
     """Put a dead task back: `pending`, due now, its attempts counted afresh, the same
     idempotency key (a receiver that saw it before still recognises it). Only dead tasks:
     anything else is a 409."""
-    now = state().now()
     with state().transaction(write=True) as conn:
-        row = task_pull.task(conn, task_id)
-        detail = task_pull.revive(conn, row, g.user.name, now)
-        log.warning("task %s retried by %s (dead: %s)", task_id, g.user.name,
-                    detail["retried"]["reason"])
-        return held_shape(conn.execute(sa.select(tasks).where(tasks.c.id == task_id)).one())
+        return task_pull.retry(conn, task_id, g.user.name, state().now())
 
 
-def listing(conn: Connection, where: sa.ColumnElement[bool], cursor: str | None,
-            limit: int) -> dict[str, Any]:
-    """A page of tasks matching `where` in id order; the cursor is opaque (the last id)."""
-    query = sa.select(tasks).where(where).order_by(tasks.c.id).limit(limit + 1)
-    if cursor is not None:
-        after = decode_cursor(cursor)
-        if not (after.isascii() and after.isdigit() and int(after) <= MAX_ID):
-            raise Invalid("cursor: not a cursor this service gave out",
-                          {"cursor": ["expected the next_cursor of a previous page"]})
-        query = query.where(tasks.c.id > int(after))
-    rows = conn.execute(query).all()
-    page = rows[:limit]
-    more = len(rows) > limit
-    return {"items": [held_shape(row) for row in page],
-            "next_cursor": encode_cursor(str(page[-1].id)) if more else None}
+def after(cursor: str | None) -> int | None:
+    """The task id an opaque cursor of a task list continues after."""
+    if cursor is None:
+        return None
+    last = decode_cursor(cursor)
+    if not (last.isascii() and last.isdigit() and int(last) <= MAX_ID):
+        raise Invalid("cursor: not a cursor this service gave out",
+                      {"cursor": ["expected the next_cursor of a previous page"]})
+    return int(last)
 
 
-def held_shape(row: Any) -> dict[str, Any]:
-    return {**task_shape(row), "attempts": row.attempts, "result_at": iso(row.result_at),
-            "lease_expires_at": iso(row.lease_expires_at), "detail": row.detail}
+def page_json(found: listing.TaskPage) -> dict[str, Any]:
+    """A task page as the list endpoints answer it, its cursor opaque."""
+    return {"items": found.items, "next_cursor": None if found.next_after is None
+            else encode_cursor(str(found.next_after))}

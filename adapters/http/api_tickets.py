@@ -14,8 +14,7 @@ from typing import Any
 from flask import g
 from marshmallow import Schema, fields, validate
 
-from adapters.db.schema import tasks
-from adapters.http.api_tasks import STATES, HeldTaskList, listing
+from adapters.http.api_tasks import STATES, HeldTaskList, after, page_json
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import (
@@ -29,7 +28,6 @@ from adapters.http.schemas import (
 )
 from adapters.http.state import state
 from adapters.tickets import service as tickets
-from adapters.tickets.store import ticket_row
 from engine.errors import Conflict, Invalid
 from engine.values import given_instant
 
@@ -131,9 +129,7 @@ def cancel_ticket(body: dict[str, Any], ticket_id: int) -> Any:
 @allow("read")
 def ticket_tasks(args: dict[str, Any], ticket_id: int) -> Any:
     """The ticket's tasks in id order, a page at a time (a ticket may have millions)."""
-    where = tasks.c.ticket_id == ticket_id
-    if "state" in args:
-        where = where & (tasks.c.state == args["state"])
     with state().transaction() as conn:
-        ticket_row(conn, ticket_id)  # an unknown ticket is a 404, not an empty page
-        return listing(conn, where, args.get("cursor"), args["limit"])
+        found = tickets.task_page(conn, ticket_id, state=args.get("state"),
+                                  after=after(args.get("cursor")), limit=args["limit"])
+    return page_json(found)

@@ -12,6 +12,7 @@ A task cancelled while leased keeps its lease stamp until one pull has listed it
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,12 +24,14 @@ from adapters.db.schema import OPEN, tasks
 from adapters.intake.event_import import Event, store_events
 from adapters.tasks import contact_policy
 from adapters.tasks import timing as step_timing
+from adapters.tasks.listing import HeldTask, held
 from adapters.tasks.store import cancelled, task_shape
 from engine import task as tk
 from engine.errors import NotFound
 from engine.policy import Policy
 
 NO_LIMITS = Policy()
+log = logging.getLogger("tend.tasks")
 
 
 def pull(conn: Connection, channel: str, limit: int, lease: dt.timedelta,
@@ -152,17 +155,22 @@ def close_open(conn: Connection, ticket_id: int, customer_id: str, note: str,
                  .values(lease_expires_at=now, updated_at=now))
 
 
-def revive(conn: Connection, row: Row[Any], by: str, now: dt.datetime) -> dict[str, Any]:
-    """Put the dead task `row` (from `task`) back: `pending`, due now, its attempts counted
-    afresh, the same idempotency key (a receiver that saw it before still recognises it),
-    `detail.retried` saying who and what killed it. Conflict for any other state. Returns
-    the task's `detail`."""
+def retry(conn: Connection, task_id: int, by: str, now: dt.datetime) -> HeldTask:
+    """An operator puts the dead task `task_id` back (`POST /tasks/<id>/retry`): `pending`,
+    due now, its attempts counted afresh, the same idempotency key (a receiver that saw it
+    before still recognises it). The move is engine.task's `revive`, so any state but dead
+    is a Conflict naming it, before anything is written. Tasks have no audit table: the
+    record of the retry is `detail.retried` (who, when, what had killed it) and a warning
+    on logger tend.tasks. NotFound for an unknown id. Call first in a write transaction."""
+    row = task(conn, task_id)
     state = tk.move(row.id, row.state, tk.REVIVE)
-    detail = {"retried": {"by": by, "at": iso(now), "reason": (row.detail or {}).get("reason")}}
+    reason = (row.detail or {}).get("reason")
+    detail = {"retried": {"by": by, "at": iso(now), "reason": reason}}
     conn.execute(tasks.update().where(tasks.c.id == row.id).values(
         state=state, due_at=now, attempts=0, lease_expires_at=None, result_at=None,
         detail=detail, updated_at=now))
-    return detail
+    log.warning("task %s retried by %s (dead: %s)", task_id, by, reason)
+    return held(conn.execute(sa.select(tasks).where(tasks.c.id == row.id)).one())
 
 
 def handoff(conn: Connection, row: Row[Any], channel: str, template: str | None,

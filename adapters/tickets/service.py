@@ -19,6 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from adapters.db.engines import begin_writes
 from adapters.db.schema import approvals, ticket_members, tickets
 from adapters.evaluation import results as evaluation
+from adapters.tasks.listing import TaskPage
+from adapters.tasks.listing import task_page as task_page_of
 from adapters.tasks.store import task_rows, task_shape
 from adapters.tickets import due, execution, planning
 from adapters.tickets.store import (
@@ -258,6 +260,14 @@ def listing(conn: Connection, *, state: str | None = None, playbook: str | None 
 def tasks(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
     ticket_row(conn, ticket_id)  # NotFound for an unknown ticket, not an empty list
     return [task_shape(row) for row in task_rows(conn, ticket_id)]
+
+
+def task_page(conn: Connection, ticket_id: int, *, state: str | None, after: int | None,
+              limit: int) -> TaskPage:
+    """The ticket's tasks in id order, a page at a time (a ticket may have millions);
+    NotFound for an unknown ticket, not an empty page."""
+    ticket_row(conn, ticket_id)
+    return task_page_of(conn, ticket_id=ticket_id, state=state, after=after, limit=limit)
 
 
 def sweep_all(conn: Connection, config: Config, library: Library,

@@ -11,18 +11,16 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.engine import Connection
 from werkzeug.wrappers import Response
 
-from adapters.db.schema import tasks
 from adapters.http.console import inbox
 from adapters.http.console.access import bp, page
 from adapters.http.console.queries import InboxQuery
 from adapters.http.contract import query_args
 from adapters.http.state import state
+from adapters.tasks import listing as task_listing
 from adapters.tickets import service as tickets
 from engine import ticket as tk
 from engine.errors import Invalid, ValidationError
@@ -65,7 +63,7 @@ def ticket_page(ticket_id: int) -> str:
     with st.transaction() as conn:
         shown = tickets.show(conn, ticket_id)
         can = inbox.may(conn, st, ticket_id, g.user)
-        task_counts = _task_counts(conn, ticket_id)
+        task_counts = task_listing.counts(conn, ticket_id)
     return render_template("console/ticket.html", t=shown, can=can, levels=_levels(shown),
                            task_counts=task_counts, results=shown.get("results") or {})
 
@@ -88,17 +86,6 @@ def _levels(shown: dict[str, Any]) -> list[dict[str, Any]]:
     decided = {a["level"]: a for a in shown["approvals"]}
     return [{**lv, "decision": decided.get(lv["level"]),
              "next": lv["level"] == shown["next_level"]} for lv in shown["levels"]]
-
-
-def _task_counts(conn: Connection, ticket_id: int) -> dict[str, dict[str, int]]:
-    """Tasks by channel and state (one query; a ticket may have a million tasks)."""
-    counts: dict[str, dict[str, int]] = {}
-    for channel, task_state, n in conn.execute(
-            sa.select(tasks.c.channel, tasks.c.state, sa.func.count())
-            .where(tasks.c.ticket_id == ticket_id)
-            .group_by(tasks.c.channel, tasks.c.state).order_by(tasks.c.channel)):
-        counts.setdefault(channel, {})[task_state] = n
-    return counts
 
 
 @bp.post("/tickets/<int:ticket_id>/approve")

@@ -1,0 +1,101 @@
+"""The task lists people read: an operator's dead letters, a manager's tasks, a ticket's tasks
+a page at a time, and a ticket's tasks counted by channel and state.
+
+Reads only. The edges (`GET /tasks`, `/managers/<id>/tasks`, `/tickets/<id>/tasks`, the
+console's ticket page) call these and render what they return; a cursor's encoding is theirs,
+a page here continues after a task id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from adapters.db.engines import iso
+from adapters.db.schema import tasks
+from engine import task as tk
+from engine.errors import ValidationError
+
+
+class HeldTask(TypedDict):
+    """A task as an operator or a manager reads it: what an adapter is given, and how far
+    it got (attempts, its result's instant, its lease, `detail`: a dead task's reason)."""
+
+    id: int
+    ticket_id: int
+    customer_id: str
+    step: str
+    channel: str
+    route: str
+    state: str
+    idempotency_key: str
+    due_at: str | None
+    payload: Any
+    created_at: str | None
+    updated_at: str | None
+    attempts: int
+    result_at: str | None
+    lease_expires_at: str | None
+    detail: Any
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page in id order; `next_after` is the id the next page continues after (None:
+    this was the last page)."""
+
+    items: list[HeldTask]
+    next_after: int | None
+
+
+def held(row: Row[Any]) -> HeldTask:
+    return HeldTask(id=row.id, ticket_id=row.ticket_id, customer_id=row.customer_id,
+                    step=row.step, channel=row.channel, route=row.route, state=row.state,
+                    idempotency_key=row.idempotency_key, due_at=iso(row.due_at),
+                    payload=row.payload, created_at=iso(row.created_at),
+                    updated_at=iso(row.updated_at), attempts=row.attempts,
+                    result_at=iso(row.result_at), lease_expires_at=iso(row.lease_expires_at),
+                    detail=row.detail)
+
+
+def task_page(conn: Connection, *, state: str | None = None,
+              channels: Collection[str] | None = None, route: str | None = None,
+              ticket_id: int | None = None, after: int | None = None,
+              limit: int) -> TaskPage:
+    """Tasks in id order after task `after`, up to `limit`, narrowed by each filter given:
+    in `state`, on one of `channels`, routed to `route`, of ticket `ticket_id`."""
+    if state is not None and state not in tk.STATES:
+        raise ValidationError(f"state: expected one of {', '.join(tk.STATES)}, got {state!r}")
+    if limit < 1:
+        raise ValidationError(f"limit: expected 1 or more, got {limit}")
+    where: list[sa.ColumnElement[bool]] = []
+    if state is not None:
+        where.append(tasks.c.state == state)
+    if channels is not None:
+        where.append(tasks.c.channel.in_(sorted(channels)))
+    if route is not None:
+        where.append(tasks.c.route == route)
+    if ticket_id is not None:
+        where.append(tasks.c.ticket_id == ticket_id)
+    if after is not None:
+        where.append(tasks.c.id > after)
+    rows = conn.execute(sa.select(tasks).where(*where).order_by(tasks.c.id)
+                        .limit(limit + 1)).all()
+    page = rows[:limit]
+    return TaskPage([held(row) for row in page], page[-1].id if len(rows) > limit else None)
+
+
+def counts(conn: Connection, ticket_id: int) -> dict[str, dict[str, int]]:
+    """A ticket's tasks by channel and then state (one GROUP BY: a ticket may have a million
+    tasks), channels in name order."""
+    found: dict[str, dict[str, int]] = {}
+    for channel, task_state, n in conn.execute(
+            sa.select(tasks.c.channel, tasks.c.state, sa.func.count())
+            .where(tasks.c.ticket_id == ticket_id)
+            .group_by(tasks.c.channel, tasks.c.state).order_by(tasks.c.channel)):
+        found.setdefault(channel, {})[task_state] = n
+    return found
