@@ -3,12 +3,8 @@ the versions tickets ran on with the diff between two of them."""
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
-import sqlalchemy as sa
-
-from adapters.db.schema import playbook_versions
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.errors import problem_json
@@ -25,6 +21,7 @@ from adapters.http.schemas import (
     VersionList,
 )
 from adapters.http.state import state
+from adapters.tickets import versions
 from adapters.tickets.sweep import sweep
 from engine.errors import Invalid, NotFound, ValidationError
 from engine.playbook import Playbook, parse_playbook
@@ -153,15 +150,12 @@ def preview_draft(args: dict[str, Any]) -> Any:
 def list_versions(playbook_id: str) -> Any:
     """The versions stored when tickets were planned on them, oldest first. A playbook since
     removed from the library still lists its versions; one never heard of is a 404."""
-    table = playbook_versions
     with state().transaction() as conn:
-        rows = conn.execute(sa.select(table.c.version, table.c.hash, table.c.loaded_at)
-                            .where(table.c.playbook == playbook_id)
-                            .order_by(table.c.version)).all()
-    if not rows and playbook_id not in state().library.playbooks:
+        found = versions.stored(conn, playbook_id)
+    if not found and playbook_id not in state().library.playbooks:
         raise NotFound(f"unknown playbook {playbook_id!r}")
-    items = [{"version": r.version, "hash": r.hash, "loaded_at": r.loaded_at.isoformat()}
-             for r in rows]
+    items = [{"version": v.version, "hash": v.hash, "loaded_at": v.loaded_at.isoformat()}
+             for v in found]
     return {"items": items, "next_cursor": None}
 
 
@@ -171,14 +165,6 @@ def list_versions(playbook_id: str) -> Any:
 def diff_versions(playbook_id: str, a: int, b: int) -> Any:
     """What changed from version `a` to `b`, as the designer wrote it (comments included):
     a unified diff of the two stored texts."""
-    table = playbook_versions
     with state().transaction() as conn:
-        texts = dict(conn.execute(sa.select(table.c.version, table.c.text).where(
-            table.c.playbook == playbook_id, table.c.version.in_((a, b)))).all())
-    missing = [str(v) for v in dict.fromkeys((a, b)) if v not in texts]
-    if missing:
-        raise NotFound(f"playbook {playbook_id!r} has no stored version {', '.join(missing)}")
-    lines = difflib.unified_diff(texts[a].splitlines(keepends=True),
-                                 texts[b].splitlines(keepends=True),
-                                 f"{playbook_id}@v{a}", f"{playbook_id}@v{b}")
-    return {"playbook": playbook_id, "from": a, "to": b, "diff": "".join(lines)}
+        found = versions.diff(conn, playbook_id, a, b)
+    return {"playbook": playbook_id, "from": a, "to": b, "diff": found.text}

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from adapters.db.engines import iso
-from adapters.db.schema import approvals, audit, playbook_versions, tickets
+from adapters.db.schema import approvals, audit, tickets
+from adapters.tickets import versions
 from engine.config import Config
 from engine.errors import Conflict, NotFound
 from engine.library import Library
@@ -38,9 +39,7 @@ def planned_playbook(conn: Connection, config: Config, library: Library,
     """The playbook version the ticket was planned with: a ticket runs to its end on it. When
     the library holds that very text it is reused, since parsing costs more than the step that
     asked for it (approve, advance)."""
-    text = conn.execute(sa.select(playbook_versions.c.text).where(
-        playbook_versions.c.playbook == row.playbook,
-        playbook_versions.c.version == row.version)).scalar_one()
+    text = versions.text(conn, row.playbook, row.version)
     loaded = library.playbooks.get(row.playbook)
     if loaded is not None and loaded.version == row.version and loaded.text == text:
         return loaded

@@ -8,20 +8,16 @@ ticket would show (`adapters.tickets.planning.rehearsal`), so a designer sees wh
 
 from __future__ import annotations
 
-import difflib
 import json
 from typing import Any
 
-import sqlalchemy as sa
 from flask import g, render_template, request
-from sqlalchemy.engine import Connection
 
-from adapters.db.schema import playbook_versions, tickets
 from adapters.http.console.access import bp, page, permitted
 from adapters.http.console.queries import DraftQuery, ExplainQuery, PlaybookQuery
 from adapters.http.contract import query_args
 from adapters.http.state import state
-from adapters.tickets import designer, planning
+from adapters.tickets import designer, planning, versions
 from adapters.tickets.sweep import sweep
 from engine.errors import NotFound, Problem, ValidationError
 from engine.playbook import parse_playbook
@@ -38,8 +34,8 @@ MAX_DRAFT = 200_000
 def library() -> str:
     st = state()
     with st.transaction() as conn:
-        stored = _versions(conn, None)
-        runs = _runs(conn, None)
+        stored = _grouped(versions.stored(conn))
+        runs = versions.runs(conn)
     ids = sorted({*st.library.playbooks, *stored})
     rows = [{"id": pid, "installed": st.library.playbooks.get(pid),
              "versions": stored.get(pid, []),
@@ -55,54 +51,23 @@ def playbook_page(playbook_id: str) -> str:
     args = query_args(PlaybookQuery())
     installed = st.library.playbooks.get(playbook_id)
     with st.transaction() as conn:
-        versions = _versions(conn, playbook_id).get(playbook_id, [])
-        runs = _runs(conn, playbook_id)
-        diff = _diff(conn, playbook_id, args.get("a"), args.get("b"))
-    if installed is None and not versions:
+        stored = versions.stored(conn, playbook_id)
+        runs = versions.runs(conn, playbook_id)
+        va, vb = args.get("a"), args.get("b")
+        diff = None if va is None or vb is None else versions.diff(conn, playbook_id, va, vb)
+    if installed is None and not stored:
         raise NotFound(f"unknown playbook {playbook_id!r}")
     return render_template("console/playbook.html", id=playbook_id, installed=installed,
-                           versions=versions, runs=runs, diff=diff,
+                           versions=stored, runs=runs, diff=None if diff is None else diff.lines,
                            a=request.args.get("a"), b=request.args.get("b"),
                            may_design=permitted(g.user, "design"))
 
 
-def _versions(conn: Connection, playbook_id: str | None) -> dict[str, list[dict[str, Any]]]:
-    table = playbook_versions
-    query = sa.select(table.c.playbook, table.c.version, table.c.hash, table.c.loaded_at)
-    if playbook_id is not None:
-        query = query.where(table.c.playbook == playbook_id)
-    found: dict[str, list[dict[str, Any]]] = {}
-    for row in conn.execute(query.order_by(table.c.playbook, table.c.version)).mappings():
-        found.setdefault(row["playbook"], []).append(dict(row))
+def _grouped(stored: list[versions.StoredVersion]) -> dict[str, list[versions.StoredVersion]]:
+    found: dict[str, list[versions.StoredVersion]] = {}
+    for version in stored:
+        found.setdefault(version.playbook, []).append(version)
     return found
-
-
-def _runs(conn: Connection, playbook_id: str | None) -> dict[tuple[str, int], list[Any]]:
-    """Each version's tickets, newest first, with their stored results."""
-    query = sa.select(tickets.c.id, tickets.c.playbook, tickets.c.version, tickets.c.state,
-                      tickets.c.planned_at, tickets.c.rehearsal, tickets.c.results)
-    if playbook_id is not None:
-        query = query.where(tickets.c.playbook == playbook_id)
-    runs: dict[tuple[str, int], list[Any]] = {}
-    for row in conn.execute(query.order_by(tickets.c.id.desc())):
-        runs.setdefault((row.playbook, row.version), []).append(row)
-    return runs
-
-
-def _diff(conn: Connection, playbook_id: str, va: int | None,
-          vb: int | None) -> list[str] | None:
-    """The unified diff of two stored versions as written (what GET .../diff returns)."""
-    if va is None or vb is None:
-        return None
-    table = playbook_versions
-    texts = dict(conn.execute(sa.select(table.c.version, table.c.text).where(
-        table.c.playbook == playbook_id, table.c.version.in_((va, vb)))).all())
-    missing = [str(v) for v in dict.fromkeys((va, vb)) if v not in texts]
-    if missing:
-        raise NotFound(f"playbook {playbook_id!r} has no stored version {', '.join(missing)}")
-    return list(difflib.unified_diff(texts[va].splitlines(), texts[vb].splitlines(),
-                                     f"{playbook_id}@v{va}", f"{playbook_id}@v{vb}",
-                                     lineterm=""))
 
 
 @bp.route("/draft", methods=["GET", "POST"])
