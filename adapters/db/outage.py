@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 log = logging.getLogger("tend.outage")
 Sleep = Callable[[float], object]  # threading.Event.wait, so a stop ends the wait at once
@@ -37,6 +39,18 @@ def detail(exc: BaseException) -> str:
     """The driver's first line: what an operator needs, without SQLAlchemy's statement dump."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def ping(connect: Callable[[], AbstractContextManager[Connection]]) -> str | None:
+    """Why the database does not answer a `SELECT 1` in a connection from `connect` (the
+    driver's first line), or None when it does: /healthz, which must say so rather than
+    fail."""
+    try:
+        with connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as exc:
+        return detail(exc)
+    return None
 
 
 class Backoff:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import current_app
 
-from adapters.db.outage import detail
-from adapters.db.schema import tickets
+from adapters.db.outage import ping
 from adapters.http import observe
 from adapters.http.auth import public
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import HealthOut
 from adapters.http.state import state
+from adapters.tickets import queries
 
 blp = Blueprint("health", __name__, description="Liveness and metrics (no token needed)")
 
@@ -25,11 +24,9 @@ blp = Blueprint("health", __name__, description="Liveness and metrics (no token 
 def healthz() -> Any:
     """The service answers and its database does (SELECT 1). A database that does not answer
     is a 503 naming it, so a load balancer takes the instance out rather than seeing a 500."""
-    try:
-        with state().transaction() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.DBAPIError as exc:
-        reason = f"database unreachable: {detail(exc)}"
+    problem = ping(state().transaction)
+    if problem is not None:
+        reason = f"database unreachable: {problem}"
         return {"status": "unavailable", "message": reason,
                 "errors": {"database": [reason]}}, 503
     return {"status": "ok"}
@@ -48,6 +45,4 @@ def metrics() -> Any:
 def ticket_counts() -> dict[str, int]:
     """For the tickets-by-state gauge, read on each scrape (one GROUP BY on a small table)."""
     with state().transaction() as conn:
-        rows = conn.execute(sa.select(tickets.c.state, sa.func.count())
-                            .group_by(tickets.c.state)).all()
-    return {row[0]: row[1] for row in rows}
+        return queries.counts_by_state(conn)

@@ -15,7 +15,7 @@ from test_console import Browser, Console, console
 
 import adapters
 from adapters.http.app import create_app
-from adapters.http.console.signins import Limits
+from adapters.signins import Limits
 from engine.config import Config
 
 __all__ = ["console"]

@@ -1,9 +1,9 @@
 """What the inbox shows: tickets awaiting the reader's level, their own plans, recent
 decisions, and every ticket filtered by playbook, state and tier, a page at a time.
 
-Reads only; the lists come from the ticket service (`adapters.tickets.service.listing`) and the
-ticket store's shapes, and a ticket's tiers from `adapters.tickets.planning.tiers_of`, the same
-function that gave the ticket its approval levels.
+Reads only, and no SQL: the lists come from the ticket service
+(`adapters.tickets.service.listing`) and `adapters.tickets.queries` (a person's plans, recent
+decisions, a ticket's tiers by the function that gave it its approval levels).
 """
 
 from __future__ import annotations
@@ -11,22 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from adapters.db.schema import approvals, ticket_members
-from adapters.db.schema import tickets as ticket_table
 from adapters.http.console.access import permitted
 from adapters.http.state import State
+from adapters.tickets import queries
 from adapters.tickets import service as tickets
-from adapters.tickets.planning import tiers_of
-from adapters.tickets.store import (
-    approvals_of,
-    domain_ticket,
-    planned_playbook,
-    ticket_row,
-    ticket_shape,
-)
+from adapters.tickets.store import approvals_of, domain_ticket, planned_playbook, ticket_row
 from engine import ticket as tk
 from engine.config import Config
 from engine.errors import TendError
@@ -87,27 +78,6 @@ def awaiting(conn: Connection, st: State, user: User,
     return sorted(mine, key=lambda t: (not t["overdue"], t["deadline"] or "", t["id"]))
 
 
-def planned_by(conn: Connection, name: str) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(ticket_table).where(ticket_table.c.planned_by == name)
-                        .order_by(ticket_table.c.id.desc()).limit(RECENT)).all()
-    decided = approvals_of(conn, [row.id for row in rows])
-    return [ticket_shape(row, decided[row.id]) for row in rows]
-
-
-def recent_decisions(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(approvals, ticket_table.c.playbook, ticket_table.c.version)
-        .join(ticket_table, ticket_table.c.id == approvals.c.ticket_id)
-        .order_by(approvals.c.at.desc()).limit(RECENT)).mappings().all()
-    return [dict(row) for row in rows]
-
-
-def ticket_tiers(conn: Connection, config: Config, ticket_id: int) -> set[str]:
-    ids = list(conn.scalars(sa.select(ticket_members.c.customer_id).where(
-        ticket_members.c.ticket_id == ticket_id, ticket_members.c.grp == "treatment")))
-    return tiers_of(conn, config, ids)
-
-
 def browse(conn: Connection, config: Config, *, state: str | None, playbook: str | None,
            tier: str | None, cursor: str | None,
            now: dt.datetime) -> tuple[list[dict[str, Any]], str | None]:
@@ -116,14 +86,10 @@ def browse(conn: Connection, config: Config, *, state: str | None, playbook: str
     while True:
         items, cursor = tickets.listing(conn, state=state, playbook=playbook, now=now,
                                         cursor=cursor, limit=PAGE)
-        found += [t for t in items if tier is None or tier in ticket_tiers(conn, config, t["id"])]
+        found += [t for t in items
+                  if tier is None or tier in queries.treatment_tiers(conn, config, t["id"])]
         if len(found) >= PAGE or cursor is None:
             break
     if len(found) > PAGE:
         return found[:PAGE], str(found[PAGE - 1]["id"])
     return found, cursor
-
-
-def playbooks_with_tickets(conn: Connection) -> list[str]:
-    return list(conn.scalars(sa.select(ticket_table.c.playbook).distinct()
-                             .order_by(ticket_table.c.playbook)))

@@ -26,8 +26,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from adapters import signins
 from adapters.http.auth import public
-from adapters.http.console import signins
 from adapters.http.console.access import (
     OPEN,
     SIGNED_IN,
@@ -95,7 +95,7 @@ def signin() -> Any:
 @bp.post("/signin")
 @page(OPEN)
 def signin_post() -> Any:
-    """Throttled per account and per address (adapters.http.console.signins): once blocked, an
+    """Throttled per account and per address (adapters.signins): once blocked, an
     attempt is refused with 429 before any password is checked, even a right one."""
     token = request.form.get("token", "").strip()
     name = request.form.get("name", "").strip()

@@ -21,6 +21,7 @@ from adapters.http.console.queries import InboxQuery
 from adapters.http.contract import query_args
 from adapters.http.state import state
 from adapters.tasks import listing as task_listing
+from adapters.tickets import queries
 from adapters.tickets import service as tickets
 from engine import ticket as tk
 from engine.errors import Invalid, ValidationError
@@ -47,10 +48,11 @@ def inbox_page() -> str:
         waiting = inbox.awaiting(conn, st, g.user, now)
         items, next_cursor = inbox.browse(conn, st.config, cursor=_arg("cursor"), now=now,
                                           **filters)
-        context = {"waiting": waiting, "mine": inbox.planned_by(conn, g.user.name),
-                   "decisions": inbox.recent_decisions(conn),
+        context = {"waiting": waiting,
+                   "mine": queries.planned_by(conn, g.user.name, inbox.RECENT),
+                   "decisions": queries.recent_decisions(conn, inbox.RECENT),
                    "playbooks": sorted({*st.library.playbooks,
-                                        *inbox.playbooks_with_tickets(conn)})}
+                                        *queries.playbooks_with_tickets(conn)})}
     return render_template("console/inbox.html", items=items, next_cursor=next_cursor,
                            filters=filters, states=tk.STATES,
                            tiers=st.config.tier_names, **context)

@@ -9,6 +9,9 @@ a higher limit than accounts, as many people may share one (an office's NAT).
 A session is a random id in the signed cookie; only its sha256 is stored. A request whose id
 has no row is signed out, so a cookie copied before sign-out is worth nothing after it.
 Times come from the caller (`now`).
+
+It lives beside adapters/users.py (the accounts it signs in) rather than in the console, which
+only renders: the console calls these and never reads the tables itself.
 """
 
 from __future__ import annotations
