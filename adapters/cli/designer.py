@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +20,11 @@ from adapters.cli.base import (
 )
 from engine.config import Config
 from engine.values import given_instant
+
+if TYPE_CHECKING:
+    from adapters.tickets.designer import Preview
+
+SAMPLE = 10  # treatment ids a preview shows, spread over the treatment
 
 
 def _designer_paths(paths: tuple[Path, ...], *, cases_only: bool) -> list[Path]:
@@ -133,8 +139,13 @@ def preview_command(ctx: click.Context, playbook: str | None, every: bool, at_te
         raise click.UsageError("give a PLAYBOOK or --all")
     with _designer_context(ctx) as (config, library, conn):
         at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
-        click.echo(designer.preview(conn, _chosen(playbook, library, config), config, at,
-                                    as_json, library.offers))
+        found = [designer.preview(conn, pb, config, at, library.offers)
+                 for pb in _chosen(playbook, library, config)]
+    if as_json:
+        docs = [p.as_json() for p in found]
+        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, ensure_ascii=False))
+    else:
+        click.echo("\n\n".join(_preview_text(p) for p in found))
 
 
 @main.command("explain")
@@ -151,5 +162,34 @@ def explain_command(ctx: click.Context, customer: str, playbook: str | None,
 
     with _designer_context(ctx) as (config, library, conn):
         at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
-        click.echo(designer.explain(conn, customer, _chosen(playbook, library, config), config,
-                                    at, as_json))
+        found = designer.explain(conn, customer, _chosen(playbook, library, config), config, at)
+    click.echo(json.dumps(found, ensure_ascii=False, default=str) if as_json
+               else designer.explanation_text(found))
+
+
+def _preview_text(found: Preview) -> str:
+    """A preview as a designer reads it in a terminal."""
+    from adapters.tickets.sweep import REPLAY_WINDOW
+
+    playbook, sel = found.playbook, found.selection
+    trigger = (f"events {playbook.trigger.event} of the last {REPLAY_WINDOW.days} days"
+               if playbook.trigger.event else f"sweep ({playbook.trigger.schedule})")
+    suppressed = sum(len(ids) for ids in sel.suppressed.values())
+    reasons = ", ".join(f"{r} {len(ids):,}" for r, ids in sel.suppressed.items())
+    lines = [
+        f"{playbook.id} v{playbook.version} at {found.at} — {playbook.title}",
+        f"  trigger     {trigger}",
+        f"  matched     {len(sel.matched):>9,}",
+        f"  treatment   {len(sel.treatment):>9,}",
+        f"  control     {len(sel.control):>9,}   (holdout {playbook.holdout:.0%})",
+        f"  suppressed  {suppressed:>9,}" + (f"   ({reasons})" if reasons else ""),
+        "  steps:",
+    ]
+    for step in playbook.steps:
+        named = ", ".join(f"{n} {k:,}" for n, k in found.offers.get(step.id, {}).items())
+        lines.append(f"    {step.id:<14} {step.channel:<16} {sel.steps.get(step.id, 0):>9,}"
+                     + (f"   (eligible: {named})" if named else ""))
+    if sel.treatment:
+        stride = max(1, len(sel.treatment) // SAMPLE)
+        lines.append("  sample:     " + ", ".join(sel.treatment[::stride][:SAMPLE]))
+    return "\n".join(lines)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
@@ -67,5 +66,4 @@ def explain(args: dict[str, Any], customer_id: str) -> Any:
     config = state().config
     at = given_instant(args.get("at"), config.timezone, "at", state().now())
     with state().transaction() as conn:
-        text = designer.explain(conn, customer_id, chosen, config, at, as_json=True)
-    return json.loads(text)
+        return designer.explain(conn, customer_id, chosen, config, at)

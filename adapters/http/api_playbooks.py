@@ -21,8 +21,7 @@ from adapters.http.schemas import (
     VersionList,
 )
 from adapters.http.state import state
-from adapters.tickets import versions
-from adapters.tickets.sweep import sweep
+from adapters.tickets import designer, versions
 from engine.errors import Invalid, NotFound, ValidationError
 from engine.playbook import Playbook, parse_playbook
 from engine.policy_fit import policy_warnings
@@ -101,14 +100,15 @@ def _preview(pb: Playbook, args: dict[str, Any]) -> dict[str, Any]:
     config = state().config
     at = given_instant(args.get("at"), config.timezone, "at", state().now())
     with state().transaction() as conn:
-        sel = sweep(conn, pb, config, at)
+        found = designer.preview(conn, pb, config, at)
+    sel = found.selection
     ids = _group(sel, args["group"])
     chunk, next_cursor = page(ids, args.get("cursor"), args["limit"])
     stride = max(1, len(sel.treatment) // SAMPLE)
     suppressed = {reason: len(found) for reason, found in sel.suppressed.items()}
     return {
         "playbook": pb.id, "version": pb.version,
-        "at": at.astimezone(config.timezone).isoformat(timespec="seconds"),
+        "at": found.at,
         "counts": {"matched": len(sel.matched), "treatment": len(sel.treatment),
                    "control": len(sel.control), "suppressed": sum(suppressed.values())},
         "steps": dict(sel.steps), "suppressed": suppressed,

@@ -1,17 +1,19 @@
-"""The designer's commands against the database: preview and explain (the conditions, and
-what became of the customer's tasks: sent, held, suppressed or cancelled, and why).
+"""The designer's questions to the database: preview (who a playbook selects now) and explain
+(the conditions for one customer, and what became of their tasks: sent, held, suppressed or
+cancelled, and why).
 
-A playbook reference is an id from the installed library or a path to a draft file, which is
-validated against the installed workflows and previewed without being installed.
+One preview and one explain for every edge: `tend preview` / `tend explain`, the API
+(`POST /playbooks/.../preview`, `GET /customers/<id>/explain`) and the console's draft editor
+and explain page call these and render the values they return.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -28,24 +30,51 @@ from engine.offer import Offer
 from engine.playbook import Playbook
 from engine.selection import Selection
 
-SAMPLE = 10
 CHUNK = 5_000  # treatment customers loaded at a time to count offer eligibility
 TASKS_SHOWN = 50
 
 
-def preview(conn: Connection, playbooks: Sequence[Playbook], config: Config, at: dt.datetime,
-            as_json: bool, offers: Mapping[str, Offer] | None = None) -> str:
-    """Who each playbook selects at `at`; with the library's `offers`, also how many of the
-    treatment each offer a step names is eligible for (`"offers": {step: {offer: n}}`)."""
+@dataclass(frozen=True)
+class Preview:
+    """Who a playbook selects at an instant, without planning anything: what `tend preview`,
+    `POST /playbooks/.../preview` and the console's draft editor show."""
+
+    playbook: Playbook
+    at: str  # the instant in the configured timezone, to the second
+    selection: Selection
+    # Per step that names offers, how many of the treatment each is eligible for (only
+    # when the library's offers were given).
+    offers: dict[str, dict[str, int]]
+
+    def as_json(self) -> dict[str, Any]:
+        """The selection with every id (`tend preview --json`)."""
+        return {**self.selection.as_json(self.at), **({"offers": self.offers} if self.offers
+                                                      else {})}
+
+
+class Explanation(TypedDict):
+    """Why a customer is or isn't taken by each playbook, condition by condition, and what
+    became of their tasks (engine.explain): every value is plain JSON."""
+
+    customer: str
+    at: str
+    tier: str | None
+    stage: str | None
+    tenure_days: int | None
+    days_to_birthday: int | None
+    playbooks: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+
+
+def preview(conn: Connection, playbook: Playbook, config: Config, at: dt.datetime,
+            offers: Mapping[str, Offer] | None = None) -> Preview:
+    """Who `playbook` selects at `at` (the sweep a ticket would be planned from); with the
+    library's `offers`, also how many of the treatment each offer a step names is eligible
+    for."""
     stamp = at.astimezone(config.timezone).isoformat(timespec="seconds")
-    selections = [(pb, sweep(conn, pb, config, at)) for pb in playbooks]
-    counts = [offer_counts(conn, pb, sel, config, at, offers or {}) for pb, sel in selections]
-    if as_json:
-        docs = [{**sel.as_json(stamp), **({"offers": n} if n else {})}
-                for (_, sel), n in zip(selections, counts, strict=True)]
-        return json.dumps(docs[0] if len(docs) == 1 else docs, ensure_ascii=False)
-    return "\n\n".join(_preview_text(pb, sel, stamp, n)
-                       for (pb, sel), n in zip(selections, counts, strict=True))
+    selection = sweep(conn, playbook, config, at)
+    return Preview(playbook, stamp, selection,
+                   offer_counts(conn, playbook, selection, config, at, offers or {}))
 
 
 def offer_counts(conn: Connection, playbook: Playbook, sel: Selection, config: Config,
@@ -65,49 +94,33 @@ def offer_counts(conn: Connection, playbook: Playbook, sel: Selection, config: C
             if step.offers}
 
 
-def _preview_text(playbook: Playbook, sel: Selection, stamp: str,
-                  offers: Mapping[str, Mapping[str, int]]) -> str:
-    trigger = (f"events {playbook.trigger.event} of the last {REPLAY_WINDOW.days} days"
-               if playbook.trigger.event else f"sweep ({playbook.trigger.schedule})")
-    suppressed = sum(len(ids) for ids in sel.suppressed.values())
-    reasons = ", ".join(f"{r} {len(ids):,}" for r, ids in sel.suppressed.items())
-    lines = [
-        f"{playbook.id} v{playbook.version} at {stamp} — {playbook.title}",
-        f"  trigger     {trigger}",
-        f"  matched     {len(sel.matched):>9,}",
-        f"  treatment   {len(sel.treatment):>9,}",
-        f"  control     {len(sel.control):>9,}   (holdout {playbook.holdout:.0%})",
-        f"  suppressed  {suppressed:>9,}" + (f"   ({reasons})" if reasons else ""),
-        "  steps:",
-    ]
-    for step in playbook.steps:
-        named = ", ".join(f"{n} {k:,}" for n, k in offers.get(step.id, {}).items())
-        lines.append(f"    {step.id:<14} {step.channel:<16} {sel.steps.get(step.id, 0):>9,}"
-                     + (f"   (eligible: {named})" if named else ""))
-    if sel.treatment:
-        stride = max(1, len(sel.treatment) // SAMPLE)
-        sample = sel.treatment[::stride][:SAMPLE]
-        lines.append("  sample:     " + ", ".join(sample))
-    return "\n".join(lines)
-
-
 def explain(conn: Connection, customer_id: str, playbooks: Sequence[Playbook], config: Config,
-            at: dt.datetime, as_json: bool) -> str:
+            at: dt.datetime) -> Explanation:
+    """For the customer at `at`: each playbook's verdict (with their latest triggering event
+    for an event playbook) and the stories of their tasks of these playbooks. NotFound for
+    an unknown customer."""
     customer = load_customer(conn, config, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id!r}")
     verdicts = [explain_playbook(customer, pb, config, at, _last_event(conn, pb, customer_id, at))
                 for pb in playbooks]
-    stamp = at.astimezone(config.timezone).isoformat(timespec="seconds")
     seen = facts(customer, config.today(at), config.tiers, config.lifecycle)
-    summary = {k: seen[k] for k in ("tier", "stage", "tenure_days", "days_to_birthday")}
     stories = [task_story(task) for task in customer_tasks(
         conn, config, customer_id, [pb.id for pb in playbooks], at)]
-    if as_json:
-        return json.dumps({"customer": customer_id, "at": stamp, **summary,
-                           "playbooks": verdicts, "tasks": stories},
-                          ensure_ascii=False, default=str)
-    return render_text(customer_id, stamp, summary, verdicts, stories)
+    return Explanation(customer=customer_id,
+                       at=at.astimezone(config.timezone).isoformat(timespec="seconds"),
+                       tier=seen["tier"], stage=seen["stage"],
+                       tenure_days=seen["tenure_days"],
+                       days_to_birthday=seen["days_to_birthday"],
+                       playbooks=verdicts, tasks=stories)
+
+
+def explanation_text(found: Explanation) -> str:
+    """The explanation as a designer reads it in a terminal."""
+    summary = {"tier": found["tier"], "stage": found["stage"],
+               "tenure_days": found["tenure_days"], "days_to_birthday": found["days_to_birthday"]}
+    return render_text(found["customer"], found["at"], summary, found["playbooks"],
+                       found["tasks"])
 
 
 def customer_tasks(conn: Connection, config: Config, customer_id: str,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -299,8 +298,8 @@ def test_explain_says_which_tasks_were_sent_held_suppressed_or_cancelled_and_why
                        "wrong offer", local(20, 12))
     chosen = sorted(library.playbooks.values(), key=lambda p: p.id)
     with engine.connect() as conn:
-        doc = json.loads(designer.explain(conn, "c1", chosen, rules, local(23, 0), True))
-        text = designer.explain(conn, "c1", chosen, rules, local(23, 0), False)
+        doc = designer.explain(conn, "c1", chosen, rules, local(23, 0))
+        text = designer.explanation_text(doc)
     told = {(t["playbook"], t["step"]): (t["outcome"], t["why"]) for t in doc["tasks"]}
     assert told[("beta", "sms")] == ("cancelled", "ticket cancelled")
     assert told[("alpha", "sms")] == (

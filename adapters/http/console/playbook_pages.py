@@ -2,13 +2,13 @@
 tickets; the draft editor (validate and preview without installing); explain.
 
 The draft editor calls what `tend preview PATH` and `POST /playbooks/preview` call: the
-parser against the installed workflows, then the sweep; its sample is the rehearsal a
-ticket would show (`adapters.tickets.planning.rehearsal`), so a designer sees what an approver will.
+parser against the installed workflows, then `adapters.tickets.designer.preview`; its sample
+is the rehearsal a ticket would show (`adapters.tickets.planning.rehearsal`), so a designer
+sees what an approver will.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import g, render_template, request
@@ -18,7 +18,6 @@ from adapters.http.console.queries import DraftQuery, ExplainQuery, PlaybookQuer
 from adapters.http.contract import query_args
 from adapters.http.state import state
 from adapters.tickets import designer, planning, versions
-from adapters.tickets.sweep import sweep
 from engine.errors import NotFound, Problem, ValidationError
 from engine.playbook import parse_playbook
 from engine.policy_fit import policy_warnings
@@ -104,8 +103,9 @@ def _try(text: str, at_text: str) -> tuple[list[Problem], dict[str, Any] | None]
     except ValidationError as exc:
         return list(exc.problems), None
     with st.transaction() as conn:
-        selection = sweep(conn, playbook, st.config, at)
-        rehearsal = planning.rehearsal(conn, st.config, playbook, selection, at, DRAFT_SAMPLE)
+        found = designer.preview(conn, playbook, st.config, at)
+        rehearsal = planning.rehearsal(conn, st.config, playbook, found.selection, at,
+                                       DRAFT_SAMPLE)
     return [], {"playbook": playbook, "rehearsal": rehearsal,
                 "warnings": policy_warnings(playbook, st.config)}
 
@@ -125,8 +125,7 @@ def explain() -> str:
         try:
             at = given_instant(at_text or None, st.config.timezone, "at", st.now())
             with st.transaction() as conn:
-                found = json.loads(designer.explain(conn, customer, playbooks, st.config, at,
-                                                    as_json=True))
+                found = designer.explain(conn, customer, playbooks, st.config, at)
         except (ValidationError, NotFound) as exc:
             error = exc.message
     return render_template("console/explain.html", customer=customer, chosen=chosen,
