@@ -15,8 +15,8 @@ import secrets
 from contextlib import suppress
 from pathlib import Path
 
-import sqlalchemy as sa
 import structlog
+from sqlalchemy.engine import make_url
 
 from engine.errors import TendError
 
@@ -31,7 +31,7 @@ def key_path(database_url: str) -> Path:
     if named:
         return Path(named)
     if database_url.startswith("sqlite"):
-        database = sa.engine.make_url(database_url).database
+        database = make_url(database_url).database
         if database and database != ":memory:" and not database.startswith("file:"):
             return Path(database).resolve().parent / FILE_NAME
     return Path("var") / FILE_NAME
