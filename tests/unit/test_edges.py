@@ -1,4 +1,4 @@
-"""The edges render, the services read and write (docs/ARCHITECTURE.md, "The edges").
+"""The edges render, the services read and write (docs/ARCHITECTURE.md, on the edges).
 
 import-linter keeps adapters.db.schema out of adapters/http and adapters/cli
 ([tool.importlinter] in pyproject.toml); this keeps SQL out by the other routes: a statement
