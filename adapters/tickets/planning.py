@@ -1,13 +1,15 @@
 """What planning a ticket needs from the database: versions, cooldown, tiers, the rehearsal.
 
-The rehearsal is what an approver judges: the sizes of the groups, how many tasks each step
-and channel would get, who was suppressed and why, what the contact policy would suppress or
-hold, and a sample of selected customers with the conditions that selected them
+The rehearsal is what an approver judges: the sizes of the groups, whether they can ever tell
+a plausible effect apart (engine.power, from the playbook's measured control rate), how many
+tasks each step and channel would get, who was suppressed and why, what the contact policy
+would suppress or hold, and a sample of selected customers with the conditions that selected them
 (engine.explain, the reference evaluator).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections import Counter
@@ -27,6 +29,7 @@ from adapters.db.schema import (
     offer_versions,
     playbook_versions,
 )
+from adapters.evaluation.history import control_rate
 from adapters.tasks import contact_policy
 from adapters.tickets import execution
 from engine import task as tk
@@ -36,6 +39,7 @@ from engine.errors import Conflict
 from engine.explain import explain_playbook
 from engine.offer import Offer, check_offer_versions
 from engine.playbook import Playbook, check_versions
+from engine.power import power_of
 from engine.selection import Selection
 from engine.values import before
 
@@ -125,6 +129,8 @@ def rehearsal(conn: Connection, config: Config, playbook: Playbook, selection: S
         "steps": {step.id: selection.steps.get(step.id, 0) for step in playbook.steps},
         "channels": channels,
         "contact_policy": policy_preview(conn, config, playbook, selection.treatment, at),
+        "power": dataclasses.asdict(power_of(len(selection.treatment), len(selection.control),
+                                             base_rate=control_rate(conn, playbook.id))),
         "sample": _sample(conn, config, playbook, selection, at, sample_size),
     }
 

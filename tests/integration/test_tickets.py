@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, entries, events, tokens
-from adapters.tickets import service
+from adapters.tickets import notices, service
 from adapters.users import add_user, token_holder, user_for_token
-from engine.config import Config
+from engine.config import Config, Notifier
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.library import Library, load_library
 from engine.users import User
@@ -92,6 +92,25 @@ def test_sweep_plans_a_ticket_with_snapshot_and_rehearsal(engine: Engine, config
     assert all(s["audience"]["held"] for s in rehearsal["sample"])
     assert [a["action"] for a in ticket["audit"]] == ["plan"]
     assert ticket["audit"][0]["from"] is None and ticket["audit"][0]["to"] == "planned"
+
+
+def test_an_approver_is_warned_that_a_small_control_group_can_tell_nothing(
+        engine: Engine, config: Config, library: Library) -> None:
+    ticket = _sweep(engine, config, library, AT)
+    assert ticket is not None
+    power = ticket["power"]
+    assert power["treatment"] == ticket["audience"]["treatment"]
+    assert power["control"] == ticket["audience"]["control"]
+    assert power["base_rate_source"] == "default" and power["base_rate"] == 0.05
+    assert power["minimum_detectable_effect"] is None and power["under_powered"]
+    assert [w["code"] for w in ticket["warnings"]] == ["under_powered"]
+    assert "can never tell an effect apart" in ticket["warnings"][0]["message"]
+    assert ticket["rehearsal"]["power"] == power
+    with engine.begin() as conn:
+        notices.decide(conn, AT)
+    told = [n for n in notices.pending(engine, Notifier(base_url="https://tend.example"))
+            if n.ticket_id == ticket["id"]]
+    assert [n.as_json()["warnings"] for n in told] == [[ticket["warnings"][0]["message"]]]
 
 
 def test_a_window_is_swept_once_and_a_newer_sweep_supersedes(engine: Engine, config: Config,
@@ -266,6 +285,10 @@ def test_advance_evaluates_and_closes_with_conversions(engine: Engine, config: C
     assert goal["control"]["rate"] == 1 / len(control)
     sms = next(f for f in closed["results"]["funnel"] if f["step"] == "sms")
     assert sms["states"] == {"pending": len(treated) - 1} and sms["sent"] == 0
+    later = _sweep(engine, config, library, AT + dt.timedelta(days=40))
+    assert later is not None
+    assert later["power"]["base_rate_source"] == "history"
+    assert later["power"]["base_rate"] == 1 / len(control)
 
 
 def test_audit_rows_are_one_per_change_and_never_edited(engine: Engine, config: Config,
