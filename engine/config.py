@@ -22,7 +22,8 @@ from engine.condition import Parser
 from engine.customer import Stage, Tier
 from engine.errors import Problem, ValidationError
 from engine.fields import Catalog, customer_catalog, with_event
-from engine.policy import Policy, PolicySchema, build_policy
+from engine.policy import Policy
+from engine.policy_schema import PolicySchema, build_policy
 from engine.schemas import NAME, Duration, Integer, Number, Strict, Text, load_checked
 from engine.source import Source, load_yaml
 from engine.values import DECLARABLE_TYPES, FieldType

@@ -15,6 +15,7 @@ from engine.config import Config
 from engine.customer import Customer, event_facts, facts
 from engine.evaluate import Verdict, explain
 from engine.playbook import Playbook
+from engine.policy import SALES, exemption
 from engine.selection import in_control
 
 
@@ -32,7 +33,8 @@ def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at:
     opted_out = "all" in (customer.get("opt_out") or ())
     out: dict[str, Any] = {
         "playbook": playbook.id, "version": playbook.version,
-        "trigger": _trigger(playbook), "audience": audience.as_dict(),
+        "trigger": _trigger(playbook), "class": playbook.contact_class,
+        "audience": audience.as_dict(),
         "exclude": exclude.as_dict() if exclude else None,
         "matched": matched, "group": _group(playbook, customer["id"], matched, in_cooldown,
                                             opted_out),
@@ -104,6 +106,9 @@ def render_text(customer_id: str, at: str, summary: Mapping[str, Any],
     for v in verdicts:
         lines.append("")
         lines.append(f"{v['playbook']} v{v['version']} ({v['trigger']}): {v['group']}")
+        spared = exemption(v.get("class", SALES))
+        if spared:
+            lines.append(f"  class {spared}")
         lines.append("  audience:")
         lines.extend(_tree(v["audience"], 4))
         if v["exclude"]:

@@ -32,6 +32,7 @@ from adapters.db.schema import (
 from adapters.evaluation.history import control_rate
 from adapters.tasks import contact_policy
 from adapters.tickets import execution
+from engine import policy as pol
 from engine import task as tk
 from engine.config import Config
 from engine.customer import facts, tier_of
@@ -129,6 +130,8 @@ def rehearsal(conn: Connection, config: Config, playbook: Playbook, selection: S
         "steps": {step.id: selection.steps.get(step.id, 0) for step in playbook.steps},
         "channels": channels,
         "contact_policy": policy_preview(conn, config, playbook, selection.treatment, at),
+        "contact_class": playbook.contact_class,
+        "exempt": pol.exemption(playbook.contact_class),
         "power": dataclasses.asdict(power_of(len(selection.treatment), len(selection.control),
                                              base_rate=control_rate(conn, playbook.id))),
         "sample": _sample(conn, config, playbook, selection, at, sample_size),
@@ -150,7 +153,7 @@ def policy_preview(conn: Connection, config: Config, playbook: Playbook,
         seen = facts(customer, today, config.tiers, config.lifecycle)
         rows += [execution.task_row(0, 0, customer, playbook, step, at)
                  for step in playbook.steps if execution.eligible(step, customer, seen, today)]
-    beaten = contact_policy.judge_new(conn, policy, playbook.id, rows)
+    beaten = contact_policy.judge_new(conn, policy, playbook.id, rows, playbook.contact_class)
     suppressed = Counter(r["detail"]["reason"] for r in rows if r["state"] != tk.PENDING)
     held = Counter(r["detail"]["reason"] for r in rows
                    if r["state"] == tk.PENDING and r["detail"])

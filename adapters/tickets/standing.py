@@ -217,8 +217,9 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
     # (and caps) exactly as separate requests do.
     for ticket_id in dict.fromkeys(entry["ticket_id"] for _, _, entry in entering):
         mine = [row for row in rows if row["ticket_id"] == ticket_id]
-        playbook_id = next(p.id for _, p, e in entering if e["ticket_id"] == ticket_id)
-        contact_policy.admit(conn, config.policy, playbook_id, mine, now)
+        playbook = next(p for _, p, e in entering if e["ticket_id"] == ticket_id)
+        contact_policy.admit(conn, config.policy, playbook.id, mine, now,
+                             playbook.contact_class)
         if mine:
             for row in sorted(insert_rows(conn, tasks, mine, TASK_COLUMNS), key=lambda r: r.id):
                 by_entry.setdefault(row.entry_id, []).append(task_shape(row))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
@@ -55,6 +55,7 @@ def test_an_effect_at_the_mde_is_found_about_four_times_in_five() -> None:
     assert 0.72 <= found / runs <= 0.88
 
 
+@settings(deadline=None, max_examples=60)
 @given(st.integers(50, 20000), st.integers(50, 20000), st.floats(0.01, 0.5))
 def test_bigger_groups_never_need_a_bigger_effect(n1: int, n0: int, p0: float) -> None:
     small = minimum_detectable_effect(n1, n0, p0)
