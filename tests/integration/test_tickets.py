@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters.db.engines import make_engine
-from adapters.db.schema import customers, entries, events, tokens
-from adapters.tickets import notices, service
+from adapters.db.schema import customers, entries, events, tasks, ticket_members, tokens
+from adapters.tickets import designer, notices, service
 from adapters.users import add_user, token_holder, user_for_token
 from engine.config import Config, Notifier
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.library import Library, load_library
+from engine.selection import in_global_control
 from engine.users import User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +166,28 @@ def test_a_repeated_approval_answers_the_ticket_and_writes_nothing(
         assert len(service.tasks(conn, ticket["id"])) == tasks_before
     assert again["repeat"] is True and again["state"] == "executing"
     assert again["audit"] == done["audit"] and again["approvals"] == done["approvals"]
+
+
+def test_the_global_control_is_never_contacted_and_is_recorded_as_such(
+        engine: Engine, config: Config, library: Library) -> None:
+    program = dataclasses.replace(config, global_control=0.3)
+    held = sorted(c["id"] for c in CUSTOMERS if in_global_control(c["id"], 0.3)
+                  and c["churned_on"] is not None and c["id"] != "opted_out")
+    assert held  # 30% of 42 churned customers
+    ticket = _sweep(engine, program, library, AT)
+    assert ticket is not None
+    assert ticket["audience"]["suppressed"]["global_control"] == len(held)
+    _approve(engine, program, library, ticket["id"], LEAD, AT)
+    with engine.connect() as conn:
+        members = {row.customer_id: f"{row.grp}:{row.reason}" for row in conn.execute(
+            sa.select(ticket_members).where(ticket_members.c.ticket_id == ticket["id"]))}
+        contacted = set(conn.execute(sa.select(tasks.c.customer_id)).scalars())
+        cid = held[0]
+        said = designer.explain(conn, cid, [library.playbooks["winback"]], program, AT, True)
+    assert {members[c] for c in held} == {"suppressed:global_control"}
+    assert ticket["rehearsal"]["suppressed"]["global_control"] == len(held)
+    assert contacted and contacted.isdisjoint(held)
+    assert "suppressed: global_control" in str(said)
 
 
 def test_approval_executes_with_entries_and_tasks(engine: Engine, config: Config,
