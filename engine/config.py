@@ -22,7 +22,8 @@ from engine.condition import Parser
 from engine.customer import Stage, Tier
 from engine.errors import Problem, ValidationError
 from engine.fields import Catalog, customer_catalog, with_event
-from engine.policy import Policy, PolicySchema, build_policy
+from engine.policy import Policy
+from engine.policy_schema import PolicySchema, build_policy
 from engine.schemas import NAME, Duration, Integer, Number, Strict, Text, load_checked
 from engine.source import Source, load_yaml
 from engine.values import DECLARABLE_TYPES, FieldType
@@ -105,6 +106,9 @@ class _ConfigSchema(Strict):
     # where customers come to us (a store visit, a hotline call, the website): offers name
     # them; no tasks are sent on them, so they need no adapter
     contact_channels = fields.List(fields.String(validate=NAME), load_default=list)
+    global_control = Number(load_default=0.0, validate=validate.Range(
+        min=0, max=0.5, max_inclusive=False,
+        error="expected 0 ≤ global_control < 0.5, got {input}"))
     teams = fields.Dict(keys=fields.String(validate=TEAM), values=fields.Nested(_TeamSchema),
                         load_default=dict)
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
@@ -164,6 +168,7 @@ class Config:
     policy: Policy = field(default_factory=Policy)  # no `contact_policy` section: no limits
     teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # team → member names
     contact_channels: tuple[str, ...] = ()  # where customers reach us (offers, views)
+    global_control: float = 0.0  # share of customers no marketing playbook contacts
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -249,7 +254,8 @@ def parse_config(text: str, file: str) -> Config:
                   misfire_grace=data["misfire_grace"],
                   policy=build_policy(data["contact_policy"], ZoneInfo(data["timezone"])),
                   teams={name: frozenset(t["members"]) for name, t in data["teams"].items()},
-                  contact_channels=tuple(dict.fromkeys(data["contact_channels"])))
+                  contact_channels=tuple(dict.fromkeys(data["contact_channels"])),
+                  global_control=data["global_control"])
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],

@@ -15,7 +15,8 @@ from engine.config import Config
 from engine.customer import Customer, event_facts, facts
 from engine.evaluate import Verdict, explain
 from engine.playbook import Playbook
-from engine.selection import in_control
+from engine.policy import SALES, exemption
+from engine.selection import global_share, in_control, in_global_control
 
 
 def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at: dt.datetime,
@@ -32,10 +33,11 @@ def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at:
     opted_out = "all" in (customer.get("opt_out") or ())
     out: dict[str, Any] = {
         "playbook": playbook.id, "version": playbook.version,
-        "trigger": _trigger(playbook), "audience": audience.as_dict(),
+        "trigger": _trigger(playbook), "class": playbook.contact_class,
+        "audience": audience.as_dict(),
         "exclude": exclude.as_dict() if exclude else None,
         "matched": matched, "group": _group(playbook, customer["id"], matched, in_cooldown,
-                                            opted_out),
+                                            opted_out, config.global_control),
     }
     if playbook.trigger.event and event is None:
         out["note"] = (f"no {playbook.trigger.event} event in the replay window: "
@@ -53,14 +55,17 @@ def _trigger(playbook: Playbook) -> str:
 
 
 def _group(playbook: Playbook, cid: str, matched: bool, in_cooldown: bool,
-           opted_out: bool) -> str:
-    """Where the customer lands, in the order selection applies: cooldown, opt-out, holdout."""
+           opted_out: bool, global_control: float) -> str:
+    """Where the customer lands, in the order selection applies: cooldown, opt-out, the
+    global control, holdout."""
     if not matched:
         return "not matched"
     if in_cooldown:
         return "suppressed: cooldown"
     if opted_out:
         return "suppressed: opted_out"
+    if in_global_control(cid, global_share(global_control, playbook.contact_class)):
+        return "suppressed: global_control"
     return "control" if in_control(playbook.id, cid, playbook.holdout) else "treatment"
 
 
@@ -104,6 +109,9 @@ def render_text(customer_id: str, at: str, summary: Mapping[str, Any],
     for v in verdicts:
         lines.append("")
         lines.append(f"{v['playbook']} v{v['version']} ({v['trigger']}): {v['group']}")
+        spared = exemption(v.get("class", SALES))
+        if spared:
+            lines.append(f"  class {spared}")
         lines.append("  audience:")
         lines.extend(_tree(v["audience"], 4))
         if v["exclude"]:

@@ -23,6 +23,7 @@ from engine.condition import All, Condition, Not, Parser
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.formats import EXPECTED_MAPPING, Format, choice, listing
+from engine.policy import CLASSES, SALES
 from engine.schedule import problem as schedule_problem
 from engine.schemas import IDENTIFIER, Duration, Integer, Number, Text, checked_parts
 from engine.source import PathKey, Source, load_yaml, plain
@@ -89,6 +90,7 @@ class Playbook:
     file: str
     text: str
     hash: str
+    contact_class: str = SALES  # `class:`: care and service are never crowded out (policy)
 
     @property
     def selector(self) -> Condition:
@@ -146,6 +148,8 @@ class _PlaybookSchema(Format):
                        error="expected a positive integer of at most {max}, got {input}")])
     owner = Text()
     priority = Integer(load_default=0)
+    contact_class = Text(data_key="class", load_default=SALES, validate=validate.OneOf(
+        CLASSES, error="expected one of {choices}, got {input!r}"))
     trigger = fields.Nested(_TriggerSchema, required=True)
     audience = fields.Raw(required=True)
     exclude = fields.Raw()  # type: ignore[assignment]  # a key of the format, not Schema.exclude
@@ -360,4 +364,4 @@ def _build(data: Mapping[str, Any], conditions: Mapping[tuple[PathKey, ...], Con
         audience=audience, exclude=conditions.get(("exclude",)), holdout=data["holdout"],
         cooldown=data.get("cooldown"), workflow=data["workflow"], steps=tuple(steps),
         goal=Goal(goal["event"], goal["within"]) if goal else None, file=file, text=text,
-        hash=digest)
+        hash=digest, contact_class=data["contact_class"])

@@ -59,6 +59,9 @@ def playbook_schema(config: Config, workflows: Iterable[str] = ()) -> dict[str, 
                       "who answers for it; owners cannot approve its tickets"},
             "priority": {"type": "integer", "description":
                          "arbitration: higher wins (default 0; tie: smaller playbook id wins)"},
+            "class": {"enum": ["service", "care", "retention", "sales"], "description":
+                      "contact class (default sales): care and service are never arbitrated "
+                      "against marketing (retention, sales) nor counted in its caps"},
             "trigger": _trigger(events),
             "audience": {**condition, "description": "who is selected: a condition"},
             "exclude": {**condition, "description": "who is left out even if in the audience"},

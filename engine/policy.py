@@ -8,25 +8,32 @@ A decision is `send`, `hold` until an instant (quiet hours, capacity: the task w
 never dropped) or `suppress` (opted out, arbitration, a frequency cap: the task is kept with
 its reason, never sent). Windows are rolling and half-open: a contact at t counts in the
 window (T − per, T], so a contact exactly `per` ago no longer counts.
+
+Every contact has a class, its playbook's (`class:`, default sales). Marketing (sales and
+retention) competes in arbitration and fills the caps; care (a birthday greeting, VIP
+routine care) and service (alarms the customer needs) must never be crowded out by it, so
+they neither lose nor win arbitration against marketing and neither count toward nor are
+stopped by its caps. A cap names the classes it counts (`classes:`, default marketing), so
+care and service have caps of their own; opt-outs stop every class.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import ValidationError as MarshmallowError
-from marshmallow import fields, validate, validates_schema
-
 from engine.contact import Declines
-from engine.schemas import Duration, Integer, Strict, Text
 
 SEND, HOLD, SUPPRESS = "send", "hold", "suppress"
 OPTED_OUT, QUIET_HOURS, CAPACITY = "opted_out", "quiet_hours", "capacity"
 ARBITRATION, FREQUENCY_CAP = "arbitration", "frequency_cap"
+SERVICE, CARE, RETENTION, SALES = "service", "care", "retention", "sales"
+CLASSES = (SERVICE, CARE, RETENTION, SALES)
+MARKETING = frozenset({RETENTION, SALES})
 _CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -60,9 +67,29 @@ class Cap:
     max: int
     per: dt.timedelta
     channel: str | None = None
+    classes: frozenset[str] = MARKETING  # the contact classes it counts and stops
+
+    def counts(self, channel: str, kind: str) -> bool:
+        return self.channel in (None, channel) and kind in self.classes
 
     def __str__(self) -> str:
-        return f"{self.channel or 'all channels'}: at most {self.max} per {span_text(self.per)}"
+        which = "" if self.classes == MARKETING else f" ({', '.join(sorted(self.classes))})"
+        return (f"{self.channel or 'all channels'}{which}: at most {self.max} per "
+                f"{span_text(self.per)}")
+
+
+def family(kind: str) -> str:
+    """Who competes with whom in arbitration: marketing with marketing, care with care,
+    service with service."""
+    return "marketing" if kind in MARKETING else kind
+
+
+def exemption(kind: str) -> str | None:
+    """What a designer is told a class is spared (explain, the rehearsal); None for
+    marketing."""
+    if kind in MARKETING:
+        return None
+    return f"{kind}: never arbitrated against marketing, outside marketing caps"
 
 
 @dataclass(frozen=True)
@@ -101,6 +128,7 @@ class Contact:
     priority: int
     task_id: int | None = None
     sent: bool = True
+    kind: str = SALES  # the playbook's contact class
 
 
 @dataclass(frozen=True)
@@ -112,6 +140,7 @@ class Intent:
     playbook: str
     priority: int
     opt_out: tuple[str, ...] = ()
+    kind: str = SALES
 
 
 @dataclass(frozen=True)
@@ -160,8 +189,9 @@ def rival(policy: Policy, intent: Intent, contacts: Sequence[Contact]) -> Contac
     if policy.arbitration is None:
         return None
     for contact in contacts:
-        if (contact.playbook != intent.playbook and abs(contact.at - intent.at)
-                < policy.arbitration and outranks(contact, intent)):
+        if (contact.playbook != intent.playbook and family(contact.kind) == family(intent.kind)
+                and abs(contact.at - intent.at) < policy.arbitration
+                and outranks(contact, intent)):
             return contact
     return None
 
@@ -171,6 +201,7 @@ def losers(policy: Policy, intent: Intent, contacts: Sequence[Contact]) -> list[
     if policy.arbitration is None:
         return []
     return [c for c in contacts if not c.sent and c.playbook != intent.playbook
+            and family(c.kind) == family(intent.kind)
             and abs(c.at - intent.at) < policy.arbitration and outranks(intent, c)]
 
 
@@ -195,8 +226,8 @@ def judge(policy: Policy, intent: Intent, contacts: Sequence[Contact]) -> Decisi
                         note=f"{winner.playbook} (priority {winner.priority}) contacts the "
                              f"customer at {winner.at.isoformat()}")
     for cap in policy.caps:
-        times = [c.at for c in contacts if cap.channel in (None, c.channel)]
-        if cap.channel in (None, intent.channel) and over_cap(cap, intent.at, times):
+        times = [c.at for c in contacts if cap.counts(c.channel, c.kind)]
+        if cap.counts(intent.channel, intent.kind) and over_cap(cap, intent.at, times):
             return Decision(SUPPRESS, FREQUENCY_CAP, note=str(cap))
     return SENT
 
@@ -222,7 +253,7 @@ def at_plan(policy: Policy, intent: Intent,
     """
     held = timing(policy, intent.channel, intent.at, None)
     at = held.until if held.verdict == HOLD and held.until is not None else intent.at
-    moved = Intent(at, intent.channel, intent.playbook, intent.priority, intent.opt_out)
+    moved = dataclasses.replace(intent, at=at)
     beaten = losers(policy, moved, contacts)
     verdict = judge(policy, moved, [c for c in contacts if c not in beaten])
     if verdict.verdict == SUPPRESS:
@@ -236,56 +267,3 @@ def span_text(delta: dt.timedelta) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-# --- config.yaml `contact_policy` ---
-
-
-class _CapSchema(Strict):
-    channel = Text()
-    max = Integer(required=True, validate=validate.Range(min=0, error="expected 0 or more"))
-    per = Duration(required=True)
-
-
-class _ChannelRulesSchema(Strict):
-    quiet_hours = Text(validate=validate.Regexp(
-        _CLOCK, error="expected local times 'HH:MM-HH:MM', like '21:00-09:00'"))
-    capacity = Integer(validate=validate.Range(min=1, error="expected 1 or more"))
-
-    @validates_schema
-    def _distinct(self, data: Mapping[str, Any], **_: Any) -> None:
-        hours = data.get("quiet_hours")
-        if hours and hours[:5] == hours[6:]:
-            raise MarshmallowError({"quiet_hours": ["start and end are the same time"]})
-
-
-class _ArbitrationSchema(Strict):
-    window = Duration(required=True)
-
-
-class _DeclinesSchema(Strict):
-    max = Integer(required=True, validate=validate.Range(min=1, error="expected 1 or more"))
-    within = Duration(required=True)
-
-
-class PolicySchema(Strict):
-    caps = fields.List(fields.Nested(_CapSchema), load_default=list)
-    channels = fields.Dict(keys=fields.String(), values=fields.Nested(_ChannelRulesSchema),
-                           load_default=dict)
-    arbitration = fields.Nested(_ArbitrationSchema)
-    declines = fields.Nested(_DeclinesSchema)
-
-
-def build_policy(data: Mapping[str, Any], timezone: ZoneInfo) -> Policy:
-    """The Policy of a loaded `contact_policy` section (channel names checked by the caller)."""
-    channels = {}
-    for name, raw in data.get("channels", {}).items():
-        hours = raw.get("quiet_hours")
-        quiet = (QuietHours(dt.time.fromisoformat(hours[:5]), dt.time.fromisoformat(hours[6:]))
-                 if hours else None)
-        channels[name] = ChannelRules(quiet, raw.get("capacity"))
-    caps = tuple(Cap(c["max"], c["per"], c.get("channel")) for c in data.get("caps", []))
-    arbitration = data.get("arbitration")
-    declines = data.get("declines")
-    return Policy(timezone, caps, channels, arbitration["window"] if arbitration else None,
-                  Declines(declines["max"], declines["within"]) if declines else None)

@@ -38,7 +38,8 @@ def policy_warnings(playbook: Playbook, config: Config) -> list[Problem]:
     cuts most of them (a channel's cap and the all-channel cap often both do)."""
     found: list[tuple[int, str]] = []
     for i, step in enumerate(playbook.steps):
-        caps = [cap for cap in config.policy.caps if cap.channel in (None, step.channel)]
+        caps = [cap for cap in config.policy.caps
+                if cap.counts(step.channel, playbook.contact_class)]
         cut = [(cap.max - _most(step, cap), n, cap) for n, cap in enumerate(caps)
                if _most(step, cap) > cap.max]
         if cut:

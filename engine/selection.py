@@ -1,4 +1,11 @@
-"""Who a playbook run takes: matched → suppressed (cooldown, opted out) → control / treatment.
+"""Who a playbook run takes: matched → suppressed (cooldown, opted out, the global control)
+→ control / treatment.
+
+The global control group (config.yaml `global_control`, a share of all customers) is drawn
+like a playbook's holdout but with its own salt, so it is the same customers for every
+playbook and every run: they are contacted by no marketing playbook at all, which is what a
+program-wide comparison needs. Care and service playbooks are exempt: a customer in the
+global control still gets a birthday greeting or an arrears alarm.
 
 Every backend computes `matched`; this module turns matched ids into groups the same way for
 all of them, so a sweep, a designer's test case and a rehearsal agree on every customer.
@@ -13,7 +20,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-SUPPRESSION_ORDER = ("cooldown", "opted_out")
+SUPPRESSION_ORDER = ("cooldown", "opted_out", "global_control")
+GLOBAL_SALT = "tend-global-control"
+EXEMPT_CLASSES = frozenset({"care", "service"})
 
 
 def control_threshold(holdout: float) -> int:
@@ -23,6 +32,16 @@ def control_threshold(holdout: float) -> int:
 def in_control(playbook_id: str, customer_id: str, holdout: float) -> bool:
     """Deterministic holdout: the same customer is in control for every run of a playbook."""
     return _bucket(playbook_id, customer_id) < control_threshold(holdout)
+
+
+def in_global_control(customer_id: str, share: float) -> bool:
+    """Deterministic by customer alone: the same customers for every playbook."""
+    return _bucket(GLOBAL_SALT, customer_id) < control_threshold(share)
+
+
+def global_share(share: float, contact_class: str) -> float:
+    """The global control share a playbook of this class applies: none for care and service."""
+    return 0.0 if contact_class in EXEMPT_CLASSES else share
 
 
 def _bucket(playbook_id: str, customer_id: str) -> int:
@@ -57,8 +76,10 @@ class Selection:
 
 def select_members(playbook_id: str, version: int, holdout: float, matched: Iterable[str],
                    cooldown_ids: Iterable[str] = (), opted_out_ids: Iterable[str] = (),
-                   step_members: Mapping[str, Iterable[str]] | None = None) -> Selection:
-    """Split matched ids; `step_members` are the matched ids whose step `when` holds.
+                   step_members: Mapping[str, Iterable[str]] | None = None,
+                   global_control: float = 0.0) -> Selection:
+    """Split matched ids; `step_members` are the matched ids whose step `when` holds;
+    `global_control`: the share held out of every playbook (global_share).
 
     A step's count is the number of treatment customers it would reach: group membership is
     never affected by per-channel opt-outs or the contact policy, which act on tasks later.
@@ -67,6 +88,11 @@ def select_members(playbook_id: str, version: int, holdout: float, matched: Iter
     cooling = set(cooldown_ids).intersection(matched_ids)
     opted = set(opted_out_ids).intersection(matched_ids) - cooling
     held = cooling | opted
+    withheld: set[str] = set()
+    if global_control:
+        withheld = {cid for cid in matched_ids
+                    if cid not in held and in_global_control(cid, global_control)}
+        held |= withheld
     eligible = [cid for cid in matched_ids if cid not in held] if held else list(matched_ids)
     threshold = control_threshold(holdout)
     if threshold:
@@ -79,6 +105,7 @@ def select_members(playbook_id: str, version: int, holdout: float, matched: Iter
         control, treatment = [], eligible
     treated = set(treatment)
     steps = {step: len(treated.intersection(ids)) for step, ids in (step_members or {}).items()}
-    suppressed = {"cooldown": tuple(sorted(cooling)), "opted_out": tuple(sorted(opted))}
+    suppressed = {"cooldown": tuple(sorted(cooling)), "opted_out": tuple(sorted(opted)),
+                  "global_control": tuple(sorted(withheld))}
     return Selection(playbook_id, version, matched_ids, tuple(treatment), tuple(control),
                      {r: ids for r, ids in suppressed.items() if ids}, steps)

@@ -172,6 +172,9 @@ tickets = sa.Table(
     sa.Column("rehearsal", JSONDoc),
     sa.Column("results", JSONDoc),
     sa.Column("cancel_reason", sa.Text),
+    # Migration 0015: the playbook version's contact class (engine.policy), read by the
+    # contact policy for every task of the ticket, handoffs and referrals included.
+    sa.Column("contact_class", text_c(16), nullable=False, server_default="sales"),
     # A sweep of one window opens one ticket, however often it runs (overlapping schedulers).
     sa.UniqueConstraint("playbook", "window_key", name="uq_tickets_playbook_window_key"),
 )

@@ -82,3 +82,20 @@ def _pooled(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     counts = [sum(t[key] for t in judged) for key in
               ("treatment", "treatment_conversions", "control", "control_conversions")]
     return {"tickets": len(judged), **dataclasses.asdict(uplift(*counts))}
+
+
+def control_rate(conn: Connection, playbook_id: str) -> float | None:
+    """The playbook's measured base rate: its closed tickets' control conversions over their
+    control members, any version (the goal is the playbook's; a new version rarely moves
+    the control group's behaviour). None before a closed ticket has a control member, or
+    while the rate is 0 or 1, where no power can be computed."""
+    rows = conn.execute(sa.select(tickets.c.results).where(
+        tickets.c.playbook == playbook_id, tickets.c.state == "closed")).scalars()
+    members = conversions = 0
+    for results in rows:
+        control = ((results or {}).get("goal") or {}).get("control") or {}
+        members += control.get("members", 0)
+        conversions += control.get("conversions", 0)
+    if not members or not 0 < conversions < members:
+        return None
+    return conversions / members

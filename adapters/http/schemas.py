@@ -219,6 +219,11 @@ class TicketOut(Out):
     evaluate_after = fields.String(allow_none=True)
     closed_at = fields.String(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
+    power = fields.Dict(allow_none=True, metadata={
+        "description": "engine.power at planning: minimum detectable effect at 80% power, "
+                       "base rate and its source, holdout needed (docs/EVALUATION.md)"})
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "what an approver must weigh, each {code, message}: under_powered"})
 
 
 class TicketDetailOut(TicketOut):

@@ -46,18 +46,19 @@ def contacts(conn: Connection, customer_ids: Sequence[str], start: dt.datetime,
     for first in range(0, len(customer_ids), CHUNK):
         part = customer_ids[first:first + CHUNK]
         query = (sa.select(tasks.c.id, tasks.c.customer_id, tasks.c.channel, tasks.c.priority,
-                           tasks.c.sent_at, tasks.c.due_at, tickets.c.playbook)
+                           tasks.c.sent_at, tasks.c.due_at, tickets.c.playbook,
+                           tickets.c.contact_class)
                  .join(tickets, tickets.c.id == tasks.c.ticket_id)
                  .where(tasks.c.customer_id.in_(part), sa.or_(sent, pending) if planned else sent))
         for row in conn.execute(query):
             found[row.customer_id].append(pol.Contact(
                 row.sent_at or row.due_at, row.channel, row.playbook, row.priority, row.id,
-                row.sent_at is not None))
+                row.sent_at is not None, row.contact_class))
     return found
 
 
 def judge_new(conn: Connection, policy: pol.Policy, playbook: str,
-              rows: Sequence[dict[str, Any]]) -> dict[int, pol.Decision]:
+              rows: Sequence[dict[str, Any]], kind: str = pol.SALES) -> dict[int, pol.Decision]:
     """Judge new task rows (execution.task_row) in place, each customer's in due order:
     a suppressed row gets state `suppressed`, a held one its new `due_at`, both a `detail`.
     Returns the planned tasks of lower-ranked playbooks that the new rows beat."""
@@ -69,7 +70,7 @@ def judge_new(conn: Connection, policy: pol.Policy, playbook: str,
     beaten: dict[int, pol.Decision] = {}
     for row in sorted(rows, key=lambda r: (r["customer_id"], r["due_at"])):
         mine = known[row["customer_id"]]
-        intent = pol.Intent(row["due_at"], row["channel"], playbook, row["priority"])
+        intent = pol.Intent(row["due_at"], row["channel"], playbook, row["priority"], kind=kind)
         decision, losers = pol.at_plan(policy, intent, mine)
         if decision.verdict == pol.SUPPRESS:
             row.update(state=SUPPRESSED, detail=decision.as_detail())
@@ -84,15 +85,15 @@ def judge_new(conn: Connection, policy: pol.Policy, playbook: str,
                     note=f"{playbook} (priority {row['priority']}) contacts the customer "
                          f"at {row['due_at'].isoformat()}")
         mine.append(pol.Contact(row["due_at"], row["channel"], playbook, row["priority"],
-                                None, False))
+                                None, False, kind))
     return beaten
 
 
 def admit(conn: Connection, policy: pol.Policy, playbook: str,
-          rows: Sequence[dict[str, Any]], now: dt.datetime) -> None:
+          rows: Sequence[dict[str, Any]], now: dt.datetime, kind: str = pol.SALES) -> None:
     """`judge_new`, and the beaten tasks of other playbooks suppressed now (if still
     pending: one an adapter took meanwhile is a contact made)."""
-    for task_id, decision in judge_new(conn, policy, playbook, rows).items():
+    for task_id, decision in judge_new(conn, policy, playbook, rows, kind).items():
         conn.execute(tasks.update().where(tasks.c.id == task_id, tasks.c.state == tk.PENDING,
                                           tasks.c.sent_at.is_(None))
                      .values(state=SUPPRESSED, detail=decision.as_detail(), updated_at=now))
@@ -122,7 +123,7 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
     rows = conn.execute(
         sa.select(tasks.c.id, tasks.c.customer_id, tasks.c.channel, tasks.c.priority,
                   tasks.c.sent_at, tasks.c.step_rules, tasks.c.ticket_id, tickets.c.playbook,
-                  entries.c.entered_at, customers.c.opt_out)
+                  tickets.c.contact_class, entries.c.entered_at, customers.c.opt_out)
         .outerjoin(tickets, tickets.c.id == tasks.c.ticket_id)
         .outerjoin(entries, entries.c.id == tasks.c.entry_id)
         .outerjoin(customers, customers.c.id == tasks.c.customer_id)
@@ -143,8 +144,9 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
             _set(conn, task_id, now, state=tk.CANCELLED,
                  detail={"reason": "unless converted", "note": settled[row.id]})
             continue
+        kind = row.contact_class or pol.SALES
         intent = pol.Intent(now, row.channel, row.playbook or "", row.priority,
-                            decode_list(row.opt_out))
+                            decode_list(row.opt_out), kind)
         if row.sent_at is not None:
             decision = pol.timing(policy, row.channel, now, None)
         else:
@@ -162,7 +164,7 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
                 if row.channel in used:
                     used[row.channel] += 1
                 recent.setdefault(row.customer_id, []).append(pol.Contact(
-                    now, row.channel, row.playbook or "", row.priority, row.id))
+                    now, row.channel, row.playbook or "", row.priority, row.id, kind=kind))
     fresh = [r.id for r in first if r.id in kept]
     if fresh and stamp:
         conn.execute(tasks.update().where(one_of(conn, tasks.c.id, fresh)).values(sent_at=now))

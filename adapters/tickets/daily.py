@@ -39,7 +39,7 @@ from engine.condition import Not
 from engine.config import Config
 from engine.library import Library
 from engine.playbook import Playbook
-from engine.selection import Selection, select_members
+from engine.selection import Selection, global_share, select_members
 from engine.sql import SqlRenderer
 
 PREFIX = "day:"
@@ -121,7 +121,8 @@ def selection(conn: Connection, config: Config, playbook: Playbook, day: dt.date
         step_members[step.id] = [row[0] for row in rows if row[i]]
     chosen = select_members(playbook.id, playbook.version, playbook.holdout, matched,
                             cooldown_ids(conn, playbook, at, matched),
-                            [row[0] for row in rows if row[1]], step_members)
+                            [row[0] for row in rows if row[1]], step_members,
+                            global_share(config.global_control, playbook.contact_class))
     return replace(chosen, events={row[0]: row[-1] for row in rows})
 
 

@@ -60,7 +60,7 @@ def start(conn: Connection, config: Config, playbook: Playbook, ticket_id: int,
         for step in playbook.steps:
             if eligible(step, customer, seen, today):
                 rows.append(task_row(ticket_id, entry_ids[cid], customer, playbook, step, now))
-    contact_policy.admit(conn, config.policy, playbook.id, rows, now)
+    contact_policy.admit(conn, config.policy, playbook.id, rows, now, playbook.contact_class)
     if rows:
         conn.execute(tasks.insert(), rows)
     return sorted({row["due_at"] for row in rows if row["state"] == PENDING})

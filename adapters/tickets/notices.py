@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from adapters.channels.base import signature
 from adapters.db.engines import begin_writes
 from adapters.db.schema import approvals, notices, tickets
-from adapters.tickets.store import approvals_of, domain_ticket, record_change
+from adapters.tickets.store import approvals_of, domain_ticket, record_change, warnings_of
 from engine import ticket as tk
 from engine.config import Notifier as NotifierConfig
 from engine.errors import ValidationError
@@ -57,13 +57,14 @@ class Notice:
     role: str
     deadline: dt.datetime | None
     url: str
+    warnings: tuple[str, ...] = ()  # what the approver must weigh (store.warnings_of)
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "ticket_id": self.ticket_id,
                 "playbook": self.playbook, "version": self.version, "level": self.level,
                 "role": self.role,
                 "deadline": self.deadline.isoformat() if self.deadline else None,
-                "url": self.url}
+                "url": self.url, "warnings": list(self.warnings)}
 
     @property
     def subject(self) -> str:
@@ -89,8 +90,9 @@ def smtp_sender(config: NotifierConfig) -> Send:
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = config.sender, to, notice.subject
         deadline = notice.deadline.isoformat() if notice.deadline else "none"
+        warned = "".join(f"Warning: {w}\n" for w in notice.warnings)
         mail.set_content(f"{notice.subject}.\n\nRole: {notice.role}\nDeadline: {deadline}\n"
-                         f"Open the ticket: {notice.url}\n")
+                         f"{warned}Open the ticket: {notice.url}\n")
         with smtplib.SMTP(config.host or "", config.port, timeout=config.timeout) as smtp:
             smtp.send_message(mail)
 
@@ -192,11 +194,13 @@ def pending(engine: Engine, config: NotifierConfig) -> list[Notice]:
     has moved on), telling its approvers it waits would be wrong, so those are never sent."""
     decided = sa.exists().where(approvals.c.ticket_id == notices.c.ticket_id,
                                 approvals.c.level == notices.c.level)
-    query = (sa.select(notices, tickets.c.playbook, tickets.c.version, tickets.c.deadline)
+    query = (sa.select(notices, tickets.c.playbook, tickets.c.version, tickets.c.deadline,
+                       tickets.c.rehearsal)
              .join(tickets, tickets.c.id == notices.c.ticket_id)
              .where(notices.c.sent_at.is_(None), tickets.c.state == "planned", ~decided)
              .order_by(notices.c.id))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [Notice(r.id, r.kind, r.ticket_id, r.playbook, r.version, r.level, r.role,
-                   r.deadline, config.ticket_url(r.ticket_id)) for r in rows]
+                   r.deadline, config.ticket_url(r.ticket_id),
+                   tuple(w["message"] for w in warnings_of(r.rehearsal or {}))) for r in rows]

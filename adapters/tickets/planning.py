@@ -1,13 +1,15 @@
 """What planning a ticket needs from the database: versions, cooldown, tiers, the rehearsal.
 
-The rehearsal is what an approver judges: the sizes of the groups, how many tasks each step
-and channel would get, who was suppressed and why, what the contact policy would suppress or
-hold, and a sample of selected customers with the conditions that selected them
+The rehearsal is what an approver judges: the sizes of the groups, whether they can ever tell
+a plausible effect apart (engine.power, from the playbook's measured control rate), how many
+tasks each step and channel would get, who was suppressed and why, what the contact policy
+would suppress or hold, and a sample of selected customers with the conditions that selected them
 (engine.explain, the reference evaluator).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections import Counter
@@ -27,8 +29,10 @@ from adapters.db.schema import (
     offer_versions,
     playbook_versions,
 )
+from adapters.evaluation.history import control_rate
 from adapters.tasks import contact_policy
 from adapters.tickets import execution
+from engine import policy as pol
 from engine import task as tk
 from engine.config import Config
 from engine.customer import facts, tier_of
@@ -36,6 +40,7 @@ from engine.errors import Conflict
 from engine.explain import explain_playbook
 from engine.offer import Offer, check_offer_versions
 from engine.playbook import Playbook, check_versions
+from engine.power import power_of
 from engine.selection import Selection
 from engine.values import before
 
@@ -125,6 +130,10 @@ def rehearsal(conn: Connection, config: Config, playbook: Playbook, selection: S
         "steps": {step.id: selection.steps.get(step.id, 0) for step in playbook.steps},
         "channels": channels,
         "contact_policy": policy_preview(conn, config, playbook, selection.treatment, at),
+        "contact_class": playbook.contact_class,
+        "exempt": pol.exemption(playbook.contact_class),
+        "power": dataclasses.asdict(power_of(len(selection.treatment), len(selection.control),
+                                             base_rate=control_rate(conn, playbook.id))),
         "sample": _sample(conn, config, playbook, selection, at, sample_size),
     }
 
@@ -144,7 +153,7 @@ def policy_preview(conn: Connection, config: Config, playbook: Playbook,
         seen = facts(customer, today, config.tiers, config.lifecycle)
         rows += [execution.task_row(0, 0, customer, playbook, step, at)
                  for step in playbook.steps if execution.eligible(step, customer, seen, today)]
-    beaten = contact_policy.judge_new(conn, policy, playbook.id, rows)
+    beaten = contact_policy.judge_new(conn, policy, playbook.id, rows, playbook.contact_class)
     suppressed = Counter(r["detail"]["reason"] for r in rows if r["state"] != tk.PENDING)
     held = Counter(r["detail"]["reason"] for r in rows
                    if r["state"] == tk.PENDING and r["detail"])

@@ -22,6 +22,7 @@ def render(ticket: Mapping[str, Any]) -> str:
         "  steps:",
         *(f"    {step:<14} {count:>9,}" for step, count in ticket["steps"].items()),
     ]
+    lines.extend(_power(ticket.get("power"), ticket.get("warnings") or ()))
     if ticket["next_level"] is not None:
         lines.append(f"  waiting for level {ticket['next_level']}, deadline {ticket['deadline']}")
     for a in ticket["approvals"]:
@@ -37,6 +38,17 @@ def render(ticket: Mapping[str, Any]) -> str:
                  f"{e['from'] or '-'} → {e['to']}" + (f"  {e['reason']}" if e["reason"] else "")
                  for e in ticket.get("audit", ()))
     return "\n".join(lines)
+
+
+def _power(power: Mapping[str, Any] | None, warnings: Any) -> list[str]:
+    if not power:
+        return []
+    mde = power["minimum_detectable_effect"]
+    source = "measured" if power["base_rate_source"] == "history" else "default"
+    lines = [f"  power       detects {'nothing' if mde is None else f'+{mde * 100:.1f} pts'} at "
+             f"{power['power']:.0%} power, base rate {power['base_rate']:.1%} ({source})"]
+    lines.extend(f"  warning     {w['message']}" for w in warnings)
+    return lines
 
 
 def _results(results: Mapping[str, Any] | None) -> list[str]:

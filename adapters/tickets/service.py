@@ -87,6 +87,7 @@ def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
                 conn, moved, record, playbook=playbook.id, version=playbook.version,
                 playbook_hash=playbook.hash, workflow=workflow.id, trigger=trigger,
                 window_key=key, planned_at=at, planned_by=planned_by, at=at,
+                contact_class=playbook.contact_class,
                 levels=[{"level": lv.level, "role": lv.role} for lv in moved.levels],
                 deadline=tk.approval_deadline(moved, workflow.sla.approve),
                 rehearsal=rehearsal)

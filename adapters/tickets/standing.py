@@ -34,7 +34,7 @@ from engine.customer import facts
 from engine.library import Library
 from engine.playbook import Playbook
 from engine.rules import Matcher
-from engine.selection import in_control
+from engine.selection import global_share, in_control, in_global_control
 from engine.triggers import Outcome, Triggers
 
 TASK_COLUMNS = ("id", "entry_id", "ticket_id", "customer_id", "step", "channel", "route",
@@ -181,6 +181,8 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
             line["reason"] = "cooldown"
         elif "all" in (customers[cid].get("opt_out") or ()):
             line["reason"] = "opted_out"
+        elif in_global_control(cid, global_share(config.global_control, playbook.contact_class)):
+            line["reason"] = "global_control"
         else:
             blocked[playbook.id].add(cid)
             group = "control" if in_control(playbook.id, cid, playbook.holdout) else "treatment"
@@ -217,8 +219,9 @@ def _admit(conn: Connection, config: Config, library: Library, matched: list[dic
     # (and caps) exactly as separate requests do.
     for ticket_id in dict.fromkeys(entry["ticket_id"] for _, _, entry in entering):
         mine = [row for row in rows if row["ticket_id"] == ticket_id]
-        playbook_id = next(p.id for _, p, e in entering if e["ticket_id"] == ticket_id)
-        contact_policy.admit(conn, config.policy, playbook_id, mine, now)
+        playbook = next(p for _, p, e in entering if e["ticket_id"] == ticket_id)
+        contact_policy.admit(conn, config.policy, playbook.id, mine, now,
+                             playbook.contact_class)
         if mine:
             for row in sorted(insert_rows(conn, tasks, mine, TASK_COLUMNS), key=lambda r: r.id):
                 by_entry.setdefault(row.entry_id, []).append(task_shape(row))

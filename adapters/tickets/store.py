@@ -105,7 +105,29 @@ def ticket_shape(row: Row[Any], decided: Sequence[Approval]) -> dict[str, Any]:
         "deadline": iso(row.deadline), "started_at": iso(row.started_at),
         "evaluate_after": iso(row.evaluate_after), "closed_at": iso(row.closed_at),
         "cancel_reason": row.cancel_reason,
+        "power": rehearsal.get("power"),
+        "warnings": warnings_of(rehearsal),
     }
+
+
+def warnings_of(rehearsal: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What an approver must weigh before deciding, in words a notice or page can show.
+    A ticket planned before power was computed has none."""
+    power = rehearsal.get("power")
+    if not power or not power.get("under_powered") or not rehearsal.get("treatment"):
+        return []
+    mde = power.get("minimum_detectable_effect")
+    plausible = power["plausible_effect"] * 100
+    if mde is None:
+        said = (f"control group of {power['control']} can never tell an effect apart "
+                f"(needs {power['holdout_needed'] * 100:g}% held out)"
+                if power.get("holdout_needed") else
+                f"treatment {power['treatment']} and control {power['control']} can never "
+                f"tell an effect apart")
+    else:
+        said = (f"smallest effect this split can detect is +{mde * 100:.1f} pts, "
+                f"more than the plausible +{plausible:g} pts")
+    return [{"code": "under_powered", "message": said}]
 
 
 def audit_of(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from adapters.db.schema import customers, events
 from engine.condition import Leaf
 from engine.config import Config
 from engine.playbook import Playbook
-from engine.selection import Selection, select_members
+from engine.selection import Selection, global_share, select_members
 from engine.sql import SqlRenderer
 from engine.values import FieldType
 
@@ -58,7 +58,8 @@ def sweep(conn: Connection, playbook: Playbook, config: Config, at: dt.datetime,
     for i, step in enumerate(conditional, start=2):
         step_members[step.id] = [row[0] for row in rows if row[i]]
     selection = select_members(playbook.id, playbook.version, playbook.holdout, matched,
-                               cooldown_ids, opted_out, step_members)
+                               cooldown_ids, opted_out, step_members,
+                               global_share(config.global_control, playbook.contact_class))
     if event_type:
         selection = replace(selection, events={row[0]: row[-1] for row in rows})
     return selection

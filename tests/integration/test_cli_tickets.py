@@ -47,6 +47,7 @@ def test_sweep_once_per_instant_then_report(tend: CliRunner) -> None:
     assert report.exit_code == 0, report.stderr
     assert f"ticket {ticket}: winback v2 — planned" in report.stdout
     assert "waiting for level 1" in report.stdout and "plan: - → planned" in report.stdout
+    assert "power       detects " in report.stdout and "base rate 5.0% (default)" in report.stdout
     missing = run(tend, "report", "999")
     assert missing.exit_code == 1 and "no ticket 999" in missing.stderr
 

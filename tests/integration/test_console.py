@@ -248,6 +248,9 @@ def test_a_double_click_on_approve_is_one_approval_said_in_the_page_language(
     title = shown.split("<title>")[1].split("</title>")[0]
     assert title.startswith(f"#{console.swept} ") and "function" not in title
     assert shown.count("form.busy-once") == 1  # the script once, in the page, not the title
+    power = console.ticket(console.swept)["power"]
+    assert 'id="power"' in shown and "可检测效果（80% 检验功效）" in shown
+    assert ("样本不足" in shown) == power["under_powered"]
     for _ in range(2):
         assert lena.post(page + "/approve", {"comment": "ok", "level": "1"}).status_code == 303
     assert "您已批准过。" in lena.text(page)

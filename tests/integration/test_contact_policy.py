@@ -38,8 +38,9 @@ def local(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI).astimezone(dt.UTC)
 
 
-def _playbook(name: str, priority: int, steps: str) -> str:
+def _playbook(name: str, priority: int, steps: str, kind: str = "sales") -> str:
     return (f"playbook: {name}\ntitle: {name}\nversion: 1\npriority: {priority}\n"
+            f"class: {kind}\n"
             f"trigger: {{schedule: '0 9 * * *'}}\naudience: {{churned_on: {{exists: true}}}}\n"
             f"workflow: standard\nsteps:\n{steps}")
 
@@ -56,6 +57,8 @@ def library(tmp_path: Path, config: Config) -> Library:
             ("twice", 10, SMS + "  - {id: again, channel: sms, template: t, delay: 23h}\n"
                                 "  - {id: later, channel: sms, template: t, delay: 1d}\n")):
         (rules / f"{name}.yaml").write_text(_playbook(name, priority, steps), encoding="utf-8")
+    for name, kind in (("greet", "care"), ("vip", "care"), ("notice", "service")):
+        (rules / f"{name}.yaml").write_text(_playbook(name, 10, SMS, kind), encoding="utf-8")
     return load_library(rules, ROOT / "workflows", config)
 
 
@@ -102,6 +105,56 @@ def pull(engine: Engine, config: Config, at: dt.datetime, limit: int = 10,
     with engine.begin() as conn:
         items = task_pull.pull(conn, "sms", limit, lease, at, config.policy)
     return [f"{t['customer_id']}/{t['step']}" for t in items]
+
+
+# --- contact classes: care and service are never crowded out by marketing ---
+
+def test_a_birthday_greeting_and_an_upsell_on_the_same_day_both_go_out(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config)
+    greet = run(engine, rules, library, "greet", local(20, 9))
+    alpha = run(engine, rules, library, "alpha", local(20, 10))
+    assert {s for s, _ in states(engine, greet).values()} == {"pending"}
+    assert {s for s, _ in states(engine, alpha).values()} == {"pending"}
+    assert sorted(pull(engine, rules, local(20, 11))) == sorted(
+        [f"{c}/sms" for c in PEOPLE] * 2)
+
+
+def test_the_marketing_cap_ignores_a_greeting_already_sent(
+        engine: Engine, config: Config, library: Library) -> None:
+    rules = policy(config, arbitration=None)
+    run(engine, rules, library, "greet", local(20, 9))
+    assert len(pull(engine, rules, local(20, 9, 30))) == len(PEOPLE)
+    beta = run(engine, rules, library, "beta", local(20, 10))
+    assert {s for s, _ in states(engine, beta).values()} == {"pending"}
+    assert len(pull(engine, rules, local(20, 11))) == len(PEOPLE)
+
+
+def test_care_has_caps_of_its_own_and_opt_outs_stop_every_class(
+        engine: Engine, config: Config, library: Library) -> None:
+    care_cap = pol.Cap(1, dt.timedelta(days=1), "sms", frozenset({pol.CARE}))
+    rules = policy(config, caps=(pol.Cap(1, dt.timedelta(days=1), "sms"), care_cap),
+                   arbitration=None)
+    with engine.begin() as conn:
+        conn.execute(customers.update().where(customers.c.id == "c3").values(opt_out=";sms;"))
+    run(engine, rules, library, "greet", local(20, 9))
+    vip = states(engine, run(engine, rules, library, "vip", local(20, 9, 5)))
+    assert vip["c1/sms"][0] == "suppressed" and vip["c1/sms"][1]["reason"] == "frequency_cap"
+    assert "(care)" in vip["c1/sms"][1]["note"]
+    assert "c3/sms" not in vip  # opted out of sms: care makes no task for them either
+    notice = states(engine, run(engine, rules, library, "notice", local(20, 9, 10)))
+    assert notice["c1/sms"][0] == "pending"  # service is neither care nor marketing
+
+
+def test_the_rehearsal_says_what_a_class_is_spared(
+        engine: Engine, config: Config, library: Library) -> None:
+    with engine.begin() as conn:
+        planned = service.plan(conn, policy(config), library, library.playbooks["greet"],
+                               local(20, 9), "manual", "designer")
+    assert planned is not None
+    rehearsal = planned["rehearsal"]
+    assert rehearsal["contact_class"] == "care"
+    assert rehearsal["exempt"] == "care: never arbitrated against marketing, outside marketing caps"
 
 
 # --- arbitration when tasks are made ---

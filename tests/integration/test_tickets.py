@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters.db.engines import make_engine
-from adapters.db.schema import customers, entries, events, tokens
-from adapters.tickets import service
+from adapters.db.schema import customers, entries, events, tasks, ticket_members, tokens
+from adapters.tickets import designer, notices, service
 from adapters.users import add_user, token_holder, user_for_token
-from engine.config import Config
+from engine.config import Config, Notifier
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.library import Library, load_library
+from engine.selection import in_global_control
 from engine.users import User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +96,25 @@ def test_sweep_plans_a_ticket_with_snapshot_and_rehearsal(engine: Engine, config
     assert ticket["audit"][0]["from"] is None and ticket["audit"][0]["to"] == "planned"
 
 
+def test_an_approver_is_warned_that_a_small_control_group_can_tell_nothing(
+        engine: Engine, config: Config, library: Library) -> None:
+    ticket = _sweep(engine, config, library, AT)
+    assert ticket is not None
+    power = ticket["power"]
+    assert power["treatment"] == ticket["audience"]["treatment"]
+    assert power["control"] == ticket["audience"]["control"]
+    assert power["base_rate_source"] == "default" and power["base_rate"] == 0.05
+    assert power["minimum_detectable_effect"] is None and power["under_powered"]
+    assert [w["code"] for w in ticket["warnings"]] == ["under_powered"]
+    assert "can never tell an effect apart" in ticket["warnings"][0]["message"]
+    assert ticket["rehearsal"]["power"] == power
+    with engine.begin() as conn:
+        notices.decide(conn, AT)
+    told = [n for n in notices.pending(engine, Notifier(base_url="https://tend.example"))
+            if n.ticket_id == ticket["id"]]
+    assert [n.as_json()["warnings"] for n in told] == [[ticket["warnings"][0]["message"]]]
+
+
 def test_a_window_is_swept_once_and_a_newer_sweep_supersedes(engine: Engine, config: Config,
                                                             library: Library) -> None:
     first = _sweep(engine, config, library, AT)
@@ -145,6 +166,28 @@ def test_a_repeated_approval_answers_the_ticket_and_writes_nothing(
         assert len(service.tasks(conn, ticket["id"])) == tasks_before
     assert again["repeat"] is True and again["state"] == "executing"
     assert again["audit"] == done["audit"] and again["approvals"] == done["approvals"]
+
+
+def test_the_global_control_is_never_contacted_and_is_recorded_as_such(
+        engine: Engine, config: Config, library: Library) -> None:
+    program = dataclasses.replace(config, global_control=0.3)
+    held = sorted(c["id"] for c in CUSTOMERS if in_global_control(c["id"], 0.3)
+                  and c["churned_on"] is not None and c["id"] != "opted_out")
+    assert held  # 30% of 42 churned customers
+    ticket = _sweep(engine, program, library, AT)
+    assert ticket is not None
+    assert ticket["audience"]["suppressed"]["global_control"] == len(held)
+    _approve(engine, program, library, ticket["id"], LEAD, AT)
+    with engine.connect() as conn:
+        members = {row.customer_id: f"{row.grp}:{row.reason}" for row in conn.execute(
+            sa.select(ticket_members).where(ticket_members.c.ticket_id == ticket["id"]))}
+        contacted = set(conn.execute(sa.select(tasks.c.customer_id)).scalars())
+        cid = held[0]
+        said = designer.explain(conn, cid, [library.playbooks["winback"]], program, AT, True)
+    assert {members[c] for c in held} == {"suppressed:global_control"}
+    assert ticket["rehearsal"]["suppressed"]["global_control"] == len(held)
+    assert contacted and contacted.isdisjoint(held)
+    assert "suppressed: global_control" in str(said)
 
 
 def test_approval_executes_with_entries_and_tasks(engine: Engine, config: Config,
@@ -266,6 +309,10 @@ def test_advance_evaluates_and_closes_with_conversions(engine: Engine, config: C
     assert goal["control"]["rate"] == 1 / len(control)
     sms = next(f for f in closed["results"]["funnel"] if f["step"] == "sms")
     assert sms["states"] == {"pending": len(treated) - 1} and sms["sent"] == 0
+    later = _sweep(engine, config, library, AT + dt.timedelta(days=40))
+    assert later is not None
+    assert later["power"]["base_rate_source"] == "history"
+    assert later["power"]["base_rate"] == 1 / len(control)
 
 
 def test_audit_rows_are_one_per_change_and_never_edited(engine: Engine, config: Config,

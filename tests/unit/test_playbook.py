@@ -86,6 +86,7 @@ def test_winback_model(library: Library) -> None:
 def test_defaults_of_optional_keys(config: Config, library: Library) -> None:
     playbook = parse_playbook(MINIMAL, "minimal.yaml", config, library.workflows)
     assert (playbook.owner, playbook.priority, playbook.holdout) == (None, 0, 0.0)
+    assert playbook.contact_class == "sales"
     assert (playbook.exclude, playbook.cooldown, playbook.goal) == (None, None, None)
     assert playbook.steps[0].params == {} and playbook.steps[0].unless is None
 

@@ -194,6 +194,49 @@ def test_a_suppressed_task_beats_nobody() -> None:
     assert decision.reason == pol.FREQUENCY_CAP and beaten == []
 
 
+# --- contact classes ---
+
+def test_care_neither_loses_nor_wins_arbitration_against_marketing() -> None:
+    upsell = contact(local(20, 10), "sms", "upsell", 90)
+    greeting = pol.Intent(local(20, 11), "sms", "birthday", 10, kind=pol.CARE)
+    assert pol.rival(POLICY, greeting, [upsell]) is None
+    planned = pol.Contact(local(20, 12), "sms", "birthday", 10, 7, False, pol.CARE)
+    assert pol.losers(POLICY, intent(local(20, 11), priority=90), [planned]) == []
+    other_care = pol.Contact(local(20, 10), "sms", "vip_care", 50, kind=pol.CARE)
+    assert pol.rival(POLICY, greeting, [other_care]) == other_care
+
+
+def test_retention_and_sales_are_one_family_in_arbitration() -> None:
+    sale = contact(local(20, 10), "sms", "upsell", 90)
+    keep = pol.Intent(local(20, 11), "sms", "churn_risk", 80, kind=pol.RETENTION)
+    assert pol.rival(POLICY, keep, [sale]) == sale
+
+
+def test_marketing_caps_neither_count_nor_stop_care() -> None:
+    greeting = contact(local(20, 10), "sms", "birthday", 10)
+    greeting = pol.Contact(greeting.at, "sms", "birthday", 10, kind=pol.CARE)
+    sale = pol.Intent(local(20, 11), "sms", "upsell", 90)
+    assert pol.judge(POLICY, sale, [greeting]) == pol.SENT
+    care = pol.Intent(local(20, 11), "sms", "vip_care", 10, kind=pol.SERVICE)
+    assert pol.judge(POLICY, care, [contact(local(20, 10), "sms", "upsell", 90)]) == pol.SENT
+    own = pol.Policy(SHANGHAI, caps=(pol.Cap(1, dt.timedelta(days=1), "sms",
+                                             frozenset({pol.CARE})),))
+    stopped = pol.judge(own, pol.Intent(local(20, 11), "sms", "vip_care", 10, kind=pol.CARE),
+                        [greeting])
+    assert stopped.reason == pol.FREQUENCY_CAP and stopped.note == "sms (care): at most 1 per 1d"
+
+
+def test_opt_outs_stop_every_class() -> None:
+    greeting = pol.Intent(local(20, 11), "sms", "birthday", 10, ("sms",), pol.CARE)
+    assert pol.judge(POLICY, greeting, []).reason == pol.OPTED_OUT
+
+
+def test_only_care_and_service_are_told_what_they_are_spared() -> None:
+    assert pol.exemption(pol.SALES) is None and pol.exemption(pol.RETENTION) is None
+    assert pol.exemption(pol.CARE) == ("care: never arbitrated against marketing, outside "
+                                       "marketing caps")
+
+
 # --- config ---
 
 def _config(policy: str) -> str:
@@ -227,6 +270,8 @@ def test_the_shipped_policy_loads() -> None:
     ("contact_policy:\n  frequency: {}\n", "frequency"),
     ("contact_policy:\n  declines: {max: 0, within: 30d}\n", "expected 1 or more"),
     ("contact_policy:\n  declines: {max: 2}\n", "within"),
+    ("contact_policy:\n  caps: [{classes: [vip], max: 1, per: 1d}]\n", "classes"),
+    ("contact_policy:\n  caps: [{classes: [], max: 1, per: 1d}]\n", "at least one class"),
 ])
 def test_a_bad_policy_names_the_place(policy: str, message: str) -> None:
     with pytest.raises(ValidationError) as caught:

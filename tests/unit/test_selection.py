@@ -6,7 +6,7 @@ import hashlib
 import math
 from decimal import Decimal
 
-from engine.selection import in_control, select_members
+from engine.selection import global_share, in_control, in_global_control, select_members
 
 
 def reference_in_control(playbook: str, cid: str, holdout: float) -> bool:
@@ -45,3 +45,32 @@ def test_groups_are_disjoint_and_cooldown_wins_over_opt_out() -> None:
 def test_zero_holdout_means_no_control_group() -> None:
     selection = select_members("p", 1, 0.0, ["a", "b"])
     assert selection.control == () and selection.treatment == ("a", "b")
+
+
+def test_the_global_control_is_the_same_customers_for_every_playbook() -> None:
+    ids = [f"c{i:06d}" for i in range(20_000)]
+    held = {cid for cid in ids if in_global_control(cid, 0.02)}
+    assert 0.017 < len(held) / len(ids) < 0.023
+    for playbook in ("upsell", "winback"):
+        chosen = select_members(playbook, 1, 0.1, ids, global_control=0.02)
+        assert set(chosen.suppressed["global_control"]) == held
+        assert held.isdisjoint(chosen.treatment) and held.isdisjoint(chosen.control)
+        assert len(chosen.treatment) + len(chosen.control) + len(held) == len(ids)
+
+
+def test_cooldown_and_opt_out_come_before_the_global_control() -> None:
+    ids = [f"c{i:05d}" for i in range(5_000)]
+    held = sorted(cid for cid in ids if in_global_control(cid, 0.05))
+    chosen = select_members("upsell", 1, 0.0, ids, cooldown_ids=held[:3],
+                            opted_out_ids=held[3:5], global_control=0.05)
+    assert chosen.suppressed["cooldown"] == tuple(held[:3])
+    assert chosen.suppressed["opted_out"] == tuple(held[3:5])
+    assert chosen.suppressed["global_control"] == tuple(held[5:])
+
+
+def test_care_and_service_are_exempt_and_no_share_holds_nobody() -> None:
+    assert global_share(0.02, "care") == 0.0 and global_share(0.02, "service") == 0.0
+    assert global_share(0.02, "sales") == 0.02 and global_share(0.02, "retention") == 0.02
+    chosen = select_members("birthday", 1, 0.0, [f"c{i}" for i in range(1000)],
+                            global_control=global_share(0.02, "care"))
+    assert "global_control" not in chosen.suppressed and len(chosen.treatment) == 1000
