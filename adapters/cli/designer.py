@@ -169,6 +169,8 @@ def explain_command(ctx: click.Context, customer: str, playbook: str | None,
 
 def _preview_text(found: Preview) -> str:
     """A preview as a designer reads it in a terminal."""
+    from adapters.tickets.report_text import power_lines
+    from adapters.tickets.store import warnings_of
     from adapters.tickets.sweep import REPLAY_WINDOW
 
     playbook, sel = found.playbook, found.selection
@@ -189,6 +191,8 @@ def _preview_text(found: Preview) -> str:
         named = ", ".join(f"{n} {k:,}" for n, k in found.offers.get(step.id, {}).items())
         lines.append(f"    {step.id:<14} {step.channel:<16} {sel.steps.get(step.id, 0):>9,}"
                      + (f"   (eligible: {named})" if named else ""))
+    lines.extend(power_lines(found.power, [w for w in warnings_of(
+        {"power": found.power, "treatment": len(sel.treatment)})]))
     if sel.treatment:
         stride = max(1, len(sel.treatment) // SAMPLE)
         lines.append("  sample:     " + ", ".join(sel.treatment[::stride][:SAMPLE]))

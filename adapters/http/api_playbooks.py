@@ -112,7 +112,7 @@ def _preview(pb: Playbook, args: dict[str, Any]) -> dict[str, Any]:
         "counts": {"matched": len(sel.matched), "treatment": len(sel.treatment),
                    "control": len(sel.control), "suppressed": sum(suppressed.values())},
         "steps": dict(sel.steps), "suppressed": suppressed,
-        "sample": list(sel.treatment[::stride][:SAMPLE]),
+        "sample": list(sel.treatment[::stride][:SAMPLE]), "power": found.power,
         "group": args["group"], "ids": chunk, "next_cursor": next_cursor,
     }
 

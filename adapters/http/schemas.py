@@ -58,6 +58,8 @@ class PreviewOut(Out):
     steps = fields.Dict(keys=fields.String(), values=fields.Integer())
     suppressed = fields.Dict(keys=fields.String(), values=fields.Integer())
     sample = fields.List(fields.String())
+    power = fields.Dict(metadata={"description": "engine.power for this split, as a ticket's "
+                                                "rehearsal shows it (docs/EVALUATION.md)"})
     group = fields.String()
     ids = fields.List(fields.String())
     next_cursor = fields.String(allow_none=True)

@@ -9,6 +9,7 @@ and explain page call these and render the values they return.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.engines import load_customer, load_customers
 from adapters.db.schema import events, tasks, tickets
+from adapters.evaluation.history import control_rate
 from adapters.tickets.sweep import REPLAY_WINDOW, sweep
 from engine.config import Config
 from engine.customer import facts
@@ -28,6 +30,7 @@ from engine.evaluate import holds
 from engine.explain import explain_playbook, render_text, task_story
 from engine.offer import Offer
 from engine.playbook import Playbook
+from engine.power import power_of
 from engine.selection import Selection
 
 CHUNK = 5_000  # treatment customers loaded at a time to count offer eligibility
@@ -45,11 +48,12 @@ class Preview:
     # Per step that names offers, how many of the treatment each is eligible for (only
     # when the library's offers were given).
     offers: dict[str, dict[str, int]]
+    power: dict[str, Any]  # engine.power as the rehearsal would show it (docs/EVALUATION.md)
 
     def as_json(self) -> dict[str, Any]:
         """The selection with every id (`tend preview --json`)."""
-        return {**self.selection.as_json(self.at), **({"offers": self.offers} if self.offers
-                                                      else {})}
+        return {**self.selection.as_json(self.at), "power": self.power,
+                **({"offers": self.offers} if self.offers else {})}
 
 
 class Explanation(TypedDict):
@@ -73,8 +77,11 @@ def preview(conn: Connection, playbook: Playbook, config: Config, at: dt.datetim
     for."""
     stamp = at.astimezone(config.timezone).isoformat(timespec="seconds")
     selection = sweep(conn, playbook, config, at)
+    power = power_of(len(selection.treatment), len(selection.control),
+                     base_rate=control_rate(conn, playbook.id))
     return Preview(playbook, stamp, selection,
-                   offer_counts(conn, playbook, selection, config, at, offers or {}))
+                   offer_counts(conn, playbook, selection, config, at, offers or {}),
+                   dataclasses.asdict(power))
 
 
 def offer_counts(conn: Connection, playbook: Playbook, sel: Selection, config: Config,

@@ -22,7 +22,7 @@ def render(ticket: Mapping[str, Any]) -> str:
         "  steps:",
         *(f"    {step:<14} {count:>9,}" for step, count in ticket["steps"].items()),
     ]
-    lines.extend(_power(ticket.get("power"), ticket.get("warnings") or ()))
+    lines.extend(power_lines(ticket.get("power"), ticket.get("warnings") or ()))
     if ticket["next_level"] is not None:
         lines.append(f"  waiting for level {ticket['next_level']}, deadline {ticket['deadline']}")
     for a in ticket["approvals"]:
@@ -40,7 +40,7 @@ def render(ticket: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _power(power: Mapping[str, Any] | None, warnings: Any) -> list[str]:
+def power_lines(power: Mapping[str, Any] | None, warnings: Any) -> list[str]:
     if not power:
         return []
     mde = power["minimum_detectable_effect"]

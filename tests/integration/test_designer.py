@@ -89,6 +89,8 @@ def test_text_preview_shows_counts_per_step(tend: CliRunner) -> None:
     assert result.exit_code == 0, result.stderr
     assert "matched             1" in result.stdout
     assert "greeting" in result.stdout and "birthday_today" in result.stdout
+    assert "power       detects nothing at 80% power, base rate 5.0% (default)" in result.stdout
+    assert "warning     treatment 1 and control 0 can never tell an effect apart" in result.stdout
 
 
 def test_draft_file_is_previewed_without_installing(tend: CliRunner, tmp_path: Path) -> None:

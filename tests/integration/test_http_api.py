@@ -210,6 +210,8 @@ def test_validate_and_preview(api: Api) -> None:
     first = api.call("POST", "/playbooks/winback/preview", "designer", json=body).json
     assert first["counts"]["matched"] == 25 and len(first["ids"]) == 10
     assert sum(first["counts"][k] for k in ("treatment", "control", "suppressed")) == 25
+    assert first["power"]["treatment"] == first["counts"]["treatment"]
+    assert first["power"]["under_powered"] is True  # 25 customers tell nothing
     ids = list(first["ids"])
     cursor = first["next_cursor"]
     while cursor:
