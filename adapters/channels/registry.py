@@ -9,8 +9,8 @@ from adapters.channels.base import CANCEL, TASK, Push, Pusher, Send, number
 from adapters.channels.log import log_push
 from adapters.channels.smtp import smtp_sender
 from adapters.channels.webhook import Client, webhook_push
+from engine.channel import Channel
 from engine.clock import Clock, system_clock
-from engine.config import Channel
 
 
 def pushers(channels: Mapping[str, Channel],

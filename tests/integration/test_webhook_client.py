@@ -13,7 +13,7 @@ import pytest
 
 from adapters.channels.base import DELIVERED, REFUSED, RETRY
 from adapters.channels.registry import pushers
-from engine.config import Channel
+from engine.channel import Channel
 
 TASK = {"id": 1, "idempotency_key": "k-1", "payload": {}}
 
