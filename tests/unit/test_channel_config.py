@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.channels.registry import BUILDERS, PULLED, pushers
+from engine.channel import ADAPTERS
 from engine.config import Config, parse_config
 from engine.errors import ValidationError
 from engine.policy import QuietHours
@@ -105,3 +107,10 @@ def test_the_simulation_answers_as_each_channel_is_configured() -> None:
     assert world.contact(1, "a", "p", "ivr", at).status == "connected"
     assert world.contact(1, "b", "p", "outbound_call", at).status == "delivered"
     assert World(sure, 1).contact(1, "c", "p", "outbound_call", at).status == "connected"
+
+
+def test_every_adapter_type_config_accepts_is_pushed_or_pulled() -> None:
+    assert sorted(ADAPTERS) == sorted([*BUILDERS, PULLED])
+    config = _with("  wechat: {adapter: pull}\n  app_inbox: {adapter: log}\n")
+    pushed = pushers(config.channels)
+    assert "app_inbox" in pushed and "wechat" not in pushed
