@@ -79,7 +79,8 @@ def simulate(engine: Engine, config: Config, library: Library, behaviour: Behavi
     counts: Counter[str] = Counter()
     _load_customers(engine, config, customers_n, seed, start)
     natural = _natural_events(library, behaviour, customers_n, seed, begin, end)
-    world = World(behaviour, f"{seed}:contacts")
+    world = World(behaviour, f"{seed}:contacts",
+                  frozenset(name for name, channel in config.channels.items() if channel.calls))
     for day in range(days):
         today = begin + DAY * day
         with engine.begin() as conn:

@@ -18,18 +18,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import fields, validate, validates, validates_schema
 
+from engine.channel import CHANNEL_NAME, Channel, ChannelSchema, build_channel
 from engine.condition import Parser
 from engine.customer import Stage, Tier
 from engine.errors import Problem, ValidationError
 from engine.fields import Catalog, customer_catalog, with_event
 from engine.policy import Policy
 from engine.policy_schema import PolicySchema, build_policy
-from engine.schemas import NAME, Duration, Integer, Number, Strict, Text, load_checked
+from engine.schemas import (
+    NAME,
+    Duration,
+    Entries,
+    Integer,
+    Number,
+    Strict,
+    Text,
+    load_checked,
+)
 from engine.source import Source, load_yaml
 from engine.values import DECLARABLE_TYPES, FieldType
 
-CHANNELS = ("sms", "outbound_call", "email", "push", "store", "account_manager")
-ADAPTERS = ("log", "webhook", "pull", "smtp")
 DEFAULT_DATABASE_URL = "sqlite:///var/tend.db"
 NOTIFIERS = ("log", "smtp", "webhook")
 # What each notifier kind cannot work without (the rest have defaults).
@@ -45,12 +53,6 @@ class _TierSchema(Strict):
 class _StageSchema(Strict):
     stage = fields.String(required=True, validate=NAME)
     when = fields.Raw()
-
-
-class _ChannelSchema(Strict):
-    adapter = fields.String(required=True, validate=validate.OneOf(ADAPTERS))
-    options = fields.Dict(keys=fields.String(), load_default=dict)
-    cost = Number(validate=validate.Range(min=0))  # per task sent; evaluation's cost figures
 
 
 class _NotifierSchema(Strict):
@@ -100,8 +102,8 @@ class _ConfigSchema(Strict):
     events = fields.Dict(keys=fields.String(validate=NAME),
                          values=fields.Dict(keys=fields.String(validate=NAME), values=_TYPE),
                          load_default=dict)
-    channels = fields.Dict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
-                           values=fields.Nested(_ChannelSchema), load_default=dict)
+    channels = Entries(keys=fields.String(validate=CHANNEL_NAME),
+                       values=fields.Nested(ChannelSchema), load_default=dict)
     roles = fields.List(fields.String(validate=NAME), load_default=list)
     # where customers come to us (a store visit, a hotline call, the website): offers name
     # them; no tasks are sent on them, so they need no adapter
@@ -120,14 +122,6 @@ class _ConfigSchema(Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise MarshmallowError(f"unknown timezone {value!r}") from None
-
-
-@dataclass(frozen=True)
-class Channel:
-    name: str
-    adapter: str
-    options: Mapping[str, Any]
-    cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -242,8 +236,7 @@ def parse_config(text: str, file: str) -> Config:
     problems.extend(_policy_problems(source, data["contact_policy"], data["channels"]))
     if problems:
         raise ValidationError(problems)
-    channels = {name: Channel(name, c["adapter"], c["options"], c.get("cost"))
-                for name, c in data["channels"].items()}
+    channels = {name: build_channel(name, c) for name, c in data["channels"].items()}
     events = {name: {k: DECLARABLE_TYPES[v] for k, v in spec.items()}
               for name, spec in data["events"].items()}
     return Config(tiers=tiers, lifecycle=tuple(stages), attributes=attributes, events=events,

@@ -70,6 +70,34 @@ class Duration(fields.Field):
             raise ValidationError(str(exc)) from None
 
 
+class Entries(fields.Dict):
+    """A mapping of names to entries whose errors are placed at the entry, as people read the
+    file: `channels.wechat.adapter`, not marshmallow's `channels.wechat.value.adapter`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> Any:
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as exc:
+            raise ValidationError(_by_entry(exc.messages), valid_data=exc.valid_data) from None
+
+
+def _by_entry(messages: Any) -> Any:
+    if not isinstance(messages, dict):
+        return messages
+    found: dict[Any, Any] = {}
+    for name, parts in messages.items():
+        entry: dict[str, Any] = {}
+        for part in ("key", "value"):
+            inner = parts.get(part) if isinstance(parts, dict) else None
+            if isinstance(inner, dict):
+                entry.update(inner)
+            elif inner:
+                entry.setdefault("_schema", []).extend(inner)
+        found[name] = entry or parts
+    return found
+
+
 class Strict(Schema):
     """Unknown keys are errors (marshmallow's default RAISE, named here so it's deliberate)."""
 

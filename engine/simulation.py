@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from random import Random
 
+from engine.channel import CALL_CHANNELS
 from engine.errors import ValidationError
 
 DAY = dt.timedelta(days=1)
@@ -40,7 +41,7 @@ EFFECTS = {"churn_risk": 0.15, "renewal": 0.10, "winback": 0.12, "upsell": 0.06,
 REACH = {"outbound_call": 0.7, "account_manager": 0.8, "sms": 0.95, "push": 0.6, "email": 0.5,
          "store": 0.3}
 DEFAULT_REACH = 0.9
-CALLS = frozenset({"outbound_call", "account_manager"})
+CALLS = CALL_CHANNELS  # unless the caller says which channels are calls (config `kind`)
 
 
 @dataclass(frozen=True)
@@ -99,15 +100,17 @@ class Contact:
 class World:
     """The customers' side of a simulation: who each ticket has reached, and their answers."""
 
-    def __init__(self, behaviour: Behaviour, seed: int | str) -> None:
+    def __init__(self, behaviour: Behaviour, seed: int | str,
+                 calls: frozenset[str] = CALLS) -> None:
         self.behaviour = behaviour
+        self.calls = calls  # channels whose results are calls' (no_answer, connected)
         self.rng = Random(seed)
         self.first_reached: dict[tuple[int, str], dt.datetime] = {}
 
     def contact(self, ticket_id: int, customer_id: str, playbook: str, channel: str,
                 at: dt.datetime) -> Contact:
         """A task of `ticket_id` handled by `channel` at `at`."""
-        call = channel in CALLS
+        call = channel in self.calls
         if self.rng.random() >= self.behaviour.reach.get(channel, DEFAULT_REACH):
             return Contact("no_answer" if call else "failed", None)
         key = (ticket_id, customer_id)

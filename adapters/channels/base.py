@@ -32,7 +32,6 @@ from engine.privacy import mask_personal_data
 DELIVERED = tk.DELIVERED  # the outcome is the state it leaves the task in
 RETRY = "retry"  # the far side may take it later
 REFUSED = "refused"  # the far side will never take it: dead-letter now
-PUSH_ADAPTERS = ("log", "webhook", "smtp")
 RETRIED_4XX = (408, 429)  # timeouts and rate limits: the request was fine, try again
 TASK, CANCEL = "task", "cancel"  # the `kind` of a pushed message
 

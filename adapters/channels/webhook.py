@@ -1,6 +1,12 @@
 """The `webhook` channel: a signed POST per task or cancel over a kept-alive connection (one per
 thread). A 2xx is delivery; a 4xx other than 408/429 is the receiver refusing the task for good;
-anything else (5xx, 408, 429, timeouts, refused connections) may pass on a later attempt."""
+anything else (5xx, 408, 429, timeouts, refused connections, malformed answers) may pass on a
+later attempt.
+
+HTTP/1.1 is framed by h11 (a kept library: requests written, answers of every framing read to
+their exact end, 1xx skipped, keep-alive decided); this module keeps only the sockets: a pool
+of idle kept-alive connections, their timeouts and TLS. Why h11 rather than urllib3 or httpx
+is measured in docs/CHANNELS.md ("The HTTP client")."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+import h11
 import orjson
 
 from adapters.channels.base import (
@@ -47,7 +54,8 @@ def webhook_push(channel: str, options: Mapping[str, Any], client: Client,
                    "Tend-Signature": signature(secret, body, int(clock().timestamp()))}
         try:
             status = client.post(body, headers)
-        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out
+        except (OSError, http.client.HTTPException, h11.ProtocolError) as exc:
+            # refused, reset, timed out, closed early, or an answer that is not HTTP
             return Outcome(RETRY, f"{type(exc).__name__} from {url}: {exc}")
         if 200 <= status < 300:
             return Outcome(DELIVERED, f"HTTP {status}")
@@ -61,11 +69,9 @@ class Client:
     """POSTs to one URL over kept-alive connections, one per request in flight, reused:
     a new TCP (and TLS) handshake per task would cost more than the request itself.
 
-    HTTP/1.1 written and read here rather than by http.client, whose request building and
-    header parsing (the email package) cost more CPU than everything else a push does
-    (bench/dispatch.py); h11 costs about 40 µs a request, a fifth of a whole push now. A
-    response framed by neither Content-Length nor chunked encoding is read to the end and its
-    connection closed, as is any connection after an error."""
+    h11 frames each exchange; an answer framed by neither Content-Length nor chunked encoding
+    is read to the end of its connection, which is then closed, as is any connection after an
+    error or an answer h11 says the connection cannot outlive."""
 
     def __init__(self, channel: str, options: Mapping[str, Any]) -> None:
         url = options.get("url")
@@ -75,11 +81,11 @@ class Client:
         self.https = parts.scheme == "https"
         self.host = parts.hostname or ""
         self.port = parts.port or (443 if self.https else 80)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host = f"[{self.host}]" if ":" in self.host else self.host
         default = self.port == (443 if self.https else 80)
-        self.head = (f"POST {path} HTTP/1.1\r\nHost: {host}{'' if default else f':{self.port}'}"
-                     f"\r\nAccept-Encoding: identity\r\n")
+        self.fixed = [("Host", host if default else f"{host}:{self.port}"),
+                      ("Accept-Encoding", "identity")]
         self.timeout = number(channel, options, "timeout", 10.0, float)
         self.lock = threading.Lock()
         self.idle: list[_Connection] = []
@@ -89,24 +95,21 @@ class Client:
         with self.lock:
             idle, self.idle = self.idle, []
         for conn in idle:
-            conn.close()
+            conn.sock.close()
 
     def post(self, body: bytes, headers: Mapping[str, str]) -> int:
         """The answer's status; a kept connection the server has meanwhile closed is
         replaced once (a request sent twice carries one key), any other failure raises."""
-        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        if lines.count("\n") != len(headers) or lines.count("\r") != len(headers):
-            raise http.client.HTTPException("a header holds a line break")
-        request = (f"{self.head}{lines}Content-Length: {len(body)}\r\n\r\n"
-                   .encode("latin-1") + body)
+        request = h11.Request(method="POST", target=self.target, headers=[
+            *self.fixed, *headers.items(), ("Content-Length", str(len(body)))])
         with self.lock:
             conn = self.idle.pop() if self.idle else None
         if conn is not None:
             try:
-                return self._post(conn, request)
+                return self._exchange(conn, request, body)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 pass
-        return self._post(self._connect(), request)
+        return self._exchange(self._connect(), request, body)
 
     def _connect(self) -> _Connection:
         sock = socket.create_connection((self.host, self.port), self.timeout)
@@ -117,86 +120,44 @@ class Client:
         except BaseException:
             sock.close()
             raise
-        return _Connection(sock)
+        return _Connection(sock, h11.Connection(h11.CLIENT))
 
-    def _post(self, conn: _Connection, request: bytes) -> int:
+    def _exchange(self, conn: _Connection, request: h11.Request, body: bytes) -> int:
+        """Send one request and read its answer to the end; the connection goes back to the
+        pool when h11 says both sides may go on, and is closed otherwise."""
+        framing = conn.framing
         try:
-            conn.sock.sendall(request)
-            status, keep = conn.response()
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, ValueError):  # a malformed number in the response
-                raise http.client.HTTPException(f"malformed response: {exc}") from exc
+            conn.sock.sendall(b"".join(framing.send(event) or b"" for event in (
+                request, h11.Data(data=body), h11.EndOfMessage())))
+            status = 0
+            while True:
+                event = framing.next_event()
+                if event is h11.NEED_DATA:
+                    data = conn.sock.recv(65536)
+                    if not data and not status:
+                        raise http.client.RemoteDisconnected("closed without a response")
+                    framing.receive_data(data)
+                elif isinstance(event, h11.Response):
+                    status = event.status_code
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+                elif event is h11.PAUSED:  # a 101: the receiver left HTTP on this connection
+                    raise http.client.HTTPException("the receiver switched protocols")
+        except BaseException:
+            conn.sock.close()
             raise
-        if keep:
+        if framing.our_state is h11.DONE and framing.their_state is h11.DONE:
+            framing.start_next_cycle()
             with self.lock:
                 self.idle.append(conn)
         else:
-            conn.close()
+            conn.sock.close()
         return status
 
 
 class _Connection:
-    """One kept-alive connection and the reader of its responses."""
+    """One kept-alive socket and h11's state of the exchanges on it."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, framing: h11.Connection) -> None:
         self.sock = sock
-        self.file = sock.makefile("rb")
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
-
-    def response(self) -> tuple[int, bool]:
-        """Read one response (skipping interim 1xx ones): its status, and whether the
-        connection may carry another request."""
-        while True:
-            line = self.file.readline(65537)
-            if not line:
-                raise http.client.RemoteDisconnected("closed without a response")
-            version, _, rest = line.partition(b" ")
-            if not version.startswith(b"HTTP/") or not rest[:3].isdigit():
-                raise http.client.BadStatusLine(repr(line[:100]))
-            status = int(rest[:3])
-            fields = self._fields()
-            if status >= 200 or status == 101:
-                break
-        keep = version == b"HTTP/1.1" and b"close" not in fields.get(b"connection", b"").lower()
-        if status in (204, 304) or status < 200:
-            return status, keep and status != 101
-        if b"chunked" in fields.get(b"transfer-encoding", b"").lower():
-            self._chunks()
-        elif b"content-length" in fields:
-            self._skip(int(fields[b"content-length"]))
-        else:
-            while self.file.read(65536):
-                pass
-            keep = False
-        return status, keep
-
-    def _fields(self) -> dict[bytes, bytes]:
-        fields: dict[bytes, bytes] = {}
-        for _ in range(200):
-            line = self.file.readline(65537)
-            if line in (b"\r\n", b"\n"):
-                return fields
-            if not line:
-                raise http.client.IncompleteRead(b"")
-            name, _, value = line.partition(b":")
-            fields[name.strip().lower()] = value.strip()
-        raise http.client.HTTPException("too many header fields")
-
-    def _chunks(self) -> None:
-        while True:
-            size = int(self.file.readline(65537).split(b";")[0].strip() or b"x", 16)
-            if size == 0:
-                self._fields()  # trailers
-                return
-            self._skip(size + 2)
-
-    def _skip(self, size: int) -> None:
-        while size > 0:
-            got = len(self.file.read(min(size, 65536)))
-            if not got:
-                raise http.client.IncompleteRead(b"", size)
-            size -= got
+        self.framing = framing

@@ -28,7 +28,8 @@ from adapters.db.outage import Backoff
 from adapters.http.app import create_app
 from adapters.tasks.worker import run
 from adapters.tickets.scheduler import Scheduler
-from engine.config import Channel, Config
+from engine.channel import Channel
+from engine.config import Config
 from engine.library import Library
 
 __all__ = ["library", "rules"]

@@ -25,7 +25,8 @@ from adapters.db.engines import make_engine
 from adapters.db.schema import customers, tasks
 from adapters.tasks.worker import run_once
 from adapters.tickets import service as tickets
-from engine.config import Channel, Config
+from engine.channel import Channel
+from engine.config import Config
 from engine.errors import ValidationError
 from engine.library import load_library
 from engine.users import User

@@ -1,6 +1,6 @@
-"""The webhook channel's own HTTP/1.1 client against a raw loopback server that answers with
-the framings receivers use: the push's outcome and the kept connection depend on reading
-each answer to its exact end."""
+"""The webhook channel's HTTP/1.1 client (h11 framing, our pool of kept connections) against a
+raw loopback server that answers with the framings receivers use: the push's outcome and the
+kept connection depend on reading each answer to its exact end."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from adapters.channels.base import DELIVERED, REFUSED, RETRY
 from adapters.channels.registry import pushers
-from engine.config import Channel
+from engine.channel import Channel
 
 TASK = {"id": 1, "idempotency_key": "k-1", "payload": {}}
 
@@ -87,6 +87,8 @@ def test_answers_of_every_framing_are_read_to_their_end_and_the_connection_kept(
 @pytest.mark.parametrize("answer", [b"garbage\r\n\r\n<close>",
                                     b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n<close>",
                                     b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort<close>",
+                                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n"
+                                    b"Connection: upgrade\r\n\r\n<close>",
                                     b"<close>"])
 def test_a_malformed_or_cut_answer_is_tried_again_later(monkeypatch: pytest.MonkeyPatch,
                                                        answer: bytes) -> None:

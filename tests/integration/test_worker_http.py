@@ -24,8 +24,9 @@ from adapters.http.state import State
 from adapters.tasks.worker import cancel as send_cancels
 from adapters.tasks.worker import claim, record, run_once
 from adapters.tickets import service as tickets
+from engine.channel import Channel
 from engine.clock import FixedClock
-from engine.config import Channel, Config
+from engine.config import Config
 from engine.users import User
 
 # 11:00 in Shanghai: outside every channel's quiet hours, whatever the hour the suite runs at.
