@@ -18,6 +18,7 @@ from engine.simulation import Behaviour, World
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (ROOT / "config.yaml").read_text(encoding="utf-8")
 ANCHOR = "  push: {adapter: log}\n"
+LINE = SHIPPED[:SHIPPED.index(ANCHOR)].count("\n") + 2  # the line of the first added channel
 
 
 def _with(channels: str) -> Config:
@@ -76,11 +77,11 @@ def test_a_new_channel_takes_quiet_hours_capacity_and_caps() -> None:
 
 @pytest.mark.parametrize(("channels", "message"), [
     ("  wechat: {adapter: fax}\n",
-     "config.yaml:44:12: channels.wechat.adapter: must be one of: log, webhook, pull, smtp"),
+     f"config.yaml:{LINE}:12: channels.wechat.adapter: must be one of: log, webhook, pull, smtp"),
     ("  wechat: {options: {}}\n",
-     "config.yaml:44:3: channels.wechat.adapter: missing data for required field"),
+     f"config.yaml:{LINE}:3: channels.wechat.adapter: missing data for required field"),
     ("  WeChat: {adapter: pull}\n",
-     "config.yaml:44:3: channels.WeChat: expected a name of [a-z][a-z0-9_]*"),
+     f"config.yaml:{LINE}:3: channels.WeChat: expected a name of [a-z][a-z0-9_]*"),
     ("  all: {adapter: pull}\n", "channels.all: `all` means every channel in opt_out"),
     ("  wechat: {adapter: pull, kind: chat}\n",
      "channels.wechat.kind: must be one of: call, message"),
