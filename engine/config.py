@@ -33,6 +33,8 @@ DEFAULT_DATABASE_URL = "sqlite:///var/tend.db"
 NOTIFIERS = ("log", "smtp", "webhook")
 # What each notifier kind cannot work without (the rest have defaults).
 ENV_NAME = validate.Regexp(r"^[A-Z_][A-Z0-9_]*$", error="expected an environment variable name")
+ORIGIN = validate.Regexp(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+                         error="expected an origin: scheme://host[:port], no path")
 _NOTIFIER_NEEDS = {"log": (), "smtp": ("host",), "webhook": ("url", "secret_env")}
 
 
@@ -85,6 +87,12 @@ class _TeamSchema(Strict):
     members = fields.List(Text(), required=True, validate=validate.Length(min=1))
 
 
+class _ConsoleSchema(Strict):
+    # Sites whose pages may frame the compact customer view (a CRM's pop-up): scheme, host
+    # and port only, as CSP `frame-ancestors` names them.
+    embed_origins = fields.List(fields.String(validate=ORIGIN), load_default=list)
+
+
 class _ConfigSchema(Strict):
     timezone = Text(load_default="UTC")
     trigger_max_age = Duration(load_default=dt.timedelta(days=2))
@@ -109,6 +117,7 @@ class _ConfigSchema(Strict):
                         load_default=dict)
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
     contact_policy = fields.Nested(PolicySchema, load_default=dict)
+    console = fields.Nested(_ConsoleSchema, load_default=dict)
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
@@ -164,6 +173,7 @@ class Config:
     policy: Policy = field(default_factory=Policy)  # no `contact_policy` section: no limits
     teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # team → member names
     contact_channels: tuple[str, ...] = ()  # where customers reach us (offers, views)
+    embed_origins: tuple[str, ...] = ()  # may frame /console/customers/<id>/compact
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -249,7 +259,8 @@ def parse_config(text: str, file: str) -> Config:
                   misfire_grace=data["misfire_grace"],
                   policy=build_policy(data["contact_policy"], ZoneInfo(data["timezone"])),
                   teams={name: frozenset(t["members"]) for name, t in data["teams"].items()},
-                  contact_channels=tuple(dict.fromkeys(data["contact_channels"])))
+                  contact_channels=tuple(dict.fromkeys(data["contact_channels"])),
+                  embed_origins=tuple(data["console"].get("embed_origins", ())))
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],
