@@ -264,6 +264,12 @@ def test_only_the_compact_view_may_be_framed_and_only_by_the_configured_crm(
     form = dict(re.findall(r'type="hidden" name="([a-z_]+)" value="([^"]*)"', first.group(1)))
     recorded = site.post(f"/console/customers/{who}/contacts", {**form, "outcome": "presented"})
     assert recorded.location == f"/console/customers/{who}/compact?channel=store"
+    assert _framing(recorded)[0] == f"frame-ancestors 'self' {CRM}"
+    refused = site.post(f"/console/customers/{who}/contacts", {**form, "outcome": "sold"})
+    assert refused.status_code == 400 and _framing(refused)[0] == f"frame-ancestors 'self' {CRM}"
+    plain = site.post(f"/console/customers/{who}/contacts",
+                      {**form, "back": "", "outcome": "sold"})
+    assert _framing(plain) == ("frame-ancestors 'none'", "DENY")
     site.sign_in("mia")
     assert _framing(site.client.get("/console/desk"))[0] == "frame-ancestors 'none'"
 

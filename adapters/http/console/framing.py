@@ -5,7 +5,9 @@ agent's CRM can open it in its pop-up (系统弹窗).
 Every response carries `Content-Security-Policy: frame-ancestors 'none'` and
 `X-Frame-Options: DENY` (clickjacking: no other site can dress a console button up as its
 own), unless its view allowed framing: then only `frame-ancestors 'self' <origins>`
-(X-Frame-Options cannot name origins; browsers that know CSP follow it instead).
+(X-Frame-Options cannot name origins; browsers that know CSP follow it instead). The answer
+to a form sent from the compact view (`back=compact`) may be framed as well, so an error
+(a 400 naming a field, a 409) shows in the pop-up rather than as a blocked frame.
 """
 
 from __future__ import annotations
@@ -53,7 +55,10 @@ def signin_prompt() -> Response:
 def deny_framing_by_default(app: Flask) -> None:
     @app.after_request
     def _deny(response: Response) -> Response:
-        if CSP not in response.headers:
-            response.headers[CSP] = DENY
-            response.headers["X-Frame-Options"] = "DENY"
+        if CSP in response.headers:
+            return response
+        if request.method == "POST" and request.form.get("back") == "compact":
+            return allow_framing(response)  # a compact form's answer, an error page too
+        response.headers[CSP] = DENY
+        response.headers["X-Frame-Options"] = "DENY"
         return response
