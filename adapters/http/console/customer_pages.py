@@ -8,7 +8,8 @@ The page calls the API's services with the API's checks: `auth.check_customer` b
 agent to its channels and a manager to their customers before the customer is looked up,
 `adapters.view.service.view` draws (and logs) the view, `adapters.view.contacts.record`
 records a contact. Each form carries a contact id made when the page was drawn, so a form
-sent twice (a double click, a reload) is one contact.
+sent twice (a double click, a reload) is one contact. `/compact` is the same view without the
+header, which the CRM pop-ups config.yaml lists may frame (framing.py).
 """
 
 from __future__ import annotations
