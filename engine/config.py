@@ -42,6 +42,8 @@ DEFAULT_DATABASE_URL = "sqlite:///var/tend.db"
 NOTIFIERS = ("log", "smtp", "webhook")
 # What each notifier kind cannot work without (the rest have defaults).
 ENV_NAME = validate.Regexp(r"^[A-Z_][A-Z0-9_]*$", error="expected an environment variable name")
+ORIGIN = validate.Regexp(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+                         error="expected an origin: scheme://host[:port], no path")
 _NOTIFIER_NEEDS = {"log": (), "smtp": ("host",), "webhook": ("url", "secret_env")}
 
 
@@ -88,6 +90,12 @@ class _TeamSchema(Strict):
     members = fields.List(Text(), required=True, validate=validate.Length(min=1))
 
 
+class _ConsoleSchema(Strict):
+    # Sites whose pages may frame the compact customer view (a CRM's pop-up): scheme, host
+    # and port only, as CSP `frame-ancestors` names them.
+    embed_origins = fields.List(fields.String(validate=ORIGIN), load_default=list)
+
+
 class _ConfigSchema(Strict):
     timezone = Text(load_default="UTC")
     trigger_max_age = Duration(load_default=dt.timedelta(days=2))
@@ -115,6 +123,7 @@ class _ConfigSchema(Strict):
                         load_default=dict)
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
     contact_policy = fields.Nested(PolicySchema, load_default=dict)
+    console = fields.Nested(_ConsoleSchema, load_default=dict)
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
@@ -163,6 +172,7 @@ class Config:
     teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # team → member names
     contact_channels: tuple[str, ...] = ()  # where customers reach us (offers, views)
     global_control: float = 0.0  # share of customers no marketing playbook contacts
+    embed_origins: tuple[str, ...] = ()  # may frame /console/customers/<id>/compact
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -248,7 +258,8 @@ def parse_config(text: str, file: str) -> Config:
                   policy=build_policy(data["contact_policy"], ZoneInfo(data["timezone"])),
                   teams={name: frozenset(t["members"]) for name, t in data["teams"].items()},
                   contact_channels=tuple(dict.fromkeys(data["contact_channels"])),
-                  global_control=data["global_control"])
+                  global_control=data["global_control"],
+                  embed_origins=tuple(data["console"].get("embed_origins", ())))
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],

@@ -388,3 +388,20 @@ customer_views = sa.Table(
     sa.Column("channel", text_c(32), nullable=False),
     sa.Column("viewed_at", UTCDateTime, nullable=False),
 )
+
+# Migration 0015: each call a person made on a task (the manager's desk). The task keeps its
+# furthest result; the attempts keep every call, so the trajectory shows all of them.
+task_attempts = sa.Table(
+    "task_attempts", metadata,
+    # made when the desk was drawn: a form sent twice is one call
+    sa.Column("id", text_c(64), primary_key=True),
+    sa.Column("task_id", sa.Integer, nullable=False, index=True),
+    sa.Column("ticket_id", sa.Integer, nullable=False),
+    sa.Column("customer_id", text_c(64), nullable=False),
+    sa.Column("channel", text_c(32), nullable=False),
+    sa.Column("status", text_c(16), nullable=False),       # engine.task.RESULTS
+    sa.Column("note", sa.Text),
+    sa.Column("by", text_c(128), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_task_attempts_customer_id_at", "customer_id", "at"),
+)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.engines import iso, load_customer
 from adapters.db.schema import customer_views, customers, tasks, ticket_members, tickets
-from adapters.tasks import contact_policy
+from adapters.tasks import attempts, contact_policy
 from adapters.tickets.offers import offers_for
 from adapters.view import contacts as contact_store
 from engine import policy as pol
@@ -125,21 +125,26 @@ def open_tasks(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
 
 
 def trajectory(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
-    """The newest contacts and task results together, newest first: what every channel
-    knows the customer was told and answered."""
+    """The newest contacts, call attempts and task results together, newest first: what
+    every channel knows the customer was told and answered. A task a person called shows
+    each call (adapters.tasks.attempts), not only the furthest result it keeps."""
     found = [(row.at, {"at": iso(row.at), "channel": row.channel, "offer": row.offer,
                        "outcome": row.outcome, "by": row.by, "note": row.note})
              for row in contact_store.recent(conn, customer_id, TRAJECTORY)]
-    results = conn.execute(
+    for call in attempts.recent(conn, customer_id, TRAJECTORY):
+        found.append((call.at, {
+            "at": iso(call.at), "channel": call.channel, "offer": _offer(call.payload),
+            "outcome": call.status, "by": call.by, "note": call.note}))
+    results = conn.execute(  # tasks no person called: their one (furthest) result
         sa.select(tasks.c.result_at, tasks.c.channel, tasks.c.state, tasks.c.route,
                   tasks.c.payload, tasks.c.detail)
         .where(tasks.c.customer_id == customer_id, tasks.c.result_at.is_not(None),
-               tasks.c.state.in_(tk.RESULTS))
+               tasks.c.state.in_(tk.RESULTS), ~attempts.attempted())
         .order_by(tasks.c.result_at.desc(), tasks.c.id).limit(TRAJECTORY))
     for row in results:
         found.append((row.result_at, {
             "at": iso(row.result_at), "channel": row.channel,
-            "offer": ((row.payload or {}).get("params") or {}).get("offer"),
+            "offer": _offer(row.payload),
             "outcome": row.state, "by": row.route.partition(":")[2] or row.route,
             "note": _note(row.detail)}))
     found.sort(key=lambda pair: pair[0], reverse=True)
@@ -162,6 +167,10 @@ def policy(conn: Connection, config: Config, customer_id: str, opt_out: tuple[st
         out[channel] = {"allowed": decision.verdict == pol.SEND, "reason": decision.reason,
                         "until": iso(decision.until)}
     return out
+
+
+def _offer(payload: Any) -> Any:
+    return ((payload or {}).get("params") or {}).get("offer")
 
 
 def _note(detail: Any) -> str | None:

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import Select, WebDriverWait
-from support.browser import chromium, missing, screenshot
+from selenium.webdriver.support.ui import Select
+from support import browser
+from support.browser import chromium, click, missing, screenshot, sign_out, widths
 from support.clock import child_env
 from support.server import serving
 
@@ -91,48 +90,8 @@ def plan_as(site: Site, token: str, playbook: str) -> int:
     return ticket_id
 
 
-def click(driver: WebDriver, css: str) -> None:
-    """Click what `css` selects, which loads a page, and wait until the new page has
-    replaced the old. When chromedriver has lost a freshly loaded page's node by the time
-    the click lands, the same click is made from inside the page."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    try:
-        driver.find_element(By.CSS_SELECTOR, css).click()
-    except WebDriverException as exc:
-        if not _lost(exc):
-            raise
-        old = driver.find_element(By.TAG_NAME, "html")
-        driver.execute_script("document.querySelector(arguments[0]).click()", css)
-    WebDriverWait(driver, 60).until(lambda _: _replaced(old))
-
-
-def _lost(exc: WebDriverException) -> bool:
-    """A node of a page that is gone: selenium's stale element, or chromedriver's own word
-    for it when the page was replaced mid-command."""
-    return isinstance(exc, StaleElementReferenceException) or \
-        "does not belong to the document" in (exc.msg or "")
-
-
-def _replaced(old: WebElement) -> bool:
-    try:
-        old.is_enabled()
-    except WebDriverException as exc:
-        if _lost(exc):
-            return True
-        raise
-    return False
-
-
 def sign_in(driver: WebDriver, site: Site, name: str) -> None:
-    driver.get(site.base + "/console/signin")
-    driver.find_element(By.ID, "token").send_keys(site.tokens[name])
-    click(driver, "form button[type=submit].primary")
-    assert driver.find_element(By.CLASS_NAME, "who").text == name
-
-
-def sign_out(driver: WebDriver) -> None:
-    click(driver, ".signout button")
-    assert driver.find_elements(By.ID, "token")
+    browser.sign_in(driver, site.base, site.tokens[name], name)
 
 
 def forged_post(driver: WebDriver, path: str, with_csrf: bool) -> int:
@@ -222,17 +181,17 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         screenshot(driver, SHOTS / f"{lang}-explain.png")
         sign_out(driver)
 
-        # The account manager records a call result on one of their customers' tasks.
+        # The account manager records a call on one of their customers' tasks.
         sign_in(driver, site, "mia")
-        tasks = driver.find_elements(By.CSS_SELECTOR, "#desk-tasks tbody tr")
-        customers = {t.find_element(By.TAG_NAME, "small").text.split(" ")[0] for t in tasks}
+        cards = driver.find_elements(By.CSS_SELECTOR, "#desk-customers .desk-customer")
+        customers = {c.get_attribute("id").removeprefix("customer-") for c in cards}
         assert customers and customers <= {"d01", "d04", "d07", "d10"}  # manager m01's only
-        first = tasks[0]
-        task_row = first.get_attribute("id")
-        customer = first.find_element(By.TAG_NAME, "small").text.split(" ")[0]
-        Select(first.find_element(By.TAG_NAME, "select")).select_by_value("accepted")
+        first = cards[0]
+        customer = first.get_attribute("id").removeprefix("customer-")
+        Select(first.find_element(By.CSS_SELECTOR, "select[name^='task:']")) \
+            .select_by_value("accepted")
         first.find_element(By.CSS_SELECTOR, "input[name=note]").send_keys("will upgrade")
-        click(driver, f"#{task_row} button")
+        click(driver, f"#customer-{customer} button[type=submit]")
         assert text["recorded"] in driver.find_element(By.CLASS_NAME, "flash").text
         assert customer in driver.find_element(By.ID, "desk-results").text
         screenshot(driver, SHOTS / f"{lang}-desk.png")
@@ -243,8 +202,7 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
             driver.find_element(By.TAG_NAME, "h1").text
         driver.set_window_size(390, 844)
         driver.refresh()
-        widths = driver.execute_script("return [document.documentElement.scrollWidth, "
-                                       "document.documentElement.clientWidth]")
-        assert widths[0] <= widths[1] <= 390, widths
+        scroll, client = widths(driver)
+        assert scroll <= client <= 390, (scroll, client)
         screenshot(driver, SHOTS / f"{lang}-customer-390.png")
         driver.set_window_size(1400, 1000)

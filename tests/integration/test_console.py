@@ -182,9 +182,10 @@ PAGES: list[tuple[str, str, set[str]]] = [  # method, path, who gets in (others:
     ("GET", "/console/draft", {"pat", "root"}),
     ("POST", "/console/draft", {"pat", "root"}),
     ("GET", "/console/desk", {"mia", "root"}),
-    ("POST", "/console/desk/tasks/999/result", {"mia", "root"}),
+    ("POST", "/console/desk/customers/d01/call", {"mia", "root"}),
     ("GET", "/console/customers?q=d01", {"vic", "root", "mia"}),
     ("GET", "/console/customers/d01", {"vic", "root", "mia"}),  # mia manages d01
+    ("GET", "/console/customers/d01/compact", {"vic", "root", "mia"}),
     ("POST", "/console/customers/d01/contacts", {"mia"}),
     ("POST", "/console/tickets/999/approve", {"lena", "dong", "pat"}),
     ("POST", "/console/tickets/999/reject", {"lena", "dong", "pat"}),
@@ -350,23 +351,35 @@ def test_library_diff_and_explain(console: Console) -> None:
     assert "no customer" in vic.text("/console/explain?customer=zz")
 
 
+def _call(mia: Browser, customer: str, task_id: int, status: str) -> TestResponse:
+    """A call from the desk: the customer's form as drawn, with a result on one task."""
+    desk = mia.text("/console/desk")
+    card = desk[desk.index(f'id="customer-{customer}"'):]
+    hidden = dict(re.findall(r'type="hidden" name="(call_id|channel)" value="([^"]*)"', card))
+    return mia.post(f"/console/desk/customers/{customer}/call",
+                    {**hidden, f"task:{task_id}": status, "note": "yes"})
+
+
 def test_the_desk_shows_my_customers_tasks_and_records_results(console: Console) -> None:
     page = f"/console/tickets/{console.swept}"
     console.browser("lena").post(page + "/approve", {"comment": "go"})
     console.browser("dong").post(page + "/approve", {"comment": "go"})
     mia = console.browser("mia")
     desk = mia.text("/console/desk")
-    shown = set(re.findall(r'<tr id="task-(\d+)"', desk))
+    shown = set(re.findall(r'<li class="task" id="task-(\d+)"', desk))
     with console.state.engine.connect() as conn:
-        routes = dict(conn.execute(sa.select(tasks.c.id, tasks.c.route)).all())
+        found = conn.execute(sa.select(tasks.c.id, tasks.c.route, tasks.c.customer_id)).all()
+    routes = {row.id: row.route for row in found}
+    owner = {row.id: row.customer_id for row in found}
     assert shown and {routes[int(i)] for i in shown} == {"manager:m01"}
     theirs = next(i for i, r in routes.items() if r == "manager:m00")
-    assert mia.post(f"/console/desk/tasks/{theirs}/result", {"status": "accepted"}) \
-        .status_code == 403
+    refused = mia.post(f"/console/desk/customers/{owner[theirs]}/call",
+                       {"call_id": "a" * 32, "channel": "outbound_call",
+                        f"task:{theirs}": "accepted"})
+    assert refused.status_code == 403
     mine = int(sorted(shown)[0])
-    assert mia.post(f"/console/desk/tasks/{mine}/result",
-                    {"status": "bogus"}).status_code == 400
-    done = mia.post(f"/console/desk/tasks/{mine}/result", {"status": "accepted", "note": "yes"})
+    assert _call(mia, owner[mine], mine, "bogus").status_code == 400
+    done = _call(mia, owner[mine], mine, "accepted")
     assert done.status_code == 303
     with console.state.engine.connect() as conn:
         row = conn.execute(sa.select(tasks).where(tasks.c.id == mine)).one()
@@ -384,8 +397,12 @@ def test_the_desk_hides_and_refuses_tasks_no_call_can_change(console: Console) -
     console.browser("lena").post(page + "/approve", {"comment": "go"})
     console.browser("dong").post(page + "/approve", {"comment": "go"})
     mia = console.browser("mia", **{"Accept-Language": "zh-CN"})
-    mine = sorted(int(i) for i in re.findall(r'<tr id="task-(\d+)"', mia.text("/console/desk")))
+    mine = sorted(int(i) for i in re.findall(r'<li class="task" id="task-(\d+)"',
+                                             mia.text("/console/desk")))
     assert len(mine) >= 3
+    with console.state.engine.connect() as conn:
+        owner = dict(conn.execute(sa.select(tasks.c.id, tasks.c.customer_id)).all())
+    desk_before = mia.text("/console/desk")  # drawn before someone else's change
     stopped = dict(zip(mine, ("suppressed", "cancelled", "dead"), strict=False))
     reason = {"policy": "suppress", "reason": "arbitration", "note": "churn_risk wins"}
     with console.state.engine.begin() as conn:
@@ -393,9 +410,12 @@ def test_the_desk_hides_and_refuses_tasks_no_call_can_change(console: Console) -
             conn.execute(tasks.update().where(tasks.c.id == task_id)
                          .values(state=state, detail=reason))
         before = conn.execute(sa.select(tasks).where(tasks.c.id == mine[0])).one()
-    shown = set(re.findall(r'<tr id="task-(\d+)"', mia.text("/console/desk")))
+    shown = set(re.findall(r'<li class="task" id="task-(\d+)"', mia.text("/console/desk")))
     assert shown and not shown & {str(i) for i in stopped}
-    refused = mia.post(f"/console/desk/tasks/{mine[0]}/result", {"status": "accepted"})
+    card = desk_before[desk_before.index(f'id="customer-{owner[mine[0]]}"'):]
+    hidden = dict(re.findall(r'type="hidden" name="(call_id|channel)" value="([^"]*)"', card))
+    refused = mia.post(f"/console/desk/customers/{owner[mine[0]]}/call",
+                       {**hidden, f"task:{mine[0]}": "accepted"})
     assert refused.status_code == 409
     assert "该任务处于“被抑制”状态，不能记录结果。" in refused.get_data(as_text=True)
     with console.state.engine.connect() as conn:

@@ -25,6 +25,7 @@ def register(app: Flask, config: Config) -> None:
         ticket_pages,
     )
     from adapters.http.console.access import SessionInterface, bp, csrf_token, permitted
+    from adapters.http.console.framing import deny_framing_by_default
     from adapters.http.console.i18n import setup
 
     app.session_interface = SessionInterface()
@@ -36,4 +37,5 @@ def register(app: Flask, config: Config) -> None:
     app.jinja_env.globals.update(csrf_token=csrf_token,
                                  may=lambda permission: permitted(g.get("user"), permission))
     app.register_blueprint(bp)
+    deny_framing_by_default(app)
     session_pages.browser_links(app)

@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 
 from adapters import signins
 from adapters.http.auth import roles_for
+from adapters.http.console.framing import embedded, signin_prompt
 from adapters.http.state import state
 from adapters.users import user_by_name
 from engine.errors import Forbidden
@@ -157,6 +158,8 @@ def guard() -> Response | None:
     permission = getattr(view, "console_permission", UNMARKED)
     g.user = None if request.endpoint == "console.asset" else _session_user()
     if permission != OPEN and g.user is None:  # nothing is done for a POST either
+        if embedded(view):  # in a CRM's frame, where the sign-in page may not be shown
+            return signin_prompt()
         return redirect(url_for("console.signin", next=request.full_path.rstrip("?")))
     if request.method == "POST":
         _check_csrf()

@@ -8,7 +8,8 @@ The page calls the API's services with the API's checks: `auth.check_customer` b
 agent to its channels and a manager to their customers before the customer is looked up,
 `adapters.view.service.view` draws (and logs) the view, `adapters.view.contacts.record`
 records a contact. Each form carries a contact id made when the page was drawn, so a form
-sent twice (a double click, a reload) is one contact.
+sent twice (a double click, a reload) is one contact. `/compact` is the same view without the
+header, which the CRM pop-ups config.yaml lists may frame (framing.py).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import uuid
 from typing import Any
 
 import marshmallow as ma
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from adapters.http.auth import check_customer
 from adapters.http.console.access import bp, page, permitted
+from adapters.http.console.framing import allow_framing, embeddable
 from adapters.http.console.queries import ContactForm, CustomerQuery, CustomerSearch
 from adapters.http.contract import invalid, query_args
 from adapters.http.state import state
@@ -81,6 +83,20 @@ def _check_channel(config: Config, channel: str, field: str) -> None:
 @bp.get("/customers/<customer_id>")
 @page("view")
 def customer_page(customer_id: str) -> str:
+    return _view_page(customer_id, "console/customer.html", compact=False)
+
+
+@bp.get("/customers/<customer_id>/compact")
+@page("view")
+@embeddable
+def compact_page(customer_id: str) -> Response:
+    """The same view with no header, for a CRM's pop-up to frame (framing.py: only the
+    origins config.yaml lists may); signed in as on any console page."""
+    page_text = _view_page(customer_id, "console/compact.html", compact=True)
+    return allow_framing(make_response(page_text))
+
+
+def _view_page(customer_id: str, template: str, compact: bool) -> str:
     st = state()
     channel = query_args(CustomerQuery()).get("channel") or default_channel(g.user, st.config)
     _check_channel(st.config, channel, "channel")
@@ -94,7 +110,8 @@ def customer_page(customer_id: str) -> str:
     tickets = sorted({o["source"]["ticket_id"] for o in seen["offers"]}
                      | {t["ticket_id"] for t in seen["open_tasks"]} - controlled)
     return render_template(
-        "console/customer.html", seen=seen, channel=channel, outcomes=OUTCOMES,
+        template, seen=seen, channel=channel, outcomes=OUTCOMES, compact=compact,
+        view_endpoint="console.compact_page" if compact else "console.customer_page",
         channels=offer_channels(st.config), refer_channels=sorted(st.config.channels),
         tickets=tickets, records=_may_record(g.user, channel, manager),
         new_id=lambda: uuid.uuid4().hex)
@@ -132,8 +149,8 @@ def record_contact(customer_id: str) -> Response:
                        True)
         new = contacts.record(conn, st.config, customer_id, body, g.user.name, st.now())[1]
     flash(_("Recorded.") if new else _("Already recorded."), "ok")
-    return redirect(url_for("console.customer_page", customer_id=customer_id,
-                            channel=form["channel"]), 303)
+    back = "console.compact_page" if form.get("back") == "compact" else "console.customer_page"
+    return redirect(url_for(back, customer_id=customer_id, channel=form["channel"]), 303)
 
 
 def _form() -> dict[str, Any]:

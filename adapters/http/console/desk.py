@@ -1,99 +1,98 @@
-"""The manager's desk: an account manager's own customer tasks, and the results they record.
+"""The manager's desk: an account manager's customers with calls to make, each with what to
+say, and one form per customer for everything a call settles.
 
 A user is an account manager for manager id M when they hold the role `manager:M` (`tend
-users add lin --role manager:m007`); M is the `manager` value of the customers they look
-after, and execution routes those customers' `route: manager` tasks to `manager:M`
-(`User.routes`, which `GET /managers/<id>/tasks` uses too). The page needs the API's
-`manage` permission; a result goes through `auth.check_task` and `task_pull.report`, as
-`POST /tasks/<id>/result` does, so it keeps the furthest result, stores the `task_result`
-event once and closes the customer's other channels on acceptance; on a task no channel
-had (suppressed, cancelled, dead) it is refused with a 409, as the API refuses it.
+users add lin --role manager:m007`). The page needs the API's `manage` permission; it
+renders `adapters.view.desk.desk_of` (tasks grouped by customer, talking points from the
+unified view) and sends a customer's form to `adapters.view.calls.record_call`, which
+records a result on each task and an outcome on each offer, each on its own ticket, in one
+transaction: a bad field is a 400 naming it, a task someone else's change closed is a 409
+in the reader's language, and either way nothing is written.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+import re
+import uuid
+from collections.abc import Collection
 
-import sqlalchemy as sa
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy.engine import Connection
 from werkzeug.wrappers import Response
 
-from adapters.db.schema import tasks, tickets
-from adapters.http.auth import check_task
-from adapters.http.console.access import bp, page
+from adapters.http.console.access import CSRF_FIELD, bp, page
 from adapters.http.console.i18n import state_label
 from adapters.http.state import state
-from adapters.tasks import service as task_pull
-from engine import task as tk
-from engine.errors import Conflict, ValidationError
+from adapters.view import desk as desk_service
+from adapters.view.calls import OUTCOMES, Call, TaskRefused, record_call
+from engine.errors import Conflict, Invalid
+from engine.offer import LANGUAGES
 
-RESULTS = ("connected", "no_answer", "accepted", "declined")
-# Tasks a call can still change (engine.task): not answered for good, not suppressed,
-# cancelled or dead.
-ACTIONABLE = tk.actionable(RESULTS)
-SHOWN = 100
+TASK = re.compile(r"^task:([0-9]{1,9})$")
+OFFER = re.compile(r"^offer:([0-9]{1,9}):([a-z0-9_-]{1,64})$")
+CALL_ID = re.compile(r"^[0-9a-f]{32}$")
+NOTE_MAX = 2000
 
 
 @bp.get("/desk")
 @page("manage")
-def desk() -> str:
+def desk() -> Response:
     st = state()
-    now = state().now()
-    month = _month_start(now, st.config.timezone)
+    lang = str(get_locale())
     with st.transaction() as conn:
-        open_tasks = _open_tasks(conn, sorted(g.user.routes()))
-        done = _results_since(conn, sorted(g.user.routes()), month)
-    return render_template("console/desk.html", tasks=open_tasks, done=done,
-                           results=RESULTS, month=month, managed=sorted(g.user.managed()))
+        found = desk_service.desk_of(conn, st.config, st.library, g.user.routes(), st.now(),
+                                     lang if lang in LANGUAGES else "zh")
+    reply = make_response(render_template(
+        "console/desk.html", desk=found, results=desk_service.RESULTS, outcomes=OUTCOMES,
+        managed=sorted(g.user.managed()), new_id=lambda: uuid.uuid4().hex))
+    reply.headers["Cache-Control"] = "private, no-store"  # phones in full (docs/CONSOLE.md)
+    return reply
 
 
-def _month_start(now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
-    local = now.astimezone(tz)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _open_tasks(conn: Connection, mine: list[str]) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(tasks, tickets.c.playbook)
-        .join(tickets, tickets.c.id == tasks.c.ticket_id)
-        .where(tasks.c.route.in_(mine), tasks.c.state.in_(ACTIONABLE))
-        .order_by(tasks.c.due_at, tasks.c.id).limit(SHOWN)).mappings().all()
-    return [dict(row) for row in rows]
-
-
-def _results_since(conn: Connection, mine: list[str], since: dt.datetime) -> dict[str, Any]:
-    counts: dict[str, int] = dict(conn.execute(
-        sa.select(tasks.c.state, sa.func.count())
-        .where(tasks.c.route.in_(mine), tasks.c.result_at >= since)
-        .group_by(tasks.c.state)).all())
-    recent = conn.execute(
-        sa.select(tasks.c.id, tasks.c.customer_id, tasks.c.state, tasks.c.result_at,
-                  tasks.c.detail)
-        .where(tasks.c.route.in_(mine), tasks.c.result_at >= since)
-        .order_by(tasks.c.result_at.desc(), tasks.c.id.desc()).limit(10)).mappings().all()
-    return {"counts": counts, "total": sum(counts.values()), "recent": [dict(r) for r in recent]}
-
-
-@bp.post("/desk/tasks/<int:task_id>/result")
+@bp.post("/desk/customers/<customer_id>/call")
 @page("manage")
-def record(task_id: int) -> Response:
-    status = request.form.get("status", "")
-    if status not in RESULTS:
-        raise ValidationError(f"status: expected one of {', '.join(RESULTS)}, got {status!r}")
-    note = request.form.get("note", "").strip()
+def record(customer_id: str) -> Response:
     st = state()
-    now = state().now()
+    call = _call(st.config.channels)
     with st.transaction(write=True) as conn:
-        row = task_pull.task(conn, task_id)
-        check_task(g.user, row.channel, row.route)
         try:
-            task_pull.report(conn, row, status, now, {"by": g.user.name, "note": note or None},
-                             now)
-        except Conflict as refused:
+            done = record_call(conn, st.config, st.library, customer_id, call, g.user.name,
+                               g.user.routes(), st.now())
+        except TaskRefused as refused:
             raise Conflict(_("This task is %(state)s: no result can be recorded on it.",
-                             state=state_label(row.state))) from refused
-    flash(_("Result recorded for %(customer)s.", customer=row.customer_id), "ok")
-    return redirect(url_for("console.desk"), 303)
+                             state=state_label(refused.state))) from refused
+    if done.results or done.outcomes:
+        flash(_("Result recorded for %(customer)s.", customer=customer_id), "ok")
+    else:
+        flash(_("Already recorded."), "ok")
+    return redirect(url_for("console.desk", _anchor=f"customer-{customer_id}"), 303)
+
+
+def _call(channels: Collection[str]) -> Call:
+    """The form of one customer's call; an empty choice is "not this one". Any field the
+    form does not have, or a bad value, is a 400 naming the field."""
+    results: dict[int, str] = {}
+    outcomes: dict[tuple[int, str], str] = {}
+    for name, raw in request.form.items():
+        value = raw.strip()
+        if name in (CSRF_FIELD, "call_id", "channel", "note"):
+            continue
+        if (task := TASK.match(name)) is not None:
+            if value:
+                results[int(task.group(1))] = value
+        elif (offer := OFFER.match(name)) is not None:
+            if value:
+                outcomes[(int(offer.group(1)), offer.group(2))] = value
+        else:
+            raise Invalid(f"{name}: not a field of this form", {name: ["unknown field"]})
+    call_id = request.form.get("call_id", "").strip()
+    if not CALL_ID.match(call_id):
+        raise Invalid("call_id: expected 32 hex digits", {"call_id": ["expected 32 hex digits"]})
+    channel = request.form.get("channel", "").strip()
+    if channel not in channels:
+        raise Invalid(f"channel: no channel {channel!r}", {"channel": ["unknown channel"]})
+    note = request.form.get("note", "").strip()
+    if len(note) > NOTE_MAX:
+        raise Invalid("note: too long", {"note": [f"at most {NOTE_MAX} characters"]})
+    return Call(call_id, channel, note or None, results, outcomes)

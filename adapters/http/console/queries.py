@@ -59,3 +59,4 @@ class ContactForm(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(ct.OUTCOMES))
     note = fields.String(validate=validate.Length(max=2000))
     refer_channel = fields.String()
+    back = fields.String(validate=validate.OneOf(["compact"]))  # the page to return to
