@@ -69,6 +69,9 @@ def _preview_text(playbook: Playbook, sel: Selection, stamp: str,
                   offers: Mapping[str, Mapping[str, int]]) -> str:
     trigger = (f"events {playbook.trigger.event} of the last {REPLAY_WINDOW.days} days"
                if playbook.trigger.event else f"sweep ({playbook.trigger.schedule})")
+    if playbook.trigger.contact:
+        trigger = (f"contact on {', '.join(playbook.trigger.contact)} (who would enter if "
+                   f"they contacted us now)")
     suppressed = sum(len(ids) for ids in sel.suppressed.values())
     reasons = ", ".join(f"{r} {len(ids):,}" for r, ids in sel.suppressed.items())
     lines = [
