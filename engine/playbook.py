@@ -269,8 +269,8 @@ class _Checks:
         if (workflow is not None and workflow.standing and isinstance(trigger, dict)
                 and "schedule" in trigger):
             self.fail(["workflow"], f"workflow {name!r} is standing: expected an "
-                                    f"event-triggered playbook or a workflow with "
-                                    f"standing: false")
+                                    f"event-triggered or contact-triggered playbook or a "
+                                    f"workflow with standing: false")
         self.problems.extend(contact_problems(self.source, self.config, trigger, name,
                                               workflow))
 
