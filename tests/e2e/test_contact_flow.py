@@ -34,7 +34,10 @@ NOTE = "有意向,到店办理预存"
 def tend(db_url: str, tmp_path: Path) -> Iterator[Tend]:
     env = {**os.environ, "TEND_DATABASE_URL": db_url, "TEND_CONFIG": str(ROOT / "config.yaml"),
            "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
-    with serving(env, tmp_path, workers=2) as base:
+    # One worker: each gunicorn worker starts its own test clock at TEND_CLOCK_START when it
+    # boots, so two workers disagree by their boot gap, and a task one made "now" may not yet
+    # be due for the other, nor the trajectory's order the order things happened in.
+    with serving(env, tmp_path, workers=1) as base:
         yield Tend(base, env, tmp_path)
 
 
