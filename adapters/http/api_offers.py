@@ -11,11 +11,11 @@ from typing import Any
 from flask import g
 from marshmallow import Schema, fields, validate
 
+from adapters.db.engines import load_customer
 from adapters.http.auth import allow, check_customer, is_contact
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import Out
 from adapters.http.state import state
-from adapters.db.engines import load_customer
 from adapters.tickets import contact
 from adapters.tickets.offers import offers_for
 from adapters.view import contacts

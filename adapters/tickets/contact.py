@@ -68,7 +68,7 @@ def enter(conn: Connection, config: Config, library: Library, customer: Customer
         else:
             admitting.append(line)
     if admitting:
-        standing.admit(conn, config, library, admitting, {cid: customer}, now)
+        standing.admit(conn, config, library, admitting, {cid: dict(customer)}, now)
     return lines
 
 
