@@ -188,3 +188,18 @@ def test_its_members_are_measured_treatment_against_control(inbound: Api) -> Non
     assert goal["treatment"] == {"members": 1, "conversions": 1, "rate": 1.0}
     assert goal["control"] == {"members": 1, "conversions": 0, "rate": 0.0}
     assert [c["treatment"]["members"] + c["control"]["members"] for c in found["cohorts"]] == [2]
+
+
+def test_a_pool_task_result_shows_by_pool_in_the_trajectory(inbound: Api) -> None:
+    st = _state(inbound)
+    _view(inbound, TREATED, "hotline", "agent:hotline")
+    st.clock = FixedClock(NOW + dt.timedelta(days=1, hours=1))  # the sms is due, not quiet
+    pulled = inbound.call("GET", "/channels/sms/tasks?limit=5", "adapter:sms").json["items"]
+    [sms] = [t for t in pulled if t["customer_id"] == TREATED]
+    assert sms["route"] == "pool"
+    reply = inbound.call("POST", f"/tasks/{sms['id']}/result", "adapter:sms",
+                         json={"status": "delivered"})
+    assert reply.status_code == 200, reply.json
+    body = _view(inbound, TREATED, "store", "agent:store")
+    assert [(t["channel"], t["outcome"], t["by"]) for t in body["trajectory"]] == [
+        ("sms", "delivered", "pool")]
