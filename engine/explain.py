@@ -51,6 +51,8 @@ def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at:
 def _trigger(playbook: Playbook) -> str:
     if playbook.trigger.event:
         return f"event {playbook.trigger.event}"
+    if playbook.trigger.contact:  # judged as if they contacted us at `at`
+        return f"contact {', '.join(playbook.trigger.contact)}"
     return f"schedule {playbook.trigger.schedule}"
 
 

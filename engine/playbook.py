@@ -21,6 +21,7 @@ from marshmallow import fields, validate, validates_schema
 from engine import rules
 from engine.condition import All, Condition, Not, Parser
 from engine.config import Config
+from engine.contact_trigger import contact_problems
 from engine.errors import Problem, ValidationError
 from engine.formats import EXPECTED_MAPPING, Format, choice, listing
 from engine.policy import CLASSES, SALES
@@ -64,6 +65,7 @@ class Step:
 class Trigger:
     schedule: str | None
     event: str | None
+    contact: tuple[str, ...] = ()  # contact channels (engine/contact_trigger.py)
 
 
 @dataclass(frozen=True)
@@ -123,12 +125,14 @@ class _StepSchema(Format):
 class _TriggerSchema(Format):
     schedule = Text()
     event = Text()
+    contact = listing(Text(validate=_NONEMPTY), min_items=1)
 
     @validates_schema
     def _exactly_one(self, data: Mapping[str, Any], **_: Any) -> None:
-        if ("schedule" in data) == ("event" in data):
-            raise MarshmallowError("expected exactly one of 'schedule' (a cron string) "
-                                   "or 'event' (an event type)")
+        if sum(key in data for key in ("schedule", "event", "contact")) != 1:
+            raise MarshmallowError("expected exactly one of 'schedule' (a cron string), "
+                                   "'event' (an event type) or 'contact' (a list of contact "
+                                   "channels)")
 
 
 MAX_VERSION = 2**31 - 1
@@ -269,8 +273,10 @@ class _Checks:
         if (workflow is not None and workflow.standing and isinstance(trigger, dict)
                 and "schedule" in trigger):
             self.fail(["workflow"], f"workflow {name!r} is standing: expected an "
-                                    f"event-triggered playbook or a workflow with "
-                                    f"standing: false")
+                                    f"event-triggered or contact-triggered playbook or a "
+                                    f"workflow with standing: false")
+        self.problems.extend(contact_problems(self.source, self.config, trigger, name,
+                                              workflow))
 
     def owner(self) -> None:
         """An owner nobody can resolve would bar nobody from approving: it must be a team of
@@ -360,7 +366,8 @@ def _build(data: Mapping[str, Any], conditions: Mapping[tuple[PathKey, ...], Con
     return Playbook(
         id=data["playbook"], title=data["title"], version=data["version"],
         owner=data.get("owner"), priority=data["priority"],
-        trigger=Trigger(trigger.get("schedule"), trigger.get("event")),
+        trigger=Trigger(trigger.get("schedule"), trigger.get("event"),
+                        tuple(dict.fromkeys(trigger.get("contact", ())))),
         audience=audience, exclude=conditions.get(("exclude",)), holdout=data["holdout"],
         cooldown=data.get("cooldown"), workflow=data["workflow"], steps=tuple(steps),
         goal=Goal(goal["event"], goal["within"]) if goal else None, file=file, text=text,

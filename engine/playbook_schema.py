@@ -62,7 +62,7 @@ def playbook_schema(config: Config, workflows: Iterable[str] = ()) -> dict[str, 
             "class": {"enum": ["service", "care", "retention", "sales"], "description":
                       "contact class (default sales): care and service are never arbitrated "
                       "against marketing (retention, sales) nor counted in its caps"},
-            "trigger": _trigger(events),
+            "trigger": _trigger(events, config.contact_channels),
             "audience": {**condition, "description": "who is selected: a condition"},
             "exclude": {**condition, "description": "who is left out even if in the audience"},
             "holdout": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "description":
@@ -81,10 +81,10 @@ def playbook_schema(config: Config, workflows: Iterable[str] = ()) -> dict[str, 
     }
 
 
-def _trigger(events: dict[str, Any]) -> dict[str, Any]:
+def _trigger(events: dict[str, Any], contact_channels: Iterable[str]) -> dict[str, Any]:
     return {
         "type": "object", "additionalProperties": False,
-        "description": "a cron schedule (sweep) or an event type: exactly one",
+        "description": "a cron schedule (sweep), an event type or contact channels: exactly one",
         "minProperties": 1, "maxProperties": 1,
         "properties": {
             "schedule": {"type": "string", "pattern": r"^\s*\S+(\s+\S+){4}\s*$", "description":
@@ -92,6 +92,10 @@ def _trigger(events: dict[str, Any]) -> dict[str, Any]:
             "event": {**events, "description":
                       "run when this event arrives; its fields are event.<field>, "
                       "event.data.<key>"},
+            "contact": {"type": "array", "minItems": 1, "uniqueItems": True,
+                        "items": {"type": "string", "enum": list(contact_channels)},
+                        "description": "run for one customer when they reach us on one of "
+                                       "these contact channels (their view is opened there)"},
         },
     }
 

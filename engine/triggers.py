@@ -1,4 +1,5 @@
-"""Event triggers: which event-triggered playbooks one incoming event sets off, and why not.
+"""Event triggers: which event-triggered playbooks one incoming event sets off, and why not
+(and `contact_outcomes`: which contact-triggered playbooks a customer's contact sets off).
 
 Each playbook version is compiled once into its own durable-rules ruleset (one event fires
 one rule, so playbooks on the same event type cannot share a ruleset) named
@@ -19,6 +20,7 @@ from typing import Any
 
 from engine.config import Config
 from engine.customer import Customer, days_to_birthday, event_facts, facts, tier_of
+from engine.evaluate import holds
 from engine.fields import CUSTOMER_FIELDS
 from engine.playbook import Playbook
 from engine.rules import Matcher
@@ -60,6 +62,22 @@ def wanted_facts(customer: Customer, today: dt.date, config: Config,
             out[name] = (float(days_to_birthday(birthday, today))
                          if birthday is not None else None)
     return out
+
+
+def contact_outcomes(playbooks: Iterable[Playbook], customer: Customer, channel: str,
+                     config: Config, now: dt.datetime) -> list[Outcome]:
+    """Every playbook triggered by a contact on `channel`, highest priority first, with its
+    answer for `customer` reaching us there at `now`. One customer at a time with the
+    reference evaluator (engine.evaluate): no ruleset to compile, and the sweep that
+    rehearses the playbook's standing ticket is held to the same evaluator by tests."""
+    mine = sorted((p for p in playbooks if channel in p.trigger.contact),
+                  key=lambda p: (-p.priority, p.id))
+    if not mine:
+        return []
+    today = config.today(now)
+    seen = facts(customer, today, config.tiers, config.lifecycle)
+    return [Outcome(p.id, p.version, True) if holds(p.selector, seen, today)
+            else Outcome(p.id, p.version, False, "conditions not met") for p in mine]
 
 
 def _undated(_: dt.datetime) -> None:

@@ -32,6 +32,15 @@ director=$(token_for demo-director director)
 designer=$(token_for demo-designer designer)
 adapter=$(token_for demo-adapter adapter)
 manager=$(token_for demo-manager manager:m001)   # the account manager of customers with manager m001
+store=$(token_for demo-store agent:store)        # a store clerk: opening a view is a contact
+hotline=$(token_for demo-hotline agent:hotline)  # a hotline agent
+# A declining customer on the 96-yuan plan: the store agent's view enters them into the
+# contact-triggered retention_inbound (once its standing ticket is approved) with prepay_168.
+caller=$($tend preview retention_inbound --json | .venv/bin/python -c '
+import csv, json, sys
+treated = set(json.load(sys.stdin)["treatment"])
+rows = csv.DictReader(open("var/demo/customers.csv", encoding="utf-8"))
+print(next((r["id"] for r in rows if r["id"] in treated and r["plan_fee"] == "96"), ""))') || caller=""
 
 $tend scheduler --every 5 &
 scheduler=$!
@@ -46,7 +55,13 @@ Tend is starting on http://$host:$port
   designer token:                 $designer
   manager token (manager:m001):   $manager
   adapter token (POST /events):   $adapter
+  store agent token (agent:store): $store
+  hotline agent token:             $hotline
   try: curl -H "Authorization: Bearer $approver" http://$host:$port/tickets?state=planned
 The scheduler plans tickets on the playbooks' cron schedules; \`tend sweep\` plans them now.
+Contact-triggered retention (rules/retention_inbound.yaml): approve its standing ticket
+(planned by the scheduler's first tick) as the approver, then open a declining customer's view
+as the store agent, e.g. http://$host:$port/console/customers/$caller?channel=store
+  or: curl -H "Authorization: Bearer $store" "http://$host:$port/customers/$caller/view?channel=store"
 TXT
 $tend serve --host "$host" --port "$port"

@@ -176,6 +176,9 @@ def _preview_text(found: Preview) -> str:
     playbook, sel = found.playbook, found.selection
     trigger = (f"events {playbook.trigger.event} of the last {REPLAY_WINDOW.days} days"
                if playbook.trigger.event else f"sweep ({playbook.trigger.schedule})")
+    if playbook.trigger.contact:
+        trigger = (f"contact on {', '.join(playbook.trigger.contact)} (who would enter if "
+                   f"they contacted us now)")
     suppressed = sum(len(ids) for ids in sel.suppressed.values())
     reasons = ", ".join(f"{r} {len(ids):,}" for r, ids in sel.suppressed.items())
     lines = [

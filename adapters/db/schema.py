@@ -222,6 +222,8 @@ entries = sa.Table(
     # Cooldown asks: did this customer enter this playbook after a given instant?
     sa.Index("ix_entries_playbook_customer_id_entered_at",
              "playbook", "customer_id", "entered_at"),
+    # The customer's view asks: which tickets did this customer enter? (0015)
+    sa.Index("ix_entries_customer_id", "customer_id"),
 )
 
 tasks = sa.Table(

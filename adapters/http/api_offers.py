@@ -11,13 +11,16 @@ from typing import Any
 from flask import g
 from marshmallow import Schema, fields, validate
 
-from adapters.http.auth import allow, check_customer
+from adapters.db.engines import load_customer
+from adapters.http.auth import allow, check_customer, is_contact
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import Out
 from adapters.http.state import state
+from adapters.tickets import contact
 from adapters.tickets.offers import offers_for
 from adapters.view import contacts
 from adapters.view import service as view_service
+from engine.errors import NotFound
 from engine.offer import LANGUAGES
 
 blp = Blueprint("offers", __name__, url_prefix="/customers",
@@ -50,11 +53,24 @@ def customer_offers(args: dict[str, Any], customer_id: str) -> Any:
     """The offers of the customer's executing tickets (treatment only) that are eligible,
     valid today, presentable on `channel` and under their limit. Who may ask is who may open
     the customer's view there (auth.check_customer): agents on their own channels, managers
-    for their own customers, admin and viewer; an unknown channel is a 400, a customer a 404."""
+    for their own customers, admin and viewer; an unknown channel is a 400, a customer a 404.
+    An agent's (the web shop's `agent:online`) or the manager's request is the customer's
+    contact there: it first enters them into the playbooks triggered by a contact on the
+    channel, as opening their view does."""
     st, channel = state(), args["channel"]
-    with st.transaction() as conn:
-        check_customer(g.user, channel, view_service.manager_of(conn, customer_id), False)
-        found = offers_for(conn, st.config, st.library, customer_id, channel, st.now(),
+    now = st.now()
+    # Only a request that may be the customer's contact writes (an entry); others only read.
+    may_enter = contact.triggered_on(st.library, channel) and (
+        is_contact(g.user, channel, None) or bool(g.user.managed()))
+    with st.transaction(write=may_enter) as conn:
+        manager = view_service.manager_of(conn, customer_id)
+        check_customer(g.user, channel, manager, False)
+        if may_enter and is_contact(g.user, channel, manager):
+            record = load_customer(conn, st.config, customer_id)
+            if record is None:
+                raise NotFound(f"no customer {customer_id!r}")
+            contact.enter(conn, st.config, st.library, record, channel, now)
+        found = offers_for(conn, st.config, st.library, customer_id, channel, now,
                            contacts.handled(conn), lang=args["lang"])
     return {"items": [{"offer": o["offer"], "version": o["version"], "title": o["title"]}
                       for o in found["offers"]], "next_cursor": None}

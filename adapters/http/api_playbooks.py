@@ -38,7 +38,8 @@ def playbook_json(pb: Playbook) -> dict[str, Any]:
     return {
         "id": pb.id, "title": pb.title, "version": pb.version, "owner": pb.owner,
         "priority": pb.priority,
-        "trigger": {"schedule": pb.trigger.schedule, "event": pb.trigger.event},
+        "trigger": {"schedule": pb.trigger.schedule, "event": pb.trigger.event,
+                    "contact": list(pb.trigger.contact) or None},
         "workflow": pb.workflow, "holdout": pb.holdout,
         "cooldown": f"{pb.cooldown.days}d" if pb.cooldown else None,
         "steps": [{"id": s.id, "channel": s.channel, "route": s.route, "template": s.template,

@@ -13,7 +13,7 @@ from typing import Any
 from flask import g
 from marshmallow import Schema, fields, validate
 
-from adapters.http.auth import allow, check_customer
+from adapters.http.auth import allow, check_customer, is_contact
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import AtField, Out
 from adapters.http.state import state
@@ -130,14 +130,18 @@ def customer_view(args: dict[str, Any], customer_id: str) -> Any:
     """The customer as every channel sees them: masked phone, offers, control memberships,
     open tasks, trajectory and what the contact policy allows each channel now. Agents open
     it on their channels, managers for their customers, admins and viewers for anyone;
-    every view is logged (who, customer, channel, when)."""
+    every view is logged (who, customer, channel, when). An agent's or the manager's view
+    is the customer's contact: it first enters them into the playbooks triggered by a
+    contact on the channel (an admin's or viewer's read enters nobody)."""
     st = state()
     _channel(args["channel"], "channel")
     now = st.now()
     with st.transaction(write=True) as conn:
-        check_customer(g.user, args["channel"], service.manager_of(conn, customer_id), False)
+        manager = service.manager_of(conn, customer_id)
+        check_customer(g.user, args["channel"], manager, False)
         return service.view(conn, st.config, st.library, customer_id, args["channel"],
-                            g.user.name, now, args["lang"])
+                            g.user.name, now, args["lang"],
+                            contact=is_contact(g.user, args["channel"], manager))
 
 
 @blp.route("/<customer_id>/contacts", methods=["POST"])

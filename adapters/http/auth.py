@@ -125,6 +125,16 @@ def check_customer(user: Any, channel: str, manager: str | None, recording: bool
                     f"customer on {channel}")
 
 
+def is_contact(user: Any, channel: str, manager: str | None) -> bool:
+    """Whether `user` opening the customer's view (or offers) on `channel` is the customer
+    contacting us (DESIGN 10): an agent serving that channel or the customer's own manager,
+    who may record the contact there too. An admin's or viewer's read is not: it enters
+    nobody into contact-triggered playbooks (adapters/tickets/contact.py)."""
+    if not {role.partition(":")[0] for role in user.roles} & {"agent", "manager"}:
+        return False
+    return channel in user.serves() or (manager is not None and manager in user.managed())
+
+
 def _user() -> Any:
     from adapters.users import stamp_token, token_holder
 

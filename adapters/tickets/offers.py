@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters.db.engines import load_customer
-from adapters.db.schema import entries, ticket_members, tickets
+from adapters.db.schema import entries, tickets
 from adapters.tickets.store import planned_playbook
 from engine.config import Config
 from engine.customer import facts
@@ -77,14 +77,14 @@ def offers_for(conn: Connection, config: Config, library: Library, customer_id: 
 
 def _memberships(conn: Connection, customer_id: str) -> list[tuple[Any, str]]:
     """(ticket row, group) of the executing tickets holding the customer as treatment or
-    control: a sweep's members, and a standing ticket's entries (its members flow in)."""
+    control: their entries. A sweep's members all enter when it starts executing, a
+    standing ticket's one event or contact at a time; the members of a standing ticket's
+    rehearsal (the replay, or the sweep of a contact playbook) never entered, and are
+    offered nothing by it."""
     executing = tickets.c.state == EXECUTING
     groups = ("treatment", "control")
-    members = sa.select(ticket_members.c.ticket_id, ticket_members.c.grp).where(
-        ticket_members.c.customer_id == customer_id, ticket_members.c.grp.in_(groups))
-    entered = sa.select(entries.c.ticket_id, entries.c.grp).where(
-        entries.c.customer_id == customer_id, entries.c.grp.in_(groups))
-    held = sa.union(members, entered).subquery()
+    held = sa.select(entries.c.ticket_id, entries.c.grp).distinct().where(
+        entries.c.customer_id == customer_id, entries.c.grp.in_(groups)).subquery()
     rows = conn.execute(sa.select(tickets, held.c.grp)
                         .join(held, held.c.ticket_id == tickets.c.id)
                         .where(executing).order_by(tickets.c.id, held.c.grp)).all()

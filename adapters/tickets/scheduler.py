@@ -214,15 +214,18 @@ class Scheduler:
 
 def plan_standing(conn: Connection, config: Config, library: Library,
                   now: dt.datetime) -> list[dict[str, Any]]:
-    """A new version of an event-triggered playbook gets its standing ticket to approve
-    (one that gathers its matches by day gets a ticket per day instead). This is the only way
-    an event playbook's ticket is opened: one planned by hand is refused
-    (adapters.tickets.service)."""
+    """A new version of an event-triggered or contact-triggered playbook gets its standing
+    ticket to approve (an event playbook that gathers its matches by day gets a ticket per day
+    instead). This is the only way such a playbook's ticket is opened: one planned by hand is
+    refused (adapters.tickets.service). A contact playbook's rehearsal is a sweep at `now`:
+    who would enter if they contacted us then."""
     opened = []
     for playbook in sorted(library.playbooks.values(), key=lambda p: p.id):
-        if (playbook.trigger.event and not event_matches.gathers(library, playbook)
-                and not _has_live_ticket(conn, playbook)):
-            ticket = tickets.plan(conn, config, library, playbook, now, "event", "scheduler",
+        standing = ((playbook.trigger.event and not event_matches.gathers(library, playbook))
+                    or playbook.trigger.contact)
+        if standing and not _has_live_ticket(conn, playbook):
+            trigger = "contact" if playbook.trigger.contact else "event"
+            ticket = tickets.plan(conn, config, library, playbook, now, trigger, "scheduler",
                                   window_key=f"standing:v{playbook.version}")
             if ticket is not None:
                 opened.append(ticket)

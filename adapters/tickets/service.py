@@ -43,7 +43,7 @@ from engine.selection import Selection
 from engine.users import User
 from engine.workflow import Workflow, ticket_facts
 
-TRIGGERS = ("schedule", "event", "manual")
+TRIGGERS = ("schedule", "event", "contact", "manual")
 # A ticket planned by hand holds a sweep's customers, but an event playbook's audience is
 # judged against each customer's event: without one the sweep picks whoever the customer
 # fields alone let through, and on a standing workflow the approved ticket would wait for
@@ -51,6 +51,8 @@ TRIGGERS = ("schedule", "event", "manual")
 _EVENT_ONLY = ("playbook {id!r} is triggered by the event {event!r}: it runs from its events "
                "(on its standing ticket, or in the day's ticket of matched events), not on a "
                "ticket planned by hand")
+_CONTACT_ONLY = ("playbook {id!r} is triggered by contacts on {channels}: customers enter its "
+                 "standing ticket one contact at a time, not on a ticket planned by hand")
 
 
 def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
@@ -64,6 +66,9 @@ def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
         raise ValidationError(f"trigger: expected one of {', '.join(TRIGGERS)}, got {trigger!r}")
     if trigger == "manual" and playbook.trigger.event is not None:
         raise Conflict(_EVENT_ONLY.format(id=playbook.id, event=playbook.trigger.event))
+    if trigger == "manual" and playbook.trigger.contact:
+        raise Conflict(_CONTACT_ONLY.format(id=playbook.id,
+                                            channels=", ".join(playbook.trigger.contact)))
     begin_writes(conn)
     key = window_key or at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if _swept(conn, playbook.id, key):

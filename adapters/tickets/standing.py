@@ -157,13 +157,15 @@ def on_events(conn: Connection, config: Config, library: Library, triggers: Trig
     gathered = {id(line) for line in daily}
     entering = [line for line in lines if id(line) not in gathered]
     if entering:
-        _admit(conn, config, library, entering, matched.customers, now)
+        admit(conn, config, library, entering, matched.customers, now)
     return report
 
 
-def _admit(conn: Connection, config: Config, library: Library, matched: list[dict[str, Any]],
-           customers: dict[str, dict[str, Any]], now: dt.datetime) -> None:
-    """Enter matched customers into their playbooks' executing standing tickets, in order."""
+def admit(conn: Connection, config: Config, library: Library, matched: list[dict[str, Any]],
+          customers: dict[str, dict[str, Any]], now: dt.datetime) -> None:
+    """Enter matched customers into their playbooks' executing standing tickets, in order:
+    each line (`{"playbook", "customer_id", ...}`, of an event or of a contact,
+    adapters/tickets/contact.py) gets its `reason` (None: entered), `ticket` and `tasks`."""
     entering: list[tuple[dict[str, Any], Playbook, dict[str, Any]]] = []
     blocked: dict[str, set[str]] = {}
     standing: dict[str, int | None] = {}

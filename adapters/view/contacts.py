@@ -124,10 +124,11 @@ def _check_channel(known: tuple[str, ...], channel: str, name: str) -> None:
 
 
 def _entry(conn: Connection, customer_id: str, ticket_id: int) -> Row[Any]:
-    """The customer's entry into the ticket: a contact names only a ticket the customer
-    entered (treatment or control)."""
+    """The customer's latest entry into the ticket (a standing ticket may hold several, one
+    per cooldown): a contact names only a ticket the customer entered."""
     entry = conn.execute(sa.select(entries).where(entries.c.ticket_id == ticket_id,
-                                                  entries.c.customer_id == customer_id)).first()
+                                                  entries.c.customer_id == customer_id)
+                         .order_by(entries.c.id.desc()).limit(1)).first()
     if entry is None:
         raise Invalid(f"ticket_id: customer {customer_id!r} is not in ticket {ticket_id}",
                       {"ticket_id": [f"customer {customer_id!r} did not enter ticket {ticket_id}"]})

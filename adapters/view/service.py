@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters.db.engines import iso, load_customer
-from adapters.db.schema import customer_views, customers, tasks, ticket_members, tickets
+from adapters.db.schema import customer_views, customers, entries, tasks, tickets
 from adapters.tasks import attempts, contact_policy
+from adapters.tickets import contact as contact_entry
 from adapters.tickets.offers import offers_for
 from adapters.view import contacts as contact_store
 from engine import policy as pol
@@ -65,12 +66,18 @@ def find(conn: Connection, text: str, managers: frozenset[str] | None) -> tuple[
 
 
 def view(conn: Connection, config: Config, library: Library, customer_id: str, channel: str,
-         by: str, now: dt.datetime, lang: str = "zh") -> dict[str, Any]:
+         by: str, now: dt.datetime, lang: str = "zh", contact: bool = False) -> dict[str, Any]:
     """The view of `customer_id` on `channel` at `now`, opened by the user `by` (logged).
-    NotFound for an unknown customer. Call in a write transaction (the log)."""
+    `contact`: the opening is the customer's contact on `channel` (an agent there, their
+    manager: adapters/http/auth.py is_contact), which first enters them into the playbooks
+    triggered by a contact there (adapters/tickets/contact.py), so the offers shown include
+    those of the entry just made. NotFound for an unknown customer. Call in a write
+    transaction (the log, the entries)."""
     customer = load_customer(conn, config, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id!r}")
+    if contact:
+        contact_entry.enter(conn, config, library, customer, channel, now)
     seen = facts(customer, config.today(now), config.tiers, config.lifecycle)
     conn.execute(customer_views.insert().values(
         user_name=by, customer_id=customer_id, channel=channel, viewed_at=now))
@@ -105,11 +112,13 @@ def offers(conn: Connection, config: Config, library: Library, customer_id: str,
 
 
 def control(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
-    """The executing tickets that hold the customer in their control group."""
+    """The executing tickets that hold the customer in their control group: their entries
+    (a sweep's members enter when it starts, a standing ticket's one event or contact at a
+    time; a standing ticket's rehearsal members are no members)."""
     rows = conn.execute(
-        sa.select(tickets.c.id, tickets.c.playbook)
-        .join(ticket_members, ticket_members.c.ticket_id == tickets.c.id)
-        .where(ticket_members.c.customer_id == customer_id, ticket_members.c.grp == "control",
+        sa.select(tickets.c.id, tickets.c.playbook).distinct()
+        .join(entries, entries.c.ticket_id == tickets.c.id)
+        .where(entries.c.customer_id == customer_id, entries.c.grp == "control",
                tickets.c.state == "executing").order_by(tickets.c.id))
     return [{"ticket_id": row.id, "playbook": row.playbook} for row in rows]
 
@@ -155,7 +164,8 @@ def policy(conn: Connection, config: Config, customer_id: str, opt_out: tuple[st
            now: dt.datetime) -> dict[str, dict[str, Any]]:
     """What the contact policy lets each channel do for the customer now: opt-outs, quiet
     hours, the channel's capacity today, the frequency caps over what they were sent
-    (engine.policy.at_send, as a claim judges a first send). Arbitration is left out: it
+    (engine.policy.at_send, as a claim judges a first send); on the contact channels where
+    no task goes out (hotline, online), the opt-out alone. Arbitration is left out: it
     ranks playbooks against each other, and a person's contact belongs to none."""
     rules = dataclasses.replace(config.policy, arbitration=None)
     sent = contact_policy.contacts(conn, [customer_id], now - rules.lookback, now, False)
@@ -166,6 +176,12 @@ def policy(conn: Connection, config: Config, customer_id: str, opt_out: tuple[st
                                sent[customer_id], used.get(channel))
         out[channel] = {"allowed": decision.verdict == pol.SEND, "reason": decision.reason,
                         "until": iso(decision.until)}
+    for channel in sorted(set(config.contact_channels) - set(config.channels)):
+        # The customer reached us there: no caps, quiet hours or capacity apply, only
+        # their opt-out from presenting offers (all, or this channel by name).
+        opted = "all" in opt_out or channel in opt_out
+        out[channel] = {"allowed": not opted, "reason": pol.OPTED_OUT if opted else None,
+                        "until": None}
     return out
 
 

@@ -342,7 +342,9 @@ def test_a_draft_whose_retries_the_caps_never_allow_is_previewed_with_a_warning(
 
 def test_library_diff_and_explain(console: Console) -> None:
     vic = console.browser("vic")
-    assert "high_value_upsell" in vic.text("/console/playbooks")
+    listed = vic.text("/console/playbooks")
+    assert "high_value_upsell" in listed
+    assert "contact on hotline, store, online" in listed  # retention_inbound's trigger
     assert "v1" in vic.text("/console/playbooks/high_value_upsell")
     assert vic.get("/console/playbooks/high_value_upsell?a=1&b=7").status_code == 404
     assert vic.get("/console/playbooks/nope").status_code == 404

@@ -209,7 +209,9 @@ def test_the_view_shows_one_customer_as_every_channel_sees_them(desk: Api) -> No
         ("outbound_call", "connected", "m01")]
     assert body["trajectory"][2]["note"] == "回拨"
     assert body["policy"]["sms"] == {"allowed": True, "reason": None, "until": None}
-    assert set(body["policy"]) == set(_state(desk).config.channels)
+    config = _state(desk).config
+    assert set(body["policy"]) == {*config.channels, *config.contact_channels}
+    assert body["policy"]["hotline"] == {"allowed": True, "reason": None, "until": None}
 
 
 def test_the_view_shows_control_memberships_and_opt_outs(desk: Api) -> None:
@@ -218,6 +220,7 @@ def test_the_view_shows_control_memberships_and_opt_outs(desk: Api) -> None:
     assert body["customer"]["phone"] == "139****1111"
     assert body["policy"]["sms"] == {"allowed": False, "reason": "opted_out", "until": None}
     assert body["policy"]["store"]["allowed"] is True
+    assert body["policy"]["online"]["allowed"] is True  # opted out of sms alone
 
 
 def test_quiet_hours_are_shown_with_when_they_end(desk: Api) -> None:

@@ -145,3 +145,23 @@ def test_mistakes_are_messages_with_exit_1(tend: CliRunner, args: tuple[str, ...
 def test_preview_needs_a_playbook_or_all(tend: CliRunner) -> None:
     result = run(tend, "preview")
     assert result.exit_code == 2 and "give a PLAYBOOK or --all" in result.stderr
+
+
+def test_a_contact_playbook_previews_who_would_enter_if_they_contacted_us(
+        tend: CliRunner) -> None:
+    Path("inbound.csv").write_text("id,joined_on,arpu,churn_score\n"
+                                   "caller,2019-01-01,120,0.8\ncalm,2019-01-01,120,0.1\n")
+    assert run(tend, "import", "customers", "inbound.csv").exit_code == 0
+    got = preview(tend, "retention_inbound")
+    assert got["matched"] == ["caller"] and got["suppressed"] == {}
+    text = run(tend, "preview", "retention_inbound", "--at", AT)
+    assert "trigger     contact on hotline, store, online (who would enter if they " \
+           "contacted us now)" in text.stdout
+    explained = run(tend, "explain", "caller", "--playbook", "retention_inbound", "--at", AT,
+                    "--json")
+    assert explained.exit_code == 0, explained.stderr
+    [verdict] = json.loads(explained.stdout)["playbooks"]
+    assert verdict["trigger"] == "contact hotline, store, online"
+    assert verdict["matched"] is True and verdict["group"] in ("treatment", "control")
+    refused = run(tend, "sweep", "--at", AT, "--playbook", "retention_inbound")
+    assert refused.exit_code != 0 and "triggered by contacts on hotline" in refused.stderr

@@ -1,7 +1,8 @@
 """Approvers hear about waiting and overdue tickets once, through the configured notifier.
 
-The scheduler's ticks plan the standing tickets of the two event playbooks (workflow `alerts`:
-one level, campaign_lead, 1 day to approve), so every test starts from two planned tickets.
+The scheduler's ticks plan the standing tickets of the two event playbooks and the contact
+playbook (workflow `alerts`: one level, campaign_lead, 1 day to approve), so every test starts
+from three planned tickets (STANDING).
 The receivers are real servers on 127.0.0.1: an HTTP endpoint that checks the signature and a
 small SMTP server that keeps the mails.
 """
@@ -39,6 +40,7 @@ START = dt.datetime(2026, 11, 20, 5, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1, seconds=1)
 SECRET = "webhook-secret-for-tests"
 BASE = "https://tend.example"
+STANDING = 3  # zero_usage_alert, competitor_call_alert (events), retention_inbound (contact)
 
 
 class Clock:
@@ -87,7 +89,7 @@ def test_one_notice_per_ticket_level_and_kind_and_one_escalation(
             clock.now += dt.timedelta(seconds=5)
         awaiting = notice_rows(engine)
         assert [(r["level"], r["kind"], r["role"]) for r in awaiting] == \
-            [(1, "awaiting", "campaign_lead")] * 2
+            [(1, "awaiting", "campaign_lead")] * STANDING
         assert all(r["sent_at"] is not None and r["attempts"] == 1 for r in awaiting)
         assert escalations(engine) == []
         clock.now += DAY
@@ -165,7 +167,7 @@ def test_a_webhook_receiver_verifies_the_signature_and_failures_are_retried(
                        timeout=2.0)
     leader.tick()  # nothing listens: the tick goes on, the notices wait
     rows = notice_rows(engine)
-    assert len(rows) == 2
+    assert len(rows) == STANDING
     assert all(r["sent_at"] is None and r["attempts"] == 1 and r["last_error"] for r in rows)
     receiver = Receiver(port)
     receiver.down = True
@@ -173,7 +175,7 @@ def test_a_webhook_receiver_verifies_the_signature_and_failures_are_retried(
     try:
         clock.now += dt.timedelta(seconds=5)
         leader.tick()  # the receiver answers 503: still pending
-        assert [r["attempts"] for r in notice_rows(engine)] == [2, 2]
+        assert [r["attempts"] for r in notice_rows(engine)] == [2] * STANDING
         receiver.down = False
         for _ in range(2):
             clock.now += dt.timedelta(seconds=5)
@@ -239,7 +241,7 @@ def test_mail_goes_to_the_role_with_the_ticket_link(engine: sa.Engine, config: C
     finally:
         stop(mailbox, thread)
     ids = sorted(r["ticket_id"] for r in notice_rows(engine))
-    assert len(mailbox.mails) == 2
+    assert len(mailbox.mails) == STANDING
     links = []
     for recipients, raw in mailbox.mails:
         mail = email.message_from_string(raw, policy=email.policy.default)

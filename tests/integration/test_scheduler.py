@@ -193,7 +193,7 @@ def ticket_count(engine: sa.Engine) -> int:
         return int(conn.scalar(sa.select(sa.func.count()).select_from(tickets)) or 0)
 
 
-def test_the_leader_plans_one_standing_ticket_per_event_playbook_version(
+def test_the_leader_plans_one_standing_ticket_per_event_or_contact_playbook_version(
         engine: sa.Engine, config: Config, rules: Path) -> None:
     clock = Clock(dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC))
     first, second = pair(engine, config, clock)
@@ -203,7 +203,8 @@ def test_the_leader_plans_one_standing_ticket_per_event_playbook_version(
         clock.now += dt.timedelta(seconds=5)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(tickets.c.playbook, tickets.c.state, tickets.c.trigger)
-                            .where(tickets.c.trigger == "event")  # not the due sweeps
+                            .where(tickets.c.trigger.in_(("event", "contact")))  # not sweeps
                             .order_by(tickets.c.playbook)).all()
     assert [tuple(r) for r in rows] == [("competitor_call_alert", "planned", "event"),
+                                        ("retention_inbound", "planned", "contact"),
                                         ("zero_usage_alert", "planned", "event")]

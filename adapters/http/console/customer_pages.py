@@ -23,7 +23,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from adapters.http.auth import check_customer
+from adapters.http.auth import check_customer, is_contact
 from adapters.http.console.access import bp, page, permitted
 from adapters.http.console.framing import allow_framing, embeddable
 from adapters.http.console.queries import ContactForm, CustomerQuery, CustomerSearch
@@ -105,7 +105,8 @@ def _view_page(customer_id: str, template: str, compact: bool) -> str:
         manager = view_service.manager_of(conn, customer_id)
         check_customer(g.user, channel, manager, False)
         seen = view_service.view(conn, st.config, st.library, customer_id, channel,
-                                 g.user.name, st.now(), lang if lang in LANGUAGES else "zh")
+                                 g.user.name, st.now(), lang if lang in LANGUAGES else "zh",
+                                 contact=is_contact(g.user, channel, manager))
     controlled = {c["ticket_id"] for c in seen["control"]}
     tickets = sorted({o["source"]["ticket_id"] for o in seen["offers"]}
                      | {t["ticket_id"] for t in seen["open_tasks"]} - controlled)
