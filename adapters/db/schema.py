@@ -182,6 +182,8 @@ ticket_members = sa.Table(
     sa.Column("customer_id", text_c(64), primary_key=True),
     sa.Column("grp", text_c(16), nullable=False),       # treatment | control | suppressed
     sa.Column("reason", text_c(16)),                    # the suppression reason
+    # The customer view asks (migration 0015): which tickets hold this customer?
+    sa.Index("ix_ticket_members_customer_id", "customer_id"),
 )
 
 approvals = sa.Table(
@@ -219,6 +221,8 @@ entries = sa.Table(
     # Cooldown asks: did this customer enter this playbook after a given instant?
     sa.Index("ix_entries_playbook_customer_id_entered_at",
              "playbook", "customer_id", "entered_at"),
+    # The customer view asks (migration 0015): which standing tickets did they enter?
+    sa.Index("ix_entries_customer_id", "customer_id"),
 )
 
 tasks = sa.Table(
@@ -377,6 +381,8 @@ contacts = sa.Table(
     sa.Column("recorded_at", UTCDateTime, nullable=False),
     # The view and the decline limit ask: this customer's contacts, newest first.
     sa.Index("ix_contacts_customer_id_at", "customer_id", "at"),
+    # An offer's `limit` asks (migration 0015): how many times was it handled, up to the limit?
+    sa.Index("ix_contacts_offer_outcome", "offer", "outcome"),
 )
 
 customer_views = sa.Table(

@@ -55,6 +55,6 @@ def customer_offers(args: dict[str, Any], customer_id: str) -> Any:
     with st.transaction() as conn:
         check_customer(g.user, channel, view_service.manager_of(conn, customer_id), False)
         found = offers_for(conn, st.config, st.library, customer_id, channel, st.now(),
-                           contacts.handled(conn), lang=args["lang"])
+                           contacts.handled(conn, st.library.offers), lang=args["lang"])
     return {"items": [{"offer": o["offer"], "version": o["version"], "title": o["title"]}
                       for o in found["offers"]], "next_cursor": None}

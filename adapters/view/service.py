@@ -96,7 +96,7 @@ def offers(conn: Connection, config: Config, library: Library, customer_id: str,
     handled contacts), less those the customer declined too often lately (the policy's
     `declines`)."""
     found = offers_for(conn, config, library, customer_id, channel, now,
-                       contact_store.handled(conn), lang=lang)["offers"]
+                       contact_store.handled(conn, library.offers), lang=lang)["offers"]
     limit = config.policy.declines
     if limit is None:
         return found
