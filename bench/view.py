@@ -19,6 +19,7 @@ its cluster is kept in var/bench/ too. Missed goals are printed, not failures.
 
     python bench/view.py [--customers 1000000] [--rate 200] [--seconds 30] [--no-postgres]
     TEND_VIEW_CUSTOMERS=50000 make bench      # a quick run
+    python bench/view.py --explain            # the plans of the view's statements
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -103,6 +105,35 @@ def forget_views(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM customer_views"))
+    engine.dispose()
+
+
+# --- --explain: the plans of the view's statements ---
+
+def explain(url: str, config: Config, library: data.Library) -> None:
+    """Open one member's view in process (rolled back) and print each statement it ran
+    with its plan: EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL."""
+    from adapters.view import service
+
+    engine = make_engine(url)
+    seen: list[tuple[str, Any]] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda _c, _cur, sql, params, _ctx, _many: seen.append((sql, params)))
+    with engine.connect() as conn:
+        member = conn.scalar(sa.text("SELECT customer_id FROM ticket_members LIMIT 1"))
+        conn.rollback()
+        seen.clear()
+        service.view(conn, config, library, member, "store", "bench_agent", data.AT)
+        conn.rollback()
+        sqlite = engine.dialect.name == "sqlite"
+        for sql, params in list(seen):
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            plan = conn.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ")
+                                        + sql, params).all()
+            print(" ".join(sql.split())[:400])
+            for row in plan:
+                print("    " + (str(row[-1]) if sqlite else str(row[0])))
     engine.dispose()
 
 
@@ -253,17 +284,25 @@ def main() -> int:
     options.add_argument("--workers", type=int, default=2)
     options.add_argument("--threads", type=int, default=32, help="open-loop client threads")
     options.add_argument("--no-postgres", action="store_true")
+    options.add_argument("--explain", action="store_true",
+                         help="print the plans of the view's statements, measure nothing")
     args = options.parse_args()
     config = load_config(ROOT / "config.yaml")
     CACHE.mkdir(parents=True, exist_ok=True)
     folder, library = data.library_of(CACHE / f"view-library-v{data.VERSION}", config, ROOT)
     url, token = sqlite_database(config, args.customers, library)
-    run_backend("sqlite", url, token, folder, args)
+    if args.explain:
+        explain(url, config, library)
+    else:
+        run_backend("sqlite", url, token, folder, args)
     if args.no_postgres:
         return 0
     try:
         with postgres_database(config, args.customers, library) as (pg_url, pg_token):
-            run_backend("postgresql", pg_url, pg_token, folder, args)
+            if args.explain:
+                explain(pg_url, config, library)
+            else:
+                run_backend("postgresql", pg_url, pg_token, folder, args)
     except Unavailable as exc:
         print(f"view postgresql: skipped, {exc}")
     return 0
