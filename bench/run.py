@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOT_BENCHMARKS = {"run.py", "helpers.py", "__init__.py", "dispatch_peer.py"}
+NOT_BENCHMARKS = {"run.py", "helpers.py", "__init__.py", "dispatch_peer.py", "view_data.py",
+                  "view_peer.py"}
 
 
 def main() -> int:

@@ -35,15 +35,17 @@ class Ranked:
 
 def why_not(offer: Offer, facts: Facts, today: dt.date, channel: str,
             handled: Mapping[str, int]) -> str | None:
-    """The first reason the offer cannot be given now, or None when it can."""
+    """The first reason the offer cannot be given now, or None when it can. The limit is
+    asked last: `handled` may count contacts in the database when asked (the view's), so
+    an offer the customer cannot have anyway costs no count."""
     if channel not in offer.channels:
         return "channel"
     if not offer.valid_on(today):
         return "validity"
-    if offer.limit is not None and handled.get(offer.id, 0) >= offer.limit:
-        return "limit"
     if not holds(offer.eligible, facts, today):
         return "eligible"
+    if offer.limit is not None and handled.get(offer.id, 0) >= offer.limit:
+        return "limit"
     return None
 
 

@@ -222,7 +222,7 @@ entries = sa.Table(
     # Cooldown asks: did this customer enter this playbook after a given instant?
     sa.Index("ix_entries_playbook_customer_id_entered_at",
              "playbook", "customer_id", "entered_at"),
-    # The customer's view asks: which tickets did this customer enter? (0015)
+    # The customer's view asks: which tickets did this customer enter? (0017)
     sa.Index("ix_entries_customer_id", "customer_id"),
 )
 
@@ -380,6 +380,8 @@ contacts = sa.Table(
     sa.Column("recorded_at", UTCDateTime, nullable=False),
     # The view and the decline limit ask: this customer's contacts, newest first.
     sa.Index("ix_contacts_customer_id_at", "customer_id", "at"),
+    # An offer's `limit` asks (migration 0018): how many times was it handled, up to the limit?
+    sa.Index("ix_contacts_offer_outcome", "offer", "outcome"),
 )
 
 customer_views = sa.Table(

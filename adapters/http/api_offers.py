@@ -71,6 +71,6 @@ def customer_offers(args: dict[str, Any], customer_id: str) -> Any:
                 raise NotFound(f"no customer {customer_id!r}")
             contact.enter(conn, st.config, st.library, record, channel, now)
         found = offers_for(conn, st.config, st.library, customer_id, channel, now,
-                           contacts.handled(conn), lang=args["lang"])
+                           contacts.handled(conn, st.library.offers), lang=args["lang"])
     return {"items": [{"offer": o["offer"], "version": o["version"], "title": o["title"]}
                       for o in found["offers"]], "next_cursor": None}

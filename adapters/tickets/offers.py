@@ -33,7 +33,7 @@ EXECUTING = "executing"  # engine/ticket.py: the state whose members are being c
 
 def offers_for(conn: Connection, config: Config, library: Library, customer_id: str,
                channel: str, now: dt.datetime, handled: Mapping[str, int] | None = None,
-               lang: str = "zh") -> OfferList:
+               lang: str = "zh", record: Mapping[str, Any] | None = None) -> OfferList:
     """`{"offers": [...], "control": [...]}` for the customer on `channel` at `now`.
 
     Each offer: `{"offer", "version", "title", "script", "rank", "source": {"ticket_id",
@@ -41,8 +41,9 @@ def offers_for(conn: Connection, config: Config, library: Library, customer_id: 
     playbook priority (higher first, then older ticket), steps in order, each step's offers
     in its order; an offer named twice keeps its first place. `handled` counts each offer's
     `handled` contacts so far (for `limit`). `control`: `[{"ticket_id", "playbook"}]`, the
-    executing tickets holding the customer as control. Raises ValidationError naming
-    `channel` or `lang`, NotFound for an unknown customer.
+    executing tickets holding the customer as control. `record`: the customer's record when
+    the caller has read it already (the view). Raises ValidationError naming `channel` or
+    `lang`, NotFound for an unknown customer.
     """
     known = offer_channels(config)
     if channel not in known:
@@ -50,7 +51,8 @@ def offers_for(conn: Connection, config: Config, library: Library, customer_id: 
                               f"{', '.join(known)})")
     if lang not in LANGUAGES:
         raise ValidationError(f"lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
-    record = load_customer(conn, config, customer_id)
+    if record is None:
+        record = load_customer(conn, config, customer_id)
     if record is None:
         raise NotFound(f"no customer {customer_id!r}")
     memberships = _memberships(conn, customer_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +25,7 @@ from adapters.tasks import service as task_service
 from engine import contact as ct
 from engine.config import Config
 from engine.errors import Conflict, Invalid, NotFound
-from engine.offer import offer_channels
+from engine.offer import Offer, offer_channels
 from engine.values import given_instant
 
 ROUTES = ("pool", "manager")  # as a step's `route`
@@ -95,13 +96,38 @@ def recent(conn: Connection, customer_id: str, limit: int) -> list[Row[Any]]:
                              .order_by(contacts.c.at.desc(), contacts.c.id).limit(limit)))
 
 
-def handled(conn: Connection) -> dict[str, int]:
-    """How many times each offer was `handled`, on every channel: what an offer's `limit`
-    counts (engine/offer_ranking.py)."""
-    return {offer: int(n) for offer, n in conn.execute(
-        sa.select(contacts.c.offer, sa.func.count()).where(
-            contacts.c.outcome == ct.HANDLED, contacts.c.offer.is_not(None))
-        .group_by(contacts.c.offer))}
+def handled(conn: Connection, offers: Mapping[str, Offer]) -> Mapping[str, int]:
+    """How many times each offer of `offers` was `handled`, on every channel: what an
+    offer's `limit` counts (engine/offer_ranking.py). Counted when asked, one offer at a
+    time and only up to its limit (all the limit needs to know): grouping every handled
+    contact of every offer cost each view a scan of the contacts table."""
+    return HandledCounts(conn, offers)
+
+
+class HandledCounts(Mapping[str, int]):
+    """`handled` counts of the offers, each read once on first use, capped at its limit."""
+
+    def __init__(self, conn: Connection, offers: Mapping[str, Offer]) -> None:
+        self.conn, self.offers, self.known = conn, offers, dict[str, int]()
+
+    def __getitem__(self, offer_id: str) -> int:
+        if offer_id not in self.offers:
+            raise KeyError(offer_id)
+        if offer_id not in self.known:
+            found = sa.select(sa.literal(1)).where(contacts.c.offer == offer_id,
+                                                   contacts.c.outcome == ct.HANDLED)
+            limit = self.offers[offer_id].limit
+            if limit is not None:
+                found = found.limit(limit)
+            self.known[offer_id] = int(self.conn.scalar(
+                sa.select(sa.func.count()).select_from(found.subquery())) or 0)
+        return self.known[offer_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.offers)
+
+    def __len__(self) -> int:
+        return len(self.offers)
 
 
 def declines(conn: Connection, customer_id: str, since: dt.datetime) -> list[ct.Decline]:

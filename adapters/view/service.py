@@ -23,7 +23,7 @@ from adapters.db.engines import iso, load_customer
 from adapters.db.schema import customer_views, customers, entries, tasks, tickets
 from adapters.tasks import attempts, contact_policy
 from adapters.tickets import contact as contact_entry
-from adapters.tickets.offers import offers_for
+from adapters.tickets.offers import OfferList, offers_for
 from adapters.view import contacts as contact_store
 from engine import policy as pol
 from engine import task as tk
@@ -82,13 +82,14 @@ def view(conn: Connection, config: Config, library: Library, customer_id: str, c
     conn.execute(customer_views.insert().values(
         user_name=by, customer_id=customer_id, channel=channel, viewed_at=now))
     tenure = seen["tenure_days"]
+    presented = offered(conn, config, library, customer_id, channel, now, lang, customer)
     return {
         "customer": {"id": customer_id, "name": customer.get("name"),
                      "phone": mask_phone(customer.get("phone")), "tier": seen["tier"],
                      "stage": seen["stage"], "manager": customer.get("manager"),
                      "tenure_days": int(tenure) if tenure is not None else None},
-        "offers": offers(conn, config, library, customer_id, channel, now, lang),
-        "control": control(conn, customer_id),
+        "offers": presented["offers"],
+        "control": presented["control"],
         "open_tasks": open_tasks(conn, customer_id),
         "trajectory": trajectory(conn, customer_id),
         "policy": policy(conn, config, customer_id, tuple(customer["opt_out"]), now),
@@ -102,13 +103,23 @@ def offers(conn: Connection, config: Config, library: Library, customer_id: str,
     offer of a ticket holding the customer in control; eligible, valid, under its limit of
     handled contacts), less those the customer declined too often lately (the policy's
     `declines`)."""
+    found: list[dict[str, Any]] = offered(conn, config, library, customer_id, channel, now,
+                                          lang)["offers"]
+    return found
+
+
+def offered(conn: Connection, config: Config, library: Library, customer_id: str, channel: str,
+            now: dt.datetime, lang: str, record: dict[str, Any] | None = None) -> OfferList:
+    """`offers` and, from the same read of the memberships, `control` (as `control` reads
+    it): the view's two lists for one read. `record`: the customer, when read already."""
     found = offers_for(conn, config, library, customer_id, channel, now,
-                       contact_store.handled(conn), lang=lang)["offers"]
+                       contact_store.handled(conn, library.offers), lang=lang, record=record)
     limit = config.policy.declines
     if limit is None:
         return found
     declined = contact_store.declines(conn, customer_id, before(now, limit.within))
-    return [o for o in found if not offer_stopped(limit, o["offer"], declined, now)]
+    return {**found, "offers": [o for o in found["offers"]
+                                if not offer_stopped(limit, o["offer"], declined, now)]}
 
 
 def control(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
