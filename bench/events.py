@@ -53,13 +53,13 @@ import sqlalchemy as sa  # noqa: E402
 from support.postgres import PostgresServer, Unavailable  # noqa: E402
 from support.server import serving  # noqa: E402
 
+from adapters.access.users import add_user  # noqa: E402
 from adapters.db.engines import load_customers, make_engine  # noqa: E402
 from adapters.db.migrate import upgrade  # noqa: E402
 from adapters.db.schema import tasks as task_table  # noqa: E402
 from adapters.intake.customer_import import import_customers  # noqa: E402
 from adapters.intake.demo_files import demo_spec, write_demo  # noqa: E402
 from adapters.tickets import service as tickets  # noqa: E402
-from adapters.users import add_user  # noqa: E402
 from engine.config import Config, load_config  # noqa: E402
 from engine.customer import event_facts, facts  # noqa: E402
 from engine.library import load_library  # noqa: E402

@@ -121,7 +121,7 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
 
     from adapters.db.engines import make_engine
     from adapters.db.migrate import upgrade
-    from adapters.simulation import render, simulate
+    from adapters.simulation.service import render, simulate
     from engine.library import load_library
     from engine.simulation import Behaviour, with_effects
     from engine.values import parse_date

@@ -126,7 +126,7 @@ def check_customer(user: Any, channel: str, manager: str | None, recording: bool
 
 
 def _user() -> Any:
-    from adapters.users import stamp_token, token_holder
+    from adapters.access.users import stamp_token, token_holder
 
     header = request.headers.get("Authorization", "")
     token = header[len(BEARER):].strip()

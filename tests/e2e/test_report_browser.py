@@ -16,9 +16,9 @@ from support.browser import chromium, missing
 from support.evaluated import run_ticket, seed_customers
 from support.server import serving
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.db.migrate import upgrade
-from adapters.users import add_user
 from engine.config import load_config
 from engine.library import load_library
 

@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from adapters.access.users import add_user
 from adapters.http.app import create_app
 from adapters.http.state import State
-from adapters.users import add_user
 from engine.clock import Clock
 from engine.config import Config
 

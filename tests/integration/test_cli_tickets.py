@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from support.cli import run
 
+from adapters.access.users import user_for_token
 from adapters.db.engines import make_engine
-from adapters.users import user_for_token
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMERS = """\

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from adapters.access.users import add_user
 from adapters.db.schema import contacts, customer_views, customers, entries, tasks
 from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.tickets import service
-from adapters.users import add_user
 from engine import task as tk
 from engine.clock import Clock, FixedClock
 from engine.config import Config

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from http_support import ROLES, Api
 from support.cli import run
 
+from adapters.access.users import add_user
 from adapters.db.schema import entries, ticket_members
 from adapters.db.schema import event_matches as match_table
 from adapters.db.schema import tickets as ticket_table
@@ -21,7 +22,6 @@ from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.tickets import daily as event_matches
 from adapters.tickets.scheduler import Scheduler
-from adapters.users import add_user
 from engine.config import Config
 from engine.library import load_library
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.http.app import create_app
-from adapters.users import add_user
 from engine.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,10 +22,10 @@ from http_support import Api
 from sqlalchemy.engine import Engine
 from support.cli import run
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.db.schema import contacts, customers
 from adapters.evaluation import kpis, offer_kpis
-from adapters.users import add_user
 from engine.clock import FixedClock
 from engine.config import Config
 from engine.library import load_library

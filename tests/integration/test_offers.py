@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from http_support import Api
 from sqlalchemy.engine import Engine
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, entries, offer_versions
 from adapters.http.state import State
 from adapters.tickets import service
 from adapters.tickets.offers import offers_for
-from adapters.users import add_user
 from engine.clock import Clock, FixedClock
 from engine.config import Config
 from engine.errors import NotFound, ValidationError

@@ -14,7 +14,7 @@ from support.cli import run
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import audit, events, tasks, tickets
-from adapters.simulation import AUTO_COMMENT
+from adapters.simulation.service import AUTO_COMMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFER = """\

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from adapters.access.users import add_user, token_holder, user_for_token
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, entries, events, tokens
 from adapters.tickets import service
-from adapters.users import add_user, token_holder, user_for_token
 from engine.config import Config
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.library import Library, load_library

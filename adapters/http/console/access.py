@@ -24,10 +24,10 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from adapters.access.users import user_by_name
 from adapters.http.auth import roles_for
 from adapters.http.console import signins
 from adapters.http.state import state
-from adapters.users import user_by_name
 from engine.errors import Forbidden
 from engine.users import User
 

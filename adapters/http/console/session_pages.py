@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from adapters.access.users import user_for_password, user_for_token
 from adapters.http.auth import public
 from adapters.http.console import signins
 from adapters.http.console.access import (
@@ -43,7 +44,6 @@ from adapters.http.console.queries import SigninQuery
 from adapters.http.contract import query_args
 from adapters.http.errors import log
 from adapters.http.state import state
-from adapters.users import user_for_password, user_for_token
 from engine.errors import Forbidden, TendError
 
 STATIC = Path(__file__).resolve().parent / "static"
