@@ -135,7 +135,7 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--start") from None
     behaviour = with_effects(Behaviour(), effects)
-    library = load_library(None, None, config)
+    library = load_library(config)
     url = db_url or f"sqlite:///{tempfile.mkdtemp(prefix='tend-simulate-')}/tend.db"
     try:
         engine = make_engine(url)

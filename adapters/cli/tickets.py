@@ -46,7 +46,7 @@ def sweep_command(ctx: click.Context, at_text: str | None, forced: str | None) -
     from engine.values import given_instant
 
     config = config_from(ctx)
-    library = load_library(None, None, config)
+    library = load_library(config)
     at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
     if forced is not None and forced not in library.playbooks:
         raise NotFound(f"--playbook: unknown playbook {forced!r} (expected one of: "

@@ -34,10 +34,7 @@ class Api:
 
 
 @pytest.fixture
-def api(db_url: str, config: Config, clock: Clock,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+def api(db_url: str, config: Config, clock: Clock) -> Iterator[Api]:
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True,
                       "CLOCK": clock})
     state: State = app.extensions["tend"]

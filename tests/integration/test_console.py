@@ -92,9 +92,7 @@ class Browser:
 
 
 @pytest.fixture
-def console(db_url: str, config: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console]:
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+def console(db_url: str, config: Config) -> Iterator[Console]:
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
     state: State = app.extensions["tend"]
     with state.engine.begin() as conn:

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from http_support import Api
 from sqlalchemy.engine import Engine
+from support.folders import with_rules
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, tasks
@@ -57,7 +58,7 @@ def library(tmp_path: Path, config: Config) -> Library:
             ("twice", 10, SMS + "  - {id: again, channel: sms, template: t, delay: 23h}\n"
                                 "  - {id: later, channel: sms, template: t, delay: 1d}\n")):
         (rules / f"{name}.yaml").write_text(_playbook(name, priority, steps), encoding="utf-8")
-    return load_library(rules, ROOT / "workflows", config)
+    return load_library(with_rules(config, rules))
 
 
 def policy(config: Config, **changes: Any) -> Config:

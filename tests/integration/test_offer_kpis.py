@@ -81,7 +81,7 @@ def engine(db_url: str) -> Any:
 
 def _found(engine: Engine, config: Config) -> dict[str, Any]:
     span = kpis.period("2026-11-01", "2026-11-30", config, NOW)
-    prices = offer_kpis.costs(load_library(None, None, config).offers)
+    prices = offer_kpis.costs(load_library(config).offers)
     with engine.connect() as conn:
         return offer_kpis.kpis(conn, span, prices)
 

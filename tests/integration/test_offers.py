@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,6 @@ from engine.errors import NotFound, ValidationError
 from engine.library import Library, load_library
 from engine.users import User
 
-ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 12, 10, 1, 0, tzinfo=dt.UTC)     # 09:00 in Shanghai
 NOW = AT + dt.timedelta(hours=3)
 LEAD = User("bob", frozenset({"campaign_lead"}))
@@ -52,7 +50,7 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 def _execute(engine: Engine, config: Config, library: Library) -> int:

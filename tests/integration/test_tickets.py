@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from engine.errors import Conflict, Forbidden, NotFound
 from engine.library import Library, load_library
 from engine.users import User
 
-ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
 LEAD = User("bob", frozenset({"campaign_lead"}))
 DIRECTOR = User("dora", frozenset({"director"}))
@@ -56,7 +54,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 def _sweep(engine: Engine, config: Config, library: Library, at: dt.datetime,
