@@ -37,8 +37,9 @@ def snapshot_command(ctx: click.Context, at_text: str | None) -> None:
     now = clock_of(ctx)()
     at = given_instant(at_text, config.timezone, "--at", now)
     if config.today(at) > config.today(now):
-        raise ValidationError(f"--at: {at_text} has not come yet; a snapshot keeps what is "
-                              "known on its day, and that month would then be taken for good")
+        raise ValidationError(f"{at_text} has not come yet; a snapshot keeps what is "
+                              "known on its day, and that month would then be taken for good",
+                              field="--at")
     with engine_for(ctx) as engine, engine.begin() as conn:
         taken = snapshots.take(conn, config, at, now)
     if taken.written:

@@ -82,7 +82,8 @@ def _results_since(conn: Connection, mine: list[str], since: dt.datetime) -> dic
 def record(task_id: int) -> Response:
     status = request.form.get("status", "")
     if status not in RESULTS:
-        raise ValidationError(f"status: expected one of {', '.join(RESULTS)}, got {status!r}")
+        raise ValidationError(f"expected one of {', '.join(RESULTS)}, got {status!r}",
+                              field="status")
     note = request.form.get("note", "").strip()
     st = state()
     now = state().now()
