@@ -44,6 +44,7 @@ from adapters.db.schema import customers, events, tasks  # noqa: E402
 from adapters.tasks.worker import THREADS  # noqa: E402
 from adapters.tickets import service as tickets  # noqa: E402
 from engine.config import Config, load_config  # noqa: E402
+from engine.folders import Folders  # noqa: E402
 from engine.library import load_library  # noqa: E402
 from engine.policy import Policy  # noqa: E402
 from engine.users import User  # noqa: E402
@@ -96,7 +97,7 @@ def build(url: str, config: Config, count: int) -> int:
     """A winback ticket approved four days ago for `count` diamonds; its tasks' number."""
     upgrade(url)
     engine = make_engine(url)
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     started = dt.datetime.now(dt.UTC) - dt.timedelta(days=4)
     with engine.begin() as conn:
         conn.execute(customers.insert(), [
@@ -195,7 +196,8 @@ def main() -> int:
                          help="winback diamonds: about two tasks each (a call and an sms)")
     options.add_argument("--rounds", type=int, default=2, help="best of this many runs")
     args = options.parse_args()
-    config = dataclasses.replace(load_config(ROOT / "config.yaml"), policy=Policy())
+    config = dataclasses.replace(load_config(ROOT / "config.yaml"), policy=Policy(),
+                                 folders=Folders(ROOT / "rules", ROOT / "workflows"))
     with tempfile.TemporaryDirectory(prefix="tend-bench-") as tmp, receiver() as port:
         count = 2 * args.customers
         ceilings = {n: max(ceiling(port, count, n) for _ in range(args.rounds)) for n in (1, 3)}

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import cProfile
+import dataclasses
 import datetime as dt
 import gc
 import http.client
@@ -53,15 +54,16 @@ import sqlalchemy as sa  # noqa: E402
 from support.postgres import PostgresServer, Unavailable  # noqa: E402
 from support.server import serving  # noqa: E402
 
+from adapters.access.users import add_user  # noqa: E402
 from adapters.db.engines import load_customers, make_engine  # noqa: E402
 from adapters.db.migrate import upgrade  # noqa: E402
 from adapters.db.schema import tasks as task_table  # noqa: E402
 from adapters.intake.customer_import import import_customers  # noqa: E402
 from adapters.intake.demo_files import demo_spec, write_demo  # noqa: E402
 from adapters.tickets import service as tickets  # noqa: E402
-from adapters.users import add_user  # noqa: E402
 from engine.config import Config, load_config  # noqa: E402
 from engine.customer import event_facts, facts  # noqa: E402
+from engine.folders import Folders  # noqa: E402
 from engine.library import load_library  # noqa: E402
 from engine.rules import Matcher  # noqa: E402
 from engine.triggers import ruleset_name  # noqa: E402
@@ -87,7 +89,7 @@ def build(url: str, config: Config, customers: int, folder: Path) -> dict[str, A
     import_customers(engine, config, files.customers, report=problems.append, now=NOW)
     if problems:
         raise SystemExit(f"demo customers did not import cleanly: {problems[:3]}")
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     playbook = library.playbooks[PLAYBOOK]
     now = NOW
     with engine.begin() as conn:
@@ -137,7 +139,7 @@ def part_rules(url: str, events_file: str, config: Config) -> dict[str, Any]:
     with engine.connect() as conn:
         records = load_customers(conn, config, sorted({e["customer_id"] for e in events}))
     engine.dispose()
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     playbook = library.playbooks[PLAYBOOK]
     matcher = Matcher()
     name = ruleset_name(playbook)
@@ -364,8 +366,6 @@ def profile_on(url: str, config: Config, args: argparse.Namespace, tmp: Path) ->
 
     built = build(url, config, args.customers, tmp)
     batch_events, _ = make_events(built["ids"], args.customers, 0)
-    os.environ["TEND_RULES"] = str(ROOT / "rules")
-    os.environ["TEND_WORKFLOWS"] = str(ROOT / "workflows")
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": url})
     client = app.test_client()
     headers = {"Authorization": f"Bearer {built['token']}"}
@@ -407,7 +407,8 @@ def main() -> int:
     options.add_argument("--url")
     options.add_argument("--events-file")
     args = options.parse_args()
-    config = load_config(ROOT / "config.yaml")
+    config = dataclasses.replace(load_config(ROOT / "config.yaml"),
+                                 folders=Folders(ROOT / "rules", ROOT / "workflows"))
     if args.part:
         print(json.dumps(part_rules(args.url, args.events_file, config)))
         return 0

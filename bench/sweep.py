@@ -15,6 +15,7 @@ together ≤ 3 s and ≤ 256 MB peak RSS on SQLite, ≥ 4× faster than (a), ≤
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -45,6 +46,7 @@ from adapters.tickets.sweep import REPLAY_WINDOW, sweep  # noqa: E402
 from engine.config import Config, load_config  # noqa: E402
 from engine.customer import event_facts, facts  # noqa: E402
 from engine.evaluate import holds  # noqa: E402
+from engine.folders import Folders  # noqa: E402
 from engine.library import load_library  # noqa: E402
 from engine.playbook import Playbook  # noqa: E402
 
@@ -62,7 +64,7 @@ def peak_rss_mb() -> float:
 
 
 def playbooks(config: Config) -> list[Playbook]:
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     return sorted(library.playbooks.values(), key=lambda p: p.id)
 
 
@@ -307,7 +309,8 @@ def main() -> int:
     options.add_argument("--part", choices=sorted(PARTS))
     options.add_argument("--url")
     args = options.parse_args()
-    config = load_config(ROOT / "config.yaml")
+    config = dataclasses.replace(load_config(ROOT / "config.yaml"),
+                                 folders=Folders(ROOT / "rules", ROOT / "workflows"))
     if args.part:
         result = PARTS[args.part](args.url, config)
         print(json.dumps({**result, "rss_mb": peak_rss_mb()}))

@@ -15,6 +15,7 @@ What a view reads, at the issue's sizes (1,000,000 customers):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import random
@@ -28,10 +29,11 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.db.migrate import upgrade
-from adapters.users import add_user
 from engine.config import Config
+from engine.folders import Folders
 from engine.library import Library, load_library
 
 VERSION = 1  # bump when what is generated changes: the cached databases are rebuilt
@@ -289,4 +291,5 @@ def build(url: str, config: Config, library: Library, customers: int) -> str:
 
 def library_of(root: Path, config: Config, shipped: Path) -> tuple[Path, Library]:
     folder = write_library(root, shipped)
-    return folder, load_library(folder / "rules", folder / "workflows", config)
+    here = dataclasses.replace(config, folders=Folders(folder / "rules", folder / "workflows"))
+    return folder, load_library(here)

@@ -68,7 +68,7 @@ def clock_from_environment(environ: Mapping[str, str]) -> Clock:
     try:
         return StartedClock(parse_instant(text, ZoneInfo("UTC")))
     except ValueError as exc:
-        raise ValidationError(f"{START_VARIABLE}: {exc}") from None
+        raise ValidationError(str(exc), field=START_VARIABLE) from None
 
 
 def _aware(instant: dt.datetime) -> dt.datetime:

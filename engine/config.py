@@ -2,13 +2,14 @@
 and the notifier that tells approvers about tickets.
 
 Loaded once per process into a frozen `Config`; everything that depends on it (catalogs,
-computed fields, the SQL renderer) takes it as an argument rather than reading a global.
+computed fields, the SQL renderer, the library's folders) takes it as an argument rather than
+reading a global. `installed_config` is where a process reads the environment for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from engine.condition import Parser
 from engine.customer import Stage, Tier
 from engine.errors import Problem, ValidationError
 from engine.fields import Catalog, customer_catalog, with_event
+from engine.folders import Folders
 from engine.policy import Policy
 from engine.policy_schema import PolicySchema, build_policy
 from engine.schemas import (
@@ -173,6 +175,7 @@ class Config:
     contact_channels: tuple[str, ...] = ()  # where customers reach us (offers, views)
     global_control: float = 0.0  # share of customers no marketing playbook contacts
     embed_origins: tuple[str, ...] = ()  # may frame /console/customers/<id>/compact
+    folders: Folders = field(default_factory=Folders)  # the library's; not from config.yaml
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -206,12 +209,16 @@ class Config:
         return at.astimezone(self.timezone).date()
 
 
-def config_path() -> Path:
-    return Path(os.environ.get("TEND_CONFIG", "config.yaml"))
+def installed_config(environ: Mapping[str, str], path: Path | None = None,
+                     folders: Folders | None = None) -> Config:
+    """The config a process runs with, resolved once at startup (the CLI, the web app): the
+    file `path`, else TEND_CONFIG's, else ./config.yaml; and the library folders `folders`,
+    else those TEND_RULES and TEND_WORKFLOWS name. The one place these variables are read."""
+    config = load_config(path or Path(environ.get("TEND_CONFIG") or "config.yaml"))
+    return dataclasses.replace(config, folders=folders or Folders.from_environment(environ))
 
 
-def load_config(path: Path | None = None) -> Config:
-    path = path or config_path()
+def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

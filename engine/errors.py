@@ -13,16 +13,19 @@ from typing import Any
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with user input, with the place a person should look."""
+    """One thing wrong with user input, with the place a person should look: a file's line
+    and column, or the named input (`field`: a query parameter, a JSON field, a config key, a
+    command's option) the message is about, which the HTTP layer files the message under."""
 
     file: str
     line: int
     column: int
     message: str
+    field: str = ""
 
     def __str__(self) -> str:
         if not self.file:
-            return self.message
+            return f"{self.field}: {self.message}" if self.field else self.message
         if self.line:
             return f"{self.file}:{self.line}:{self.column}: {self.message}"
         return f"{self.file}: {self.message}"
@@ -43,9 +46,10 @@ class ValidationError(TendError):
 
     status = 400
 
-    def __init__(self, problems: Iterable[Problem] | str) -> None:
+    def __init__(self, problems: Iterable[Problem] | str, field: str = "") -> None:
+        """A list of problems, or one message (about the input `field`, if given)."""
         if isinstance(problems, str):
-            problems = [Problem("", 0, 0, problems)]
+            problems = [Problem("", 0, 0, problems, field)]
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 

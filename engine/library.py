@@ -8,7 +8,6 @@ library, which they override, reporting problems of the named files only.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,33 +54,14 @@ class Checked:
     warnings: tuple[Problem, ...] = ()  # engine.policy_fit: valid, but the policy bites
 
 
-def rules_dir() -> Path:
-    return Path(os.environ.get("TEND_RULES", "rules"))
-
-
-def workflows_dir() -> Path:
-    return Path(os.environ.get("TEND_WORKFLOWS", "workflows"))
-
-
-def offers_dir() -> Path:
-    """Offers live in a folder of their own beside the playbooks (rules/offers/)."""
-    return rules_dir() / "offers"
-
-
-def tests_dir() -> Path:
-    """Designer test cases live beside the playbooks they test."""
-    return rules_dir() / "tests"
-
-
-def load_library(rules: Path | None, workflows: Path | None, config: Config) -> Library:
-    """Every playbook of `rules` and workflow of `workflows` (defaults: TEND_RULES, ...)."""
+def load_library(config: Config) -> Library:
+    """Every playbook, offer and workflow of the config's folders (`config.folders`)."""
     problems: list[Problem] = []
-    rules = rules or rules_dir()
-    wf_docs = _read_all(yaml_files([workflows or workflows_dir()], problems), problems)
-    pb_docs = _read_all(yaml_files([rules], problems), problems)
-    offer_folder = rules / "offers"
-    of_docs = (_read_all(yaml_files([offer_folder], problems), problems)
-               if offer_folder.is_dir() else [])
+    folders = config.folders
+    wf_docs = _read_all(yaml_files([folders.workflows], problems), problems)
+    pb_docs = _read_all(yaml_files([folders.rules], problems), problems)
+    of_docs = (_read_all(yaml_files([folders.offers], problems), problems)
+               if folders.offers.is_dir() else [])
     found = _workflows(wf_docs, config, problems)
     offers = _offers(of_docs, config, problems)
     playbooks = _playbooks(pb_docs, config, dict(found), problems, offers)
@@ -257,12 +237,13 @@ def installed_library(config: Config, skip: Set[Path] = frozenset()) -> Library:
     """What the library folders hold that loads, minus `skip` (resolved paths); tolerant of
     broken files, because a draft is checked against whatever is installed."""
     ignored: list[Problem] = []
-    wf = [d for d in _read_all(yaml_files([workflows_dir()], ignored), ignored)
+    folders = config.folders
+    wf = [d for d in _read_all(yaml_files([folders.workflows], ignored), ignored)
           if d.path.resolve() not in skip]
-    pb = [d for d in _read_all(yaml_files([rules_dir()], ignored), ignored)
+    pb = [d for d in _read_all(yaml_files([folders.rules], ignored), ignored)
           if d.path.resolve() not in skip]
-    of = [d for d in _read_all(yaml_files([offers_dir()], ignored), ignored)
-          if d.path.resolve() not in skip] if offers_dir().is_dir() else []
+    of = [d for d in _read_all(yaml_files([folders.offers], ignored), ignored)
+          if d.path.resolve() not in skip] if folders.offers.is_dir() else []
     workflows = _workflows(wf, config, ignored)
     offers = _offers(of, config, ignored)
     playbooks = _playbooks(pb, config, workflows, ignored, offers)

@@ -133,4 +133,4 @@ def _detected(n1: int, n0: int, p0: float, p1: float, z_alpha: float, z_power: f
 
 def _check_rate(name: str, value: float) -> None:
     if not 0 < value < 1:
-        raise ValidationError(f"{name}: must be between 0 and 1, got {value}")
+        raise ValidationError(f"must be between 0 and 1, got {value}", field=name)

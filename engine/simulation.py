@@ -74,8 +74,8 @@ def with_effects(behaviour: Behaviour, texts: Iterable[str]) -> Behaviour:
         except ValueError:
             effect = math.nan
         if not 0 <= effect <= 1:
-            raise ValidationError(f"--effect: expected PLAYBOOK=X with X from 0 to 1, "
-                                  f"got {text!r}")
+            raise ValidationError(f"expected PLAYBOOK=X with X from 0 to 1, "
+                                  f"got {text!r}", field="--effect")
         effects[name] = effect
     return Behaviour(behaviour.goal_rates, effects, behaviour.reach, behaviour.lag)
 

@@ -55,7 +55,7 @@ def uplift(
     _check(treatment, treatment_conversions, "treatment")
     _check(control, control_conversions, "control")
     if not 0 < level < 1:
-        raise ValidationError(f"level: must be between 0 and 1, got {level}")
+        raise ValidationError(f"must be between 0 and 1, got {level}", field="level")
     t_rate = treatment_conversions / treatment if treatment else None
     c_rate = control_conversions / control if control else None
     absolute = low = high = p_value = relative = None
@@ -86,9 +86,10 @@ def uplift(
 
 def _check(n: int, conversions: int, group: str) -> None:
     if n < 0:
-        raise ValidationError(f"{group}: must be 0 or more, got {n}")
+        raise ValidationError(f"must be 0 or more, got {n}", field=group)
     if not 0 <= conversions <= n:
-        raise ValidationError(f"{group}_conversions: must be between 0 and {n}, got {conversions}")
+        raise ValidationError(f"must be between 0 and {n}, got {conversions}",
+                              field=f"{group}_conversions")
 
 
 def _wilson(x: int, n: int, z: float) -> tuple[float, float]:

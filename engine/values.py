@@ -92,7 +92,7 @@ def given_instant(text: str | None, tz: ZoneInfo, name: str, now: dt.datetime) -
     try:
         return parse_instant(text, tz)
     except ValueError as exc:
-        raise ValidationError(f"{name}: {exc}") from None
+        raise ValidationError(str(exc), field=name) from None
 
 
 def before(instant: dt.datetime, span: dt.timedelta) -> dt.datetime:

@@ -8,6 +8,7 @@ started the PostgreSQL cases skip and say why.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from support.clock import real_today, suite_instant
+from support.folders import SHIPPED
 from support.postgres import PostgresServer, Unavailable
 
 from adapters.db.migrate import upgrade
@@ -62,7 +64,9 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="session")
 def config() -> Config:
-    return load_config(ROOT / "config.yaml")
+    """The shipped config.yaml with the shipped library folders handed in: a test that wants
+    other folders replaces them (support.folders), no test sets TEND_RULES."""
+    return dataclasses.replace(load_config(ROOT / "config.yaml"), folders=SHIPPED)
 
 
 @pytest.fixture

@@ -71,8 +71,9 @@ def number(channel: str, options: Mapping[str, Any], key: str, default: float,
     value = options.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) \
             or (kind is int and not isinstance(value, int)) or value <= 0:
-        raise ValidationError(f"channels.{channel}.options.{key}: expected a positive "
-                              f"{'integer' if kind is int else 'number'}, got {value!r}")
+        raise ValidationError(f"expected a positive "
+                              f"{'integer' if kind is int else 'number'}, got {value!r}",
+                              field=f"channels.{channel}.options.{key}")
     return float(value)
 
 

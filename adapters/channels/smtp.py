@@ -32,13 +32,14 @@ def smtp_sender(channel: str, options: Mapping[str, Any]) -> Send:
     host, sender = options.get("host"), options.get("from")
     for key, value in (("host", host), ("from", sender)):
         if not isinstance(value, str) or not value.strip():
-            raise ValidationError(f"channels.{channel}.options.{key}: required for adapter "
-                                  f"smtp (a non-empty string)")
+            raise ValidationError("required for adapter smtp (a non-empty string)",
+                                  field=f"channels.{channel}.options.{key}")
     port = int(number(channel, options, "port", 25, int))
     timeout = number(channel, options, "timeout", 10.0, float)
     starttls = options.get("starttls", False)
     if not isinstance(starttls, bool):
-        raise ValidationError(f"channels.{channel}.options.starttls: expected true or false")
+        raise ValidationError("expected true or false",
+                              field=f"channels.{channel}.options.starttls")
     login = _login(channel, options)
     templates = _templates(channel, options.get("templates", {}))
 
@@ -78,21 +79,22 @@ def _login(channel: str, options: Mapping[str, Any]) -> tuple[str, str] | None:
     env = options.get("password_env")
     password = os.environ.get(str(env or ""))
     if not isinstance(user, str) or not password:
-        raise ValidationError(f"channels.{channel}.options.password_env: the environment "
-                              f"variable {env!r} holding the SMTP password of {user!r} is not set")
+        raise ValidationError(f"the environment variable {env!r} holding the SMTP password of "
+                              f"{user!r} is not set",
+                              field=f"channels.{channel}.options.password_env")
     return user, password
 
 
 def _templates(channel: str, value: Any) -> dict[str, tuple[string.Template, string.Template]]:
     where = f"channels.{channel}.options.templates"
     if not isinstance(value, Mapping):
-        raise ValidationError(f"{where}: expected a mapping of template id to "
-                              f"{{subject, body}}")
+        raise ValidationError("expected a mapping of template id to {subject, body}",
+                              field=where)
     found = {}
     for name, parts in value.items():
         if not isinstance(parts, Mapping) or set(parts) - {"subject", "body"} \
                 or not all(isinstance(parts.get(k, ""), str) for k in ("subject", "body")):
-            raise ValidationError(f"{where}.{name}: expected {{subject: text, body: text}}")
+            raise ValidationError("expected {subject: text, body: text}", field=f"{where}.{name}")
         found[str(name)] = (string.Template(parts.get("subject", "$template")),
                             string.Template(parts.get("body", "")))
     return found

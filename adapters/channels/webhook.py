@@ -44,8 +44,9 @@ def webhook_push(channel: str, options: Mapping[str, Any], client: Client,
     url, secret_env = options["url"], options.get("secret_env")
     secret = os.environ.get(str(secret_env or ""))
     if not secret:
-        raise ValidationError(f"channels.{channel}.options.secret_env: the environment "
-                              f"variable {secret_env!r} holding the webhook secret is not set")
+        raise ValidationError(f"the environment variable {secret_env!r} holding the webhook "
+                              "secret is not set",
+                              field=f"channels.{channel}.options.secret_env")
 
     def post(task: Mapping[str, Any], kind: str) -> Outcome:
         body = orjson.dumps(message(task, kind), option=orjson.OPT_SORT_KEYS, default=str)
@@ -76,7 +77,8 @@ class Client:
     def __init__(self, channel: str, options: Mapping[str, Any]) -> None:
         url = options.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValidationError(f"channels.{channel}.options.url: expected an http(s) URL")
+            raise ValidationError("expected an http(s) URL",
+                                  field=f"channels.{channel}.options.url")
         parts = urllib.parse.urlsplit(url)
         self.https = parts.scheme == "https"
         self.host = parts.hostname or ""

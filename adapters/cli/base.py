@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from engine.clock import Clock, clock_from_environment
-from engine.config import Config, load_config
+from engine.config import Config, installed_config
 from engine.errors import TendError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,10 +51,12 @@ def clock_of(ctx: click.Context) -> Clock:
 
 
 def config_from(ctx: click.Context) -> Config:
-    """The config, loaded once per invocation (TEND_CONFIG or --config)."""
+    """The config, loaded once per invocation (--config, else TEND_CONFIG) with the library
+    folders resolved with it: those handed in (`obj["folders"]`, as tests give them), else
+    TEND_RULES' and TEND_WORKFLOWS'. Commands take both from here and nowhere else."""
     obj = ctx.ensure_object(dict)
     if "config" not in obj:
-        obj["config"] = load_config(obj.get("config_path"))
+        obj["config"] = installed_config(os.environ, obj.get("config_path"), obj.get("folders"))
     config: Config = obj["config"]
     return config
 

@@ -115,7 +115,7 @@ def _event_trigger(config: Config, engine: Any, outcomes: Any,
     from engine.library import load_library
     from engine.triggers import Triggers
 
-    library = load_library(None, None, config)
+    library = load_library(config)
     triggers = Triggers(library.playbooks.values(), config, process_matcher())
 
     def trigger(new: list[Any]) -> None:

@@ -19,6 +19,7 @@ from adapters.cli.base import (
     reports_errors,
 )
 from engine.config import Config
+from engine.folders import Folders
 from engine.values import given_instant
 
 if TYPE_CHECKING:
@@ -27,16 +28,16 @@ if TYPE_CHECKING:
 SAMPLE = 10  # treatment ids a preview shows, spread over the treatment
 
 
-def _designer_paths(paths: tuple[Path, ...], *, cases_only: bool) -> list[Path]:
-    """The named paths, or the library folders (TEND_RULES, TEND_WORKFLOWS, rules' tests/)."""
-    from engine.library import offers_dir, rules_dir, tests_dir, workflows_dir
-
+def _designer_paths(folders: Folders, paths: tuple[Path, ...], *,
+                    cases_only: bool) -> list[Path]:
+    """The named paths, or the library's folders (rules, workflows, offers, rules' tests/)."""
     if paths:
         return list(paths)
     if cases_only:
-        return [tests_dir()]
-    return [rules_dir(), workflows_dir(), *([offers_dir()] if offers_dir().is_dir() else []),
-            *([tests_dir()] if tests_dir().is_dir() else [])]
+        return [folders.tests]
+    return [folders.rules, folders.workflows,
+            *([folders.offers] if folders.offers.is_dir() else []),
+            *([folders.tests] if folders.tests.is_dir() else [])]
 
 
 def _checked(ctx: click.Context, paths: list[Path]) -> Any:
@@ -58,7 +59,7 @@ def _checked(ctx: click.Context, paths: list[Path]) -> Any:
 @reports_errors
 def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Check playbooks, workflows and test cases (files or folders; default: the library)."""
-    checked = _checked(ctx, _designer_paths(paths, cases_only=False))
+    checked = _checked(ctx, _designer_paths(config_from(ctx).folders, paths, cases_only=False))
     for line in checked.summaries:
         click.echo(line)
     for warning in checked.warnings:  # the exit status stays 0: engine/policy_fit.py says why
@@ -90,7 +91,7 @@ def run_tests(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Run designer test cases (default: the tests/ folder beside the playbooks)."""
     from engine.caserun import run_case
 
-    checked = _checked(ctx, _designer_paths(paths, cases_only=True))
+    checked = _checked(ctx, _designer_paths(config_from(ctx).folders, paths, cases_only=True))
     outcomes = [run_case(case, config_from(ctx)) for case in checked.cases]
     for outcome in outcomes:
         for line in outcome.lines():
@@ -110,7 +111,7 @@ def _designer_context(ctx: click.Context) -> Iterator[tuple[Config, Any, Any]]:
     from engine.library import load_library
 
     config = config_from(ctx)
-    library = load_library(None, None, config)
+    library = load_library(config)
     with engine_for(ctx) as engine, engine.connect() as conn:
         yield config, library, conn
 

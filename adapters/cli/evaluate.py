@@ -25,7 +25,7 @@ def report_command(ctx: click.Context, ticket_id: int, out: Path | None) -> None
     from engine.library import load_library
 
     config = config_from(ctx)
-    library = load_library(None, None, config)
+    library = load_library(config)
     with engine_for(ctx) as engine, engine.connect() as conn:
         ticket = report.gather(conn, config, library, ticket_id, clock_of(ctx)())
     click.echo(render(ticket))
@@ -60,7 +60,7 @@ def kpis_command(ctx: click.Context, by: str, start: str | None, end: str | None
     config = config_from(ctx)
     period = kpis.period(start, end, config, clock_of(ctx)(), "--from", "--to")
     # Offers are priced in the library, so only --by offer needs it loaded.
-    prices = offer_kpis.costs(load_library(None, None, config).offers) if by == "offer" else {}
+    prices = offer_kpis.costs(load_library(config).offers) if by == "offer" else {}
     with engine_for(ctx) as engine, engine.connect() as conn:
         found = (offer_kpis.kpis(conn, period, prices) if by == "offer"
                  else kpis.kpis(conn, config, by, period))

@@ -37,8 +37,9 @@ def snapshot_command(ctx: click.Context, at_text: str | None) -> None:
     now = clock_of(ctx)()
     at = given_instant(at_text, config.timezone, "--at", now)
     if config.today(at) > config.today(now):
-        raise ValidationError(f"--at: {at_text} has not come yet; a snapshot keeps what is "
-                              "known on its day, and that month would then be taken for good")
+        raise ValidationError(f"{at_text} has not come yet; a snapshot keeps what is "
+                              "known on its day, and that month would then be taken for good",
+                              field="--at")
     with engine_for(ctx) as engine, engine.begin() as conn:
         taken = snapshots.take(conn, config, at, now)
     if taken.written:
@@ -121,7 +122,7 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
 
     from adapters.db.engines import make_engine
     from adapters.db.migrate import upgrade
-    from adapters.simulation import render, simulate
+    from adapters.simulation.service import render, simulate
     from engine.library import load_library
     from engine.simulation import Behaviour, with_effects
     from engine.values import parse_date
@@ -135,7 +136,7 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--start") from None
     behaviour = with_effects(Behaviour(), effects)
-    library = load_library(None, None, config)
+    library = load_library(config)
     url = db_url or f"sqlite:///{tempfile.mkdtemp(prefix='tend-simulate-')}/tend.db"
     try:
         engine = make_engine(url)

@@ -46,7 +46,7 @@ def sweep_command(ctx: click.Context, at_text: str | None, forced: str | None) -
     from engine.values import given_instant
 
     config = config_from(ctx)
-    library = load_library(None, None, config)
+    library = load_library(config)
     at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
     if forced is not None and forced not in library.playbooks:
         raise NotFound(f"--playbook: unknown playbook {forced!r} (expected one of: "
@@ -98,7 +98,7 @@ def users_group() -> None:
 @reports_errors
 def users_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
     """Add a user; the new token is the last line printed (it is not stored, keep it)."""
-    from adapters.users import add_user
+    from adapters.access.users import add_user
     from engine.users import check_roles
 
     checked = check_roles(roles, config_from(ctx))
@@ -114,7 +114,7 @@ def users_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
 @reports_errors
 def users_token(ctx: click.Context, name: str) -> None:
     """Issue another token for NAME (the last line printed; earlier tokens stay valid)."""
-    from adapters.users import issue_token
+    from adapters.access.users import issue_token
 
     with engine_for(ctx) as engine, engine.begin() as conn:
         token = issue_token(conn, name, clock_of(ctx)())
@@ -131,7 +131,7 @@ def users_passwd(ctx: click.Context, name: str) -> None:
     stdin). Only a salted scrypt hash is stored; tokens keep working."""
     import sys
 
-    from adapters.users import set_password
+    from adapters.access.users import set_password
 
     if sys.stdin.isatty():
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)

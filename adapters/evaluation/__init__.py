@@ -1,2 +1,1 @@
-"""What happened: ticket results, KPIs, history, reports, snapshots, the churn model, and the
-simulation that runs the whole loop on synthetic customers."""
+"""What happened: ticket results, KPIs, history, snapshots and the churn model."""

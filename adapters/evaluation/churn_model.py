@@ -80,7 +80,7 @@ def score_churn(conn: Connection, config: Config, now: dt.datetime,
     """Train, judge on the held-out month, and write today's scores. SQLite's write lock is
     taken only to write the scores, so training does not stop other writers."""
     if not 1 <= horizon <= 12:
-        raise ValidationError(f"--horizon: expected 1 to 12 months, got {horizon}")
+        raise ValidationError(f"expected 1 to 12 months, got {horizon}", field="--horizon")
     today = config.today(now)
     months = labelled_months(conn, config, horizon, today)
     churn.check_months(months, horizon, today)

@@ -48,12 +48,12 @@ def period(first: str | None, last: str | None, config: Config, now: dt.datetime
     last_day = _day(last, last_name) if last else config.today(now)
     first_day = _day(first, first_name) if first else last_day - dt.timedelta(DEFAULT_DAYS - 1)
     if first_day > last_day:
-        raise ValidationError(f"{first_name}: {first_day} is after {last_name} {last_day}")
+        raise ValidationError(f"{first_day} is after {last_name} {last_day}", field=first_name)
     try:
         start, end = (dt.datetime.combine(day, dt.time(), config.timezone).astimezone(dt.UTC)
                       for day in (first_day, last_day + dt.timedelta(1)))
     except OverflowError:
-        raise ValidationError(f"{last_name}: {last_day} is too far in the future") from None
+        raise ValidationError(f"{last_day} is too far in the future", field=last_name) from None
     return Period(first_day, last_day, start, end)
 
 
@@ -61,13 +61,13 @@ def _day(text: str, name: str) -> dt.date:
     try:
         return parse_date(text)
     except ValueError as exc:
-        raise ValidationError(f"{name}: {exc}") from None
+        raise ValidationError(str(exc), field=name) from None
 
 
 def kpis(conn: Connection, config: Config, by: str, span: Period) -> dict[str, Any]:
     """One row per value of `by`, and a total row counting every entry once."""
     if by not in DIMENSIONS:
-        raise ValidationError(f"by: expected one of {', '.join(DIMENSIONS)}, got {by!r}")
+        raise ValidationError(f"expected one of {', '.join(DIMENSIONS)}, got {by!r}", field="by")
     rows = conn.execute(
         sa.select(entries.c.id, entries.c.ticket_id, entries.c.playbook, entries.c.customer_id,
                   entries.c.grp, entries.c.entered_at, tickets.c.version, customers.c.manager,

@@ -1,7 +1,9 @@
 """`create_app`: the Flask application factory (flaskr style).
 
-Config comes from TEND_CONFIG and TEND_DATABASE_URL unless `test_config` overrides them
-(keys `TEND_CONFIG`: a path or a loaded `Config`, `DATABASE_URL`, `CLOCK`: the one clock every
+Config comes from TEND_CONFIG (the library folders from TEND_RULES and TEND_WORKFLOWS, read
+with it once, engine.config.installed_config) and TEND_DATABASE_URL unless `test_config`
+overrides them (keys `TEND_CONFIG`: a path or a loaded `Config` with its folders,
+`DATABASE_URL`, `CLOCK`: the one clock every
 handler reads "now" from, by default TEND_CLOCK_START's or the system's, and any Flask setting).
 Nothing connects here: the engine is made on the first request that needs it.
 """
@@ -24,7 +26,7 @@ from adapters.http import api_health, auth, console, contract, errors, observe
 from adapters.http.secret_key import secret_key
 from adapters.http.state import State
 from engine.clock import clock_from_environment
-from engine.config import Config, load_config
+from engine.config import Config, installed_config
 from engine.errors import Invalid
 from engine.limits import MAX_DEPTH, too_deep
 
@@ -99,8 +101,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(test_config or {})
     config = app.config.get("TEND_CONFIG")
-    if not isinstance(config, Config):
-        config = load_config(Path(config) if config else None)
+    if not isinstance(config, Config):  # a Config handed in carries its library folders
+        config = installed_config(os.environ, Path(config) if config else None)
     url = app.config.get("DATABASE_URL") or database_url("") or config.database_url
     observe.configure_logging()
     if not app.config.get("SECRET_KEY"):  # adapters/http/secret_key.py: no default key

@@ -136,7 +136,7 @@ def is_contact(user: Any, channel: str, manager: str | None) -> bool:
 
 
 def _user() -> Any:
-    from adapters.users import stamp_token, token_holder
+    from adapters.access.users import stamp_token, token_holder
 
     header = request.headers.get("Authorization", "")
     token = header[len(BEARER):].strip()

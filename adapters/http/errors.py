@@ -8,7 +8,6 @@ No HTML error pages.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,8 +21,6 @@ from engine.errors import Invalid, Problem, TendError, ValidationError
 from engine.limits import MAX_ID
 
 log = structlog.get_logger("tend.http")
-# The services word a field's problem as "<field>: <message>" (ValidationError("reason: ..."))
-FIELD_FIRST = re.compile(r"^([a-z_][a-z0-9_.]*): (.+)$", re.DOTALL)
 
 
 class ProblemOut(Schema):
@@ -49,7 +46,7 @@ def problem_json(problem: Problem) -> dict[str, Any]:
     """A place to look only for a file (a playbook's YAML); a query parameter or a JSON
     field has no line and column, and its field is named under `errors`."""
     if not problem.file:
-        return {"message": problem.message}
+        return {"message": str(problem)}
     return {"line": problem.line, "column": problem.column, "message": problem.message}
 
 
@@ -72,10 +69,11 @@ def tend_error(exc: TendError) -> Response:
         return _reply(exc.status, _body(exc.message, exc.errors, **extra))
     if isinstance(exc, ValidationError):
         errors: dict[str, list[str]] = {}
-        for problem in exc.problems:
-            named = FIELD_FIRST.match(problem.message) if not problem.file else None
-            field, message = named.groups() if named else ("_schema", str(problem))
-            errors.setdefault(field, []).append(message)
+        for problem in exc.problems:  # a field's problem under its name, the rest whole
+            if problem.field and not problem.file:
+                errors.setdefault(problem.field, []).append(problem.message)
+            else:
+                errors.setdefault("_schema", []).append(str(problem))
         extra = ({"problems": [problem_json(p) for p in exc.problems]}
                  if any(p.file for p in exc.problems) else {})
         return _reply(exc.status, _body(exc.message, errors, **extra))

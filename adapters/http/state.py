@@ -46,7 +46,7 @@ class State:
         of /healthz and /metrics."""
         with self._lock:
             if self._library is None:
-                self._library = load_library(None, None, self.config)
+                self._library = load_library(self.config)
             return self._library
 
     @property

@@ -69,9 +69,10 @@ def task_page(conn: Connection, *, state: str | None = None,
     """Tasks in id order after task `after`, up to `limit`, narrowed by each filter given:
     in `state`, on one of `channels`, routed to `route`, of ticket `ticket_id`."""
     if state is not None and state not in tk.STATES:
-        raise ValidationError(f"state: expected one of {', '.join(tk.STATES)}, got {state!r}")
+        raise ValidationError(f"expected one of {', '.join(tk.STATES)}, got {state!r}",
+                              field="state")
     if limit < 1:
-        raise ValidationError(f"limit: expected 1 or more, got {limit}")
+        raise ValidationError(f"expected 1 or more, got {limit}", field="limit")
     where: list[sa.ColumnElement[bool]] = []
     if state is not None:
         where.append(tasks.c.state == state)

@@ -86,7 +86,7 @@ def smtp_sender(config: NotifierConfig) -> Send:
     def send(notice: Notice) -> None:
         to = config.to_by_role.get(notice.role, config.to)
         if to is None:
-            raise ValidationError(f"notifier: no address for role {notice.role!r}")
+            raise ValidationError(f"no address for role {notice.role!r}", field="notifier")
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = config.sender, to, notice.subject
         deadline = notice.deadline.isoformat() if notice.deadline else "none"
@@ -104,8 +104,9 @@ def webhook_sender(config: NotifierConfig, clock: Callable[[], float]) -> Send:
     environment variable the config names, when the notifier is made."""
     secret = os.environ.get(config.secret_env or "")
     if not secret:
-        raise ValidationError(f"notifier.secret_env: the environment variable "
-                              f"{config.secret_env!r} holding the webhook secret is not set")
+        raise ValidationError(f"the environment variable {config.secret_env!r} holding the "
+                              "webhook secret is not set",
+                              field="notifier.secret_env")
 
     def send(notice: Notice) -> None:
         body = json.dumps(notice.as_json(), sort_keys=True).encode()

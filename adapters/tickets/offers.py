@@ -47,10 +47,10 @@ def offers_for(conn: Connection, config: Config, library: Library, customer_id: 
     """
     known = offer_channels(config)
     if channel not in known:
-        raise ValidationError(f"channel: unknown channel {channel!r} (expected one of: "
-                              f"{', '.join(known)})")
+        raise ValidationError(f"unknown channel {channel!r} (expected one of: "
+                              f"{', '.join(known)})", field="channel")
     if lang not in LANGUAGES:
-        raise ValidationError(f"lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
+        raise ValidationError(f"expected one of {', '.join(LANGUAGES)}, got {lang!r}", field="lang")
     if record is None:
         record = load_customer(conn, config, customer_id)
     if record is None:

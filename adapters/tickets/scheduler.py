@@ -163,7 +163,7 @@ class Scheduler:
     def _reload(self) -> None:
         """All-or-nothing: a library with any error leaves the running jobs as they are."""
         try:
-            library = load_library(None, None, self.config)
+            library = load_library(self.config)
         except TendError as exc:
             if self.library is None:
                 raise

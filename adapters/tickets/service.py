@@ -63,7 +63,8 @@ def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
     already swept. The playbook's older planned ticket is superseded. `selection`: members
     chosen otherwise than by a sweep at `at` (a day's gathered event matches)."""
     if trigger not in TRIGGERS:
-        raise ValidationError(f"trigger: expected one of {', '.join(TRIGGERS)}, got {trigger!r}")
+        raise ValidationError(f"expected one of {', '.join(TRIGGERS)}, got {trigger!r}",
+                              field="trigger")
     if trigger == "manual" and playbook.trigger.event is not None:
         raise Conflict(_EVENT_ONLY.format(id=playbook.id, event=playbook.trigger.event))
     if trigger == "manual" and playbook.trigger.contact:
@@ -150,7 +151,7 @@ def approve(conn: Connection, config: Config, library: Library, ticket_id: int, 
 def reject(conn: Connection, config: Config, library: Library, ticket_id: int, user: User,
            reason: str, now: dt.datetime, level: int | None = None) -> dict[str, Any]:
     if not reason or not reason.strip():
-        raise ValidationError("reason: a rejection says why")
+        raise ValidationError("a rejection says why", field="reason")
     return _decide(conn, config, library, ticket_id, user, False, reason, now, level)
 
 
@@ -198,7 +199,7 @@ def cancel(conn: Connection, config: Config, library: Library, ticket_id: int, u
            reason: str, now: dt.datetime) -> dict[str, Any]:
     """Stop a ticket; an executing ticket's unreported tasks are cancelled with it."""
     if not reason or not reason.strip():
-        raise ValidationError("reason: a cancellation says why")
+        raise ValidationError("a cancellation says why", field="reason")
     begin_writes(conn)
     row = ticket_row(conn, ticket_id, lock=True)
     ticket = domain_ticket(row, approvals_of(conn, [ticket_id])[ticket_id], None)
@@ -241,14 +242,15 @@ def listing(conn: Connection, *, state: str | None = None, playbook: str | None 
             limit: int) -> tuple[list[dict[str, Any]], str | None]:
     """Tickets newest first; `cursor` is the last id of the previous page."""
     if state is not None and state not in tk.STATES:
-        raise ValidationError(f"state: expected one of {', '.join(tk.STATES)}, got {state!r}")
+        raise ValidationError(f"expected one of {', '.join(tk.STATES)}, got {state!r}",
+                              field="state")
     if limit < 1:
-        raise ValidationError(f"limit: expected 1 or more, got {limit}")
+        raise ValidationError(f"expected 1 or more, got {limit}", field="limit")
     query = sa.select(tickets).order_by(tickets.c.id.desc()).limit(limit + 1)
     if cursor is not None:
         if not (cursor.isascii() and cursor.isdigit() and int(cursor) <= MAX_ID):
-            raise ValidationError(f"cursor: expected a cursor from a previous page, "
-                                  f"got {cursor!r}")
+            raise ValidationError(f"expected a cursor from a previous page, "
+                                  f"got {cursor!r}", field="cursor")
         query = query.where(tickets.c.id < int(cursor))
     if state is not None:
         query = query.where(tickets.c.state == state)

@@ -44,7 +44,7 @@ def tend(db_url: str, tmp_path: Path) -> Iterator[Tend]:
 def _standing_ticket(db_url: str) -> int:
     """retention_inbound's standing ticket, planned as the scheduler's tick plans it."""
     config = load_config(ROOT / "config.yaml")
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:

@@ -16,10 +16,10 @@ from support.browser import chromium, missing
 from support.evaluated import run_ticket, seed_customers
 from support.server import serving
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.db.migrate import upgrade
-from adapters.users import add_user
-from engine.config import load_config
+from engine.config import Config
 from engine.library import load_library
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,16 +37,14 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
 
 
 @pytest.fixture
-def served_report(tmp_path: Path) -> Iterator[Path]:
+def served_report(tmp_path: Path, config: Config) -> Iterator[Path]:
     """An evaluated win-back ticket's report as `GET /tickets/<id>/report` returns it."""
     url = f"sqlite:///{tmp_path / 'tend.db'}"
     upgrade(url)
-    config = load_config(ROOT / "config.yaml")
     engine = make_engine(url)
     try:
         seed_customers(engine, 600)
-        ticket_id = run_ticket(engine, config, load_library(ROOT / "rules", ROOT / "workflows",
-                                                            config))
+        ticket_id = run_ticket(engine, config, load_library(config))
         with engine.begin() as conn:
             token = add_user(conn, "dora", ["director"], dt.datetime.now(dt.UTC))
     finally:

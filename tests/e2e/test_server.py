@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from support.server import serving
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.db.migrate import upgrade
-from adapters.users import add_user
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30

@@ -41,7 +41,7 @@ DEADLINE = 40.0  # seconds for everything to arrive: a hang fails, it does not b
 def _executing(url: str, config: Config) -> int:
     """A winback ticket approved four days ago: all its tasks are due now. Their count."""
     engine = make_engine(url)
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     started = dt.datetime.now(dt.UTC) - dt.timedelta(days=4)
     with engine.begin() as conn:
         conn.execute(customers.insert(), [

@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from adapters.access.users import add_user
 from adapters.http.app import create_app
 from adapters.http.state import State
-from adapters.users import add_user
 from engine.clock import Clock
 from engine.config import Config
 
@@ -34,10 +34,7 @@ class Api:
 
 
 @pytest.fixture
-def api(db_url: str, config: Config, clock: Clock,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+def api(db_url: str, config: Config, clock: Clock) -> Iterator[Api]:
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True,
                       "CLOCK": clock})
     state: State = app.extensions["tend"]

@@ -17,11 +17,11 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from support.postgres import PostgresServer
 
+from adapters.access.users import add_user
 from adapters.cli import main
 from adapters.db.engines import make_engine
 from adapters.db.migrate import alembic_config
 from adapters.db.schema import customers, users
-from adapters.users import add_user
 
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 

@@ -16,8 +16,6 @@ CONFIG = str(ROOT / "config.yaml")
 @pytest.fixture
 def tend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("TEND_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))  # events trigger the library's
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     monkeypatch.chdir(tmp_path)
     return CliRunner()
 

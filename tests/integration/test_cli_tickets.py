@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from support.cli import run
+from support.folders import rules_in
 
+from adapters.access.users import user_for_token
 from adapters.db.engines import make_engine
-from adapters.users import user_for_token
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMERS = """\
@@ -24,8 +25,6 @@ diamond_recent,2019-01-01,350,2026-10-01
 @pytest.fixture
 def tend(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("TEND_DATABASE_URL", db_url)
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "customers.csv").write_text(CUSTOMERS)
     runner = CliRunner()
@@ -102,15 +101,13 @@ def test_an_instant_at_the_edge_of_the_calendar_is_refused(tend: CliRunner, at: 
         assert result.exit_code == 1 and "--at" in result.stderr, (args, result.stderr)
 
 
-def test_a_cooldown_longer_than_the_calendar_sweeps(tend: CliRunner, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cooldown_longer_than_the_calendar_sweeps(tend: CliRunner, tmp_path: Path) -> None:
     """`cooldown: 900000d` validates, so `at - cooldown` must not overflow when sweeping."""
     rules = tmp_path / "rules"
     rules.mkdir()
     shutil.copytree(ROOT / "rules" / "offers", rules / "offers")  # winback names an offer
     text = (ROOT / "rules" / "winback.yaml").read_text()
     (rules / "winback.yaml").write_text(text.replace("cooldown: 90d", "cooldown: 900000d"))
-    monkeypatch.setenv("TEND_RULES", str(rules))
-    result = run(tend, "sweep", "--at", "2026-11-20T09:00:00")
+    result = run(tend, "sweep", "--at", "2026-11-20T09:00:00", folders=rules_in(rules))
     assert result.exit_code == 0, result.stderr
     assert ": winback v2 planned" in result.stdout

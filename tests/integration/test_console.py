@@ -20,11 +20,11 @@ from flask.testing import FlaskClient
 from support.hostile import BOMB, BOMB_LINE
 from werkzeug.test import TestResponse
 
+from adapters.access.users import add_user, set_password
 from adapters.db.schema import events, tasks
 from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.tickets import service as tickets
-from adapters.users import add_user, set_password
 from engine.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,9 +92,7 @@ class Browser:
 
 
 @pytest.fixture
-def console(db_url: str, config: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console]:
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+def console(db_url: str, config: Config) -> Iterator[Console]:
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
     state: State = app.extensions["tend"]
     with state.engine.begin() as conn:

@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from adapters.access.users import add_user
 from adapters.db.schema import contacts, customers, entries, events, task_attempts, tasks
 from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.tickets import service
-from adapters.users import add_user
 from engine.clock import Clock, FixedClock
 from engine.config import Config, parse_config
 from engine.errors import ValidationError

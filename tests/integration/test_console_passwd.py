@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from support.cli import run
 
+from adapters.access.users import user_for_password
 from adapters.db.engines import make_engine
 from adapters.db.schema import users
-from adapters.users import user_for_password
 
 ROOT = Path(__file__).resolve().parents[2]
 

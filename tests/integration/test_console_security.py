@@ -14,8 +14,8 @@ from flask.sessions import SecureCookieSessionInterface
 from test_console import Browser, Console, console
 
 import adapters
+from adapters.access.signins import Limits
 from adapters.http.app import create_app
-from adapters.signins import Limits
 from engine.config import Config
 
 __all__ = ["console"]

@@ -10,7 +10,6 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,17 +17,16 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from adapters.access.users import add_user
 from adapters.db.schema import contacts, customer_views, customers, entries, tasks
 from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.tickets import service
-from adapters.users import add_user
 from engine import task as tk
 from engine.clock import Clock, FixedClock
 from engine.config import Config
 from engine.users import User
 
-ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 12, 10, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
 NOW = AT + dt.timedelta(hours=3)
 USERS = {"sam": ["agent:store"], "hal": ["agent:hotline"], "mia": ["manager:m01"],
@@ -83,12 +81,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def site(db_url: str, config: Config, clock: Clock,
-         monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+def site(db_url: str, config: Config, clock: Clock) -> Iterator[Site]:
     """churn_risk executing since AT for 40 customers on the 96-yuan plan (c00 and c01 share a
     phone); the others' phones are their own."""
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True,
                       "CLOCK": clock})
     state: State = app.extensions["tend"]

@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 from http_support import Api
 
+from adapters.access.users import add_user
 from adapters.db.schema import customers, entries, events, tasks
 from adapters.evaluation.results import results
 from adapters.http.state import State
 from adapters.tickets.scheduler import plan_standing
-from adapters.users import add_user
 from engine.clock import FixedClock
 from engine.selection import in_control
 

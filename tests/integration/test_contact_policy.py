@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from http_support import Api
 from sqlalchemy.engine import Engine
+from support.folders import with_rules
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, tasks
@@ -59,7 +60,7 @@ def library(tmp_path: Path, config: Config) -> Library:
         (rules / f"{name}.yaml").write_text(_playbook(name, priority, steps), encoding="utf-8")
     for name, kind in (("greet", "care"), ("vip", "care"), ("notice", "service")):
         (rules / f"{name}.yaml").write_text(_playbook(name, 10, SMS, kind), encoding="utf-8")
-    return load_library(rules, ROOT / "workflows", config)
+    return load_library(with_rules(config, rules))
 
 
 def policy(config: Config, **changes: Any) -> Config:

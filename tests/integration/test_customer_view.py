@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from http_support import Api
 
+from adapters.access.users import add_user
 from adapters.db.schema import contacts, customer_views, customers, tasks, ticket_members
 from adapters.http.state import State
 from adapters.tickets import service as tickets
-from adapters.users import add_user
 from adapters.view.contacts import declines
 from engine.clock import FixedClock
 from engine.contact import offer_stopped

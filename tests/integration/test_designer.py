@@ -36,8 +36,6 @@ EVENTS = [
 @pytest.fixture
 def tend(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("TEND_DATABASE_URL", db_url)
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "customers.csv").write_text(CUSTOMERS)
     (tmp_path / "events.jsonl").write_text("\n".join(json.dumps(e) for e in EVENTS) + "\n")

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from adapters import signins
+from adapters.access import signins
 from adapters.db.engines import make_engine
 from adapters.db.outage import ping
 from adapters.db.schema import customers, playbook_versions, tasks
@@ -44,7 +44,7 @@ def _customer(cid: str, arpu: float) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 @pytest.fixture

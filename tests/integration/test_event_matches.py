@@ -13,7 +13,9 @@ import pytest
 import sqlalchemy as sa
 from http_support import ROLES, Api
 from support.cli import run
+from support.folders import with_rules
 
+from adapters.access.users import add_user
 from adapters.db.schema import entries, ticket_members
 from adapters.db.schema import event_matches as match_table
 from adapters.db.schema import tickets as ticket_table
@@ -21,7 +23,6 @@ from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.tickets import daily as event_matches
 from adapters.tickets.scheduler import Scheduler
-from adapters.users import add_user
 from engine.config import Config
 from engine.library import load_library
 
@@ -41,11 +42,14 @@ def silent(event_id: str, cid: str, days: int = 9) -> dict[str, Any]:
             "data": {"days": days}}
 
 
+@pytest.fixture(scope="session")
+def config(config: Config) -> Config:
+    """A library of one playbook: tests/fixtures/daily/zero_usage_digest.yaml."""
+    return with_rules(config, ROOT / "tests" / "fixtures" / "daily")
+
+
 @pytest.fixture
-def api(db_url: str, config: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    """The app with one playbook: tests/fixtures/daily/zero_usage_digest.yaml."""
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "tests" / "fixtures" / "daily"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+def api(db_url: str, config: Config) -> Iterator[Api]:
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
     state: State = app.extensions["tend"]
     with state.engine.begin() as conn:
@@ -169,7 +173,7 @@ def test_the_scheduler_plans_the_day_after_it_ends_and_no_standing_ticket(
     with state.engine.connect() as conn:
         keys = conn.scalars(sa.select(ticket_table.c.window_key)).all()
     assert keys == [f"day:{config.today(NOW).isoformat()}"]
-    assert PLAYBOOK in load_library(None, None, config).playbooks
+    assert PLAYBOOK in load_library(config).playbooks
 
 
 def test_tend_import_events_gathers_and_tend_sweep_plans_the_day_once(
@@ -178,8 +182,6 @@ def test_tend_import_events_gathers_and_tend_sweep_plans_the_day_once(
 
 
     monkeypatch.setenv("TEND_DATABASE_URL", db_url)
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "tests" / "fixtures" / "daily"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.csv").write_text("id,joined_on,arpu\nc1,2020-01-01,100\nc2,2020-01-01,10\n")
     (tmp_path / "e.jsonl").write_text("".join(
@@ -187,7 +189,7 @@ def test_tend_import_events_gathers_and_tend_sweep_plans_the_day_once(
     runner = CliRunner()
 
     def tend(*args: str) -> str:
-        result = run(runner, *args)
+        result = run(runner, *args, folders=config.folders)
         assert result.exit_code == 0, result.output
         return result.stdout
 

@@ -12,6 +12,7 @@ import pytest
 from http_support import Api
 from sqlalchemy.engine import Connection, Engine
 from support.evaluated import AT, run_ticket, seed_customers
+from support.folders import with_rules
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import contacts
@@ -38,12 +39,12 @@ def _version_2(config: Config, tmp_path: Path) -> Library:
     text = (ROOT / "rules" / "winback.yaml").read_text()
     (rules / "winback.yaml").write_text(
         text.replace("version: 2", "version: 3").replace("WB50", "WB80"))
-    return load_library(rules, ROOT / "workflows", config)
+    return load_library(with_rules(config, rules))
 
 
 def test_each_version_lists_its_tickets_and_a_pooled_uplift(engine: Engine, config: Config,
                                                            tmp_path: Path) -> None:
-    v1, v2 = load_library(ROOT / "rules", ROOT / "workflows", config), _version_2(config, tmp_path)
+    v1, v2 = load_library(config), _version_2(config, tmp_path)
     seed_customers(engine, 200, prefix="a")
     first = run_ticket(engine, config, v1, AT, treated_share=0.1, control_share=0.1)
     seed_customers(engine, 200, prefix="b")  # v1's customers are in cooldown

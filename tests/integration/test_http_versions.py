@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from support.folders import with_rules
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.http.app import create_app
-from adapters.users import add_user
 from engine.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,14 +43,12 @@ class Server:
 
 
 @pytest.fixture
-def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def rules(tmp_path: Path) -> Path:
     folder = tmp_path / "rules"
     folder.mkdir()
     shutil.copy(ROOT / "rules" / "winback.yaml", folder)
     shutil.copy(ROOT / "rules" / "welcome.yaml", folder)
     shutil.copytree(ROOT / "rules" / "offers", folder / "offers")  # winback names an offer
-    monkeypatch.setenv("TEND_RULES", str(folder))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     return folder
 
 
@@ -60,7 +59,7 @@ def server(db_url: str, config: Config, rules: Path) -> Iterator[Server]:
         tokens = {role: add_user(conn, role.replace(":", "_"), [role], dt.datetime.now(dt.UTC))
                   for role in ("viewer", "designer", "manager:m01")}
     engine.dispose()
-    found = Server(db_url, config, tokens)
+    found = Server(db_url, with_rules(config, rules), tokens)
     found.start()
     yield found
     for app in found.apps:

@@ -17,12 +17,10 @@ import hashlib
 import hmac
 import http.server
 import json
-import shutil
 import socket
 import socketserver
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +31,6 @@ from adapters.db.schema import audit, notices
 from adapters.tickets.scheduler import Scheduler
 from engine.config import Config, Notifier
 
-ROOT = Path(__file__).resolve().parents[2]
 # 13:00 in Shanghai: no scheduled playbook fired within the misfire grace, so the scheduler's
 # first tick sweeps nothing and the standing tickets are the only ones
 START = dt.datetime(2026, 11, 20, 5, 0, tzinfo=dt.UTC)
@@ -52,10 +49,7 @@ class Clock:
 
 
 @pytest.fixture
-def engine(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
-    shutil.copytree(ROOT / "rules", tmp_path / "rules")
-    monkeypatch.setenv("TEND_RULES", str(tmp_path / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+def engine(db_url: str) -> Iterator[sa.Engine]:
     engine = make_engine(db_url)
     yield engine
     engine.dispose()

@@ -22,10 +22,10 @@ from http_support import Api
 from sqlalchemy.engine import Engine
 from support.cli import run
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.db.schema import contacts, customers
 from adapters.evaluation import kpis, offer_kpis
-from adapters.users import add_user
 from engine.clock import FixedClock
 from engine.config import Config
 from engine.library import load_library
@@ -81,7 +81,7 @@ def engine(db_url: str) -> Any:
 
 def _found(engine: Engine, config: Config) -> dict[str, Any]:
     span = kpis.period("2026-11-01", "2026-11-30", config, NOW)
-    prices = offer_kpis.costs(load_library(None, None, config).offers)
+    prices = offer_kpis.costs(load_library(config).offers)
     with engine.connect() as conn:
         return offer_kpis.kpis(conn, span, prices)
 

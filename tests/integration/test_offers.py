@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,19 +12,18 @@ import sqlalchemy as sa
 from http_support import Api
 from sqlalchemy.engine import Engine
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, entries, offer_versions
 from adapters.http.state import State
 from adapters.tickets import service
 from adapters.tickets.offers import offers_for
-from adapters.users import add_user
 from engine.clock import Clock, FixedClock
 from engine.config import Config
 from engine.errors import NotFound, ValidationError
 from engine.library import Library, load_library
 from engine.users import User
 
-ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 12, 10, 1, 0, tzinfo=dt.UTC)     # 09:00 in Shanghai
 NOW = AT + dt.timedelta(hours=3)
 LEAD = User("bob", frozenset({"campaign_lead"}))
@@ -52,7 +50,7 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 def _execute(engine: Engine, config: Config, library: Library) -> int:

@@ -24,14 +24,13 @@ from adapters.tickets.report_text import render
 from engine.config import Config
 from engine.library import Library, load_library
 
-ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 LATER = AT + dt.timedelta(days=41)
 
 
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 @pytest.fixture
@@ -81,8 +80,6 @@ def test_cli_report_writes_the_page_and_its_charts(engine: Engine, config: Confi
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     ticket_id = run_ticket(engine, config, library)
     monkeypatch.setenv("TEND_DATABASE_URL", db_url)
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     out = tmp_path / "out"
     result = run(CliRunner(), "report", str(ticket_id), "--out", str(out))
     assert result.exit_code == 0, result.output

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from support.clock import child_env
+from support.folders import with_rules
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import scheduler_lease, tickets
@@ -37,12 +38,16 @@ class Clock:
 
 
 @pytest.fixture
-def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def rules(tmp_path: Path) -> Path:
     folder = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", folder)
-    monkeypatch.setenv("TEND_RULES", str(folder))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     return folder
+
+
+@pytest.fixture
+def config(config: Config, rules: Path) -> Config:
+    """The shipped config reading its playbooks from the test's own copy, which it edits."""
+    return with_rules(config, rules)
 
 
 @pytest.fixture
@@ -106,7 +111,7 @@ def test_a_tick_is_swept_once_even_across_a_handover(
 def test_fire_time_is_the_latest_tick_in_the_config_timezone(
         config: Config, rules: Path, now: dt.datetime, schedule: str,
         expected: dt.datetime) -> None:
-    library = load_library(None, None, config)
+    library = load_library(config)
     playbook = library.playbooks["winback"]
     every = dataclasses.replace(playbook, trigger=Trigger(schedule=schedule, event=None))
     assert fire_time(every, config, now) == expected

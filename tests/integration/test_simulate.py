@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from support.cli import run
+from support.folders import rules_in
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import audit, events, tasks, tickets
-from adapters.simulation import AUTO_COMMENT
+from adapters.simulation.service import AUTO_COMMENT
 
-ROOT = Path(__file__).resolve().parents[2]
 OFFER = """\
 playbook: sim_offer
 title: An offer the simulation knows the effect of
@@ -40,23 +40,21 @@ goal: {event: plan_upgraded, within: 5d}
 
 
 @pytest.fixture
-def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def rules(tmp_path: Path) -> Path:
     folder = tmp_path / "rules"
     folder.mkdir()
     (folder / "sim_offer.yaml").write_text(OFFER, encoding="utf-8")
-    monkeypatch.setenv("TEND_RULES", str(folder))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     return folder
 
 
-def _simulate(*args: str) -> Result:
+def _simulate(rules: Path, *args: str) -> Result:
     return run(CliRunner(), "simulate", "--customers", "300", "--days", "8", "--seed", "4",
-               "--start", "2026-12-01", *args)
+               "--start", "2026-12-01", *args, folders=rules_in(rules))
 
 
 def test_the_loop_closes_a_ticket_with_its_uplift_and_true_effect(db_url: str,
                                                                   rules: Path) -> None:
-    result = _simulate("--auto-approve", "--db", db_url, "--effect", "sim_offer=0.4")
+    result = _simulate(rules, "--auto-approve", "--db", db_url, "--effect", "sim_offer=0.4")
     assert result.exit_code == 0, result.output
     engine = make_engine(db_url)
     try:
@@ -90,12 +88,12 @@ def test_the_loop_closes_a_ticket_with_its_uplift_and_true_effect(db_url: str,
 
 def test_simulate_refuses_a_database_with_customers_and_needs_an_approver(
         sqlite_url: str, rules: Path) -> None:
-    assert _simulate("--auto-approve", "--db", sqlite_url, "--days", "1").exit_code == 0
-    again = _simulate("--auto-approve", "--db", sqlite_url)
+    assert _simulate(rules, "--auto-approve", "--db", sqlite_url, "--days", "1").exit_code == 0
+    again = _simulate(rules, "--auto-approve", "--db", sqlite_url)
     assert again.exit_code == 1 and "already holds customers" in again.output
-    unattended = _simulate("--db", sqlite_url)  # CliRunner's stdin is not a terminal
+    unattended = _simulate(rules, "--db", sqlite_url)  # CliRunner's stdin is not a terminal
     assert unattended.exit_code == 2 and "--auto-approve" in unattended.output
-    bad = _simulate("--auto-approve", "--effect", "sim_offer=2")
+    bad = _simulate(rules, "--auto-approve", "--effect", "sim_offer=2")
     assert bad.exit_code == 1 and "--effect" in bad.output
-    nowhere = _simulate("--auto-approve", "--db", "not-a-url")
+    nowhere = _simulate(rules, "--auto-approve", "--db", "not-a-url")
     assert nowhere.exit_code == 2 and "not a database URL" in nowhere.output

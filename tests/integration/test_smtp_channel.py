@@ -10,7 +10,6 @@ import email.policy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +30,6 @@ from engine.errors import ValidationError
 from engine.library import load_library
 from engine.users import User
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime.now(dt.UTC)
 STARTED = NOW - dt.timedelta(days=4)
 EMAILS = {"d00": "ada@example.com", "d01": "grey@example.com", "d02": "nobody@example.com",
@@ -88,7 +86,7 @@ def smtp_server() -> Iterator[Mailbox]:
 def engine(db_url: str, config: Config) -> Iterator[Engine]:
     """A winback ticket approved four days ago for four diamonds: a call and an sms each."""
     engine = make_engine(db_url)
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     with engine.begin() as conn:
         conn.execute(customers.insert(), [
             {"id": cid, "name": f"Name {cid}", "email": address, "phone": "+8613800000000",

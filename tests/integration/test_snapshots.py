@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +17,6 @@ from adapters.evaluation import snapshots
 from adapters.tickets.scheduler import Scheduler
 from engine.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 9, 1, 1, 0, tzinfo=dt.UTC)  # 09:00 on 1 September in Asia/Shanghai
 NOW = dt.datetime(2026, 9, 1, 2, 0, tzinfo=dt.UTC)
 
@@ -94,11 +92,8 @@ def test_the_scheduler_job_takes_the_month_once(engine: Engine, config: Config) 
     assert len(_rows(engine)) == 2
 
 
-def test_the_leading_scheduler_keeps_the_months_snapshot(engine: Engine, config: Config,
-                                                         monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+def test_the_leading_scheduler_keeps_the_months_snapshot(engine: Engine,
+                                                         config: Config) -> None:
     clock = [NOW]
     scheduler = Scheduler(engine, config, "a", dt.timedelta(seconds=30), lambda: clock[0])
     scheduler.tick()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +23,6 @@ from engine.config import Config
 from engine.library import Library, load_library
 from engine.users import User
 
-ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)  # 11:00 in Shanghai
 LEAD = User("lead", frozenset({"campaign_lead"}))
 DIAMONDS = ["d1", "d2"]
@@ -32,7 +30,7 @@ DIAMONDS = ["d1", "d2"]
 
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +21,6 @@ from adapters.tickets.scheduler import Scheduler
 from engine.config import Config
 from engine.library import Library
 
-ROOT = Path(__file__).resolve().parents[2]
 TTL = dt.timedelta(seconds=30)
 # Tuesday 1 December 2026, 09:45:02 in Shanghai: within the hour of grace are the 09:00 fires of
 # churn_risk, high_value_upsell (monthly) and winback, and renewal's 09:30.
@@ -56,12 +54,6 @@ class Dying(Scheduler):
             raise Killed
         self.lives -= 1
         return super()._plan(library, window, now)
-
-
-@pytest.fixture(autouse=True)
-def rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
 
 
 @pytest.fixture

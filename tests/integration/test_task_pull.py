@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from http_support import ROOT, Api
 
+from adapters.access.users import add_user
 from adapters.db.schema import customers, events, tasks
 from adapters.http.state import State
 from adapters.tickets import service as tickets
-from adapters.users import add_user
 from engine.config import Config, load_config
 from engine.policy import ChannelRules, Policy
 from engine.users import User

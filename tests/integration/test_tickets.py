@@ -5,24 +5,22 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from adapters.access.users import add_user, token_holder, user_for_token
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, entries, events, tasks, ticket_members, tokens
 from adapters.tickets import designer, notices, service
-from adapters.users import add_user, token_holder, user_for_token
 from engine.config import Config, Notifier
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.library import Library, load_library
 from engine.selection import in_global_control
 from engine.users import User
 
-ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
 LEAD = User("bob", frozenset({"campaign_lead"}))
 DIRECTOR = User("dora", frozenset({"director"}))
@@ -58,7 +56,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 def _sweep(engine: Engine, config: Config, library: Library, at: dt.datetime,

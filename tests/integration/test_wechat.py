@@ -22,13 +22,13 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from support.webhook import Receiver, receiving
 
+from adapters.access.users import add_user
 from adapters.channels.registry import pushers
 from adapters.db.schema import customers, events, tasks
 from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.tasks.worker import run_once
 from adapters.tickets import service as tickets
-from adapters.users import add_user
 from engine.clock import FixedClock
 from engine.config import Config, load_config
 from engine.users import User

@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
+from support.cli import run
 from support.webhook import Receiver, receiving
 
 from adapters.channels.registry import pushers
-from adapters.cli import main
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, tasks
 from adapters.tasks.worker import run_once
@@ -39,7 +39,7 @@ HOLD = dt.timedelta(minutes=5)
 
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 def _executing(engine: Engine, config: Config, library: Library) -> None:
@@ -178,16 +178,13 @@ def test_tend_worker_once_pushes_through_the_cli(sqlite_url: str, config: Config
     _executing(engine, config, library)
     monkeypatch.setenv(SECRET_ENV, SECRET)
     monkeypatch.setenv("TEND_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     with receiving() as receiver:
         text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace(
             "{adapter: log", f"{{adapter: webhook, options: {{url: '{receiver.url}', "
                              f"secret_env: {SECRET_ENV}}}")
         text = text.split("\ncontact_policy:")[0]  # its quiet hours would bind it to the hour
         (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
-        result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"),
-                                           "worker", "--once"])
+        result = run(CliRunner(), "worker", "--once", config=tmp_path / "config.yaml")
     assert result.exit_code == 0, result.output
     rows = _tasks(engine)
     engine.dispose()

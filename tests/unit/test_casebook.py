@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from support.cli import run
 
-from adapters.cli import main
 from engine.caserun import groups_of, run_case
 from engine.config import Config
 from engine.library import check_paths
@@ -35,15 +35,8 @@ cases:
 """
 
 
-@pytest.fixture(autouse=True)
-def shipped_folders(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
-    monkeypatch.setenv("TEND_CONFIG", str(ROOT / "config.yaml"))
-
-
 def tend(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
+    return run(CliRunner(), *args)
 
 
 def test_every_shipped_playbook_has_passing_cases(config: Config) -> None:

@@ -38,7 +38,7 @@ STEADY = {**DECLINING, "id": "c2", "churn_score": 0.1}
 
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 def test_the_contact_channels_are_the_trigger(config: Config, library: Library) -> None:

@@ -3,16 +3,19 @@ variables, drafts, and the examples of docs/PLAYBOOKS.md."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from support.folders import with_rules
 
 from engine.caserun import run_case
 from engine.condition import Parser
-from engine.config import Config
+from engine.config import Config, installed_config
 from engine.errors import NotFound, ValidationError
+from engine.folders import Folders
 from engine.library import check_paths, find_playbook, load_draft, load_library
 from engine.source import load_yaml, plain
 
@@ -24,36 +27,41 @@ BAD = ROOT / "tests" / "fixtures" / "bad"
 
 
 @pytest.fixture
-def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """Copies of the shipped folders, named by TEND_RULES and TEND_WORKFLOWS."""
+def copied(config: Config, tmp_path: Path) -> Config:
+    """The config on copies of the shipped folders, which a test may break."""
     rules, workflows = tmp_path / "my_rules", tmp_path / "my_workflows"
     shutil.copytree(ROOT / "rules", rules)
     shutil.copytree(ROOT / "workflows", workflows)
-    monkeypatch.setenv("TEND_RULES", str(rules))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(workflows))
-    return rules, workflows
+    return dataclasses.replace(config, folders=Folders(rules, workflows))
 
 
 def test_shipped_library_loads(config: Config) -> None:
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     assert set(library.playbooks) == SHIPPED
     assert set(library.workflows) == {"standard", "high_value", "alerts"}
     assert {p.workflow for p in library.playbooks.values()} <= set(library.workflows)
 
 
-def test_environment_names_the_folders(config: Config, folders: tuple[Path, Path]) -> None:
-    rules, _ = folders
-    (rules / "winback.yaml").unlink()
-    assert set(load_library(None, None, config).playbooks) == SHIPPED - {"winback"}
+def test_environment_names_the_folders(copied: Config) -> None:
+    """An operator points an installation at its library with TEND_RULES and TEND_WORKFLOWS,
+    read once with the config; without them it is ./rules and ./workflows."""
+    (copied.folders.rules / "winback.yaml").unlink()
+    environ = {"TEND_CONFIG": str(ROOT / "config.yaml"),
+               "TEND_RULES": str(copied.folders.rules),
+               "TEND_WORKFLOWS": str(copied.folders.workflows)}
+    installed = installed_config(environ)
+    assert installed.folders == copied.folders
+    assert set(load_library(installed).playbooks) == SHIPPED - {"winback"}
+    assert installed_config({"TEND_CONFIG": str(ROOT / "config.yaml")}).folders == Folders(
+        Path("rules"), Path("workflows"))
 
 
 def test_one_bad_file_loads_nothing_and_every_problem_is_reported(
-        config: Config, folders: tuple[Path, Path]) -> None:
-    rules, _ = folders
-    shutil.copy(BAD / "unknown_names.yaml", rules)
-    shutil.copy(BAD / "duplicate_steps.yaml", rules)
+        copied: Config) -> None:
+    shutil.copy(BAD / "unknown_names.yaml", copied.folders.rules)
+    shutil.copy(BAD / "duplicate_steps.yaml", copied.folders.rules)
     with pytest.raises(ValidationError) as caught:
-        load_library(None, None, config)
+        load_library(copied)
     files = {Path(p.file).name for p in caught.value.problems}
     assert files == {"unknown_names.yaml", "duplicate_steps.yaml"}
     assert len(caught.value.problems) == 5
@@ -61,7 +69,7 @@ def test_one_bad_file_loads_nothing_and_every_problem_is_reported(
 
 def test_duplicate_playbook_ids_across_files(config: Config) -> None:
     with pytest.raises(ValidationError) as caught:
-        load_library(BAD / "duplicate_ids", ROOT / "workflows", config)
+        load_library(with_rules(config, BAD / "duplicate_ids"))
     (problem,) = caught.value.problems
     assert (Path(problem.file).name, problem.line, problem.column) == ("second.yaml", 1, 1)
     assert "duplicate playbook id 'twin': also in" in problem.message
@@ -69,24 +77,23 @@ def test_duplicate_playbook_ids_across_files(config: Config) -> None:
 
 
 def test_a_broken_workflow_is_not_echoed_by_its_playbooks(
-        config: Config, folders: tuple[Path, Path]) -> None:
-    _, workflows = folders
-    text = (workflows / "standard.yaml").read_text().replace("role: campaign_lead", "role: x")
-    (workflows / "standard.yaml").write_text(text)
+        copied: Config) -> None:
+    standard = copied.folders.workflows / "standard.yaml"
+    standard.write_text(standard.read_text().replace("role: campaign_lead", "role: x"))
     with pytest.raises(ValidationError) as caught:
-        load_library(None, None, config)
+        load_library(copied)
     (problem,) = caught.value.problems
     assert problem.file.endswith("standard.yaml") and "unknown role 'x'" in problem.message
 
 
 def test_missing_folder(config: Config, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="no such file or folder"):
-        load_library(tmp_path / "nowhere", ROOT / "workflows", config)
+        load_library(with_rules(config, tmp_path / "nowhere"))
 
 
 def test_draft_is_checked_against_the_installed_workflows(config: Config,
                                                           tmp_path: Path) -> None:
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     draft = tmp_path / "winback.yaml"
     draft.write_text((ROOT / "rules" / "winback.yaml").read_text().replace(
         "version: 1", "version: 2").replace("within_last: 90d", "within_last: 120d"))
@@ -99,7 +106,7 @@ def test_draft_is_checked_against_the_installed_workflows(config: Config,
 
 
 def test_a_playbook_argument_is_an_id_or_a_path(config: Config, tmp_path: Path) -> None:
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     assert find_playbook("winback", library, config) is library.playbooks["winback"]
     draft = tmp_path / "draft.yaml"
     draft.write_text((ROOT / "rules" / "birthday.yaml").read_text())
@@ -116,12 +123,11 @@ def test_a_file_named_twice_is_read_once(config: Config) -> None:
 
 
 def test_checking_a_draft_ignores_problems_of_other_installed_files(
-        config: Config, folders: tuple[Path, Path], tmp_path: Path) -> None:
-    rules, _ = folders
-    shutil.copy(BAD / "unknown_names.yaml", rules)
+        copied: Config, tmp_path: Path) -> None:
+    shutil.copy(BAD / "unknown_names.yaml", copied.folders.rules)
     draft = tmp_path / "draft.yaml"
     draft.write_text((ROOT / "rules" / "upsell.yaml").read_text())
-    checked = check_paths([draft], config)
+    checked = check_paths([draft], copied)
     assert checked.problems == ()
     assert checked.summaries == (f"{draft}: OK, playbook upsell version 2",)
 
@@ -141,10 +147,7 @@ def doc_blocks(kind: str) -> list[str]:
 
 
 @pytest.mark.parametrize("block", doc_blocks("yaml"), ids=lambda b: b.split("\n")[0][:40])
-def test_doc_examples_validate(block: str, config: Config, tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
+def test_doc_examples_validate(block: str, config: Config, tmp_path: Path) -> None:
     path = tmp_path / "example.yaml"
     path.write_text(block, encoding="utf-8")
     checked = check_paths([path], config)

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from support.folders import with_rules
 
 from engine.config import Config
 from engine.customer import facts
@@ -93,7 +94,7 @@ workflow: standard
 steps:
   - {id: sms, channel: sms, template: t, offers: [prepay_168, nope]}
 """
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     with pytest.raises(ValidationError) as caught:
         parse_playbook(text, "p.yaml", config, library.workflows, library.offers)
     assert [str(p) for p in caught.value.problems] == [
@@ -105,7 +106,7 @@ steps:
 
 
 def test_the_library_loads_offers_all_or_nothing(config: Config, tmp_path: Path) -> None:
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     assert set(library.offers) == {"prepay_168", "renew_discount", "data_addon",
                                    "winback_credit"}
     assert library.playbooks["churn_risk"].steps[0].offers == ("prepay_168", "renew_discount")
@@ -114,7 +115,7 @@ def test_the_library_loads_offers_all_or_nothing(config: Config, tmp_path: Path)
     (rules / "offers" / "bad.yaml").write_text(OFFER.replace("limit: 2", "limit: many"),
                                                encoding="utf-8")
     with pytest.raises(ValidationError) as caught:
-        load_library(rules, ROOT / "workflows", config)
+        load_library(with_rules(config, rules))
     assert "bad.yaml:13:1: limit: expected an integer" in str(caught.value)
 
 

@@ -38,16 +38,9 @@ steps:
 """
 
 
-@pytest.fixture(autouse=True)
-def shipped_folders(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fixtures are checked against the shipped library, wherever pytest runs from."""
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
-
-
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 @pytest.mark.parametrize("path", sorted(BAD.glob("*.yaml")), ids=lambda p: p.stem)

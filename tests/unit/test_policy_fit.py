@@ -47,7 +47,7 @@ def test_attempts_in_one_window(attempts: int, after: dt.timedelta, per: dt.time
 def test_a_step_over_a_cap_is_warned_at_its_retry_and_a_zero_cap_at_the_step() -> None:
     config = parse_config(_config("[{channel: outbound_call, max: 3, per: 7d}, "
                                   "{channel: sms, max: 0, per: 1d}]"), "config.yaml")
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     playbook = parse_playbook(DRAFT, "calls.yaml", config, library.workflows)
     found = [(w.line, w.column, w.message) for w in policy_warnings(playbook, config)]
     assert found == [
@@ -63,5 +63,5 @@ def test_a_step_over_a_cap_is_warned_at_its_retry_and_a_zero_cap_at_the_step() -
 
 def test_the_shipped_library_fits_the_shipped_policy() -> None:
     config = parse_config((ROOT / "config.yaml").read_text(encoding="utf-8"), "config.yaml")
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     assert [w for pb in library.playbooks.values() for w in policy_warnings(pb, config)] == []

@@ -108,7 +108,7 @@ def test_problems_name_the_field(text: str, message: str | None) -> None:
 
 
 def test_a_numeric_weekday_range_loads(config: Config) -> None:
-    library = load_library(ROOT / "rules", ROOT / "workflows", config)
+    library = load_library(config)
     text = (ROOT / "rules" / "churn_risk.yaml").read_text().replace(
         '"0 9 * * mon-fri"', '"30 8 * * 1-5"')
     playbook = parse_playbook(text, "churn_risk.yaml", config, library.workflows)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
+from support.cli import run
 
-from adapters.cli import main
 from engine.config import Config
 from engine.playbook_schema import playbook_schema
 from engine.source import load_yaml, plain
@@ -99,9 +99,8 @@ def test_descriptions_help_completion(config: Config) -> None:
     assert "enum" not in properties["workflow"]
 
 
-def test_tend_schema_prints_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
-    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "schema"])
+def test_tend_schema_prints_the_schema() -> None:
+    result = run(CliRunner(), "schema")
     assert result.exit_code == 0, result.output
     schema = json.loads(result.stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"

@@ -18,7 +18,7 @@ NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(scope="module")
 def library(config: Config) -> Library:
-    return load_library(ROOT / "rules", ROOT / "workflows", config)
+    return load_library(config)
 
 
 @pytest.fixture(scope="module")

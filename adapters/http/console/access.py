@@ -1,7 +1,7 @@
 """Who is signed in to the console, and what they may do: the session, CSRF, permissions.
 
 The session is Flask's signed cookie holding the user's name, when they signed in, a CSRF
-token and a session id whose row (adapters.signins) signing out deletes, so a copied
+token and a session id whose row (adapters.access.signins) signing out deletes, so a copied
 cookie is refused after sign-out. Roles are not kept in it: every request reads the user
 from the database, so a role taken away counts at once. Permissions are the API's
 (`adapters.http.auth.roles_for`).
@@ -24,11 +24,11 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from adapters import signins
+from adapters.access import signins
+from adapters.access.users import user_by_name
 from adapters.http.auth import roles_for
 from adapters.http.console.framing import embedded, signin_prompt
 from adapters.http.state import state
-from adapters.users import user_by_name
 from engine.errors import Forbidden
 from engine.users import User
 

@@ -26,7 +26,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from adapters import signins
+from adapters.access import signins
+from adapters.access.users import user_for_password, user_for_token
 from adapters.http.auth import public
 from adapters.http.console.access import (
     OPEN,
@@ -43,7 +44,6 @@ from adapters.http.console.queries import SigninQuery
 from adapters.http.contract import query_args
 from adapters.http.errors import log
 from adapters.http.state import state
-from adapters.users import user_for_password, user_for_token
 from engine.errors import Forbidden, TendError
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -95,7 +95,7 @@ def signin() -> Any:
 @bp.post("/signin")
 @page(OPEN)
 def signin_post() -> Any:
-    """Throttled per account and per address (adapters.signins): once blocked, an
+    """Throttled per account and per address (adapters.access.signins): once blocked, an
     attempt is refused with 429 before any password is checked, even a right one."""
     token = request.form.get("token", "").strip()
     name = request.form.get("name", "").strip()

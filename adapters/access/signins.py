@@ -10,8 +10,8 @@ A session is a random id in the signed cookie; only its sha256 is stored. A requ
 has no row is signed out, so a cookie copied before sign-out is worth nothing after it.
 Times come from the caller (`now`).
 
-It lives beside adapters/users.py (the accounts it signs in) rather than in the console, which
-only renders: the console calls these and never reads the tables itself.
+It lives beside adapters/access/users.py (the accounts it signs in) rather than in the
+console, which only renders: the console calls these and never reads the tables itself.
 """
 
 from __future__ import annotations

@@ -104,8 +104,8 @@ def _load_customers(engine: Engine, config: Config, n: int, seed: int, at: dt.da
     """engine.demo's customers, through the importer like any customer file."""
     with engine.connect() as conn:
         if conn.scalar(sa.select(sa.func.count()).select_from(customers)):
-            raise ValidationError("--db: the database already holds customers; tend simulate "
-                                  "adds synthetic ones, so give it an empty database")
+            raise ValidationError("the database already holds customers; tend simulate "
+                                  "adds synthetic ones, so give it an empty database", field="--db")
     with tempfile.TemporaryDirectory(prefix="tend-simulate-") as folder:
         files = write_demo(demo_spec(config, n, 0, seed, at), Path(folder))
         problems: list[Problem] = []

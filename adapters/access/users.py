@@ -104,7 +104,7 @@ def user_by_name(conn: Connection, name: str) -> User | None:
 def set_password(conn: Connection, name: str, password: str) -> None:
     """Store a salted scrypt hash of the password for console sign-in (never the password)."""
     if len(password) < MIN_PASSWORD:
-        raise ValidationError(f"password: at least {MIN_PASSWORD} characters")
+        raise ValidationError(f"at least {MIN_PASSWORD} characters", field="password")
     begin_writes(conn)
     done = conn.execute(users.update().where(users.c.name == name).values(
         password_hash=generate_password_hash(password, method="scrypt")))
