@@ -2,16 +2,16 @@
 
 `db_url` runs a test on SQLite and on PostgreSQL. Each kind is migrated once per session into a
 template and every test gets its own copy, which is far faster than migrating per test: SQLite
-copies the template's file (a few ms against ~0.2 s of Alembic and fsyncs), PostgreSQL runs
-`CREATE DATABASE ... TEMPLATE` on a throwaway server started once per session
-(tests/support/postgres.py). Where the server cannot be started the PostgreSQL cases skip and
-say why.
+copies the template's file (a few ms against ~0.2 s of Alembic and fsyncs), PostgreSQL copies
+with `CREATE DATABASE ... TEMPLATE` on a throwaway server started once per session
+(tests/support/postgres.py), ahead of the tests and on a thread (tests/support/database_pool.py)
+so a test does not wait for the copy nor for the drop after it. Where the server cannot be
+started the PostgreSQL cases skip and say why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
 import shutil
 from collections.abc import Iterator
@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from support.clock import real_today, suite_instant
+from support.database_pool import DatabasePool
 from support.postgres import PostgresServer, Unavailable
 
 from adapters.db.migrate import upgrade
@@ -28,7 +29,6 @@ from engine.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "tend_template"
-_names = itertools.count(1)
 _travel: list[time_machine.travel] = []
 _instant_key = pytest.StashKey[dt.datetime | None]()
 
@@ -47,6 +47,19 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     while _travel:
         _travel.pop().stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `pytest -n N --dist loadgroup` (make test, docs/TESTING.md) the end-to-end tests
+    run one after another on one worker: each starts servers and worker processes against
+    deadlines, and two of them at once on a 2-core machine would race each other for the cores
+    as well as the other worker's tests."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    e2e = ROOT / "tests" / "e2e"
+    for item in items:
+        if item.path.is_relative_to(e2e):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -103,14 +116,26 @@ def postgres() -> Iterator[PostgresServer | Unavailable]:
         server.stop()
 
 
-@pytest.fixture
-def pg_url(postgres: PostgresServer | Unavailable) -> Iterator[str]:
+@pytest.fixture(scope="session")
+def postgres_pool(postgres: PostgresServer | Unavailable) -> Iterator[DatabasePool | Unavailable]:
+    """Copies of the template made ahead and dropped behind, for `pg_url`."""
     if isinstance(postgres, Unavailable):
+        yield postgres
+        return
+    pool = DatabasePool(postgres, TEMPLATE)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer | Unavailable,
+           postgres_pool: DatabasePool | Unavailable) -> Iterator[str]:
+    """A fresh PostgreSQL database at head that only this test uses, dropped after it."""
+    if isinstance(postgres, Unavailable) or isinstance(postgres_pool, Unavailable):
         pytest.skip(f"PostgreSQL unavailable: {postgres}")
-    name = f"tend_test_{next(_names)}"
-    postgres.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    name = postgres_pool.take()
     yield postgres.url(name)
-    postgres.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    postgres_pool.give_back(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
