@@ -26,7 +26,7 @@ test: setup
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	$(MAKE) lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 run: setup
 	bash scripts/run.sh

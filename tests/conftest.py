@@ -49,19 +49,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _travel.pop().stop()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under `pytest -n N --dist loadgroup` (make test, docs/TESTING.md) the end-to-end tests
-    run one after another on one worker: each starts servers and worker processes against
-    deadlines, and two of them at once on a 2-core machine would race each other for the cores
-    as well as the other worker's tests."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    e2e = ROOT / "tests" / "e2e"
-    for item in items:
-        if item.path.is_relative_to(e2e):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
-
-
 def pytest_report_header(config: pytest.Config) -> str:
     instant = config.stash.get(_instant_key, None)
     return f"clock: {'the real one' if instant is None else instant.isoformat()} (TEND_TEST_AT)"
