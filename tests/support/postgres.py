@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,9 @@ class PostgresServer:
         self.log = self.root / "server.log"
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        # Held while the server is halted, so background work (support.database_pool) waits
+        # for `resume` instead of failing against a server that is down on purpose.
+        self.running = threading.Lock()
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -131,13 +135,21 @@ class PostgresServer:
 
     def halt(self) -> None:
         """Stop the server but keep its data, to be `resume`d: a database outage."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            self.process.wait(timeout=20)
+        self.running.acquire()
+        try:
+            if self.process is not None and self.process.poll() is None:
+                self.process.send_signal(signal.SIGINT)
+                self.process.wait(timeout=20)
+        except BaseException:
+            self.running.release()
+            raise
         self.process = None
 
     def resume(self) -> None:
-        self._launch()
+        try:
+            self._launch()
+        finally:
+            self.running.release()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
