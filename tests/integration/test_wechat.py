@@ -31,6 +31,7 @@ from adapters.tasks.worker import run_once
 from adapters.tickets import service as tickets
 from engine.clock import FixedClock
 from engine.config import Config, load_config
+from engine.folders import Folders
 from engine.users import User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,11 +85,11 @@ def _bound(config: Config, adapter: str, url: str) -> Config:
 def gateway(request: pytest.FixtureRequest, db_url: str, config: Config, clock: FixedClock,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway]:
     """A wechat_winback ticket planned and approved a day ago: its wechat tasks are due."""
-    monkeypatch.setenv("TEND_RULES", str(EXAMPLES / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     monkeypatch.setenv(str(config.channels["wechat"].options["secret_env"]), SECRET)
     with receiving() as receiver:
-        app = create_app({"TEND_CONFIG": _bound(config, request.param, receiver.url),
+        examples = dataclasses.replace(config, folders=Folders(EXAMPLES / "rules",
+                                                               ROOT / "workflows"))
+        app = create_app({"TEND_CONFIG": _bound(examples, request.param, receiver.url),
                           "DATABASE_URL": db_url, "TESTING": True, "CLOCK": clock})
         st: State = app.extensions["tend"]
         with st.engine.begin() as conn:
