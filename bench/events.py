@@ -30,7 +30,6 @@ import concurrent.futures
 import cProfile
 import dataclasses
 import datetime as dt
-import gc
 import http.client
 import json
 import os
@@ -51,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import sqlalchemy as sa  # noqa: E402
+from open_loop import fire, still_client  # noqa: E402
 from support.postgres import PostgresServer, Unavailable  # noqa: E402
 from support.server import serving  # noqa: E402
 
@@ -221,19 +221,6 @@ class Client:
         raise AssertionError("unreachable")
 
 
-@contextmanager
-def still_client() -> Iterator[None]:
-    """The client's own objects out of the collector's sight while it times the server: a
-    full collection of the ingest's replies paused the client for 150 ms mid open loop,
-    which showed up as one slow request."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def matched_ids(replies: list[dict[str, Any]]) -> list[str]:
     return sorted(t["event"] for r in replies for t in r["triggered"]
                   if t["playbook"] == PLAYBOOK and t["reason"] not in NOT_MATCHED)
@@ -276,17 +263,7 @@ def open_loop(client: Client, events: list[dict[str, Any]], interval: float,
         client.post_events(stamped([events[i]]))
         latencies[i] = time.perf_counter() - due
 
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool, still_client():
-        futures = []
-        start = time.perf_counter() + 0.05
-        for i in range(len(events)):
-            due = start + i * interval
-            pause = due - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            futures.append(pool.submit(one, i, due))
-        for future in futures:
-            future.result()
+    fire(len(events), interval, one, threads)
     return latencies
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 NOT_BENCHMARKS = {"run.py", "helpers.py", "__init__.py", "dispatch_peer.py", "view_data.py",
-                  "view_peer.py"}
+                  "view_peer.py", "open_loop.py"}
 
 
 def main() -> int:

@@ -25,8 +25,6 @@ its cluster is kept in var/bench/ too. Missed goals are printed, not failures.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import gc
 import http.client
 import json
 import os
@@ -47,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 import view_data as data  # noqa: E402
+from open_loop import fire  # noqa: E402
 from support.postgres import PostgresServer, Unavailable, free_port  # noqa: E402
 
 from adapters.db.engines import make_engine  # noqa: E402
@@ -206,22 +205,7 @@ def open_loop(port: int, ids: list[str], rate: float, token: str,
         statuses[i] = get(port, f"/customers/{ids[i]}/view?channel=store", headers)
         latencies[i] = (time.perf_counter() - due) * 1000
 
-    gc.collect()
-    gc.freeze()
-    try:
-        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-            futures = []
-            start = time.perf_counter() + 0.05
-            for i in range(len(ids)):
-                due = start + i / rate
-                pause = due - time.perf_counter()
-                if pause > 0:
-                    time.sleep(pause)
-                futures.append(pool.submit(one, i, due))
-            for future in futures:
-                future.result()
-    finally:
-        gc.unfreeze()
+    fire(len(ids), 1 / rate, one, threads)
     return latencies, sum(1 for s in statuses if s != 200)
 
 
