@@ -137,14 +137,18 @@ def customer_view(args: dict[str, Any], customer_id: str) -> Any:
     st = state()
     _channel(args["channel"], "channel")
     now = st.now()
-    # The log is a write: on SQLite views queue for it on an OS lock (engines.writer_turn),
-    # woken as the one before commits, not by SQLite's sleeping retries (bench/view.py).
+    # The log (and a contact's entries) is the one write, in its own short transaction: on
+    # SQLite views queue for it on an OS lock (engines.writer_turn), woken as the one before
+    # commits, not by SQLite's sleeping retries; the reads then need no lock (bench/view.py).
     with writer_turn(st.engine), st.transaction(write=True) as conn:
         manager = service.manager_of(conn, customer_id)
         check_customer(g.user, args["channel"], manager, False)
-        return service.view(conn, st.config, st.library, customer_id, args["channel"],
-                            g.user.name, now, args["lang"],
-                            contact=is_contact(g.user, args["channel"], manager))
+        customer = service.record_opening(
+            conn, st.config, st.library, customer_id, args["channel"], g.user.name, now,
+            contact=is_contact(g.user, args["channel"], manager))
+    with st.transaction() as conn:
+        return service.read(conn, st.config, st.library, customer, args["channel"], now,
+                            args["lang"])
 
 
 @blp.route("/<customer_id>/contacts", methods=["POST"])

@@ -67,20 +67,39 @@ def find(conn: Connection, text: str, managers: frozenset[str] | None) -> tuple[
 
 def view(conn: Connection, config: Config, library: Library, customer_id: str, channel: str,
          by: str, now: dt.datetime, lang: str = "zh", contact: bool = False) -> dict[str, Any]:
-    """The view of `customer_id` on `channel` at `now`, opened by the user `by` (logged).
-    `contact`: the opening is the customer's contact on `channel` (an agent there, their
-    manager: adapters/http/auth.py is_contact), which first enters them into the playbooks
-    triggered by a contact there (adapters/tickets/contact.py), so the offers shown include
-    those of the entry just made. NotFound for an unknown customer. Call in a write
-    transaction (the log, the entries)."""
+    """The view of `customer_id` on `channel` at `now`, opened by the user `by`, in one
+    transaction: `record_opening`, then `read`. NotFound for an unknown customer. The edges
+    call the two in two transactions, so the write lock is held for the log alone."""
+    customer = record_opening(conn, config, library, customer_id, channel, by, now, contact)
+    return read(conn, config, library, customer, channel, now, lang)
+
+
+def record_opening(conn: Connection, config: Config, library: Library, customer_id: str,
+                   channel: str, by: str, now: dt.datetime, contact: bool) -> dict[str, Any]:
+    """What opening the view writes, and the customer it is of (NotFound for an unknown
+    one): the log row (who, customer, channel, when), and, when the opening is the customer's
+    contact on `channel` (an agent there, their manager: adapters/http/auth.py is_contact),
+    their entries into the playbooks triggered by a contact there
+    (adapters/tickets/contact.py), so the offers `read` then shows include those of the entry
+    just made. Call in a write transaction, kept short: on SQLite views of every customer take
+    turns for it (bench/view.py)."""
     customer = load_customer(conn, config, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id!r}")
     if contact:
         contact_entry.enter(conn, config, library, customer, channel, now)
-    seen = facts(customer, config.today(now), config.tiers, config.lifecycle)
     conn.execute(customer_views.insert().values(
         user_name=by, customer_id=customer_id, channel=channel, viewed_at=now))
+    return customer
+
+
+def read(conn: Connection, config: Config, library: Library, customer: dict[str, Any],
+         channel: str,
+         now: dt.datetime, lang: str = "zh") -> dict[str, Any]:
+    """The view of `customer` (as `record_opening` returned it) on `channel` at `now`: reads
+    only, so it needs no write lock."""
+    customer_id = customer["id"]
+    seen = facts(customer, config.today(now), config.tiers, config.lifecycle)
     tenure = seen["tenure_days"]
     presented = offered(conn, config, library, customer_id, channel, now, lang, customer)
     return {

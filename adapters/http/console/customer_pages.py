@@ -23,6 +23,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from adapters.db.engines import writer_turn
 from adapters.http.auth import check_customer, is_contact
 from adapters.http.console.access import bp, page, permitted
 from adapters.http.console.framing import allow_framing, embeddable
@@ -101,12 +102,15 @@ def _view_page(customer_id: str, template: str, compact: bool) -> str:
     channel = query_args(CustomerQuery()).get("channel") or default_channel(g.user, st.config)
     _check_channel(st.config, channel, "channel")
     lang = str(get_locale())
-    with st.transaction(write=True) as conn:  # the view is logged
+    now, lang = st.now(), lang if lang in LANGUAGES else "zh"
+    with writer_turn(st.engine), st.transaction(write=True) as conn:  # the log, kept short
         manager = view_service.manager_of(conn, customer_id)
         check_customer(g.user, channel, manager, False)
-        seen = view_service.view(conn, st.config, st.library, customer_id, channel,
-                                 g.user.name, st.now(), lang if lang in LANGUAGES else "zh",
-                                 contact=is_contact(g.user, channel, manager))
+        customer = view_service.record_opening(
+            conn, st.config, st.library, customer_id, channel, g.user.name, now,
+            contact=is_contact(g.user, channel, manager))
+    with st.transaction() as conn:
+        seen = view_service.read(conn, st.config, st.library, customer, channel, now, lang)
     controlled = {c["ticket_id"] for c in seen["control"]}
     tickets = sorted({o["source"]["ticket_id"] for o in seen["offers"]}
                      | {t["ticket_id"] for t in seen["open_tasks"]} - controlled)
