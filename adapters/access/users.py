@@ -23,6 +23,11 @@ from engine.users import User
 
 USE_STAMP_EVERY = dt.timedelta(minutes=1)
 MIN_PASSWORD = 10
+# Every API request asks it: built once, its roles in the same read (one row per role).
+_TOKEN_HOLDER = (sa.select(users.c.name, tokens.c.last_used_at, user_roles.c.role)
+                 .select_from(tokens.join(users, users.c.id == tokens.c.user_id)
+                              .outerjoin(user_roles, user_roles.c.user_id == users.c.id))
+                 .where(tokens.c.hash == sa.bindparam("hash")))
 
 
 def token_hash(token: str) -> str:
@@ -75,13 +80,12 @@ def token_holder(conn: Connection, token: str, now: dt.datetime) -> tuple[User, 
     The stamp is refreshed at most once a minute and in its own write: an HTTP request that
     only reads must not take SQLite's write lock to learn who is asking.
     """
-    row = conn.execute(sa.select(users.c.id, users.c.name, tokens.c.last_used_at)
-                       .join(tokens, tokens.c.user_id == users.c.id)
-                       .where(tokens.c.hash == token_hash(token))).first()
-    if row is None:
+    rows = conn.execute(_TOKEN_HOLDER, {"hash": token_hash(token)}).all()
+    if not rows:
         return None
-    stale = row.last_used_at is None or now - row.last_used_at > USE_STAMP_EVERY
-    return User(row.name, _roles(conn, row.id)), stale
+    first = rows[0]
+    stale = first.last_used_at is None or now - first.last_used_at > USE_STAMP_EVERY
+    return User(first.name, frozenset(r.role for r in rows if r.role is not None)), stale
 
 
 def stamp_token(conn: Connection, token: str, now: dt.datetime) -> None:

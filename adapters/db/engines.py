@@ -68,6 +68,7 @@ _RECORD_COLUMNS = (*_PLAIN_FIELDS, "tags", "opt_out", "attrs")
 # JSON result processing cost more than the decoding itself when streaming a million rows.
 _SELECT_RECORDS = sa.select(*(customers.c[name] for name in _RECORD_COLUMNS[:-1]),
                             sa.type_coerce(customers.c.attrs, sa.Text).label("attrs"))
+_SELECT_RECORD = _SELECT_RECORDS.where(customers.c.id == sa.bindparam("cid"))
 
 
 def decode_list(text: str | None) -> tuple[str, ...]:
@@ -111,7 +112,7 @@ def stream_customers(conn: sa.Connection, config: Config,
 
 
 def load_customer(conn: sa.Connection, config: Config, customer_id: str) -> dict[str, Any] | None:
-    row = conn.execute(_SELECT_RECORDS.where(customers.c.id == customer_id)).first()
+    row = conn.execute(_SELECT_RECORD, {"cid": customer_id}).first()
     return None if row is None else _record(row, config.attributes)
 
 

@@ -37,14 +37,17 @@ def attempt(conn: Connection, row: Row[Any], status: str, attempt_id: str, by: s
     return True
 
 
+_RECENT = (sa.select(task_attempts, tasks.c.payload)
+           .join(tasks, tasks.c.id == task_attempts.c.task_id)
+           .where(task_attempts.c.customer_id == sa.bindparam("cid"))
+           .order_by(task_attempts.c.at.desc(), task_attempts.c.id)
+           .limit(sa.bindparam("n")))
+
+
 def recent(conn: Connection, customer_id: str, limit: int) -> list[Row[Any]]:
     """The customer's newest call attempts, newest first, with the offer their task was
     planned with (`params.offer` of its payload, as the trajectory shows task results)."""
-    return list(conn.execute(
-        sa.select(task_attempts, tasks.c.payload)
-        .join(tasks, tasks.c.id == task_attempts.c.task_id)
-        .where(task_attempts.c.customer_id == customer_id)
-        .order_by(task_attempts.c.at.desc(), task_attempts.c.id).limit(limit)))
+    return list(conn.execute(_RECENT, {"cid": customer_id, "n": limit}))
 
 
 def attempted() -> sa.Exists:

@@ -33,24 +33,35 @@ NOT_CONTACTS = (tk.FAILED, *tk.STOPPED)
 CHUNK = 2_000
 CAPACITY_LOCK, CUSTOMER_LOCK = 7301, 7302  # advisory lock kinds (PostgreSQL)
 
+# Built once (every customer view and every claim asks them): the customers' contacts in
+# [start, end], sent and, for planning, also pending and due then; each channel's sends today.
+_START: sa.BindParameter[dt.datetime] = sa.bindparam("start")
+_END: sa.BindParameter[dt.datetime] = sa.bindparam("end")
+_SENT = sa.and_(tasks.c.sent_at >= _START, tasks.c.sent_at <= _END,
+                tasks.c.state.not_in(NOT_CONTACTS))
+_PENDING = sa.and_(tasks.c.sent_at.is_(None), tasks.c.state == tk.PENDING,
+                   tasks.c.due_at >= _START, tasks.c.due_at <= _END)
+_CONTACTS = (sa.select(tasks.c.id, tasks.c.customer_id, tasks.c.channel, tasks.c.priority,
+                       tasks.c.sent_at, tasks.c.due_at, tickets.c.playbook,
+                       tickets.c.contact_class)
+             .join(tickets, tickets.c.id == tasks.c.ticket_id)
+             .where(tasks.c.customer_id.in_(sa.bindparam("ids", expanding=True))))
+_SENT_CONTACTS, _PLANNED_CONTACTS = _CONTACTS.where(_SENT), _CONTACTS.where(sa.or_(_SENT, _PENDING))
+_SENT_TODAY = (sa.select(tasks.c.channel, sa.func.count())
+               .where(tasks.c.channel.in_(sa.bindparam("channels", expanding=True)),
+                      tasks.c.sent_at >= _START, tasks.c.sent_at < _END)
+               .group_by(tasks.c.channel))
+
 
 def contacts(conn: Connection, customer_ids: Sequence[str], start: dt.datetime,
              end: dt.datetime, planned: bool) -> dict[str, list[pol.Contact]]:
     """The customers' contacts in [start, end]: tasks sent then, and with `planned` the
     pending unsent tasks due then."""
     found: dict[str, list[pol.Contact]] = {cid: [] for cid in customer_ids}
-    sent = sa.and_(tasks.c.sent_at >= start, tasks.c.sent_at <= end,
-                   tasks.c.state.not_in(NOT_CONTACTS))
-    pending = sa.and_(tasks.c.sent_at.is_(None), tasks.c.state == tk.PENDING,
-                      tasks.c.due_at >= start, tasks.c.due_at <= end)
+    query = _PLANNED_CONTACTS if planned else _SENT_CONTACTS
     for first in range(0, len(customer_ids), CHUNK):
-        part = customer_ids[first:first + CHUNK]
-        query = (sa.select(tasks.c.id, tasks.c.customer_id, tasks.c.channel, tasks.c.priority,
-                           tasks.c.sent_at, tasks.c.due_at, tickets.c.playbook,
-                           tickets.c.contact_class)
-                 .join(tickets, tickets.c.id == tasks.c.ticket_id)
-                 .where(tasks.c.customer_id.in_(part), sa.or_(sent, pending) if planned else sent))
-        for row in conn.execute(query):
+        part = list(customer_ids[first:first + CHUNK])
+        for row in conn.execute(query, {"ids": part, "start": start, "end": end}):
             found[row.customer_id].append(pol.Contact(
                 row.sent_at or row.due_at, row.channel, row.playbook, row.priority, row.id,
                 row.sent_at is not None, row.contact_class))
@@ -202,9 +213,7 @@ def sent_today(conn: Connection, policy: pol.Policy, channels: Iterable[str],
     start = dt.datetime.combine(day, dt.time(0), policy.timezone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), policy.timezone)
     counts: dict[str, int] = dict(conn.execute(
-        sa.select(tasks.c.channel, sa.func.count())
-        .where(tasks.c.channel.in_(limited), tasks.c.sent_at >= start, tasks.c.sent_at < end)
-        .group_by(tasks.c.channel)).all())
+        _SENT_TODAY, {"channels": limited, "start": start, "end": end}).all())
     return {channel: counts.get(channel, 0) for channel in limited}
 
 

@@ -29,6 +29,12 @@ from engine.offer_ranking import Candidate, rank_offers, render_script, text_in
 
 OfferList = dict[str, list[dict[str, Any]]]
 EXECUTING = "executing"  # engine/ticket.py: the state whose members are being contacted
+_HELD = sa.select(entries.c.ticket_id, entries.c.grp).distinct().where(
+    entries.c.customer_id == sa.bindparam("cid"),
+    entries.c.grp.in_(("treatment", "control"))).subquery()
+_MEMBERSHIPS = (sa.select(tickets, _HELD.c.grp)  # built once: every view asks it
+                .join(_HELD, _HELD.c.ticket_id == tickets.c.id)
+                .where(tickets.c.state == EXECUTING).order_by(tickets.c.id, _HELD.c.grp))
 
 
 def offers_for(conn: Connection, config: Config, library: Library, customer_id: str,
@@ -83,13 +89,7 @@ def _memberships(conn: Connection, customer_id: str) -> list[tuple[Any, str]]:
     standing ticket's one event or contact at a time; the members of a standing ticket's
     rehearsal (the replay, or the sweep of a contact playbook) never entered, and are
     offered nothing by it."""
-    executing = tickets.c.state == EXECUTING
-    groups = ("treatment", "control")
-    held = sa.select(entries.c.ticket_id, entries.c.grp).distinct().where(
-        entries.c.customer_id == customer_id, entries.c.grp.in_(groups)).subquery()
-    rows = conn.execute(sa.select(tickets, held.c.grp)
-                        .join(held, held.c.ticket_id == tickets.c.id)
-                        .where(executing).order_by(tickets.c.id, held.c.grp)).all()
+    rows = conn.execute(_MEMBERSHIPS, {"cid": customer_id}).all()
     found: dict[int, tuple[Any, str]] = {}
     for row in rows:  # a customer in both groups of one ticket cannot happen; control wins
         if row.id not in found or row.grp == "control":

@@ -90,10 +90,22 @@ def shape(row: Row[Any]) -> dict[str, Any]:
             "task_id": row.task_id, "recorded_at": iso(row.recorded_at)}
 
 
+_RECENT = (sa.select(contacts).where(contacts.c.customer_id == sa.bindparam("cid"))
+           .order_by(contacts.c.at.desc(), contacts.c.id).limit(sa.bindparam("n")))
+_HANDLED = sa.select(sa.func.count()).select_from(
+    sa.select(sa.literal(1)).where(contacts.c.offer == sa.bindparam("offer"),
+                                   contacts.c.outcome == ct.HANDLED)
+    .limit(sa.bindparam("n")).subquery())
+_HANDLED_ALL = sa.select(sa.func.count()).where(contacts.c.offer == sa.bindparam("offer"),
+                                                contacts.c.outcome == ct.HANDLED)
+_DECLINES = sa.select(contacts.c.offer, contacts.c.at).where(
+    contacts.c.customer_id == sa.bindparam("cid"), contacts.c.outcome == ct.DECLINED,
+    contacts.c.at > sa.bindparam("since"))
+
+
 def recent(conn: Connection, customer_id: str, limit: int) -> list[Row[Any]]:
     """The customer's newest contacts, newest first."""
-    return list(conn.execute(sa.select(contacts).where(contacts.c.customer_id == customer_id)
-                             .order_by(contacts.c.at.desc(), contacts.c.id).limit(limit)))
+    return list(conn.execute(_RECENT, {"cid": customer_id, "n": limit}))
 
 
 def handled(conn: Connection, offers: Mapping[str, Offer]) -> Mapping[str, int]:
@@ -114,13 +126,10 @@ class HandledCounts(Mapping[str, int]):
         if offer_id not in self.offers:
             raise KeyError(offer_id)
         if offer_id not in self.known:
-            found = sa.select(sa.literal(1)).where(contacts.c.offer == offer_id,
-                                                   contacts.c.outcome == ct.HANDLED)
             limit = self.offers[offer_id].limit
-            if limit is not None:
-                found = found.limit(limit)
             self.known[offer_id] = int(self.conn.scalar(
-                sa.select(sa.func.count()).select_from(found.subquery())) or 0)
+                _HANDLED_ALL if limit is None else _HANDLED, {"offer": offer_id, "n": limit})
+                or 0)
         return self.known[offer_id]
 
     def __iter__(self) -> Iterator[str]:
@@ -134,9 +143,7 @@ def declines(conn: Connection, customer_id: str, since: dt.datetime) -> list[ct.
     """The customer's `declined` contacts after `since`: what engine.contact.offer_stopped
     judges an offer by (the offers service asks, with the policy's `declines.within`)."""
     return [ct.Decline(offer, at) for offer, at in conn.execute(
-        sa.select(contacts.c.offer, contacts.c.at).where(
-            contacts.c.customer_id == customer_id, contacts.c.outcome == ct.DECLINED,
-            contacts.c.at > since))]
+        _DECLINES, {"cid": customer_id, "since": since})]
 
 
 def _check_channel(known: tuple[str, ...], channel: str, name: str) -> None:

@@ -37,12 +37,29 @@ from engine.values import before
 
 TRAJECTORY = 20  # newest entries shown
 
+# The statements every view runs, built once: building one cost about as much as running it
+# (docs/ARCHITECTURE.md "Customer view speed").
+_CID: sa.BindParameter[str] = sa.bindparam("cid")
+_MANAGER = sa.select(customers.c.manager).where(customers.c.id == _CID)
+_LOG = customer_views.insert().values(user_name=sa.bindparam("by"), customer_id=_CID,
+                                      channel=sa.bindparam("channel"),
+                                      viewed_at=sa.bindparam("at"))
+_OPEN_TASKS = (sa.select(tasks.c.id, tasks.c.channel, tasks.c.step, tasks.c.state,
+                         tasks.c.ticket_id)
+               .where(tasks.c.customer_id == _CID, tasks.c.state.in_(tk.OPEN))
+               .order_by(tasks.c.id))
+_RESULTS = (  # tasks no person called: their one (furthest) result
+    sa.select(tasks.c.result_at, tasks.c.channel, tasks.c.state, tasks.c.route,
+              tasks.c.payload, tasks.c.detail)
+    .where(tasks.c.customer_id == _CID, tasks.c.result_at.is_not(None),
+           tasks.c.state.in_(tk.RESULTS), ~attempts.attempted())
+    .order_by(tasks.c.result_at.desc(), tasks.c.id).limit(TRAJECTORY))
+
 
 def manager_of(conn: Connection, customer_id: str) -> str | None:
     """The customer's manager id, or None (no manager, or no such customer): what a
     `manager:<id>` user is authorized by, before anything says whether the customer exists."""
-    found: str | None = conn.scalar(
-        sa.select(customers.c.manager).where(customers.c.id == customer_id))
+    found: str | None = conn.scalar(_MANAGER, {"cid": customer_id})
     return found
 
 
@@ -88,8 +105,7 @@ def record_opening(conn: Connection, config: Config, library: Library, customer_
         raise NotFound(f"no customer {customer_id!r}")
     if contact:
         contact_entry.enter(conn, config, library, customer, channel, now)
-    conn.execute(customer_views.insert().values(
-        user_name=by, customer_id=customer_id, channel=channel, viewed_at=now))
+    conn.execute(_LOG, {"by": by, "cid": customer_id, "channel": channel, "at": now})
     return customer
 
 
@@ -155,10 +171,7 @@ def control(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
 
 def open_tasks(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
     """The customer's tasks waiting for or held by a channel, every channel (engine.task.OPEN)."""
-    rows = conn.execute(sa.select(tasks.c.id, tasks.c.channel, tasks.c.step, tasks.c.state,
-                                  tasks.c.ticket_id)
-                        .where(tasks.c.customer_id == customer_id, tasks.c.state.in_(tk.OPEN))
-                        .order_by(tasks.c.id))
+    rows = conn.execute(_OPEN_TASKS, {"cid": customer_id})
     return [{"id": r.id, "channel": r.channel, "step": r.step, "state": r.state,
              "ticket_id": r.ticket_id} for r in rows]
 
@@ -174,13 +187,7 @@ def trajectory(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
         found.append((call.at, {
             "at": iso(call.at), "channel": call.channel, "offer": _offer(call.payload),
             "outcome": call.status, "by": call.by, "note": call.note}))
-    results = conn.execute(  # tasks no person called: their one (furthest) result
-        sa.select(tasks.c.result_at, tasks.c.channel, tasks.c.state, tasks.c.route,
-                  tasks.c.payload, tasks.c.detail)
-        .where(tasks.c.customer_id == customer_id, tasks.c.result_at.is_not(None),
-               tasks.c.state.in_(tk.RESULTS), ~attempts.attempted())
-        .order_by(tasks.c.result_at.desc(), tasks.c.id).limit(TRAJECTORY))
-    for row in results:
+    for row in conn.execute(_RESULTS, {"cid": customer_id}):
         found.append((row.result_at, {
             "at": iso(row.result_at), "channel": row.channel,
             "offer": _offer(row.payload),
