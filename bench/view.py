@@ -20,6 +20,9 @@ its cluster is kept in var/bench/ too. Missed goals are printed, not failures.
     python bench/view.py [--customers 1000000] [--rate 200] [--seconds 30] [--no-postgres]
     TEND_VIEW_CUSTOMERS=50000 make bench      # a quick run
     python bench/view.py --explain            # the plans of the view's statements
+    python bench/view.py --cpu --customers 20000 --no-postgres
+        # CPU per view in one process (Flask's test client, no server, no network), the view
+        # against the baseline's function: steadier than latencies on a busy machine
 """
 
 from __future__ import annotations
@@ -134,6 +137,42 @@ def explain(url: str, config: Config, library: data.Library) -> None:
             for row in plan:
                 print("    " + (str(row[-1]) if sqlite else str(row[0])))
     engine.dispose()
+
+
+# --- --cpu: the CPU a view costs in one process ---
+
+def cpu(url: str, token: str, library: Path, customers: int, batches: int = 8,
+        size: int = 40) -> None:
+    """Views of random customers through Flask's test client (and the baseline's WSGI
+    function through werkzeug's) after a warm-up, in batches: the least and the median CPU
+    per view (process time, so what other processes do counts little)."""
+    import view_peer
+    from werkzeug.test import Client
+
+    from adapters.http.app import create_app
+    from engine.clock import FixedClock
+
+    _, env = tend(url, 1, library)
+    os.environ.update({k: v for k, v in env.items() if k != "TEND_CLOCK_START"})
+    app = create_app({"DATABASE_URL": url, "CLOCK": FixedClock(data.AT)})
+    os.environ["VIEW_PEER_URL"] = url
+    sides = {"view": (app.test_client(), {"Authorization": f"Bearer {token}"}),
+             "baseline": (Client(view_peer.app), {})}
+    rng = random.Random(data.SEED)
+    for name, (client, headers) in sides.items():
+        ids = [data.customer(rng.randrange(customers)) for _ in range((batches + 2) * size)]
+        for cid in ids[:2 * size]:
+            client.get(f"/customers/{cid}/view?channel=store", headers=headers)
+        spent = []
+        for b in range(batches):
+            start = time.process_time()
+            for cid in ids[(b + 2) * size:(b + 3) * size]:
+                client.get(f"/customers/{cid}/view?channel=store", headers=headers)
+            spent.append((time.process_time() - start) / size * 1000)
+        spent.sort()
+        print(f"view cpu: {name:<8} {spent[0]:.2f} ms least, {spent[len(spent) // 2]:.2f} ms "
+              f"median CPU per view ({batches} batches of {size})", flush=True)
+    forget_views(url)
 
 
 # --- the servers ---
@@ -270,6 +309,8 @@ def main() -> int:
     options.add_argument("--no-postgres", action="store_true")
     options.add_argument("--explain", action="store_true",
                          help="print the plans of the view's statements, measure nothing")
+    options.add_argument("--cpu", action="store_true",
+                         help="CPU per view in one process (no server), view and baseline")
     args = options.parse_args()
     config = load_config(ROOT / "config.yaml")
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -277,6 +318,8 @@ def main() -> int:
     url, token = sqlite_database(config, args.customers, library)
     if args.explain:
         explain(url, config, library)
+    elif args.cpu:
+        cpu(url, token, folder, args.customers)
     else:
         run_backend("sqlite", url, token, folder, args)
     if args.no_postgres:
@@ -285,6 +328,8 @@ def main() -> int:
         with postgres_database(config, args.customers, library) as (pg_url, pg_token):
             if args.explain:
                 explain(pg_url, config, library)
+            elif args.cpu:
+                cpu(pg_url, pg_token, folder, args.customers)
             else:
                 run_backend("postgresql", pg_url, pg_token, folder, args)
     except Unavailable as exc:
