@@ -45,11 +45,18 @@ class Variant:
 
 
 class _HasVariants(Protocol):
-    id: str
-    channel: str
-    template: str
-    offers: tuple[str, ...]
-    variants: tuple[Variant, ...]
+    """engine.playbook.Step as this module reads it (the playbook module imports this one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def template(self) -> str: ...
+    @property
+    def offers(self) -> tuple[str, ...]: ...
+    @property
+    def variants(self) -> tuple[Variant, ...]: ...
 
 
 S = TypeVar("S", bound=_HasVariants)
@@ -110,6 +117,13 @@ def applied(step: S, variant: Variant) -> S:
     if variant.offers is not None:
         changes["offers"] = variant.offers
     return dataclasses.replace(step, **changes)  # type: ignore[type-var]
+
+
+def offers_named(step: S) -> tuple[str, ...]:
+    """Every offer the step may give, its variants' included: what a control customer is
+    never offered and what a version registers."""
+    named = [*step.offers, *(o for v in step.variants for o in (v.offers or ()))]
+    return tuple(dict.fromkeys(named))
 
 
 def variant_of(playbook_id: str, steps: Iterable[S], customer_id: str) -> str | None:
