@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.evaluation.offer_kpis import table
+from adapters.evaluation.variants import render_lines
 from engine.kpi import FUNNEL
 
 
@@ -63,6 +64,8 @@ def _results(results: Mapping[str, Any] | None) -> list[str]:
             rate = "-" if g["rate"] is None else f"{g['rate']:.1%}"
             lines.append(f"    {grp:<10} {g['conversions']:>7,} of {g['members']:>9,}  {rate}")
         lines.extend(_uplift(goal["uplift"]))
+    if results.get("variants"):
+        lines.extend(render_lines(results["variants"]))
     for c in results.get("cohorts", ()):
         u = c["uplift"]
         lines.append(f"    week {c['week']}{'' if c['complete'] else ' (open)'}: treatment "
