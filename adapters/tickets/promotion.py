@@ -160,3 +160,19 @@ def publish(conn: Connection, config: Config, library: Library, playbook_id: str
         undo(done)
         raise
     return done
+
+
+def contest(conn: Connection, config: Config, library: Library, playbook_id: str,
+            now: dt.datetime) -> dict[str, Any] | None:
+    """What the console's promote card shows: the variant results of the newest started
+    ticket of the library's version (`{"ticket_id", "step", ...results}`), None when the
+    playbook has no variants or nothing has measured them yet."""
+    playbook = library.playbooks.get(playbook_id)
+    if playbook is None or variant_step(playbook.steps) is None:
+        return None
+    try:
+        row = _ticket(conn, playbook, None)
+        split = _split(conn, config, library, row, now)
+    except (Conflict, ValidationError):
+        return None
+    return {"ticket_id": row.id, **split}

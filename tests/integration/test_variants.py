@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from support.folders import with_rules
 
+from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, entries, events, tasks
+from adapters.http.app import create_app
+from adapters.http.state import State
 from adapters.tickets import promotion, report, service, versions
 from adapters.tickets.report_text import render
 from engine.config import Config
@@ -199,3 +203,54 @@ def test_promotion_refuses_bad_input_and_writes_nothing(
         conn.rollback()
         assert versions.stored(conn, PLAYBOOK)[-1].version == 1
     assert (rules / f"{PLAYBOOK}.yaml").read_text() == before
+
+
+def test_the_console_shows_the_variants_and_a_designer_promotes_one(
+        db_url: str, config: Config, rules: Path) -> None:
+    config, _ = _library(config, rules)
+    app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
+    st: State = app.extensions["tend"]
+    with st.engine.begin() as conn:
+        conn.execute(customers.insert(), [
+            {"id": f"v{i:04d}", "name": f"name {i}", "joined_on": dt.date(2019, 1, 1),
+             "arpu": 200.0, "churned_on": dt.date(2026, 10, 1), "updated_at": AT}
+            for i in range(600)])
+        tokens = {name: add_user(conn, name, [role], AT)
+                  for name, role in (("pat", "designer"), ("vic", "viewer"))}
+    ticket_id = run_split(st.engine, config, st.library)
+    page = f"/console/playbooks/{PLAYBOOK}"
+    vic, pat = _signed_in(app, tokens["vic"]), _signed_in(app, tokens["pat"])
+    shown = vic.get(page).get_data(as_text=True)
+    card = shown.split('id="variants"')[1].split("</section>")[0]
+    assert f"#{ticket_id}" in card and "credit" in card and "significant" in card
+    assert 'name="variant"' not in card  # a viewer sees the evidence, not the button
+    assert 'name="variant"' in pat.get(page).get_data(as_text=True)
+    assert _post(vic, f"{page}/promote", {"variant": "credit"}).status_code == 403
+    bad = _post(pat, f"{page}/promote", {"variant": "gold", "ticket": str(ticket_id)})
+    assert bad.status_code == 303
+    assert "unknown variant &#39;gold&#39;" in pat.get(page).get_data(as_text=True)
+    done = _post(pat, f"{page}/promote", {"variant": "credit", "ticket": str(ticket_id),
+                                          "reason": "credit wins"})
+    assert done.status_code == 303 and done.location.endswith(page)
+    after = pat.get(page).get_data(as_text=True)
+    assert "Promoted credit: v2 written to" in after
+    assert f"promoted variant credit from ticket {ticket_id}: +" in after
+    assert "by pat: credit wins" in after
+    assert "version: 2" in (rules / f"{PLAYBOOK}.yaml").read_text()
+    st.dispose()
+
+
+def _signed_in(app: Any, token: str) -> Any:
+    client = app.test_client()
+    form = client.get("/console/signin").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert csrf
+    reply = client.post("/console/signin", data={"token": token, "csrf_token": csrf.group(1)})
+    assert reply.status_code == 303
+    return client
+
+
+def _post(client: Any, path: str, form: dict[str, str]) -> Any:
+    with client.session_transaction() as session:
+        token = session["csrf_token"]
+    return client.post(path, data={**form, "csrf_token": token})
