@@ -3,6 +3,8 @@ playbook, step and customer, and the split follows the weights."""
 
 from __future__ import annotations
 
+import difflib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,8 +12,9 @@ from hypothesis import strategies as st
 from engine.config import Config
 from engine.library import load_library
 from engine.playbook import parse_playbook
+from engine.promotion import promoted_text, reason_of
 from engine.selection import in_control
-from engine.variant import SPACE, Variant, assign, resolved, thresholds, variant_of
+from engine.variant import SPACE, Variant, applied, assign, resolved, thresholds, variant_of
 
 PLAYBOOK = """\
 playbook: split
@@ -123,3 +126,37 @@ class _Step:
     def __init__(self, step_id: str, variants: tuple[Variant, ...]) -> None:
         self.id, self.variants = step_id, variants
         self.channel, self.template, self.offers = "sms", "t", ()
+
+
+def test_promotion_rewrites_only_the_step_and_the_version(config: Config) -> None:
+    library = load_library(config)
+    text = PLAYBOOK.replace("audience:", "# who\naudience:")
+    playbook = parse_playbook(text, "split.yaml", config, library.workflows, library.offers)
+    challenger = playbook.steps[0].variants[1]
+    new = promoted_text(text, "call", challenger, 7)
+    changed = [line for line in difflib.ndiff(text.splitlines(), new.splitlines())
+               if line[:1] in "+-"]
+    assert changed == ["- version: 1", "+ version: 7", "-     channel: outbound_call",
+                       "+     channel: sms", "-     template: call_a", "+     template: sms_b",
+                       "-     offers: [winback_credit]", "-     variants:",
+                       "-       - {name: champion, weight: 3}",
+                       "-       - {name: sms_only, weight: 1, channel: sms, template: sms_b, "
+                       "offers: []}"]
+    again = parse_playbook(new, "split.yaml", config, library.workflows, library.offers)
+    assert again.version == 7 and again.steps[0].variants == ()
+    assert applied(playbook.steps[0], challenger) == again.steps[0]
+
+
+def test_the_reason_reads_every_difference_from_the_winner() -> None:
+    def u(absolute: float) -> dict[str, float]:
+        return {"absolute": absolute, "low": absolute - 0.1, "high": absolute + 0.05,
+                "level": 0.95}
+    split = {"variants": [{"name": "a", "vs_control": u(0.02)},
+                          {"name": "b", "vs_control": u(0.12)}],
+             "pairwise": [{"a": "a", "b": "b", "uplift": u(-0.1)}]}
+    assert reason_of("b", 4, split, "rita", None) == (
+        "promoted variant b from ticket 4: +12.0 pts (95% CI +2.0 to +17.0) vs control, "
+        "+10.0 pts (95% CI +5.0 to +20.0) vs a; by rita")
+    no_goal = {"variants": [{"name": "a", "vs_control": None}], "pairwise": []}
+    assert reason_of("a", 4, no_goal, "rita", "fewer complaints") == (
+        "promoted variant a from ticket 4: no goal measured; by rita: fewer complaints")
