@@ -149,8 +149,10 @@ def variant_counts(playbook: Playbook, treatment: Sequence[str]) -> dict[str, An
     counts = dict.fromkeys((v.name for v in step.variants), 0)
     for cid in treatment:
         counts[execution.entry_variant(playbook, cid, "treatment") or ""] += 1
-    return {"step": step.id, "counts": counts,
-            "weights": {v.name: v.weight for v in step.variants}}
+    # a list: PostgreSQL's JSONB would reorder a mapping's keys, and the step's order is the
+    # designer's (the champion first)
+    return {"step": step.id, "variants": [
+        {"name": v.name, "weight": v.weight, "treatment": counts[v.name]} for v in step.variants]}
 
 
 def policy_preview(conn: Connection, config: Config, playbook: Playbook,

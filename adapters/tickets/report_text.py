@@ -23,6 +23,10 @@ def render(ticket: Mapping[str, Any]) -> str:
         "  steps:",
         *(f"    {step:<14} {count:>9,}" for step, count in ticket["steps"].items()),
     ]
+    split = (ticket.get("rehearsal") or {}).get("variants")
+    if split:  # how the treatment splits between the step's variants (entries record it)
+        lines.append(f"  variants    step {split['step']}: "
+                     + ", ".join(f"{v['name']} {v['treatment']:,}" for v in split["variants"]))
     lines.extend(power_lines(ticket.get("power"), ticket.get("warnings") or ()))
     if ticket["next_level"] is not None:
         lines.append(f"  waiting for level {ticket['next_level']}, deadline {ticket['deadline']}")

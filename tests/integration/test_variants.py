@@ -102,12 +102,13 @@ def test_variants_are_assigned_recorded_and_carried_by_the_tasks(
         made = conn.execute(sa.select(tasks.c.customer_id, tasks.c.channel, tasks.c.payload)
                             .where(tasks.c.ticket_id == ticket["id"])).all()
     assert rehearsal["variants"]["step"] == "sms"
-    assert sum(rehearsal["variants"]["counts"].values()) == rehearsal["treatment"]
+    planned = {v["name"]: v["treatment"] for v in rehearsal["variants"]["variants"]}
+    assert sum(planned.values()) == rehearsal["treatment"]
     for cid, grp, variant in members:
         expected = variant_of(PLAYBOOK, playbook.steps, cid) if grp == "treatment" else None
         assert variant == expected
     counts = {name: sum(v == name for _, _, v in members) for name in ("plain", "credit", "call")}
-    assert counts == rehearsal["variants"]["counts"]
+    assert counts == planned
     assert all(n > 100 for n in counts.values())  # 1:1:1 of ~480 treated
     for _cid, channel, payload in made:
         variant = payload["variant"]
@@ -141,6 +142,8 @@ def test_results_compare_each_variant_with_control_and_each_other(
     assert pairs[("credit", "call")]["verdict"] == "significant"
     text = render(shown)
     assert "variants of step sms" in text and "credit vs call: +" in text
+    counts = {v["name"]: v["treatment"] for v in shown["rehearsal"]["variants"]["variants"]}
+    assert f"variants    step sms: plain {counts['plain']}, credit {counts['credit']}" in text
 
 
 def test_promoting_the_winner_publishes_the_next_version_with_its_reason(
