@@ -44,11 +44,12 @@ def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at:
         out["note"] = (f"no {playbook.trigger.event} event in the replay window: "
                        "event fields were missing")
     out["steps"] = {}
+    treated = out["group"] == "treatment"  # only treatment gets a variant
     for step in playbook.steps:
-        own, variant = resolved(playbook.id, step, customer["id"])
+        own, variant = resolved(playbook.id, step, customer["id"]) if treated else (step, None)
         out["steps"][step.id] = _step(explain(step.when, seen, today) if step.when else None,
                                       own.channel, customer)
-        if variant is not None:  # the variant they get in treatment (deterministic)
+        if variant is not None:
             out["steps"][step.id].update(variant=variant, template=own.template)
     return out
 

@@ -3,13 +3,16 @@ playbook, step and customer, and the split follows the weights."""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.config import Config
+from engine.explain import explain_playbook, render_text
 from engine.library import load_library
 from engine.playbook import parse_playbook
 from engine.promotion import promoted_text, reason_of
@@ -160,3 +163,20 @@ def test_the_reason_reads_every_difference_from_the_winner() -> None:
     no_goal = {"variants": [{"name": "a", "vs_control": None}], "pairwise": []}
     assert reason_of("a", 4, no_goal, "rita", "fewer complaints") == (
         "promoted variant a from ticket 4: no goal measured; by rita: fewer complaints")
+
+
+def test_explain_names_the_variant_of_a_treatment_customer_only(config: Config) -> None:
+    library = load_library(config)
+    playbook = parse_playbook(PLAYBOOK, "split.yaml", config, library.workflows,
+                              library.offers)
+    at = dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC)
+    seen: dict[str, dict[str, Any]] = {}
+    for n in range(60):
+        customer = {"id": f"c{n}", "joined_on": dt.date(2019, 1, 1), "arpu": 200.0}
+        verdict = explain_playbook(customer, playbook, config, at)
+        seen[verdict["group"] + ":" + str(verdict["steps"]["call"].get("variant"))] = verdict
+    assert set(seen) == {"control:None", "treatment:champion", "treatment:sms_only"}
+    assert seen["treatment:sms_only"]["steps"]["call"]["channel"] == "sms"
+    assert seen["control:None"]["steps"]["call"]["channel"] == "outbound_call"
+    text = render_text("c1", "2026-11-20", {}, [seen["treatment:sms_only"]])
+    assert "step call (sms) variant sms_only: ✓" in text
