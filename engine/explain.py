@@ -17,6 +17,7 @@ from engine.evaluate import Verdict, explain
 from engine.playbook import Playbook
 from engine.policy import SALES, exemption
 from engine.selection import global_share, in_control, in_global_control
+from engine.variant import resolved
 
 
 def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at: dt.datetime,
@@ -42,9 +43,14 @@ def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at:
     if playbook.trigger.event and event is None:
         out["note"] = (f"no {playbook.trigger.event} event in the replay window: "
                        "event fields were missing")
-    out["steps"] = {step.id: _step(explain(step.when, seen, today) if step.when else None,
-                                   step.channel, customer)
-                    for step in playbook.steps}
+    out["steps"] = {}
+    treated = out["group"] == "treatment"  # only treatment gets a variant
+    for step in playbook.steps:
+        own, variant = resolved(playbook.id, step, customer["id"]) if treated else (step, None)
+        out["steps"][step.id] = _step(explain(step.when, seen, today) if step.when else None,
+                                      own.channel, customer)
+        if variant is not None:
+            out["steps"][step.id].update(variant=variant, template=own.template)
     return out
 
 
@@ -123,7 +129,8 @@ def render_text(customer_id: str, at: str, summary: Mapping[str, Any],
             lines.append(f"  note: {v['note']}")
         for step_id, step in v["steps"].items():
             mark = "✓" if step["eligible"] else "✗"
-            lines.append(f"  step {step_id} ({step['channel']}): {mark}"
+            variant = f" variant {step['variant']}" if step.get("variant") else ""
+            lines.append(f"  step {step_id} ({step['channel']}){variant}: {mark}"
                          + (f" {step['note']}" if step.get("note") else ""))
             if "when" in step:
                 lines.extend(_tree(step["when"], 6))

@@ -19,6 +19,7 @@ from marshmallow import ValidationError as MarshmallowError
 from marshmallow import fields, validate, validates_schema
 
 from engine import rules
+from engine import variant as variants_
 from engine.condition import All, Condition, Not, Parser
 from engine.config import Config
 from engine.contact_trigger import contact_problems
@@ -29,6 +30,7 @@ from engine.schedule import problem as schedule_problem
 from engine.schemas import IDENTIFIER, Duration, Integer, Number, Text, checked_parts
 from engine.source import PathKey, Source, load_yaml, plain
 from engine.values import CONDITION_UNITS
+from engine.variant import Variant, VariantSchema
 from engine.workflow import Workflow
 
 RESULT_STATUSES = ("delivered", "failed", "no_answer", "connected", "accepted", "declined",
@@ -59,6 +61,7 @@ class Step:
     delay: dt.timedelta
     unless: str | None
     offers: tuple[str, ...] = ()  # offer ids (rules/offers/), best first
+    variants: tuple[Variant, ...] = ()  # champion/challenger split (engine/variant.py)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class _StepSchema(Format):
     delay = Duration(load_default=dt.timedelta(0))
     unless = Text(validate=choice(UNLESS))
     offers = listing(Text(validate=IDENTIFIER))
+    variants = listing(fields.Nested(VariantSchema))
 
 
 class _TriggerSchema(Format):
@@ -189,6 +193,7 @@ def playbook_from(source: Source, text: str, config: Config,
     checks.steps(offers)
     conditions = checks.conditions()
     problems.extend(checks.problems)
+    problems.extend(variants_.problems(source, doc, config.channels, offers))
     if problems:
         raise ValidationError(problems)
     playbook = _build(data, conditions, source.file, text, content_hash(source.root))
@@ -359,7 +364,8 @@ def _build(data: Mapping[str, Any], conditions: Mapping[tuple[PathKey, ...], Con
             params=raw["params"], when=conditions.get(("steps", i, "when")),
             retry=Retry(tuple(retry["on"]), retry["times"], retry["after"]) if retry else None,
             delay=raw["delay"], unless=raw.get("unless"),
-            offers=tuple(dict.fromkeys(raw.get("offers", ())))))
+            offers=tuple(dict.fromkeys(raw.get("offers", ()))),
+            variants=variants_.build(raw.get("variants", ()))))
     trigger, goal = data["trigger"], data.get("goal")
     audience = conditions[("audience",)]
     assert audience is not None  # a failed condition is a problem, and problems raise first

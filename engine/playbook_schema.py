@@ -128,6 +128,22 @@ def _step(config: Config, condition: dict[str, Any]) -> dict[str, Any]:
                        "skip when the goal was reached or an earlier step was accepted"},
             "offers": {"type": "array", "items": _ID,
                        "description": "offer ids of rules/offers/, best first"},
+            "variants": {
+                "type": "array", "minItems": 2,
+                "description": "champion/challenger: the treatment split by weight, each "
+                               "variant overriding channel, template or offers",
+                "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["name", "weight"],
+                    "properties": {
+                        "name": {**_ID, "description": "unique within the step"},
+                        "weight": {"type": "number", "exclusiveMinimum": 0},
+                        "channel": {"type": "string", "enum": list(config.channels)},
+                        "template": {"type": "string", "minLength": 1},
+                        "offers": {"type": "array", "items": _ID},
+                    },
+                },
+            },
         },
     }
 

@@ -201,3 +201,35 @@ def _preview_text(found: Preview) -> str:
         stride = max(1, len(sel.treatment) // SAMPLE)
         lines.append("  sample:     " + ", ".join(sel.treatment[::stride][:SAMPLE]))
     return "\n".join(lines)
+
+
+@main.command("promote")
+@click.argument("playbook_id", metavar="PLAYBOOK")
+@click.option("--variant", "variant", required=True, metavar="NAME",
+              help="The variant of the playbook's variant step that becomes the step.")
+@click.option("--ticket", "ticket_id", type=int, metavar="N",
+              help="Judge by ticket N (default: the newest ticket of the library's version "
+                   "that started).")
+@click.option("--reason", "note", metavar="TEXT", help="Why, in your words (kept with the "
+              "measured evidence in the version history).")
+@click.option("--by", "by", metavar="NAME", help="Who promotes (default: the login name).")
+@click.pass_context
+@reports_errors
+def promote_command(ctx: click.Context, playbook_id: str, variant: str,
+                    ticket_id: int | None, note: str | None, by: str | None) -> None:
+    """Publish the next version of PLAYBOOK in which the variant step uses --variant alone:
+    the playbook's file in the library folder is rewritten (version bumped) and the version
+    is stored with the evidence as its reason."""
+    import getpass
+
+    from adapters.tickets import promotion
+    from engine.library import load_library
+
+    config = config_from(ctx)
+    library = load_library(config)
+    who = by or getpass.getuser() or "cli"
+    with engine_for(ctx) as engine, engine.connect() as conn:
+        done = promotion.publish(conn, config, library, playbook_id, variant, who,
+                                 clock_of(ctx)(), ticket_id, note)
+    click.echo(f"wrote {done.file}: {done.playbook} v{done.version}")
+    click.echo(done.reason)

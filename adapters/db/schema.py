@@ -111,6 +111,8 @@ playbook_versions = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("loaded_at", UTCDateTime, nullable=False),
+    # Migration 0019: why the version was published, when Tend wrote it (a promotion).
+    sa.Column("reason", sa.Text),
 )
 
 # The offers a playbook version names are registered with it (migration 0013): a ticket's
@@ -219,6 +221,8 @@ entries = sa.Table(
     sa.Column("ticket_id", sa.Integer, nullable=False, index=True),
     sa.Column("grp", text_c(16), nullable=False),
     sa.Column("entered_at", UTCDateTime, nullable=False),
+    # Migration 0019: the step variant a treatment entry was assigned (engine/variant.py).
+    sa.Column("variant", text_c(64)),
     # Cooldown asks: did this customer enter this playbook after a given instant?
     sa.Index("ix_entries_playbook_customer_id_entered_at",
              "playbook", "customer_id", "entered_at"),

@@ -31,7 +31,8 @@ def history(conn: Connection, playbook_id: str, known: bool = False,
     each offer's cost of one handled, for the versions' `offers` (results per offer of the
     contacts naming their tickets, docs/EVALUATION.md)."""
     versions = conn.execute(sa.select(playbook_versions.c.version, playbook_versions.c.hash,
-                                      playbook_versions.c.loaded_at)
+                                      playbook_versions.c.loaded_at,
+                                      playbook_versions.c.reason)
                             .where(playbook_versions.c.playbook == playbook_id)
                             .order_by(playbook_versions.c.version)).all()
     if not versions and not known:
@@ -50,6 +51,7 @@ def history(conn: Connection, playbook_id: str, known: bool = False,
         runs = by_version[version]
         items.append({"version": version, "hash": stored.hash if stored else None,
                       "loaded_at": iso(stored.loaded_at) if stored else None,
+                      "reason": stored.reason if stored else None,
                       "tickets": runs, "pooled": _pooled(runs),
                       "offers": offer_results(offered.get(version, ()), prices or {})})
     return {"playbook": playbook_id, "versions": items}

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters.db.schema import entries, events, tasks
+from adapters.evaluation.variants import variant_results
 from engine.config import Config
 from engine.kpi import Funnel, cost_of, rate, unpriced
 from engine.playbook import Goal, Playbook
@@ -51,6 +52,9 @@ def results(conn: Connection, config: Config, playbook: Playbook, ticket_id: int
         if standing:
             out["cohorts"] = _cohorts(config, playbook.goal, entered, converted, now)
     out["cost"] = _cost(config, channels, out["goal"])
+    split = variant_results(conn, ticket_id, playbook, converted)
+    if split is not None:
+        out["variants"] = split
     return out
 
 

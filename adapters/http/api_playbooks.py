@@ -155,8 +155,8 @@ def list_versions(playbook_id: str) -> Any:
         found = versions.stored(conn, playbook_id)
     if not found and playbook_id not in state().library.playbooks:
         raise NotFound(f"unknown playbook {playbook_id!r}")
-    items = [{"version": v.version, "hash": v.hash, "loaded_at": v.loaded_at.isoformat()}
-             for v in found]
+    items = [{"version": v.version, "hash": v.hash, "loaded_at": v.loaded_at.isoformat(),
+              "reason": v.reason} for v in found]
     return {"items": items, "next_cursor": None}
 
 

@@ -93,6 +93,8 @@ class VersionOut(Out):
     version = fields.Integer()
     hash = fields.String()
     loaded_at = fields.String(metadata={"description": "when a ticket first ran on it"})
+    reason = fields.String(allow_none=True, metadata={
+        "description": "why Tend wrote this version (a promoted variant and its evidence)"})
 
 
 class VersionList(Out):

@@ -28,6 +28,7 @@ from engine.config import Config
 from engine.customer import Customer, facts
 from engine.evaluate import holds
 from engine.playbook import Playbook, Step
+from engine.variant import resolved, variant_of
 
 PENDING = tk.PENDING
 SELECTED = ("treatment", "control")
@@ -44,7 +45,8 @@ def start(conn: Connection, config: Config, playbook: Playbook, ticket_id: int,
         return []
     conn.execute(entries.insert(), [
         {"playbook": playbook.id, "customer_id": cid, "ticket_id": ticket_id, "grp": grp,
-         "entered_at": now} for cid, grp in members])
+         "entered_at": now, "variant": entry_variant(playbook, cid, grp)}
+        for cid, grp in members])
     entry_ids = dict(conn.execute(
         sa.select(entries.c.customer_id, entries.c.id).where(entries.c.ticket_id == ticket_id)
     ).all())
@@ -57,13 +59,23 @@ def start(conn: Connection, config: Config, playbook: Playbook, ticket_id: int,
         if customer is None:  # deleted since planning: entered, but nobody to contact
             continue
         seen = facts(customer, today, config.tiers, config.lifecycle)
-        for step in playbook.steps:
-            if eligible(step, customer, seen, today):
-                rows.append(task_row(ticket_id, entry_ids[cid], customer, playbook, step, now))
+        rows += [task_row(ticket_id, entry_ids[cid], customer, playbook, step, now)
+                 for step in steps_for(playbook, cid) if eligible(step, customer, seen, today)]
     contact_policy.admit(conn, config.policy, playbook.id, rows, now, playbook.contact_class)
     if rows:
         conn.execute(tasks.insert(), rows)
     return sorted({row["due_at"] for row in rows if row["state"] == PENDING})
+
+
+def entry_variant(playbook: Playbook, customer_id: str, group: str) -> str | None:
+    """The variant an entry records: a treatment customer's, for a playbook with variants."""
+    return variant_of(playbook.id, playbook.steps, customer_id) if group == "treatment" else None
+
+
+def steps_for(playbook: Playbook, customer_id: str) -> list[Step]:
+    """The playbook's steps as this customer gets them: a step with variants becomes the
+    customer's variant of it (engine/variant.py)."""
+    return [resolved(playbook.id, step, customer_id)[0] for step in playbook.steps]
 
 
 def eligible(step: Step, customer: Customer, seen: dict[str, Any], today: dt.date) -> bool:
@@ -77,9 +89,12 @@ def task_row(ticket_id: int, entry_id: int, customer: Customer, playbook: Playbo
     """A new task; the contact policy may still hold or suppress it (contact_policy.admit)."""
     manager = customer.get("manager")
     route = f"manager:{manager}" if step.route == "manager" and manager else "pool"
-    payload = {"template": step.template, "params": dict(step.params),
+    payload: dict[str, Any] = {"template": step.template, "params": dict(step.params),
                "customer": {key: customer.get(key)
                             for key in ("id", "name", "phone", "email", "manager")}}
+    if any(s.id == step.id and s.variants for s in playbook.steps):
+        # adapters see which alternative they carry
+        payload["variant"] = variant_of(playbook.id, playbook.steps, customer["id"])
     return {"ticket_id": ticket_id, "entry_id": entry_id, "customer_id": customer["id"],
             "step": step.id, "channel": step.channel, "route": route, "state": PENDING,
             "idempotency_key": f"{entry_id}:{step.id}", "due_at": now + step.delay,

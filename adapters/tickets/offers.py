@@ -11,7 +11,7 @@ planned playbooks) → engine.offer_ranking → plain dicts the view, the contac
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +26,8 @@ from engine.errors import NotFound, ValidationError
 from engine.library import Library
 from engine.offer import LANGUAGES, offer_channels
 from engine.offer_ranking import Candidate, rank_offers, render_script, text_in
+from engine.playbook import Step
+from engine.variant import offers_named, resolved
 
 OfferList = dict[str, list[dict[str, Any]]]
 EXECUTING = "executing"  # engine/ticket.py: the state whose members are being contacted
@@ -64,12 +66,12 @@ def offers_for(conn: Connection, config: Config, library: Library, customer_id: 
     memberships = _memberships(conn, customer_id)
     plays = {row.id: planned_playbook(conn, config, library, row) for row, _ in memberships}
     control = [(row, plays[row.id]) for row, grp in memberships if grp == "control"]
-    withheld = {name for _, pb in control for step in pb.steps for name in step.offers}
+    withheld = {name for _, pb in control for step in pb.steps for name in offers_named(step)}
     treated = sorted(((row, plays[row.id]) for row, grp in memberships if grp == "treatment"),
                      key=lambda rp: (-rp[1].priority, rp[0].id))
     candidates = [Candidate(name, {"ticket_id": row.id, "playbook": pb.id, "step": step.id})
-                  for row, pb in treated for step in pb.steps for name in step.offers
-                  if name not in withheld]
+                  for row, pb in treated for step in _steps(pb.id, pb.steps, customer_id)
+                  for name in step.offers if name not in withheld]
     today = config.today(now)
     fact = facts(record, today, config.tiers, config.lifecycle)
     ranked = rank_offers(candidates, library.offers, fact, today, channel, handled or {})
@@ -81,6 +83,11 @@ def offers_for(conn: Connection, config: Config, library: Library, customer_id: 
         "control": [{"ticket_id": row.id, "playbook": pb.id}
                     for row, pb in sorted(control, key=lambda rp: rp[0].id)],
     }
+
+
+def _steps(playbook_id: str, steps: Sequence[Step], customer_id: str) -> list[Step]:
+    """A treatment customer is offered what their variant of each step names."""
+    return [resolved(playbook_id, step, customer_id)[0] for step in steps]
 
 
 def _memberships(conn: Connection, customer_id: str) -> list[tuple[Any, str]]:

@@ -43,6 +43,7 @@ from engine.playbook import Playbook, check_versions
 from engine.power import power_of
 from engine.selection import Selection
 from engine.values import before
+from engine.variant import offers_named, variant_step
 
 CHUNK = 5_000
 
@@ -56,7 +57,7 @@ def register_version(conn: Connection, playbook: Playbook, now: dt.datetime,
         sa.select(playbook_versions.c.version, playbook_versions.c.hash)
         .where(playbook_versions.c.playbook == playbook.id)).all())
     problems = check_versions([playbook], {(playbook.id, v): h for v, h in known.items()})
-    named = {name: offers[name] for step in playbook.steps for name in step.offers
+    named = {name: offers[name] for step in playbook.steps for name in offers_named(step)
              if offers is not None and name in offers}
     used = {(r.offer, r.version): r.hash for r in conn.execute(
         sa.select(offer_versions.c.offer, offer_versions.c.version, offer_versions.c.hash)
@@ -129,6 +130,7 @@ def rehearsal(conn: Connection, config: Config, playbook: Playbook, selection: S
         "suppressed": {reason: len(ids) for reason, ids in selection.suppressed.items()},
         "steps": {step.id: selection.steps.get(step.id, 0) for step in playbook.steps},
         "channels": channels,
+        "variants": variant_counts(playbook, selection.treatment),
         "contact_policy": policy_preview(conn, config, playbook, selection.treatment, at),
         "contact_class": playbook.contact_class,
         "exempt": pol.exemption(playbook.contact_class),
@@ -136,6 +138,21 @@ def rehearsal(conn: Connection, config: Config, playbook: Playbook, selection: S
                                              base_rate=control_rate(conn, playbook.id))),
         "sample": _sample(conn, config, playbook, selection, at, sample_size),
     }
+
+
+def variant_counts(playbook: Playbook, treatment: Sequence[str]) -> dict[str, Any] | None:
+    """How the treatment splits between the variants of the playbook's variant step (the
+    split the entries will record; the step's own `when` still applies to each)."""
+    step = variant_step(playbook.steps)
+    if step is None:
+        return None
+    counts = dict.fromkeys((v.name for v in step.variants), 0)
+    for cid in treatment:
+        counts[execution.entry_variant(playbook, cid, "treatment") or ""] += 1
+    # a list: PostgreSQL's JSONB would reorder a mapping's keys, and the step's order is the
+    # designer's (the champion first)
+    return {"step": step.id, "variants": [
+        {"name": v.name, "weight": v.weight, "treatment": counts[v.name]} for v in step.variants]}
 
 
 def policy_preview(conn: Connection, config: Config, playbook: Playbook,
@@ -152,7 +169,8 @@ def policy_preview(conn: Connection, config: Config, playbook: Playbook,
     for customer in records.values():
         seen = facts(customer, today, config.tiers, config.lifecycle)
         rows += [execution.task_row(0, 0, customer, playbook, step, at)
-                 for step in playbook.steps if execution.eligible(step, customer, seen, today)]
+                 for step in execution.steps_for(playbook, customer["id"])
+                 if execution.eligible(step, customer, seen, today)]
     beaten = contact_policy.judge_new(conn, policy, playbook.id, rows, playbook.contact_class)
     suppressed = Counter(r["detail"]["reason"] for r in rows if r["state"] != tk.PENDING)
     held = Counter(r["detail"]["reason"] for r in rows

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.evaluation.offer_kpis import table
+from adapters.evaluation.variants import render_lines
 from engine.kpi import FUNNEL
 
 
@@ -22,6 +23,10 @@ def render(ticket: Mapping[str, Any]) -> str:
         "  steps:",
         *(f"    {step:<14} {count:>9,}" for step, count in ticket["steps"].items()),
     ]
+    split = (ticket.get("rehearsal") or {}).get("variants")
+    if split:  # how the treatment splits between the step's variants (entries record it)
+        lines.append(f"  variants    step {split['step']}: "
+                     + ", ".join(f"{v['name']} {v['treatment']:,}" for v in split["variants"]))
     lines.extend(power_lines(ticket.get("power"), ticket.get("warnings") or ()))
     if ticket["next_level"] is not None:
         lines.append(f"  waiting for level {ticket['next_level']}, deadline {ticket['deadline']}")
@@ -63,6 +68,8 @@ def _results(results: Mapping[str, Any] | None) -> list[str]:
             rate = "-" if g["rate"] is None else f"{g['rate']:.1%}"
             lines.append(f"    {grp:<10} {g['conversions']:>7,} of {g['members']:>9,}  {rate}")
         lines.extend(_uplift(goal["uplift"]))
+    if results.get("variants"):
+        lines.extend(render_lines(results["variants"]))
     for c in results.get("cohorts", ()):
         u = c["uplift"]
         lines.append(f"    week {c['week']}{'' if c['complete'] else ' (open)'}: treatment "

@@ -191,7 +191,8 @@ def admit(conn: Connection, config: Config, library: Library, matched: list[dict
             line["ticket"] = ticket_id
             entering.append((line, playbook, {
                 "playbook": playbook.id, "customer_id": cid, "ticket_id": ticket_id,
-                "grp": group, "entered_at": now}))
+                "grp": group, "entered_at": now,
+                "variant": execution.entry_variant(playbook, cid, group)}))
     if not entering:
         return
     made_entries = insert_rows(conn, entries, [row for _, _, row in entering],
@@ -208,7 +209,7 @@ def admit(conn: Connection, config: Config, library: Library, matched: list[dict
         seen = (facts(customer, today, config.tiers, config.lifecycle)
                 if any(step.when for step in playbook.steps) else {})
         made = [execution.task_row(entry["ticket_id"], entry_id, customer, playbook, step, now)
-                for step in playbook.steps
+                for step in execution.steps_for(playbook, entry["customer_id"])
                 if execution.eligible(step, customer, seen, today)]
         if not made:
             line["reason"] = "no step applies"

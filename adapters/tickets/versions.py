@@ -26,7 +26,8 @@ class StoredVersion:
     playbook: str
     version: int
     hash: str  # engine.playbook.content_hash: comments and formatting don't count
-    loaded_at: dt.datetime  # when a ticket was first planned on it
+    loaded_at: dt.datetime  # when a ticket was first planned on it (or it was promoted)
+    reason: str | None = None  # why Tend wrote it: a promotion's evidence (0019)
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,12 @@ def stored(conn: Connection, playbook_id: str | None = None) -> list[StoredVersi
     """The stored versions of one playbook (or of every playbook), by playbook and then
     version, oldest first. A playbook since removed from the library keeps its versions."""
     table = playbook_versions
-    query = sa.select(table.c.playbook, table.c.version, table.c.hash, table.c.loaded_at)
+    query = sa.select(table.c.playbook, table.c.version, table.c.hash, table.c.loaded_at,
+                      table.c.reason)
     if playbook_id is not None:
         query = query.where(table.c.playbook == playbook_id)
     rows = conn.execute(query.order_by(table.c.playbook, table.c.version))
-    return [StoredVersion(r.playbook, r.version, r.hash, r.loaded_at) for r in rows]
+    return [StoredVersion(r.playbook, r.version, r.hash, r.loaded_at, r.reason) for r in rows]
 
 
 def text(conn: Connection, playbook_id: str, version: int) -> str:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, render_template, request
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from adapters.http.console.access import bp, page, permitted
 from adapters.http.console.queries import DraftQuery, ExplainQuery, PlaybookQuery
 from adapters.http.contract import query_args
 from adapters.http.state import state
-from adapters.tickets import designer, planning, versions
-from engine.errors import NotFound, Problem, ValidationError
+from adapters.tickets import designer, planning, promotion, versions
+from engine.errors import Conflict, NotFound, Problem, ValidationError
 from engine.playbook import parse_playbook
 from engine.policy_fit import policy_warnings
 from engine.values import given_instant
@@ -54,12 +56,36 @@ def playbook_page(playbook_id: str) -> str:
         runs = versions.runs(conn, playbook_id)
         va, vb = args.get("a"), args.get("b")
         diff = None if va is None or vb is None else versions.diff(conn, playbook_id, va, vb)
+        contest = promotion.contest(conn, st.config, st.library, playbook_id, st.now())
     if installed is None and not stored:
         raise NotFound(f"unknown playbook {playbook_id!r}")
     return render_template("console/playbook.html", id=playbook_id, installed=installed,
                            versions=stored, runs=runs, diff=None if diff is None else diff.lines,
                            a=request.args.get("a"), b=request.args.get("b"),
-                           may_design=permitted(g.user, "design"))
+                           may_design=permitted(g.user, "design"), contest=contest)
+
+
+@bp.post("/playbooks/<playbook_id>/promote")
+@page("design")
+def promote(playbook_id: str) -> Response:
+    """Publish the next version with one variant promoted (adapters/tickets/promotion.py,
+    as `tend promote`). This process keeps the library it loaded, like after any edit of
+    the library folder: the new version runs once the service restarts."""
+    st = state()
+    ticket = request.form.get("ticket", "")
+    try:
+        with st.transaction(write=True) as conn:
+            done = promotion.publish(conn, st.config, st.library, playbook_id,
+                                     request.form.get("variant", ""), g.user.name, st.now(),
+                                     int(ticket) if ticket.isdigit() else None,
+                                     request.form.get("reason"))
+    except (ValidationError, Conflict) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Promoted %(variant)s: v%(version)s written to %(file)s. The service runs it "
+                "after its next restart.", variant=done.variant, version=done.version,
+                file=done.file), "ok")
+    return redirect(url_for("console.playbook_page", playbook_id=playbook_id), 303)
 
 
 def _grouped(stored: list[versions.StoredVersion]) -> dict[str, list[versions.StoredVersion]]:
