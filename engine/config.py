@@ -38,6 +38,12 @@ from engine.schemas import (
     load_checked,
 )
 from engine.source import Source, load_yaml
+from engine.supervision import (
+    Supervision,
+    SupervisionSchema,
+    build_supervision,
+    supervision_problems,
+)
 from engine.values import DECLARABLE_TYPES, FieldType
 
 DEFAULT_DATABASE_URL = "sqlite:///var/tend.db"
@@ -89,7 +95,8 @@ TEAM = validate.Regexp(r"^[a-z][a-z0-9_-]*$", error="expected a team name of [a-
 
 
 class _TeamSchema(Strict):
-    members = fields.List(Text(), required=True, validate=validate.Length(min=1))
+    members = fields.List(Text(), load_default=list)  # users: playbook owners
+    managers = fields.List(Text(), load_default=list)  # manager ids its supervisors answer for
 
 
 class _ConsoleSchema(Strict):
@@ -126,6 +133,7 @@ class _ConfigSchema(Strict):
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
     contact_policy = fields.Nested(PolicySchema, load_default=dict)
     console = fields.Nested(_ConsoleSchema, load_default=dict)
+    supervision = fields.Nested(SupervisionSchema, load_default=dict)
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
@@ -176,6 +184,7 @@ class Config:
     global_control: float = 0.0  # share of customers no marketing playbook contacts
     embed_origins: tuple[str, ...] = ()  # may frame /console/customers/<id>/compact
     folders: Folders = field(default_factory=Folders)  # the library's; not from config.yaml
+    supervision: Supervision = field(default_factory=Supervision)  # teams' managers, SLAs
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -251,6 +260,8 @@ def parse_config(text: str, file: str) -> Config:
         stages.append(Stage(raw["stage"], cond))
     problems.extend(parser.problems)
     problems.extend(_policy_problems(source, data["contact_policy"], data["channels"]))
+    problems.extend(supervision_problems(source, data["supervision"], data["teams"],
+                                         data["channels"]))
     if problems:
         raise ValidationError(problems)
     channels = {name: build_channel(name, c) for name, c in data["channels"].items()}
@@ -266,7 +277,8 @@ def parse_config(text: str, file: str) -> Config:
                   teams={name: frozenset(t["members"]) for name, t in data["teams"].items()},
                   contact_channels=tuple(dict.fromkeys(data["contact_channels"])),
                   global_control=data["global_control"],
-                  embed_origins=tuple(data["console"].get("embed_origins", ())))
+                  embed_origins=tuple(data["console"].get("embed_origins", ())),
+                  supervision=build_supervision(data["supervision"], data["teams"]))
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],

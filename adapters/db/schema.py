@@ -211,6 +211,24 @@ audit = sa.Table(
     sa.Column("reason", sa.Text),
 )
 
+# Migration 0019: what happened to a task besides its state, one row per task and act (a
+# supervisor's reassignment, 转派): who, as which role, when, from which route and channel to
+# which. Append-only, like `audit` for tickets.
+task_audit = sa.Table(
+    "task_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.Integer, nullable=False, index=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", text_c(128), nullable=False),
+    sa.Column("role", text_c(128), nullable=False),
+    sa.Column("action", text_c(32), nullable=False),
+    sa.Column("from_route", text_c(160), nullable=False),
+    sa.Column("to_route", text_c(160), nullable=False),
+    sa.Column("from_channel", text_c(32), nullable=False),
+    sa.Column("to_channel", text_c(32), nullable=False),
+    sa.Column("reason", sa.Text),
+)
+
 entries = sa.Table(
     "entries", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

@@ -146,11 +146,12 @@ def _register_blueprints(api: Api) -> None:
         api_offers,
         api_playbooks,
         api_reports,
+        api_supervise,
         api_tasks,
         api_tickets,
         api_view,
     )
 
     for module in (api_health, api_playbooks, api_customers, api_events, api_tickets,
-                   api_tasks, api_managers, api_reports, api_view, api_offers):
+                   api_supervise, api_tasks, api_managers, api_reports, api_view, api_offers):
         api.register_blueprint(module.blp)
