@@ -27,6 +27,7 @@ from engine.fields import Catalog, customer_catalog, with_event
 from engine.folders import Folders
 from engine.policy import Policy
 from engine.policy_schema import PolicySchema, build_policy
+from engine.reasons import ReasonsSchema, ResultReasons, build_reasons
 from engine.schemas import (
     NAME,
     Duration,
@@ -134,6 +135,7 @@ class _ConfigSchema(Strict):
     contact_policy = fields.Nested(PolicySchema, load_default=dict)
     console = fields.Nested(_ConsoleSchema, load_default=dict)
     supervision = fields.Nested(SupervisionSchema, load_default=dict)
+    result_reasons = fields.Nested(ReasonsSchema, load_default=dict)
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
@@ -185,6 +187,7 @@ class Config:
     embed_origins: tuple[str, ...] = ()  # may frame /console/customers/<id>/compact
     folders: Folders = field(default_factory=Folders)  # the library's; not from config.yaml
     supervision: Supervision = field(default_factory=Supervision)  # teams' managers, SLAs
+    reasons: ResultReasons = field(default_factory=ResultReasons)  # result reason codes
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -278,7 +281,8 @@ def parse_config(text: str, file: str) -> Config:
                   contact_channels=tuple(dict.fromkeys(data["contact_channels"])),
                   global_control=data["global_control"],
                   embed_origins=tuple(data["console"].get("embed_origins", ())),
-                  supervision=build_supervision(data["supervision"], data["teams"]))
+                  supervision=build_supervision(data["supervision"], data["teams"]),
+                  reasons=build_reasons(data["result_reasons"]))
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],
@@ -289,6 +293,8 @@ def _policy_problems(source: Source, policy: Mapping[str, Any],
     named = [(["contact_policy", "caps", i, "channel"], cap.get("channel"))
              for i, cap in enumerate(policy.get("caps", []))]
     named += [(["contact_policy", "channels", name], name) for name in policy.get("channels", {})]
+    named += [(["contact_policy", "phone_channels", i], name)
+              for i, name in enumerate(policy.get("phone_channels", []))]
     return [source.at(path, f"unknown channel {name!r} (expected one of: {known})")
             for path, name in named if name is not None and name not in channels]
 

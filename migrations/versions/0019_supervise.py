@@ -1,4 +1,5 @@
-"""task_audit: one row per task and act a person does to it besides its state (a supervisor's
+"""tasks.reason, customers.bad_phone and task_audit: a result's reason code (config.yaml
+`result_reasons`), the phone a result reported wrong, and task_audit: one row per task and act a person does to it besides its state (a supervisor's
 reassignment, 转派): who, as which role, when, from which route and channel to which.
 
 Written by hand like 0001-0018; tests/integration/test_migrations.py checks it matches
@@ -25,6 +26,9 @@ def _text(length: int | None = None) -> sa.types.TypeEngine[str]:
 
 
 def upgrade() -> None:
+    # A result's reason code, and the phone a `bad_phone` reason reported wrong.
+    op.add_column("tasks", sa.Column("reason", _text(32)))
+    op.add_column("customers", sa.Column("bad_phone", _text()))
     op.create_table(
         "task_audit",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -54,6 +58,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("customers") as batch:
+        batch.drop_column("bad_phone")
+    with op.batch_alter_table("tasks") as batch:
+        batch.drop_column("reason")
     op.drop_index("ix_task_audit_task_id", "task_audit")
     op.drop_table("task_audit")
     if op.get_bind().dialect.name == "postgresql":
