@@ -12,4 +12,5 @@ from adapters.cli import (
 )
 from adapters.cli.base import main
 
-__all__ = ["data", "designer", "evaluate", "export", "main", "model", "operate", "service", "tickets"]
+__all__ = ["data", "designer", "evaluate", "export", "main", "model", "operate", "service",
+           "tickets"]
