@@ -61,7 +61,7 @@ class ExportSpec:
 
 
 def _local(at: dt.datetime | None, zone: ZoneInfo) -> str:
-    return "" if at is None else at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    return "" if at is None else at.astimezone(zone).isoformat(sep=" ")[:19]
 
 
 def rows(conn: Connection, spec: ExportSpec,
@@ -77,18 +77,17 @@ def rows(conn: Connection, spec: ExportSpec,
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
     phone: Callable[[str | None], str | None] = (
         (lambda p: p) if spec.show_phones else mask_phone)
+    zone, labels = spec.zone, {code: spec.reasons.label(code, spec.language)
+                               for code in spec.reasons.codes}
     try:
-        yield from (_line(row, spec, phone) for row in result)
+        for part in result.tuples().partitions():
+            for (task_id, ticket_id, customer_id, name, number, step, channel, route, state,
+                 reason, due_at, result_at, updated_at) in part:
+                yield (task_id, ticket_id, customer_id, name or "", phone(number) or "", step,
+                       channel, route, state, reason or "", labels.get(reason or "", ""),
+                       _local(due_at, zone), _local(result_at, zone), _local(updated_at, zone))
     finally:
         result.close()  # a client that went away: the server-side cursor closes now
-
-
-def _line(row: Any, spec: ExportSpec,
-          phone: Callable[[str | None], str | None]) -> tuple[Any, ...]:
-    return (row.id, row.ticket_id, row.customer_id, row.name or "", phone(row.phone) or "",
-            row.step, row.channel, row.route, row.state, row.reason or "",
-            spec.reasons.label(row.reason, spec.language), _local(row.due_at, spec.zone),
-            _local(row.result_at, spec.zone), _local(row.updated_at, spec.zone))
 
 
 def csv_chunks(found: Iterable[tuple[Any, ...]], language: str,
