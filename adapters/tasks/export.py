@@ -80,7 +80,7 @@ def rows(conn: Connection, spec: ExportSpec,
     zone, labels = spec.zone, {code: spec.reasons.label(code, spec.language)
                                for code in spec.reasons.codes}
     try:
-        for part in result.tuples().partitions():
+        for part in result.partitions():
             for (task_id, ticket_id, customer_id, name, number, step, channel, route, state,
                  reason, due_at, result_at, updated_at) in part:
                 yield (task_id, ticket_id, customer_id, name or "", phone(number) or "", step,
