@@ -6,7 +6,8 @@ A team's account managers are listed in config.yaml beside its members
 them: sees their queues and reassigns (转派) their waiting tasks. A manager id belongs to at
 most one team, so "whose supervisor" has one answer. The `supervision:` section says how long
 a task may wait on each channel before it is overdue (`sla`, from its due time) and how many
-overdue tasks make a manager's queue a warning (`overdue_warning`). Pure: the adapters count,
+overdue tasks make a manager's queue a warning (`overdue_warning`), and which channels are
+stores' queues a supervisor may hand tasks to (`stores`). Pure: the adapters count,
 this module decides.
 """
 
@@ -33,6 +34,7 @@ class SupervisionSchema(Strict):
     default_sla = Duration("mhdw", load_default=DEFAULT_SLA)
     overdue_warning = Integer(load_default=DEFAULT_WARNING,
                               validate=validate.Range(min=1, error="expected 1 or more"))
+    stores = fields.List(fields.String(), load_default=list)  # channels tasks may go to
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Supervision:
     sla: Mapping[str, dt.timedelta] = field(default_factory=dict)
     default_sla: dt.timedelta = DEFAULT_SLA
     overdue_warning: int = DEFAULT_WARNING
+    stores: tuple[str, ...] = ()  # store channels a supervisor may hand tasks to
 
     def sla_of(self, channel: str) -> dt.timedelta:
         return self.sla.get(channel, self.default_sla)
@@ -61,21 +64,37 @@ class Supervision:
     def warns(self, overdue: int) -> bool:
         return overdue >= self.overdue_warning
 
+    def teams_for(self, roles: frozenset[str]) -> frozenset[str]:
+        """The teams whose managers a holder of `roles` supervises: each `supervisor:<team>`,
+        every team for admin (the API and the console ask this)."""
+        if "admin" in roles:
+            return frozenset(self.managers)
+        return frozenset(r.split(":", 1)[1] for r in roles
+                         if r.startswith("supervisor:")) & frozenset(self.managers)
+
+    def routes_for(self, roles: frozenset[str]) -> frozenset[str]:
+        """The task routes (`manager:<id>`) of the managers a holder of `roles` supervises."""
+        return frozenset(f"manager:{m}" for m in self.supervised(self.teams_for(roles)))
+
 
 def build_supervision(data: Mapping[str, Any], teams: Mapping[str, Any]) -> Supervision:
     return Supervision(
         managers={name: frozenset(t.get("managers", ())) for name, t in teams.items()},
         sla=dict(data.get("sla", {})), default_sla=data.get("default_sla", DEFAULT_SLA),
-        overdue_warning=data.get("overdue_warning", DEFAULT_WARNING))
+        overdue_warning=data.get("overdue_warning", DEFAULT_WARNING),
+        stores=tuple(data.get("stores", ())))
 
 
 def supervision_problems(source: Source, data: Mapping[str, Any], teams: Mapping[str, Any],
                          channels: Mapping[str, Any]) -> list[Problem]:
-    """SLAs name channels this file binds; a manager id is in one team only."""
+    """SLAs and stores name channels this file binds; a manager id is in one team only."""
     known = ", ".join(channels) or "none declared"
     problems = [source.at(["supervision", "sla", name],
                           f"unknown channel {name!r} (expected one of: {known})")
                 for name in data.get("sla", {}) if name not in channels]
+    problems += [source.at(["supervision", "stores", i],
+                           f"unknown channel {name!r} (expected one of: {known})")
+                 for i, name in enumerate(data.get("stores", ())) if name not in channels]
     seen: dict[str, str] = {}
     for team, spec in teams.items():
         for i, manager in enumerate(spec.get("managers", ())):

@@ -21,7 +21,7 @@ from adapters.http.state import state
 from adapters.tasks import reassign as reassigning
 from adapters.tasks import supervision
 from engine.config import Config
-from engine.errors import Forbidden, Invalid
+from engine.errors import Forbidden
 from engine.limits import MAX_ID
 from engine.users import User
 
@@ -57,7 +57,7 @@ class TargetIn(Schema):
     manager = fields.String(validate=validate.Length(min=1, max=150),
                             metadata={"description": "a manager id of the caller's teams"})
     channel = fields.String(validate=validate.Length(min=1, max=32),
-                            metadata={"description": "a store channel of config.yaml"})
+                            metadata={"description": "a channel of `supervision.stores`"})
 
     @validates_schema
     def _one(self, data: dict[str, Any], **_: Any) -> None:
@@ -90,16 +90,11 @@ class AuditOut(Out):
 
 
 def visible_teams(user: User, config: Config) -> frozenset[str]:
-    """The teams whose managers `user` supervises: their `supervisor:<team>` roles, every
-    team for admin."""
-    if "admin" in user.roles:
-        return frozenset(config.supervision.managers)
-    return user.supervises() & frozenset(config.supervision.managers)
+    return config.supervision.teams_for(user.roles)
 
 
 def supervised_routes(user: User, config: Config) -> frozenset[str]:
-    return frozenset(supervision.route_of(m)
-                     for m in config.supervision.supervised(visible_teams(user, config)))
+    return config.supervision.routes_for(user.roles)
 
 
 @blp.route("/supervision", methods=["GET"])
@@ -135,17 +130,12 @@ def reassign(body: dict[str, Any]) -> Any:
     a 403, one no longer waiting a 409, each naming the task, and then nothing moves. Every
     task moved gets an audit row (`GET /tasks/<id>/audit`)."""
     st = state()
-    user: User = g.user
-    target = _target(body["target"], user, st.config)
-    routes = supervised_routes(user, st.config)
-    is_admin = "admin" in user.roles
-    role = "admin" if is_admin else ",".join(sorted(r for r in user.roles
-                                                    if r.startswith("supervisor:")))
+    raw = body["target"]
+    target = reassigning.checked_target(st.config, g.user.roles, raw.get("manager"),
+                                        raw.get("channel"))
     with st.transaction(write=True) as conn:
-        moved = reassigning.reassign(
-            conn, body["ids"], target, actor=user.name, role=role,
-            may_touch=lambda route: is_admin or route in routes, reason=body.get("reason"),
-            now=st.now())
+        moved = reassigning.reassign_as(conn, st.config, g.user, body["ids"], target,
+                                        body.get("reason"), st.now())
     return {"moved": [m.__dict__ for m in moved]}
 
 
@@ -164,19 +154,3 @@ def task_audit(task_id: int) -> Any:
     if "admin" not in g.user.roles and not touched & routes:
         raise Forbidden(f"task {task_id} was never in a queue {g.user.name} supervises")
     return {"items": items}
-
-
-def _target(raw: dict[str, Any], user: User, config: Config) -> reassigning.Target:
-    """The target, checked against config.yaml and the caller's teams (400 naming the
-    field: `target.manager`, `target.channel`)."""
-    if "channel" in raw:
-        if raw["channel"] not in config.channels:
-            raise Invalid(f"target.channel: no channel {raw['channel']!r}", {"target": {
-                "channel": [f"expected one of {', '.join(sorted(config.channels))}"]}})
-        return reassigning.Target(channel=raw["channel"])
-    managers = config.supervision.supervised(visible_teams(user, config))
-    if raw["manager"] not in managers:
-        raise Invalid(f"target.manager: {raw['manager']!r} is not a manager of your teams",
-                      {"target": {"manager": [
-                          f"expected one of {', '.join(sorted(managers)) or '(none)'}"]}})
-    return reassigning.Target(manager=raw["manager"])

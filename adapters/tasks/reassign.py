@@ -20,7 +20,9 @@ from adapters.db.engines import begin_writes, iso
 from adapters.db.schema import task_audit, tasks
 from adapters.tasks.supervision import route_of
 from engine import task as tk
+from engine.config import Config
 from engine.errors import Forbidden, Invalid, NotFound
+from engine.users import User
 
 MAX_TASKS = 1000  # one request's worth: a supervisor's selection, not a bulk migration
 POOL = "pool"  # the route of a task its channel's adapter takes (a store's own queue)
@@ -100,6 +102,38 @@ def reassign(conn: Connection, ids: Sequence[int], target: Target, *, actor: str
          "from_route": m.from_route, "to_route": m.to_route, "from_channel": m.from_channel,
          "to_channel": m.to_channel, "reason": reason} for m in moved])
     return moved
+
+
+def checked_target(config: Config, roles: frozenset[str], manager: str | None = None,
+                   channel: str | None = None) -> Target:
+    """The target, checked against config.yaml and the caller's teams: a manager of a team
+    they supervise, or a store channel (`supervision.stores`). Invalid naming `target.manager` or
+    `target.channel` (the API's fields; the console's form uses the same names)."""
+    if channel is not None:
+        stores = ", ".join(config.supervision.stores) or "(no supervision.stores)"
+        if channel not in config.supervision.stores:
+            raise Invalid(f"target.channel: {channel!r} is not a store", {"target": {
+                "channel": [f"expected one of {stores}"]}})
+        return Target(channel=channel)
+    managers = config.supervision.supervised(config.supervision.teams_for(roles))
+    if manager not in managers:
+        raise Invalid(f"target.manager: {manager!r} is not a manager of your teams",
+                      {"target": {"manager": [
+                          f"expected one of {', '.join(sorted(managers)) or '(none)'}"]}})
+    return Target(manager=manager)
+
+
+def reassign_as(conn: Connection, config: Config, user: User, ids: Sequence[int],
+                target: Target, reason: str | None, now: dt.datetime) -> list[Moved]:
+    """`reassign` on behalf of `user`: an admin any task, a supervisor those in the queues
+    of their teams' managers; the audit names the supervisor roles acted under."""
+    is_admin = "admin" in user.roles
+    routes = config.supervision.routes_for(user.roles)
+    role = "admin" if is_admin else ",".join(sorted(r for r in user.roles
+                                                    if r.startswith("supervisor:")))
+    return reassign(conn, ids, target, actor=user.name, role=role,
+                    may_touch=lambda route: is_admin or route in routes, reason=reason,
+                    now=now)
 
 
 def history(conn: Connection, task_id: int) -> list[dict[str, object]]:
