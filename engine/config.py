@@ -27,6 +27,7 @@ from engine.fields import Catalog, customer_catalog, with_event
 from engine.folders import Folders
 from engine.policy import Policy
 from engine.policy_schema import PolicySchema, build_policy
+from engine.reasons import ReasonsSchema, ResultReasons, build_reasons
 from engine.schemas import (
     NAME,
     Duration,
@@ -38,6 +39,12 @@ from engine.schemas import (
     load_checked,
 )
 from engine.source import Source, load_yaml
+from engine.supervision import (
+    Supervision,
+    SupervisionSchema,
+    build_supervision,
+    supervision_problems,
+)
 from engine.values import DECLARABLE_TYPES, FieldType
 
 DEFAULT_DATABASE_URL = "sqlite:///var/tend.db"
@@ -89,7 +96,8 @@ TEAM = validate.Regexp(r"^[a-z][a-z0-9_-]*$", error="expected a team name of [a-
 
 
 class _TeamSchema(Strict):
-    members = fields.List(Text(), required=True, validate=validate.Length(min=1))
+    members = fields.List(Text(), load_default=list)  # users: playbook owners
+    managers = fields.List(Text(), load_default=list)  # manager ids its supervisors answer for
 
 
 class _ConsoleSchema(Strict):
@@ -126,6 +134,8 @@ class _ConfigSchema(Strict):
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
     contact_policy = fields.Nested(PolicySchema, load_default=dict)
     console = fields.Nested(_ConsoleSchema, load_default=dict)
+    supervision = fields.Nested(SupervisionSchema, load_default=dict)
+    result_reasons = fields.Nested(ReasonsSchema, load_default=dict)
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
@@ -176,6 +186,8 @@ class Config:
     global_control: float = 0.0  # share of customers no marketing playbook contacts
     embed_origins: tuple[str, ...] = ()  # may frame /console/customers/<id>/compact
     folders: Folders = field(default_factory=Folders)  # the library's; not from config.yaml
+    supervision: Supervision = field(default_factory=Supervision)  # teams' managers, SLAs
+    reasons: ResultReasons = field(default_factory=ResultReasons)  # result reason codes
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -251,6 +263,8 @@ def parse_config(text: str, file: str) -> Config:
         stages.append(Stage(raw["stage"], cond))
     problems.extend(parser.problems)
     problems.extend(_policy_problems(source, data["contact_policy"], data["channels"]))
+    problems.extend(supervision_problems(source, data["supervision"], data["teams"],
+                                         data["channels"]))
     if problems:
         raise ValidationError(problems)
     channels = {name: build_channel(name, c) for name, c in data["channels"].items()}
@@ -266,7 +280,9 @@ def parse_config(text: str, file: str) -> Config:
                   teams={name: frozenset(t["members"]) for name, t in data["teams"].items()},
                   contact_channels=tuple(dict.fromkeys(data["contact_channels"])),
                   global_control=data["global_control"],
-                  embed_origins=tuple(data["console"].get("embed_origins", ())))
+                  embed_origins=tuple(data["console"].get("embed_origins", ())),
+                  supervision=build_supervision(data["supervision"], data["teams"]),
+                  reasons=build_reasons(data["result_reasons"]))
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],
@@ -277,6 +293,8 @@ def _policy_problems(source: Source, policy: Mapping[str, Any],
     named = [(["contact_policy", "caps", i, "channel"], cap.get("channel"))
              for i, cap in enumerate(policy.get("caps", []))]
     named += [(["contact_policy", "channels", name], name) for name in policy.get("channels", {})]
+    named += [(["contact_policy", "phone_channels", i], name)
+              for i, name in enumerate(policy.get("phone_channels", []))]
     return [source.at(path, f"unknown channel {name!r} (expected one of: {known})")
             for path, name in named if name is not None and name not in channels]
 

@@ -31,6 +31,7 @@ from engine.contact import Declines
 SEND, HOLD, SUPPRESS = "send", "hold", "suppress"
 OPTED_OUT, QUIET_HOURS, CAPACITY = "opted_out", "quiet_hours", "capacity"
 ARBITRATION, FREQUENCY_CAP = "arbitration", "frequency_cap"
+WRONG_NUMBER = "wrong_number"  # the phone was reported wrong (engine.reasons `bad_phone`)
 SERVICE, CARE, RETENTION, SALES = "service", "care", "retention", "sales"
 CLASSES = (SERVICE, CARE, RETENTION, SALES)
 MARKETING = frozenset({RETENTION, SALES})
@@ -107,6 +108,7 @@ class Policy:
     channels: Mapping[str, ChannelRules] = field(default_factory=dict)
     arbitration: dt.timedelta | None = None  # playbooks this close together compete
     declines: Declines | None = None  # an offer declined this often stops (engine.contact)
+    phone_channels: frozenset[str] = frozenset()  # channels that use the customer's phone
 
     @property
     def lookback(self) -> dt.timedelta:
@@ -141,6 +143,7 @@ class Intent:
     priority: int
     opt_out: tuple[str, ...] = ()
     kind: str = SALES
+    bad_phone: bool = False  # the customer's current phone was reported wrong
 
 
 @dataclass(frozen=True)
@@ -215,11 +218,25 @@ def over_cap(cap: Cap, at: dt.datetime, times: Sequence[dt.datetime]) -> bool:
     return False
 
 
-def judge(policy: Policy, intent: Intent, contacts: Sequence[Contact]) -> Decision:
-    """Opt-out, arbitration, then every frequency cap, for a contact at `intent.at`."""
+def barred(policy: Policy, intent: Intent) -> Decision | None:
+    """What stops a contact whatever the timing: an opt-out, a phone reported wrong on a
+    channel that uses it (until the customer's phone changes)."""
     if "all" in intent.opt_out or intent.channel in intent.opt_out:
         which = "everything" if "all" in intent.opt_out else intent.channel
         return Decision(SUPPRESS, OPTED_OUT, note=f"opted out of {which}")
+    if intent.bad_phone and intent.channel in policy.phone_channels:
+        return Decision(SUPPRESS, WRONG_NUMBER,
+                        note=f"the phone was reported wrong; {intent.channel} uses it until "
+                             "the customer's phone changes")
+    return None
+
+
+def judge(policy: Policy, intent: Intent, contacts: Sequence[Contact]) -> Decision:
+    """Opt-out and a wrong phone, arbitration, then every frequency cap, for a contact at
+    `intent.at`."""
+    stop = barred(policy, intent)
+    if stop is not None:
+        return stop
     winner = rival(policy, intent, contacts)
     if winner is not None:
         return Decision(SUPPRESS, ARBITRATION,
@@ -234,10 +251,12 @@ def judge(policy: Policy, intent: Intent, contacts: Sequence[Contact]) -> Decisi
 
 def at_send(policy: Policy, intent: Intent, contacts: Sequence[Contact],
             sent_today: int | None) -> Decision:
-    """A due task about to go out now (`intent.at`): an opt-out suppresses at once, quiet
-    hours and capacity hold it, then arbitration and caps judge it against what was sent."""
-    if "all" in intent.opt_out or intent.channel in intent.opt_out:
-        return judge(policy, intent, ())
+    """A due task about to go out now (`intent.at`): an opt-out or a wrong phone suppresses
+    at once, quiet hours and capacity hold it, then arbitration and caps judge it against
+    what was sent."""
+    stop = barred(policy, intent)
+    if stop is not None:
+        return stop
     held = timing(policy, intent.channel, intent.at, sent_today)
     return held if held.verdict == HOLD else judge(policy, intent, contacts)
 

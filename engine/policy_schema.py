@@ -57,6 +57,8 @@ class PolicySchema(Strict):
                            load_default=dict)
     arbitration = fields.Nested(_ArbitrationSchema)
     declines = fields.Nested(_DeclinesSchema)
+    # channels that reach the customer on their phone: a phone reported wrong stops them all
+    phone_channels = fields.List(fields.String(), load_default=list)
 
 
 def build_policy(data: Mapping[str, Any], timezone: ZoneInfo) -> Policy:
@@ -73,4 +75,5 @@ def build_policy(data: Mapping[str, Any], timezone: ZoneInfo) -> Policy:
     arbitration = data.get("arbitration")
     declines = data.get("declines")
     return Policy(timezone, caps, channels, arbitration["window"] if arbitration else None,
-                  Declines(declines["max"], declines["within"]) if declines else None)
+                  Declines(declines["max"], declines["within"]) if declines else None,
+                  frozenset(data.get("phone_channels", ())))

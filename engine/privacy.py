@@ -14,6 +14,14 @@ EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
 # 8+ digits, maybe spaced: phone numbers, but not dates, times or ids like c0000042
 PHONE = re.compile(r"(?<!\w)\+?\d(?: ?\d){7,}(?!\w)")
 SENSITIVE_KEYS = ("phone", "email")
+# Who may read whole phone numbers in exports (adapters.tasks.export): the administrator, who
+# answers for the data anyway. Everyone else, supervisors and viewers included, gets them
+# masked as the unified view shows them.
+PHONE_ROLES = frozenset({"admin"})
+
+
+def may_see_phones(roles: frozenset[str]) -> bool:
+    return bool(roles & PHONE_ROLES)
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -58,6 +58,7 @@ RETRY_LATER = "retry_later"  # a push failed and is tried again after a backoff
 GIVE_UP = "give_up"      # a push failed for good
 REVIVE = "revive"        # an operator puts a dead task back (POST /tasks/<id>/retry)
 WITHDRAW = "withdraw"    # a push receiver took the cancel of a task it holds
+REASSIGN = "reassign"    # a supervisor hands a waiting task to another manager or a store
 
 _OPEN = (PENDING, LEASED, PUSHED)
 
@@ -87,6 +88,8 @@ TRANSITIONS: Mapping[tuple[str, str], str] = {
     (PUSHED, RETRY_LATER): PENDING,
     (PUSHED, GIVE_UP): DEAD,
     (DEAD, REVIVE): PENDING,
+    # 转派: only a task still waiting changes hands; one a channel holds is that channel's.
+    (PENDING, REASSIGN): PENDING,
     (DELIVERED, WITHDRAW): CANCELLED,
     (CANCELLED, WITHDRAW): CANCELLED,
     # Results: from a task a channel has (an adapter's lease or a worker's push, a person's

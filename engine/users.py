@@ -4,7 +4,8 @@ Roles are plain names. Three kinds are bound to something: `adapter:<channel>` (
 only pull its channel's tasks), `agent:<channel>` (a person serving customers where they
 reach us, on a channel or a contact channel: a store clerk, a hotline agent, the online hall's
 backend; opens the unified view, reads offers and records contacts there) and `manager:<id>`
-(an account manager sees their customers).
+(an account manager sees their customers), and `supervisor:<team>` (督办: sees the queues of
+the team's managers, config.yaml `teams.<team>.managers`, and reassigns their waiting tasks).
 Approver roles are the ones config.yaml declares under `roles:`; `admin` administers but is
 deliberately not an approver, so running the service never implies approving campaigns.
 """
@@ -19,7 +20,7 @@ from engine.errors import ValidationError
 from engine.offer import offer_channels
 
 BUILTIN_ROLES = ("designer", "admin", "viewer", "adapter", "manager")
-BOUND_ROLES = ("adapter", "agent", "manager")
+BOUND_ROLES = ("adapter", "agent", "manager", "supervisor")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class User:
         """The manager ids a manager role is bound to (`manager:m01`)."""
         return frozenset(r.split(":", 1)[1] for r in self.roles if r.startswith("manager:"))
 
+    def supervises(self) -> frozenset[str]:
+        """The teams a supervisor role is bound to (`supervisor:north`)."""
+        return frozenset(r.split(":", 1)[1] for r in self.roles if r.startswith("supervisor:"))
+
     def routes(self) -> frozenset[str]:
         """The task routes this user answers as an account manager: a `route: manager` step
         is routed to `manager:<the customer's manager>`, and whoever holds the role
@@ -65,6 +70,8 @@ def check_roles(roles: Iterable[str], config: Config) -> frozenset[str]:
             continue
         if kind == "manager" and bound:
             continue
+        if kind == "supervisor" and bound in config.teams:
+            continue
         if kind == "agent" and bound in offer_channels(config):
             continue
         wrong.append(role)
@@ -72,5 +79,5 @@ def check_roles(roles: Iterable[str], config: Config) -> frozenset[str]:
         raise ValidationError(
             f"unknown role(s) {', '.join(map(repr, wrong))} (expected one of: "
             f"{', '.join(known)}, adapter:<channel>, agent:<channel or contact channel>, "
-            f"manager:<manager id>)")
+            f"manager:<manager id>, supervisor:<team of config.yaml>)")
     return frozenset(roles)

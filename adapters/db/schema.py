@@ -74,6 +74,10 @@ customers = sa.Table(
     sa.Column("opt_out", text_c()),
     sa.Column("attrs", JSONDoc),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Migration 0019: the phone a result reported wrong (reason code with `bad_phone`); the
+    # contact policy stops phone channels while `phone` still equals it, so an import that
+    # brings a different phone clears the flag without anyone touching it.
+    sa.Column("bad_phone", text_c()),
     # Sweeps select on these dates (churned within, contract ending, onboarding, birthdays).
     sa.Index("ix_customers_joined_on", "joined_on"),
     sa.Index("ix_customers_birthday", "birthday"),
@@ -213,6 +217,24 @@ audit = sa.Table(
     sa.Column("reason", sa.Text),
 )
 
+# Migration 0019: what happened to a task besides its state, one row per task and act (a
+# supervisor's reassignment, 转派): who, as which role, when, from which route and channel to
+# which. Append-only, like `audit` for tickets.
+task_audit = sa.Table(
+    "task_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.Integer, nullable=False, index=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", text_c(128), nullable=False),
+    sa.Column("role", text_c(128), nullable=False),
+    sa.Column("action", text_c(32), nullable=False),
+    sa.Column("from_route", text_c(160), nullable=False),
+    sa.Column("to_route", text_c(160), nullable=False),
+    sa.Column("from_channel", text_c(32), nullable=False),
+    sa.Column("to_channel", text_c(32), nullable=False),
+    sa.Column("reason", sa.Text),
+)
+
 entries = sa.Table(
     "entries", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -263,6 +285,9 @@ tasks = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
     sa.Column("retry_of", sa.Integer),
     sa.Column("step_rules", JSONDoc),
+    # Migration 0019: the result's reason code (config.yaml `result_reasons`), to count,
+    # sort and export results by.
+    sa.Column("reason", text_c(32)),
     # Dispatch asks: which tasks of a channel are due?
     sa.Index("ix_tasks_channel_state_due_at", "channel", "state", "due_at"),
     # The policy asks: what did this customer get lately? how much did a channel send today?

@@ -44,6 +44,9 @@ class HandoffIn(Schema):
 
 
 class ResultIn(TaskResultIn):
+    reason = fields.String(allow_none=True, metadata={
+        "description": "a reason code of config.yaml `result_reasons` (required there for some "
+                       "results a person records); `wrong_number` stops the phone channels"})
     handoff = fields.Nested(HandoffIn, metadata={
         "description": "continue on another channel: a follow-up task of the same ticket"})
 
@@ -108,7 +111,10 @@ def report_result(body: dict[str, Any], task_id: int) -> Any:
     with st.transaction(write=True) as conn:
         row = task_pull.task(conn, task_id)
         check_task(g.user, row.channel, row.route)
-        result = task_pull.report(conn, row, body["status"], at, body.get("detail"), now)
+        reason = st.config.reasons.check(body["status"], body.get("reason"),
+                                         by_person=row.route.startswith(tk.PERSON_ROUTE))
+        result = task_pull.report(conn, row, body["status"], at, body.get("detail"), now,
+                                  reason)
         result["handoff"] = None if handoff is None else task_pull.handoff(
             conn, row, handoff["channel"], handoff.get("template"), handoff.get("note"), now)
     return result

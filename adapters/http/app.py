@@ -142,15 +142,18 @@ def _register_blueprints(api: Api) -> None:
     from adapters.http import (
         api_customers,
         api_events,
+        api_export,
         api_managers,
         api_offers,
         api_playbooks,
         api_reports,
+        api_supervise,
         api_tasks,
         api_tickets,
         api_view,
     )
 
     for module in (api_health, api_playbooks, api_customers, api_events, api_tickets,
-                   api_tasks, api_managers, api_reports, api_view, api_offers):
+                   api_supervise, api_export, api_tasks, api_managers, api_reports, api_view,
+                   api_offers):
         api.register_blueprint(module.blp)

@@ -18,6 +18,8 @@ is read, so a wrong role is a 403 even where the request would also conflict (DE
 | retry    | admin |
 | view     | agent, manager, admin, viewer; bound agents and managers: `check_customer` |
 | contact  | agent, manager, bound as for view (admin and viewer read; they record no contacts) |
+| supervise | supervisor, admin; `supervisor:<team>` only for its team's managers (api_supervise) |
+| export   | as read, and supervisor (only its team's managers' tasks; api_export) |
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ def roles_for(permission: str, config: Config) -> frozenset[str]:
         "retry": frozenset({"admin"}),
         "view": frozenset({"agent", "manager", "admin", "viewer"}),
         "contact": frozenset({"agent", "manager"}),
+        "supervise": frozenset({"supervisor", "admin"}),
+        "export": frozenset({"viewer", "designer", "admin", "supervisor"}) | approvers,
     }
     return table[permission]
 

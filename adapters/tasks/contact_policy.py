@@ -73,15 +73,19 @@ def judge_new(conn: Connection, policy: pol.Policy, playbook: str,
     """Judge new task rows (execution.task_row) in place, each customer's in due order:
     a suppressed row gets state `suppressed`, a held one its new `due_at`, both a `detail`.
     Returns the planned tasks of lower-ranked playbooks that the new rows beat."""
-    if not rows or not (policy.caps or policy.arbitration or policy.channels):
+    if not rows or not (policy.caps or policy.arbitration or policy.channels
+                        or policy.phone_channels):
         return {}
     start = min(row["due_at"] for row in rows) - policy.lookback
     end = max(row["due_at"] for row in rows) + policy.lookback + dt.timedelta(days=1)
-    known = contacts(conn, sorted({row["customer_id"] for row in rows}), start, end, True)
+    people = sorted({row["customer_id"] for row in rows})
+    known = contacts(conn, people, start, end, True)
+    wrong = bad_phones(conn, people) if policy.phone_channels else set()
     beaten: dict[int, pol.Decision] = {}
     for row in sorted(rows, key=lambda r: (r["customer_id"], r["due_at"])):
         mine = known[row["customer_id"]]
-        intent = pol.Intent(row["due_at"], row["channel"], playbook, row["priority"], kind=kind)
+        intent = pol.Intent(row["due_at"], row["channel"], playbook, row["priority"], kind=kind,
+                            bad_phone=row["customer_id"] in wrong)
         decision, losers = pol.at_plan(policy, intent, mine)
         if decision.verdict == pol.SUPPRESS:
             row.update(state=SUPPRESSED, detail=decision.as_detail())
@@ -110,6 +114,16 @@ def admit(conn: Connection, policy: pol.Policy, playbook: str,
                      .values(state=SUPPRESSED, detail=decision.as_detail(), updated_at=now))
 
 
+def bad_phones(conn: Connection, people: Sequence[str]) -> set[str]:
+    """Of these customers, those whose phone now is the one a result reported wrong."""
+    found: set[str] = set()
+    for first in range(0, len(people), CHUNK):
+        found.update(conn.scalars(sa.select(customers.c.id).where(
+            customers.c.id.in_(people[first:first + CHUNK]),
+            customers.c.bad_phone == customers.c.phone)))
+    return found
+
+
 def take_turns(conn: Connection, policy: pol.Policy, channels: Iterable[str]) -> None:
     """On PostgreSQL, claimers of a channel with a capacity take turns until commit (an
     advisory lock per channel, all taken at once in name order, before any claim, so no two
@@ -134,7 +148,8 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
     rows = conn.execute(
         sa.select(tasks.c.id, tasks.c.customer_id, tasks.c.channel, tasks.c.priority,
                   tasks.c.sent_at, tasks.c.step_rules, tasks.c.ticket_id, tickets.c.playbook,
-                  tickets.c.contact_class, entries.c.entered_at, customers.c.opt_out)
+                  tickets.c.contact_class, entries.c.entered_at, customers.c.opt_out,
+                  customers.c.phone, customers.c.bad_phone)
         .outerjoin(tickets, tickets.c.id == tasks.c.ticket_id)
         .outerjoin(entries, entries.c.id == tasks.c.entry_id)
         .outerjoin(customers, customers.c.id == tasks.c.customer_id)
@@ -157,7 +172,8 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
             continue
         kind = row.contact_class or pol.SALES
         intent = pol.Intent(now, row.channel, row.playbook or "", row.priority,
-                            decode_list(row.opt_out), kind)
+                            decode_list(row.opt_out), kind,
+                            row.bad_phone is not None and row.bad_phone == row.phone)
         if row.sent_at is not None:
             decision = pol.timing(policy, row.channel, now, None)
         else:

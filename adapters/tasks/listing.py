@@ -41,6 +41,7 @@ class HeldTask(TypedDict):
     result_at: str | None
     lease_expires_at: str | None
     detail: Any
+    reason: str | None  # the result's reason code (config.yaml `result_reasons`)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,33 @@ def held(row: Row[Any]) -> HeldTask:
                     payload=row.payload, created_at=iso(row.created_at),
                     updated_at=iso(row.updated_at), attempts=row.attempts,
                     result_at=iso(row.result_at), lease_expires_at=iso(row.lease_expires_at),
-                    detail=row.detail)
+                    detail=row.detail, reason=row.reason)
+
+
+def task_filters(*, state: str | None = None, channels: Collection[str] | None = None,
+                 route: str | None = None, routes: Collection[str] | None = None,
+                 ticket_id: int | None = None,
+                 reason: str | None = None) -> list[sa.ColumnElement[bool]]:
+    """The WHERE terms of a task list, one per filter given: the lists and the exports
+    (adapters.tasks.export) narrow the same way. `routes`: one of several (a supervisor's
+    managers)."""
+    if state is not None and state not in tk.STATES:
+        raise ValidationError(f"expected one of {', '.join(tk.STATES)}, got {state!r}",
+                              field="state")
+    where: list[sa.ColumnElement[bool]] = []
+    if state is not None:
+        where.append(tasks.c.state == state)
+    if channels is not None:
+        where.append(tasks.c.channel.in_(sorted(channels)))
+    if route is not None:
+        where.append(tasks.c.route == route)
+    if routes is not None:
+        where.append(tasks.c.route.in_(sorted(routes)))
+    if ticket_id is not None:
+        where.append(tasks.c.ticket_id == ticket_id)
+    if reason is not None:
+        where.append(tasks.c.reason == reason)
+    return where
 
 
 def task_page(conn: Connection, *, state: str | None = None,
@@ -68,20 +95,9 @@ def task_page(conn: Connection, *, state: str | None = None,
               limit: int) -> TaskPage:
     """Tasks in id order after task `after`, up to `limit`, narrowed by each filter given:
     in `state`, on one of `channels`, routed to `route`, of ticket `ticket_id`."""
-    if state is not None and state not in tk.STATES:
-        raise ValidationError(f"expected one of {', '.join(tk.STATES)}, got {state!r}",
-                              field="state")
     if limit < 1:
         raise ValidationError(f"expected 1 or more, got {limit}", field="limit")
-    where: list[sa.ColumnElement[bool]] = []
-    if state is not None:
-        where.append(tasks.c.state == state)
-    if channels is not None:
-        where.append(tasks.c.channel.in_(sorted(channels)))
-    if route is not None:
-        where.append(tasks.c.route == route)
-    if ticket_id is not None:
-        where.append(tasks.c.ticket_id == ticket_id)
+    where = task_filters(state=state, channels=channels, route=route, ticket_id=ticket_id)
     if after is not None:
         where.append(tasks.c.id > after)
     rows = conn.execute(sa.select(tasks).where(*where).order_by(tasks.c.id)

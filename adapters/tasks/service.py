@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from adapters.db.engines import begin_writes, iso
-from adapters.db.schema import OPEN, tasks
+from adapters.db.schema import OPEN, customers, tasks
 from adapters.intake.event_import import Event, store_events
 from adapters.tasks import contact_policy
 from adapters.tasks import timing as step_timing
@@ -29,6 +29,7 @@ from adapters.tasks.store import cancelled, task_shape
 from engine import task as tk
 from engine.errors import NotFound
 from engine.policy import Policy
+from engine.reasons import Reason
 
 NO_LIMITS = Policy()
 log = logging.getLogger("tend.tasks")
@@ -109,7 +110,7 @@ def task(conn: Connection, task_id: int) -> Row[Any]:
 
 
 def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail: Any,
-           now: dt.datetime) -> dict[str, Any]:
+           now: dt.datetime, reason: Reason | None = None) -> dict[str, Any]:
     """Record an adapter's result on the task `row` (from `task`) and return the task.
 
     A result is taken only where the table allows one (engine.task): on a task the contact
@@ -119,7 +120,9 @@ def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail
     event whose id names task and status, so a repeated report stores nothing twice. The
     task keeps its furthest result (engine.task); a kept result the step's `retry` names
     re-plans the step (adapters.tasks.timing.retry); an accepted or converted one cancels
-    the customer's other open tasks of the ticket.
+    the customer's other open tasks of the ticket. A `reason` (checked by the caller against
+    config.yaml `result_reasons`) is kept with the result it came with; one that says the
+    phone is wrong marks the customer's current phone bad (mark_bad_phone).
     """
     target = tk.move(row.id, row.state, status, sent=row.sent_at is not None,
                      desk=row.route.startswith(tk.PERSON_ROUTE))
@@ -127,14 +130,26 @@ def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail
                               {"status": status})], now)
     if target != row.state:
         conn.execute(tasks.update().where(tasks.c.id == row.id)
-                     .values(state=target, result_at=at, detail=detail, updated_at=now))
+                     .values(state=target, result_at=at, detail=detail, updated_at=now,
+                             reason=None if reason is None else reason.code))
         step_timing.retry(conn, row, status, at, now)
+    if reason is not None and reason.bad_phone:
+        mark_bad_phone(conn, row.customer_id)
     if tk.closes_siblings(status):
         close_open(conn, row.ticket_id, row.customer_id, f"step {row.step} was {status}", now,
                    but=row.id)
     fresh = conn.execute(sa.select(tasks).where(tasks.c.id == row.id)).one()
     return {**task_shape(fresh), "lease_expires_at": iso(fresh.lease_expires_at),
-            "result_at": iso(fresh.result_at), "detail": fresh.detail}
+            "result_at": iso(fresh.result_at), "detail": fresh.detail, "reason": fresh.reason}
+
+
+def mark_bad_phone(conn: Connection, customer_id: str) -> None:
+    """The customer's phone, as it is now, was reported wrong: the contact policy stops the
+    channels that use it while the stored phone is still this one (an import bringing a
+    different phone clears it; engine.policy `wrong_number`)."""
+    conn.execute(customers.update().where(customers.c.id == customer_id,
+                                          customers.c.phone.is_not(None))
+                 .values(bad_phone=customers.c.phone))
 
 
 def close_open(conn: Connection, ticket_id: int, customer_id: str, note: str,

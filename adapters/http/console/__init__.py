@@ -22,6 +22,7 @@ def register(app: Flask, config: Config) -> None:
         desk,
         playbook_pages,
         session_pages,
+        supervision_pages,
         ticket_pages,
     )
     from adapters.http.console.access import SessionInterface, bp, csrf_token, permitted

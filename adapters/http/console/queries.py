@@ -60,3 +60,22 @@ class ContactForm(Schema):
     note = fields.String(validate=validate.Length(max=2000))
     refer_channel = fields.String()
     back = fields.String(validate=validate.OneOf(["compact"]))  # the page to return to
+
+
+class SupervisionQuery(Schema):
+    team = fields.String()
+    manager = fields.String(metadata={"description": "whose waiting tasks to list"})
+
+
+class ReassignForm(Schema):
+    """The supervision page's reassignment form: the ticked tasks and one target, a manager
+    of the supervisor's teams or a store channel (`target` is `manager:<id>` or
+    `channel:<name>`)."""
+
+    csrf_token = fields.String()
+    back = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{0,150}$"))
+    task = fields.List(fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
+                       required=True, validate=validate.Length(min=1, max=1000))
+    target = fields.String(required=True, validate=validate.Regexp(
+        r"^(manager|channel):[^:]{1,150}$", error="choose a manager or a store"))
+    reason = fields.String(validate=validate.Length(max=500))

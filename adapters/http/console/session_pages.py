@@ -76,11 +76,13 @@ def home() -> Response:
         return redirect(url_for("console.inbox_page"))
     if permitted(g.user, "manage") and g.user.routes():
         return redirect(url_for("console.desk"))
+    if permitted(g.user, "supervise"):  # supervisors: their managers' queues
+        return redirect(url_for("console.supervision_page"))
     if permitted(g.user, "view"):  # store and hotline agents
         return redirect(url_for("console.customers_page"))
     raise Forbidden(f"{g.user.name} ({', '.join(sorted(g.user.roles)) or 'no roles'}) has no "
-                    "console pages: they are for approvers, designers, viewers, agents and "
-                    "account managers")
+                    "console pages: they are for approvers, designers, viewers, agents, "
+                    "account managers and supervisors")
 
 
 @bp.get("/signin")
