@@ -14,9 +14,11 @@ the reads.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.kpi import rate
 from engine.uplift import Uplift, uplift
@@ -188,3 +190,16 @@ def _per_playbook(members: Iterable[Membership]) -> tuple[PlaybookArms, ...]:
         seen.setdefault(m.playbook, {arm: set() for arm in ARMS})[m.arm].add(m.customer_id)
     return tuple(PlaybookArms(name, len(arms[TREATED]), len(arms[GLOBAL_CONTROL]))
                  for name, arms in sorted(seen.items()))
+
+
+def as_json(found: ProgramReport) -> dict[str, Any]:
+    """The report as JSON values (`GET /program/report`, `tend program --json`): dates and
+    instants as ISO text, `to` the excluded day after the period."""
+    out = dataclasses.asdict(found)
+    out["from"], out["to"] = out.pop("first").isoformat(), out.pop("end").isoformat()
+    out["evaluated_at"] = found.evaluated_at.isoformat()
+    out["notes"] = list(found.notes)
+    out["cost"]["unpriced_channels"] = list(found.cost.unpriced_channels)
+    out["cost"]["unpriced_offers"] = list(found.cost.unpriced_offers)
+    out["playbooks"] = [dataclasses.asdict(p) for p in found.playbooks]
+    return out

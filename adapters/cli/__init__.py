@@ -1,6 +1,7 @@
 """`tend` (also `python -m adapters.cli`): the command line."""
 
-from adapters.cli import data, designer, evaluate, model, operate, service, tickets
+from adapters.cli import data, designer, evaluate, model, operate, program, service, tickets
 from adapters.cli.base import main
 
-__all__ = ["data", "designer", "evaluate", "main", "model", "operate", "service", "tickets"]
+__all__ = ["data", "designer", "evaluate", "main", "model", "operate", "program", "service",
+           "tickets"]

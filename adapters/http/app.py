@@ -145,6 +145,7 @@ def _register_blueprints(api: Api) -> None:
         api_managers,
         api_offers,
         api_playbooks,
+        api_program,
         api_reports,
         api_tasks,
         api_tickets,
@@ -152,5 +153,5 @@ def _register_blueprints(api: Api) -> None:
     )
 
     for module in (api_health, api_playbooks, api_customers, api_events, api_tickets,
-                   api_tasks, api_managers, api_reports, api_view, api_offers):
+                   api_tasks, api_managers, api_reports, api_view, api_offers, api_program):
         api.register_blueprint(module.blp)

@@ -50,7 +50,7 @@ GOALS = [("t1", dt.datetime(2026, 11, 10, tzinfo=dt.UTC)),   # inside its 30 day
          ("g1", dt.datetime(2026, 11, 6, tzinfo=dt.UTC)),
          ("t9", dt.datetime(2026, 11, 6, tzinfo=dt.UTC)),
          ("t7", dt.datetime(2026, 11, 6, tzinfo=dt.UTC))]
-OFFER_PRICES = {"winback_credit": 30.0, "mystery": None}
+OFFER_PRICES = {"winback_credit": 50.0, "mystery": None}  # as the library prices it
 
 
 def seed(engine: Engine) -> None:
@@ -123,8 +123,8 @@ def test_the_program_report_matches_the_hand_computed_values(engine: Engine,
     assert found.incremental.conversions == pytest.approx(4 * (0.25 - 1 / 3))
     assert found.incremental.low == pytest.approx(4 * found.uplift.low)
     assert found.cost.channels == pytest.approx(2.5 + 0.05)   # t3's task was never sent
-    assert found.cost.offers == pytest.approx(60.0)           # the care ticket's is not
-    assert found.cost.total == pytest.approx(62.55)
+    assert found.cost.offers == pytest.approx(100.0)          # the care ticket's is not
+    assert found.cost.total == pytest.approx(102.55)
     assert found.cost.unpriced_offers == ("mystery",)
     assert found.cost.per_incremental_conversion is None      # no increment to pay for
     assert found.revenue is None and "revenue" in found.notes[0]
