@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.kpi import rate
+from engine.selection import in_control
 from engine.uplift import Uplift, uplift
 
 TREATED = "treated"
@@ -138,6 +139,14 @@ def program_report(first: dt.date, end: dt.date, now: dt.datetime, share: float,
         cost=Cost(channels, offers, total, spent.unpriced_channels, spent.unpriced_offers,
                   per),
         playbooks=_per_playbook(members), revenue=None, notes=(NO_REVENUE,))
+
+
+def twin_treated(playbook: str, customer_id: str, holdout: float) -> bool:
+    """Would this global-control customer, set aside by the playbook's sweep, have been
+    treated without the global control? Not when the playbook's own holdout takes them
+    (the same hash the sweep used): their twin outside the global control is untreated, so
+    they are left out of the comparison, as that twin is."""
+    return not in_control(playbook, customer_id, holdout)
 
 
 def first_of_each(members: Iterable[Membership], with_goal: bool) -> dict[str, Membership]:

@@ -36,8 +36,16 @@ from adapters.db.schema import (
 from engine.config import Config
 from engine.errors import ValidationError
 from engine.kpi import cost_of, stages_reached, unpriced
-from engine.program import GLOBAL_CONTROL, TREATED, Membership, ProgramReport, Spent, program_report
-from engine.selection import EXEMPT_CLASSES, in_control
+from engine.program import (
+    GLOBAL_CONTROL,
+    TREATED,
+    Membership,
+    ProgramReport,
+    Spent,
+    program_report,
+    twin_treated,
+)
+from engine.selection import EXEMPT_CLASSES
 from engine.values import parse_date, parse_duration
 
 CHUNK = 500  # ticket ids per IN list: daily sweeps of a dozen playbooks over a quarter
@@ -102,8 +110,7 @@ def report(conn: Connection, config: Config, offer_prices: Mapping[str, float | 
                        ticket_members.c.grp == "suppressed",
                        ticket_members.c.reason == GLOBAL_CONTROL)):
             playbook, version, at = started[ticket_id]
-            if not in_control(playbook, cid, versions[playbook, version].holdout):
-                # The playbook's own holdout would have taken them: their twin is not treated.
+            if twin_treated(playbook, cid, versions[playbook, version].holdout):
                 members.append(_member(cid, GLOBAL_CONTROL, at, started[ticket_id], versions))
     types = sorted({v.goal[0] for v in versions.values() if v.goal})
     goal_times, churned = _outcomes(conn, ids, types, span, now)
