@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from test_program import seed
+from support.program_seed import seed
 
 from adapters.access.users import add_user
 from adapters.http.app import create_app

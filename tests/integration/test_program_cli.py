@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 from support.cli import run
-from test_program import seed
+from support.program_seed import seed
 
 from adapters.db.engines import make_engine
 

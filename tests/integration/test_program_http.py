@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from http_support import Api
-from test_program import seed
+from support.program_seed import seed
 
 
 def test_the_report_over_http_gives_the_arms_and_the_interval(api: Api) -> None:
