@@ -74,12 +74,17 @@ def period(first: str | None, end: str | None, config: Config, first_name: str =
         raise ValidationError(f"must be after {first_name} {first_day} (the period is "
                               f"[{first_name}, {end_name}), {end_name} excluded), got {end_day}",
                               field=end_name)
+    return Period(first_day, end_day, _midnight(first_day, first_name, config),
+                  _midnight(end_day, end_name, config))
+
+
+def _midnight(day: dt.date, name: str, config: Config) -> dt.datetime:
+    """The day's local midnight as an instant; the first and last days of the calendar may
+    have none in UTC."""
     try:
-        start, stop = (dt.datetime.combine(day, dt.time(), config.timezone).astimezone(dt.UTC)
-                       for day in (first_day, end_day))
+        return dt.datetime.combine(day, dt.time(), config.timezone).astimezone(dt.UTC)
     except OverflowError:
-        raise ValidationError(f"{end_day} is too far in the future", field=end_name) from None
-    return Period(first_day, end_day, start, stop)
+        raise ValidationError(f"{day} is out of range", field=name) from None
 
 
 def _day(text: str | None, name: str) -> dt.date:

@@ -84,6 +84,7 @@ def test_a_period_without_sweeps_has_empty_arms(engine: Engine, config: Config) 
     ("2026-13-01", "2026-12-01", "from", "YYYY-MM-DD"),
     ("2026-12-01", "2026-11-01", "to", "must be after from"),
     ("2026-12-01", "2026-12-01", "to", "must be after from"),
+    ("0001-01-01", "2026-12-01", "from", "out of range"),  # no midnight in UTC
 ])
 def test_a_bad_period_names_the_parameter(config: Config, first: str | None, end: str,
                                           field: str, says: str) -> None:
