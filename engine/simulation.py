@@ -42,6 +42,7 @@ REACH = {"outbound_call": 0.7, "account_manager": 0.8, "sms": 0.95, "push": 0.6,
          "store": 0.3}
 DEFAULT_REACH = 0.9
 CALLS = CALL_CHANNELS  # unless the caller says which channels are calls (config `kind`)
+EVERY = "*"  # `--effect '*=X'`: a program-wide effect, every playbook's (docs/EVALUATION.md)
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ class Behaviour:
         return self.goal_rates.get(event_type, DEFAULT_RATE)
 
     def effect(self, playbook: str) -> float:
-        """A playbook without a stated effect has none."""
-        return self.effects.get(playbook, 0.0)
+        """A playbook without a stated effect has the program-wide one (`*`), else none."""
+        return self.effects.get(playbook, self.effects.get(EVERY, 0.0))
 
     def true_uplift(self, playbook: str, event_type: str, window: dt.timedelta,
                     reached_share: float) -> float:
@@ -64,8 +65,23 @@ class Behaviour:
         return reached_share * self.effect(playbook) * math.exp(-self.rate(event_type) * days)
 
 
+def program_true_uplift(behaviour: Behaviour, event_type: str, window: dt.timedelta,
+                        reached_by: Iterable[Iterable[str]]) -> float:
+    """The true intention-to-treat uplift of a program report's treated arm: for each of its
+    customers, the playbooks whose tickets reached them in time; a customer is persuaded
+    unless every one of those contacts failed to persuade (each ticket's first reach is its
+    own chance, World.contact), then as true_uplift."""
+    chances = [1 - math.prod(1 - behaviour.effect(p) for p in playbooks)
+               for playbooks in reached_by]
+    if not chances:
+        return 0.0
+    return sum(chances) / len(chances) * math.exp(-behaviour.rate(event_type) * (window / DAY))
+
+
 def with_effects(behaviour: Behaviour, texts: Iterable[str]) -> Behaviour:
-    """`--effect PLAYBOOK=X` options over the defaults; X is a chance between 0 and 1."""
+    """`--effect PLAYBOOK=X` options over the defaults; X is a chance between 0 and 1.
+    `*=X` plants a program-wide effect: every playbook's, the shipped defaults included;
+    a PLAYBOOK=X after it still sets that one."""
     effects = dict(behaviour.effects)
     for text in texts:
         name, sep, value = text.partition("=")
@@ -76,6 +92,8 @@ def with_effects(behaviour: Behaviour, texts: Iterable[str]) -> Behaviour:
         if not 0 <= effect <= 1:
             raise ValidationError(f"expected PLAYBOOK=X with X from 0 to 1, "
                                   f"got {text!r}", field="--effect")
+        if name == EVERY:
+            effects = dict.fromkeys(effects, effect)
         effects[name] = effect
     return Behaviour(behaviour.goal_rates, effects, behaviour.reach, behaviour.lag)
 

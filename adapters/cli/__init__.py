@@ -7,10 +7,11 @@ from adapters.cli import (
     export,
     model,
     operate,
+    program,
     service,
     tickets,
 )
 from adapters.cli.base import main
 
-__all__ = ["data", "designer", "evaluate", "export", "main", "model", "operate", "service",
-           "tickets"]
+__all__ = ["data", "designer", "evaluate", "export", "main", "model", "operate", "program",
+           "service", "tickets"]

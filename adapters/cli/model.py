@@ -98,7 +98,8 @@ def score_churn_command(ctx: click.Context, at_text: str | None, horizon: int) -
               help="The first simulated day (default: today).")
 @click.option("--effect", "effects", multiple=True, metavar="PLAYBOOK=X",
               help="The true effect of a playbook: the chance that reaching a customer "
-                   "persuades them (repeatable; defaults in engine/simulation.py).")
+                   "persuades them (repeatable; defaults in engine/simulation.py; '*=X': "
+                   "every playbook's, a program-wide effect).")
 @click.option("--auto-approve", is_flag=True,
               help="Approve every planned ticket, recorded in its audit as auto-approved; "
                    "without it you are asked at the terminal.")

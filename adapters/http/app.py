@@ -146,6 +146,7 @@ def _register_blueprints(api: Api) -> None:
         api_managers,
         api_offers,
         api_playbooks,
+        api_program,
         api_reports,
         api_supervise,
         api_tasks,
@@ -155,5 +156,5 @@ def _register_blueprints(api: Api) -> None:
 
     for module in (api_health, api_playbooks, api_customers, api_events, api_tickets,
                    api_supervise, api_export, api_tasks, api_managers, api_reports, api_view,
-                   api_offers):
+                   api_offers, api_program):
         api.register_blueprint(module.blp)

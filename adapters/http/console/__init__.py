@@ -21,6 +21,7 @@ def register(app: Flask, config: Config) -> None:
         customer_pages,
         desk,
         playbook_pages,
+        program_pages,
         session_pages,
         supervision_pages,
         ticket_pages,
