@@ -43,6 +43,7 @@ from engine.errors import Problem, ValidationError
 from engine.library import Library
 from engine.simulation import DAY, Behaviour, World, natural_times
 from engine.ticket import SYSTEM
+from engine.units import pts
 from engine.users import User
 
 AUTO_COMMENT = "auto-approved by tend simulate --auto-approve"
@@ -235,7 +236,7 @@ def _outcomes(conn: Connection, library: Library, behaviour: Behaviour,
 
 
 def _pts(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.1f} pts"
+    return "n/a" if value is None else pts(value)
 
 
 def render(run: SimulationRun, config: Config) -> list[str]:
