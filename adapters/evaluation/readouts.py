@@ -20,20 +20,43 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters.db.schema import tickets
+from adapters.evaluation.readout_chart import Interval, chart
 from engine.sequential import Readout, Stratum, readout
+from engine.uplift import uplift
 
 
 def strata(conn: Connection, playbook_id: str) -> dict[int, list[Stratum]]:
     """Per version, one stratum per evaluated ticket (in ticket order)."""
-    rows = conn.execute(sa.select(tickets.c.version, tickets.c.results)
+    return {version: [s for _, s in found] for version, found in _evaluated(conn, playbook_id)
+            .items()}
+
+
+def _evaluated(conn: Connection, playbook_id: str) -> dict[int, list[tuple[int, Stratum]]]:
+    rows = conn.execute(sa.select(tickets.c.id, tickets.c.version, tickets.c.results)
                         .where(tickets.c.playbook == playbook_id, tickets.c.state == "closed")
                         .order_by(tickets.c.id))
-    found: dict[int, list[Stratum]] = {}
-    for version, results in rows:
+    found: dict[int, list[tuple[int, Stratum]]] = {}
+    for ticket_id, version, results in rows:
         stratum = stratum_of(results)
         if stratum is not None:
-            found.setdefault(version, []).append(stratum)
+            found.setdefault(version, []).append((ticket_id, stratum))
     return found
+
+
+def charted(conn: Connection, playbook_id: str) -> dict[int, dict[str, Any]]:
+    """Per version with an evaluated ticket: its `readout` (readout_json) and `chart` (PNG
+    bytes or None): each evaluated ticket's uplift and 95% interval (engine.uplift, from its
+    counts) above the pooled readout's, for the console's playbook page."""
+    out = {}
+    for version, found in _evaluated(conn, playbook_id).items():
+        shape = readout_json(readout([s for _, s in found]))
+        intervals = []
+        for ticket_id, s in found:
+            u = uplift(s.treatment, s.treatment_conversions, s.control, s.control_conversions)
+            if u.absolute is not None and u.low is not None and u.high is not None:
+                intervals.append(Interval(f"#{ticket_id}", u.absolute, u.low, u.high))
+        out[version] = {"readout": shape, "chart": chart(intervals, shape)}
+    return out
 
 
 def stratum_of(results: Mapping[str, Any] | None) -> Stratum | None:

@@ -19,6 +19,7 @@ from support.folders import with_rules
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import contacts
+from adapters.evaluation import readouts
 from adapters.evaluation.history import history
 from adapters.tickets import service
 from engine.config import Config
@@ -146,3 +147,14 @@ def test_cli_history_prints_each_version_and_its_readout(engine: Engine, config:
     assert as_json["versions"][0]["readout"]["strata"] == 1
     missing = run(CliRunner(), "history", "nope")
     assert missing.exit_code == 1 and "unknown playbook 'nope'" in missing.output
+
+
+def test_a_versions_readout_is_charted_ticket_by_ticket(engine: Engine, config: Config) -> None:
+    seed_customers(engine, 200)
+    ticket_id = run_ticket(engine, config, load_library(config), treated_share=0.4)
+    with engine.connect() as conn:
+        found = readouts.charted(conn, "winback")
+    (version,) = found.values()
+    assert version["readout"]["strata"] == 1
+    assert version["chart"] is not None and version["chart"].startswith(b"\x89PNG")
+    assert ticket_id > 0

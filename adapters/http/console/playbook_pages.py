@@ -9,10 +9,12 @@ sees what an approver will.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import g, render_template, request
 
+from adapters.evaluation import readouts
 from adapters.http.console.access import bp, page, permitted
 from adapters.http.console.queries import DraftQuery, ExplainQuery, PlaybookQuery
 from adapters.http.contract import query_args
@@ -54,12 +56,19 @@ def playbook_page(playbook_id: str) -> str:
         runs = versions.runs(conn, playbook_id)
         va, vb = args.get("a"), args.get("b")
         diff = None if va is None or vb is None else versions.diff(conn, playbook_id, va, vb)
+        read = readouts.charted(conn, playbook_id)
     if installed is None and not stored:
         raise NotFound(f"unknown playbook {playbook_id!r}")
     return render_template("console/playbook.html", id=playbook_id, installed=installed,
                            versions=stored, runs=runs, diff=None if diff is None else diff.lines,
+                           readouts={v: {**r, "chart": _data_uri(r["chart"])}
+                                     for v, r in read.items()},
                            a=request.args.get("a"), b=request.args.get("b"),
                            may_design=permitted(g.user, "design"))
+
+
+def _data_uri(png: bytes | None) -> str | None:
+    return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def _grouped(stored: list[versions.StoredVersion]) -> dict[str, list[versions.StoredVersion]]:
