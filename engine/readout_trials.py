@@ -12,10 +12,12 @@ for the tests and `make bench` (bench/readouts.py).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 
+from engine.library import Library
 from engine.power import DEFAULT_PLAUSIBLE_EFFECT
 from engine.sequential import COLLECTING, Readout, Stratum, readout, verdict_day
 
@@ -70,6 +72,25 @@ def run(design: Design, seed: int) -> Trial:
         if reached is None and found.verdict != COLLECTING:
             verdict, reached = found.verdict, evening
     return Trial(verdict, reached, covered, found)
+
+
+DAILY = ("renewal", "winback", "churn_risk")  # the shipped daily playbooks with a holdout
+
+
+def shipped_designs(library: Library, members: int = 1000, days: int = 90,
+                    base_rate: float = 0.05, effect: float = DEFAULT_PLAUSIBLE_EFFECT
+                    ) -> dict[str, tuple[Design, Design]]:
+    """Per shipped daily playbook, its holdout and goal window with a daily ticket of
+    `members`: the design with `effect` planted, and the same with none."""
+    found = {}
+    for pid in DAILY:
+        playbook = library.playbooks[pid]
+        if playbook.goal is None:
+            continue
+        window = round(playbook.goal.within / dt.timedelta(days=1))
+        found[pid] = (Design(members, playbook.holdout, window, base_rate, effect, days),
+                      Design(members, playbook.holdout, window, base_rate, 0.0, days))
+    return found
 
 
 def _cumulative(rng: np.random.Generator, design: Design, n: int, rate: float) -> np.ndarray:

@@ -16,7 +16,7 @@ from support.folders import SHIPPED
 from engine.config import load_config
 from engine.errors import ValidationError
 from engine.library import load_library
-from engine.readout_trials import Design, Trial, run
+from engine.readout_trials import Design, Trial, run, shipped_designs
 from engine.sequential import (
     COLLECTING,
     HARMS,
@@ -92,14 +92,9 @@ def _shipped_designs() -> list[tuple[str, Design, Design]]:
     a daily ticket of MEMBERS customers, 5% base rate; planted +5 pts, and nothing."""
     root = Path(__file__).resolve().parents[2]
     config = dataclasses.replace(load_config(root / "config.yaml"), folders=SHIPPED)
-    designs = []
-    for pid in ("renewal", "winback", "churn_risk"):
-        p = load_library(config).playbooks[pid]
-        assert p.goal is not None
-        window = round(p.goal.within.total_seconds() / 86400)
-        designs.append((pid, Design(MEMBERS, p.holdout, window, 0.05, 0.05, 90),
-                        Design(MEMBERS, p.holdout, window, 0.05, 0.0, 90)))
-    return designs
+    found = shipped_designs(load_library(config), MEMBERS)
+    assert set(found) == {"renewal", "winback", "churn_risk"}
+    return [(name, planted, null) for name, (planted, null) in found.items()]
 
 
 DESIGNS = _shipped_designs()
