@@ -21,11 +21,14 @@ at every look inflates its false positives far beyond 5% (Johari, Koomen, Pekeli
   approximation of the estimate), so a verdict reached on any day, after any number of looks,
   keeps its error rate. τ is the plausible effect (+5 pts): the mixture is tightest about
   where an effect of that size would be found.
-- **The verdict**: `collecting` until the interval says something; `works` when it lies above
-  0; `does not work` when it lies below 0 (the playbook harms); `no difference` when it holds
-  0 but no difference as large as the plausible effect (`bound`: no difference larger than
-  that). Before every pooled expected cell reaches 5 (the rule of engine/uplift.py) the
-  normal approximation is not trusted and the readout is `collecting`.
+- **The verdict**: `collecting` until the readout says something; `works` when the estimate
+  exceeds the sequence's half width at the variance "no difference" implies (each ticket's
+  pooled rate in both groups, as engine/uplift.py's pooled z-test: a small control's lucky
+  low count would otherwise shrink the variance just when the estimate is high);
+  `does not work` when it lies as far below 0 (the playbook harms); `no difference` when the
+  interval holds 0 and no difference as large as the plausible effect (`bound`: no
+  difference larger than that). Before every pooled expected cell reaches 5 (the rule of
+  engine/uplift.py) the normal approximation is not trusted and the readout is `collecting`.
 """
 
 from __future__ import annotations
