@@ -15,6 +15,7 @@ from typing import Any
 
 from engine import task as tk
 from engine.task import STAGE
+from engine.units import in_units
 from engine.uplift import uplift
 
 GROUPS = ("treatment", "control")
@@ -130,7 +131,7 @@ class Group:
             "open_windows": self.open_windows,
             "retention_success_rate": verdict.treatment_rate,
             "control_success_rate": verdict.control_rate,
-            "uplift": dataclasses.asdict(verdict),
+            "uplift": in_units(dataclasses.asdict(verdict)),
             "churn": {
                 "targeted": self._churn(lambda g, c: g == "treatment", last_day),
                 "untargeted": self._churn(lambda g, c: g == "control" and c not in treated,

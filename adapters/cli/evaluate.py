@@ -1,4 +1,5 @@
-"""`tend report`, `tend kpis`: how tickets and playbooks did, for the people who answer for them."""
+"""`tend report`, `tend kpis`, `tend history`: how tickets and playbooks did, for the
+people who answer for them."""
 
 from __future__ import annotations
 
@@ -68,3 +69,23 @@ def kpis_command(ctx: click.Context, by: str, start: str | None, end: str | None
         click.echo(json.dumps(found, ensure_ascii=False))
     else:
         click.echo(offer_kpis.render(found) if by == "offer" else kpis.render(found))
+
+
+@main.command("history")
+@click.argument("playbook_id", metavar="PLAYBOOK")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (as the API's).")
+@click.pass_context
+@reports_errors
+def history_command(ctx: click.Context, playbook_id: str, as_json: bool) -> None:
+    """A playbook's versions with their tickets and each version's pooled readout: the
+    evaluated tickets pooled by ticket, with an interval that stays valid however often it is
+    read, and its verdict (docs/EVALUATION.md)."""
+
+    from adapters.evaluation import history, offer_kpis
+    from engine.library import load_library
+
+    library = load_library(config_from(ctx))
+    with engine_for(ctx) as engine, engine.connect() as conn:
+        found = history.history(conn, playbook_id, playbook_id in library.playbooks,
+                                offer_kpis.costs(library.offers))
+    click.echo(json.dumps(found, ensure_ascii=False) if as_json else history.render(found))

@@ -2,10 +2,11 @@
 so a designer sees whether version 3 beats version 2.
 
 Per ticket the figures are its stored results (closed tickets) or, before it closes, the
-audience it was planned with. Per version the closed tickets are pooled: their treatment and
-control counts are summed and judged as one comparison (engine.uplift). Pooling assumes the
-tickets' audiences are alike; a version whose tickets differ a lot (seasons, offers) is
-better read ticket by ticket.
+audience it was planned with. Per version the closed tickets are pooled twice: `pooled` sums
+their counts and judges them as one comparison (engine.uplift; kept for existing clients,
+it assumes the tickets' audiences are alike), and `readout` stratifies by ticket with an
+interval valid at every look (engine.sequential, adapters.evaluation.readouts), which is
+the one to read every day.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.engines import iso
 from adapters.db.schema import playbook_versions, tickets
-from adapters.evaluation import offer_kpis
+from adapters.evaluation import offer_kpis, readouts
 from engine.errors import NotFound
 from engine.offer_kpi import offer_results
+from engine.sequential import NO_DIFFERENCE
+from engine.units import in_units, interval_pts, pts
 from engine.uplift import uplift
 
 
@@ -45,6 +48,7 @@ def history(conn: Connection, playbook_id: str, known: bool = False,
     for row in rows:
         by_version.setdefault(row.version, []).append(_ticket(row))
         offered.setdefault(row.version, []).extend(contacts.get(row.id, ()))
+    read = readouts.readouts(conn, playbook_id)
     items = []
     for version in sorted(by_version):
         stored = next((v for v in versions if v.version == version), None)
@@ -53,6 +57,7 @@ def history(conn: Connection, playbook_id: str, known: bool = False,
                       "loaded_at": iso(stored.loaded_at) if stored else None,
                       "reason": stored.reason if stored else None,
                       "tickets": runs, "pooled": _pooled(runs),
+                      "readout": readouts.readout_json(read.get(version)),
                       "offers": offer_results(offered.get(version, ()), prices or {})})
     return {"playbook": playbook_id, "versions": items}
 
@@ -66,7 +71,8 @@ def _ticket(row: Any) -> dict[str, Any]:
         "closed_at": iso(row.closed_at),
         "treatment": audience.get("treatment", 0), "control": audience.get("control", 0),
         "treatment_conversions": None, "control_conversions": None,
-        "uplift": None, "low": None, "high": None, "p_value": None, "verdict": None}
+        "uplift": None, "low": None, "high": None, "p_value": None, "verdict": None,
+        "uplift_pts": None, "low_pts": None, "high_pts": None}
     if goal:  # judged again from the counts: results stored before uplift had an interval
         t, c = goal["treatment"], goal["control"]
         u = uplift(t["members"], t["conversions"], c["members"], c["conversions"])
@@ -74,6 +80,9 @@ def _ticket(row: Any) -> dict[str, Any]:
                      treatment_conversions=u.treatment_conversions,
                      control_conversions=u.control_conversions, uplift=u.absolute,
                      low=u.low, high=u.high, p_value=u.p_value, verdict=u.verdict)
+        units = in_units(dataclasses.asdict(u))
+        shape.update(uplift_pts=units["absolute_pts"], low_pts=units["low_pts"],
+                     high_pts=units["high_pts"])
     return shape
 
 
@@ -83,7 +92,7 @@ def _pooled(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     counts = [sum(t[key] for t in judged) for key in
               ("treatment", "treatment_conversions", "control", "control_conversions")]
-    return {"tickets": len(judged), **dataclasses.asdict(uplift(*counts))}
+    return {"tickets": len(judged), **in_units(dataclasses.asdict(uplift(*counts)))}
 
 
 def control_rate(conn: Connection, playbook_id: str) -> float | None:
@@ -101,3 +110,33 @@ def control_rate(conn: Connection, playbook_id: str) -> float | None:
     if not members or not 0 < conversions < members:
         return None
     return conversions / members
+
+
+def verdict_text(found: Mapping[str, Any]) -> str:
+    """A readout's verdict in words, its bound in points: "no difference larger than
+    2.4 pts"."""
+    if found["verdict"] == NO_DIFFERENCE:
+        return f"no difference larger than {pts(found['bound']).lstrip('+')}"
+    return str(found["verdict"])
+
+
+def render(found: Mapping[str, Any]) -> str:
+    """`tend history`: per version its tickets, then the pooled readout."""
+    lines = [f"playbook {found['playbook']}"]
+    for v in found["versions"]:
+        lines.append(f"  v{v['version']}  {len(v['tickets'])} tickets")
+        for t in v["tickets"]:
+            judged = (f"{t['treatment_conversions']:,}/{t['treatment']:,} vs "
+                      f"{t['control_conversions']:,}/{t['control']:,}  {pts(t['uplift'])} "
+                      f"{interval_pts(t['low'], t['high'])}  {t['verdict']}"
+                      if t["verdict"] is not None else
+                      f"planned {t['treatment']:,} treatment, {t['control']:,} control")
+            lines.append(f"    #{t['id']:<6} {t['state']:<10} {judged}")
+        r = v["readout"]
+        figure = ("" if r["estimate"] is None else
+                  f"  {pts(r['estimate'])} {interval_pts(r['low'], r['high'])}")
+        lines.append(f"    readout ({r['strata']} evaluated tickets, pooled by ticket, "
+                     f"{r['level']:.0%} valid at every look): {verdict_text(r)}{figure}")
+    if not found["versions"]:
+        lines.append("  no ticket has been planned on it yet")
+    return "\n".join(lines)

@@ -26,6 +26,7 @@ from engine.config import Config
 from engine.customer import tier_of
 from engine.errors import ValidationError
 from engine.kpi import EntryFacts, Group
+from engine.units import pts
 from engine.values import parse_date, parse_duration
 
 DIMENSIONS = ("playbook", "channel", "manager", "tier")
@@ -176,7 +177,7 @@ def render(found: Mapping[str, Any]) -> str:
     """A table a person reads in a terminal."""
     by = found["by"]
     head = (f"{by:<16} {'treated':>8} {'control':>8} {'success':>8} {'ctl succ':>8} "
-            f"{'uplift':>8} {'verdict':<18} {'churn T':>8} {'churn U':>8} {'connect':>8} "
+            f"{'uplift':>10} {'verdict':<18} {'churn T':>8} {'churn U':>8} {'connect':>8} "
             f"{'mkt succ':>8} {'contacts':>8} {'cost':>10}")
     lines = [f"KPIs by {by}, entries from {found['from']} to {found['to']}", head]
     for row in [*found["rows"], found["total"]]:
@@ -184,7 +185,7 @@ def render(found: Mapping[str, Any]) -> str:
         lines.append(
             f"{str(row[by])[:16]:<16} {row['entries']['treatment']:>8,} "
             f"{row['entries']['control']:>8,} {_pct(row['retention_success_rate']):>8} "
-            f"{_pct(row['control_success_rate']):>8} {_pts(u['absolute']):>8} "
+            f"{_pct(row['control_success_rate']):>8} {_pts(u['absolute']):>10} "
             f"{u['verdict']:<18} {_pct(row['churn']['targeted']['rate']):>8} "
             f"{_pct(row['churn']['untargeted']['rate']):>8} {_pct(row['connect_rate']):>8} "
             f"{_pct(row['marketing_success_rate']):>8} "
@@ -197,8 +198,8 @@ def _pct(value: float | None) -> str:
 
 
 def _pts(value: float | None) -> str:
-    """An uplift: a difference of rates, in percentage points."""
-    return "-" if value is None else f"{value * 100:+.1f}pt"
+    """An uplift: a difference of rates, in percentage points (engine.units)."""
+    return "-" if value is None else pts(value)
 
 
 def _num(value: float | None) -> str:

@@ -24,6 +24,7 @@ from adapters.evaluation.variants import variant_results
 from engine.config import Config
 from engine.kpi import Funnel, cost_of, rate, unpriced
 from engine.playbook import Goal, Playbook
+from engine.units import in_units
 from engine.uplift import uplift
 
 GROUPS = ("treatment", "control")
@@ -93,8 +94,8 @@ def group_counts(entered: Iterable[Entry], converted: dict[int, Any]) -> dict[st
 
 def uplift_json(groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
     t, c = groups["treatment"], groups["control"]
-    return dataclasses.asdict(uplift(t["members"], t["conversions"], c["members"],
-                                     c["conversions"]))
+    return in_units(dataclasses.asdict(uplift(t["members"], t["conversions"], c["members"],
+                                              c["conversions"])))
 
 
 def _goal(goal: Goal, entered: Sequence[Entry], converted: dict[int, dt.datetime]

@@ -318,5 +318,8 @@ class HistoryOut(Out):
     playbook = fields.String()
     versions = fields.List(fields.Dict(), metadata={
         "description": "per stored version: its tickets with sizes, conversions, uplift and "
-                       "verdict, `pooled`: the closed tickets judged together, and `offers`: "
-                       "results per offer of the contacts naming its tickets"})
+                       "verdict, `pooled`: the closed tickets' counts summed and judged together, "
+                       "`readout`: the closed tickets pooled by ticket (Mantel-Haenszel) with "
+                       "an interval valid at every daily look and its verdict (collecting, "
+                       "works, does not work, no difference), and `offers`: results per "
+                       "offer of the contacts naming its tickets"})

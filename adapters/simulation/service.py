@@ -33,6 +33,8 @@ from adapters.db.schema import tickets as ticket_table
 from adapters.intake.customer_import import import_customers
 from adapters.intake.demo_files import demo_spec, write_demo
 from adapters.intake.event_import import Event, store_events
+from adapters.simulation.verdicts import VerdictLog
+from adapters.simulation.verdicts import render as render_verdicts
 from adapters.tasks import service as task_pull
 from adapters.tickets import service as tickets
 from adapters.tickets.due import fire_time
@@ -43,6 +45,7 @@ from engine.errors import Problem, ValidationError
 from engine.library import Library
 from engine.simulation import DAY, Behaviour, World, natural_times
 from engine.ticket import SYSTEM
+from engine.units import pts
 from engine.users import User
 
 AUTO_COMMENT = "auto-approved by tend simulate --auto-approve"
@@ -67,6 +70,7 @@ class SimulationRun:
     customers: int
     tickets: list[TicketOutcome]
     counts: Counter[str]
+    verdicts: VerdictLog | None = None  # each playbook's pooled readout, looked at daily
 
 
 def simulate(engine: Engine, config: Config, library: Library, behaviour: Behaviour, *,
@@ -81,23 +85,26 @@ def simulate(engine: Engine, config: Config, library: Library, behaviour: Behavi
     natural = _natural_events(library, behaviour, customers_n, seed, begin, end)
     world = World(behaviour, f"{seed}:contacts",
                   frozenset(name for name, channel in config.channels.items() if channel.calls))
+    log = VerdictLog(library, behaviour, begin)
     for day in range(days):
         today = begin + DAY * day
         with engine.begin() as conn:
             counts["tickets:closed"] += len(tickets.advance(conn, config, library, today))
         for at, playbook_id in _fires(library, config, today):
             _plan_and_decide(engine, config, library, library.playbooks[playbook_id], at,
-                             approver, auto, counts)
+                             approver, auto, counts, log.planned)
         with engine.begin() as conn:
             persuaded = _dispatch(conn, config, library, world, today + DAY, counts)
             counts["goal events:on their own"] += len(natural[day])
             counts["goal events:persuaded"] += len(persuaded)
             store_events(conn, [*natural[day], *persuaded], today + DAY)
+        with engine.connect() as conn:
+            log.look(conn, day)
         progress(day + 1)
     with engine.begin() as conn:
         counts["tickets:closed"] += len(tickets.advance(conn, config, library, end))
         outcomes = _outcomes(conn, library, behaviour, world)
-    return SimulationRun(begin, end, customers_n, outcomes, counts)
+    return SimulationRun(begin, end, customers_n, outcomes, counts, log)
 
 
 def _load_customers(engine: Engine, config: Config, n: int, seed: int, at: dt.date) -> None:
@@ -144,12 +151,15 @@ def _fires(library: Library, config: Config, day: dt.datetime) -> list[tuple[dt.
 
 def _plan_and_decide(engine: Engine, config: Config, library: Library, playbook: Any,
                      at: dt.datetime, approver: Approver, auto: bool,
-                     counts: Counter[str]) -> None:
+                     counts: Counter[str],
+                     on_plan: Callable[[dict[str, Any], dt.datetime], None] = lambda t, at: None
+                     ) -> None:
     with engine.begin() as conn:
         ticket = tickets.plan(conn, config, library, playbook, at, "schedule", SYSTEM,
                               window_key=at.isoformat())
     if ticket is None:
         return
+    on_plan(ticket, at)
     counts["tickets:planned"] += 1
     approve = auto or approver(ticket)
     while ticket["state"] == "planned":
@@ -235,7 +245,7 @@ def _outcomes(conn: Connection, library: Library, behaviour: Behaviour,
 
 
 def _pts(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.1f} pts"
+    return "n/a" if value is None else pts(value)
 
 
 def render(run: SimulationRun, config: Config) -> list[str]:
@@ -268,6 +278,8 @@ def render(run: SimulationRun, config: Config) -> list[str]:
     rest = Counter(_why_not_shown(t) for t in run.tickets if t not in shown)
     if rest:
         lines.append("not listed: " + ", ".join(f"{n} {why}" for why, n in sorted(rest.items())))
+    if run.verdicts is not None:
+        lines.extend(render_verdicts(run.verdicts))
     return lines
 
 

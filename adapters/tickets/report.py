@@ -29,6 +29,7 @@ from adapters.tickets.store import planned_playbook, ticket_row
 from engine.config import Config
 from engine.kpi import FUNNEL
 from engine.library import Library
+from engine.units import interval_pts, pts, relative
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 # The first import builds matplotlib's font cache and says so at WARNING; a report has
@@ -52,7 +53,7 @@ def _local(text: str | None, zone: str) -> str:
     return dt.datetime.fromisoformat(text).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
-_env.filters["local"] = _local
+_env.filters.update(local=_local, pts=pts, relative=relative)
 
 
 def gather(conn: Connection, config: Config, library: Library, ticket_id: int,
@@ -151,7 +152,7 @@ def _uplift_chart(fig: Figure, goal: Mapping[str, Any]) -> None:
         colour = TREATMENT if u["verdict"] == "significant" else NEUTRAL
         diff.errorbar([mid], [0], xerr=[[mid - low], [high - mid]], fmt="o", color=colour,
                       capsize=8, markersize=9, linewidth=2.5)
-        diff.annotate(f"{mid:+.1f} pts  [{low:+.1f}, {high:+.1f}]", (mid, 0),
+        diff.annotate(f"{pts(u['absolute'])}  {interval_pts(u['low'], u['high'])}", (mid, 0),
                       xytext=(0, 14), textcoords="offset points", ha="center")
         span = max(abs(low), abs(high), 1) * 1.3
         diff.set_xlim(-span, span)

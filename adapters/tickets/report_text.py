@@ -8,6 +8,7 @@ from typing import Any
 from adapters.evaluation.offer_kpis import table
 from adapters.evaluation.variants import render_lines
 from engine.kpi import FUNNEL
+from engine.units import pts, relative
 
 
 def render(ticket: Mapping[str, Any]) -> str:
@@ -50,7 +51,7 @@ def power_lines(power: Mapping[str, Any] | None, warnings: Any) -> list[str]:
         return []
     mde = power["minimum_detectable_effect"]
     source = "measured" if power["base_rate_source"] == "history" else "default"
-    lines = [f"  power       detects {'nothing' if mde is None else f'+{mde * 100:.1f} pts'} at "
+    lines = [f"  power       detects {'nothing' if mde is None else pts(mde)} at "
              f"{power['power']:.0%} power, base rate {power['base_rate']:.1%} ({source})"]
     lines.extend(f"  warning     {w['message']}" for w in warnings)
     return lines
@@ -89,8 +90,10 @@ def _results(results: Mapping[str, Any] | None) -> list[str]:
 def _uplift(u: Mapping[str, Any]) -> list[str]:
     if u["absolute"] is None:
         return [f"    uplift     {u['verdict']}"]
-    line = (f"    uplift     {u['absolute'] * 100:+.1f} pts ({u['level']:.0%} CI "
-            f"{u['low'] * 100:+.1f} to {u['high'] * 100:+.1f} pts")
+    line = (f"    uplift     {pts(u['absolute'])} ({u['level']:.0%} CI "
+            f"{pts(u['low'])} to {pts(u['high'])}")
+    if u.get("relative") is not None:
+        line += f"; {relative(u['relative'])} relative"
     if u["p_value"] is not None:
         line += f", p={u['p_value']:.3g}"
     return [line + f"): {u['verdict']}"]

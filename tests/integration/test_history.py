@@ -4,18 +4,22 @@ closed tickets of a version pooled, so version 2 can be compared with version 1.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from http_support import Api
 from sqlalchemy.engine import Connection, Engine
+from support.cli import run
 from support.evaluated import AT, run_ticket, seed_customers
 from support.folders import with_rules
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import contacts
+from adapters.evaluation import readouts
 from adapters.evaluation.history import history
 from adapters.tickets import service
 from engine.config import Config
@@ -72,6 +76,14 @@ def test_each_version_lists_its_tickets_and_a_pooled_uplift(engine: Engine, conf
     assert new["pooled"]["treatment_conversions"] == closed["treatment_conversions"]
     assert new["pooled"]["absolute"] > old["pooled"]["absolute"]
     assert old["hash"] != new["hash"]
+    # the readout pools the evaluated tickets by ticket; the planned one waits
+    assert new["readout"]["strata"] == 1 and old["readout"]["strata"] == 1
+    assert new["readout"]["estimate"] == pytest.approx(new["pooled"]["absolute"])
+    assert new["readout"]["estimate_pts"] == pytest.approx(100 * new["readout"]["estimate"])
+    assert new["readout"]["verdict"] in ("collecting", "works", "does not work", "no difference")
+    # absolute uplifts also carry their unit in the name, in points
+    assert closed["uplift_pts"] == pytest.approx(100 * closed["uplift"])
+    assert new["pooled"]["absolute_pts"] == pytest.approx(100 * new["pooled"]["absolute"])
     # each version's offers pool the contacts naming its tickets, the planned one's too
     [old_credit] = [r for r in old["offers"]["rows"] if r["channel"] == "all"]
     assert old_credit["customers"]["presented"] == 1 and old_credit["rates"]["handled"] == 1.0
@@ -113,6 +125,36 @@ def test_http_history(api: Api, config: Config) -> None:
     credit = version["offers"]["rows"][0]
     assert credit["customers"]["handled"] == 1 and credit["contacts"]["handled"] == 2
     assert credit["cost"] == 2 * 50 and version["offers"]["total"]["cost"] == 100
+    assert version["readout"]["strata"] == 1
+    assert version["readout"]["interval"] == "normal-mixture confidence sequence"
     never_run = api.call("GET", "/playbooks/competitor_call_alert/history", "viewer")
     assert never_run.json["versions"] == []
     assert api.call("GET", "/playbooks/nope/history", "viewer").status_code == 404
+
+
+def test_cli_history_prints_each_version_and_its_readout(engine: Engine, config: Config,
+                                                        db_url: str,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    seed_customers(engine, 200)
+    ticket_id = run_ticket(engine, config, load_library(config), treated_share=0.4)
+    monkeypatch.setenv("TEND_DATABASE_URL", db_url)
+    shown = run(CliRunner(), "history", "winback")
+    assert shown.exit_code == 0, shown.output
+    assert "v2  1 tickets" in shown.stdout and f"#{ticket_id}" in shown.stdout
+    assert " pts " in shown.stdout and "readout (1 evaluated tickets" in shown.stdout
+    as_json = json.loads(run(CliRunner(), "history", "winback", "--json").stdout)
+    assert as_json["versions"][0]["readout"]["strata"] == 1
+    missing = run(CliRunner(), "history", "nope")
+    assert missing.exit_code == 1 and "unknown playbook 'nope'" in missing.output
+
+
+def test_a_versions_readout_is_charted_ticket_by_ticket(engine: Engine, config: Config) -> None:
+    seed_customers(engine, 200)
+    ticket_id = run_ticket(engine, config, load_library(config), treated_share=0.4)
+    with engine.connect() as conn:
+        found = readouts.charted(conn, "winback")
+    (version,) = found.values()
+    assert version["readout"]["strata"] == 1
+    assert version["chart"] is not None and version["chart"].startswith(b"\x89PNG")
+    assert ticket_id > 0

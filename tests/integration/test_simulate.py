@@ -84,6 +84,15 @@ def test_the_loop_closes_a_ticket_with_its_uplift_and_true_effect(db_url: str,
     assert low <= true <= high and true > 0.3
     assert "still in their goal window at the end" in result.output  # the last days' tickets
     assert "closed with nobody in them" in result.output  # cooldown empties later sweeps
+    # the run states what it planted and, per playbook, what power said before approval and
+    # what the pooled readout said, looked at every evening
+    assert "planted effects (chance that reaching a customer persuades them): sim_offer 40%" \
+        in result.output
+    [line] = [x for x in result.output.splitlines() if x.startswith("sim_offer ")]
+    found = re.fullmatch(r"sim_offer\s+40%\s+([+-][\d.]+ pts|none)\s+(\d+|-)\s+(\d+|-)\s+"
+                         r"(collecting|works|does not work|no difference larger than .*)", line)
+    assert found, line
+    assert (found[3] == "-") == (found[4] == "collecting")  # a verdict has its day
 
 
 def test_simulate_refuses_a_database_with_customers_and_needs_an_approver(

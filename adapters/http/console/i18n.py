@@ -26,6 +26,7 @@ from flask_babel import (
 from flask_babel import lazy_gettext as _l
 
 from adapters.http.state import state
+from engine import units
 from engine.config import Config
 
 LANGUAGES = {"en": "English", "zh": "中文"}
@@ -66,7 +67,7 @@ def setup(app: Flask, config: Config) -> None:
           default_timezone=config.timezone.key,
           default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.filters.update(when=when, day=day, num=num, pct=pct, due=due,
-                                 channel=channel_label)
+                                 channel=channel_label, pts=pts, relative=units.relative)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_lang=lambda: str(get_locale()),
                                  state_label=state_label,
                                  reason_label=reason_label)
@@ -124,6 +125,13 @@ def num(value: Any) -> str:
 
 def pct(value: Any) -> str:
     return "—" if value is None else format_percent(value, "#,##0.0%")
+
+
+def pts(value: Any) -> str:
+    """An absolute uplift in the reader's language: "+3.2 pts", "+3.2 个百分点"
+    (engine.units: absolute in points, relative in percent, everywhere)."""
+    language = get_locale()
+    return units.pts(value, language.language if language else "en")
 
 
 def due(value: Any) -> str:

@@ -9,12 +9,14 @@ sees what an approver will.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from adapters.evaluation import readouts
 from adapters.http.console.access import bp, page, permitted
 from adapters.http.console.queries import DraftQuery, ExplainQuery, PlaybookQuery
 from adapters.http.contract import query_args
@@ -57,10 +59,13 @@ def playbook_page(playbook_id: str) -> str:
         va, vb = args.get("a"), args.get("b")
         diff = None if va is None or vb is None else versions.diff(conn, playbook_id, va, vb)
         contest = promotion.contest(conn, st.config, st.library, playbook_id, st.now())
+        read = readouts.charted(conn, playbook_id)
     if installed is None and not stored:
         raise NotFound(f"unknown playbook {playbook_id!r}")
     return render_template("console/playbook.html", id=playbook_id, installed=installed,
                            versions=stored, runs=runs, diff=None if diff is None else diff.lines,
+                           readouts={v: {**r, "chart": _data_uri(r["chart"])}
+                                     for v, r in read.items()},
                            a=request.args.get("a"), b=request.args.get("b"),
                            may_design=permitted(g.user, "design"), contest=contest)
 
@@ -86,6 +91,10 @@ def promote(playbook_id: str) -> Response:
                 "after its next restart.", variant=done.variant, version=done.version,
                 file=done.file), "ok")
     return redirect(url_for("console.playbook_page", playbook_id=playbook_id), 303)
+
+
+def _data_uri(png: bytes | None) -> str | None:
+    return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def _grouped(stored: list[versions.StoredVersion]) -> dict[str, list[versions.StoredVersion]]:
