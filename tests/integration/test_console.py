@@ -178,6 +178,7 @@ PAGES: list[tuple[str, str, set[str]]] = [  # method, path, who gets in (others:
     ("GET", "/console/playbooks/welcome", {"lena", "dong", "pat", "vic", "root"}),
     ("POST", "/console/playbooks/welcome/promote", {"pat", "root"}),
     ("GET", "/console/explain?customer=d01", {"lena", "dong", "pat", "vic", "root"}),
+    ("GET", "/console/program", {"lena", "dong", "pat", "vic", "root"}),
     ("GET", "/console/draft", {"pat", "root"}),
     ("POST", "/console/draft", {"pat", "root"}),
     ("GET", "/console/desk", {"mia", "root"}),
