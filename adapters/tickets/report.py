@@ -29,7 +29,7 @@ from adapters.tickets.store import planned_playbook, ticket_row
 from engine.config import Config
 from engine.kpi import FUNNEL
 from engine.library import Library
-from engine.units import interval_pts, pts, relative
+from engine.units import in_units, interval_pts, pts, relative
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 # The first import builds matplotlib's font cache and says so at WARNING; a report has
@@ -70,7 +70,7 @@ def gather(conn: Connection, config: Config, library: Library, ticket_id: int,
         found = {**evaluate(conn, config, playbook, ticket_id, now, standing), "interim": True}
     elif found is not None and "evaluated_at" not in found:  # stored before uplift intervals
         found = evaluate(conn, config, playbook, ticket_id, row.closed_at or now)
-    ticket["results"] = found
+    ticket["results"] = _with_units(found)
     # What the people who talked to its customers recorded about its offers, as they stand
     # now: contacts are not part of the stored results, and later ones still belong here.
     ticket["offers"] = offer_kpis.of_ticket(conn, ticket_id, offer_kpis.costs(library.offers))
@@ -78,6 +78,19 @@ def gather(conn: Connection, config: Config, library: Library, ticket_id: int,
     ticket["standing"] = standing
     ticket["timezone"] = config.timezone.key
     return ticket
+
+
+def _with_units(found: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Results stored before uplifts named their units get the `*_pts` fields too."""
+    if not found:
+        return found
+    goal = found.get("goal")
+    if goal and goal.get("uplift"):
+        found = {**found, "goal": {**goal, "uplift": in_units(goal["uplift"])}}
+    if found.get("cohorts"):
+        found = {**found, "cohorts": [{**c, "uplift": in_units(c["uplift"])}
+                                      for c in found["cohorts"]]}
+    return found
 
 
 def charts(ticket: Mapping[str, Any]) -> dict[str, bytes]:

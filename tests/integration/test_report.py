@@ -103,6 +103,9 @@ def test_http_report_is_one_page_with_embedded_charts(api: Api, config: Config) 
     assert f"Ticket {ticket_id}: Win back recently churned" in page
     as_json = api.call("GET", f"/tickets/{ticket_id}/report?format=json", "viewer")
     assert as_json.json["results"]["goal"]["uplift"]["verdict"]
+    shown = as_json.json["results"]["goal"]["uplift"]
+    assert shown["absolute_pts"] == pytest.approx(100 * shown["absolute"])  # named in points
+    assert " pts" in reply.get_data(as_text=True)
     missing = api.call("GET", "/tickets/999/report", "viewer")
     assert missing.status_code == 404 and missing.is_json
 
