@@ -40,9 +40,6 @@ class Target:
     def route(self) -> str:
         return route_of(self.manager) if self.manager is not None else POOL
 
-    def describe(self) -> str:
-        return f"manager {self.manager}" if self.manager is not None else f"{self.channel}"
-
 
 @dataclass(frozen=True)
 class Moved:

@@ -190,6 +190,8 @@ PAGES: list[tuple[str, str, set[str]]] = [  # method, path, who gets in (others:
     ("POST", "/console/tickets/999/approve", {"lena", "dong", "pat"}),
     ("POST", "/console/tickets/999/reject", {"lena", "dong", "pat"}),
     ("POST", "/console/tickets/999/cancel", {"root"}),
+    ("GET", "/console/supervision", {"root"}),  # and supervisors (test_console_supervision)
+    ("POST", "/console/supervision/reassign", {"root"}),
     ("GET", "/console/home", {"lena", "dong", "pat", "vic", "root", "mia"}),
     ("POST", "/console/signout", set(USERS)),
     ("POST", "/console/lang", set(USERS)),
