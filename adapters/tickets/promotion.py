@@ -24,7 +24,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
+from adapters.db.engines import begin_writes
 from adapters.db.schema import playbook_versions, tickets
 from adapters.evaluation.results import results
 from adapters.tickets.store import planned_playbook
@@ -80,9 +82,13 @@ def promote(conn: Connection, config: Config, library: Library, playbook_id: str
     text = promoted_text(playbook.text, step.id, chosen, version)
     made = parse_playbook(text, playbook.file, config, library.workflows, library.offers)
     reason = reason_of(variant, row.id, split, by, note)
-    conn.execute(playbook_versions.insert().values(
-        playbook=made.id, version=made.version, hash=made.hash, text=made.text,
-        loaded_at=now, reason=reason))
+    try:
+        conn.execute(playbook_versions.insert().values(
+            playbook=made.id, version=made.version, hash=made.hash, text=made.text,
+            loaded_at=now, reason=reason))
+    except IntegrityError:  # another promotion (or a planning) stored this version first
+        raise Conflict(f"version {version} of playbook {playbook.id!r} was stored meanwhile: "
+                       f"reload the library and promote again") from None
     _replace(Path(playbook.file), text)
     return Promotion(playbook.id, step.id, variant, row.id, version, reason, playbook.file,
                      text, playbook.text)
@@ -152,7 +158,8 @@ def publish(conn: Connection, config: Config, library: Library, playbook_id: str
             variant: str, by: str, now: dt.datetime, ticket_id: int | None = None,
             note: str | None = None) -> Promotion:
     """`promote` and commit: the file and the stored version go together, or neither does
-    (a failed commit puts the file back)."""
+    (a failed commit puts the file back). Promotions queue for SQLite's write lock."""
+    begin_writes(conn)
     done = promote(conn, config, library, playbook_id, variant, by, now, ticket_id, note)
     try:
         conn.commit()
