@@ -348,6 +348,9 @@ def test_library_diff_and_explain(console: Console) -> None:
     assert vic.get("/console/playbooks/nope").status_code == 404
     explained = vic.text("/console/explain?customer=d01&playbook=high_value_upsell&at=2026-06-01")
     assert 'id="explained"' in explained and "tier in [gold, diamond]" in explained
+    # in words, with the exclusion said negated (a tick when it did not apply)
+    assert "tier is one of gold, diamond" in explained and 'id="legend"' in explained
+    assert "not tagged any of do_not_market, complaint_open" in explained
     assert "no customer" in vic.text("/console/explain?customer=zz")
 
 
