@@ -483,11 +483,20 @@ def test_a_diff_between_two_stored_versions(console: Console) -> None:
             playbook_versions.c.playbook == "high_value_upsell"))
         conn.execute(playbook_versions.insert().values(
             playbook="high_value_upsell", version=2, hash="0" * 64,
-            text=text.replace("holdout: 0.05", "holdout: 0.10"),
+            text=text.replace("holdout: 0.05", "holdout: 0.10").replace(
+                "tier: {in: [gold, diamond]}", "tier: {in: [gold]}").replace(
+                "version: 1", "version: 2"),
             loaded_at=dt.datetime.now(dt.UTC)))
     page = console.browser("vic").text("/console/playbooks/high_value_upsell?a=1&b=2")
-    assert '<span class="del">-holdout: 0.05</span>' in page
-    assert '<span class="add">+holdout: 0.10</span>' in page
+    # side by side: the old line facing the new one, no unified-diff markers
+    assert re.search(r'<tr class="changed">.*?<code>holdout: 0.05</code>.*?'
+                     r'<code>holdout: 0.10</code></td></tr>', page)
+    assert "@@" not in page and '<span class="del">' not in page
+    # the audience effect: both versions swept at the same instant; diamond left out narrows it
+    counts = [int(n.replace(",", "")) for n in re.findall(r"v[12] selected ([\d,]+)", page)]
+    assert len(counts) == 2 and counts[1] < counts[0], counts
+    zh = console.browser("vic", **{"Accept-Language": "zh-CN"})
+    assert "版本 1 选中" in zh.text("/console/playbooks/high_value_upsell?a=1&b=2")
 
 
 def test_a_notice_link_opened_in_a_browser_shows_the_console_page(console: Console) -> None:
