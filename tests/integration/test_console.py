@@ -448,9 +448,17 @@ def test_a_closed_ticket_shows_its_results_and_links_its_report(console: Console
         assert tickets.advance(conn, config, console.state.library, later) == [console.swept]
     shown = vic.text(page)
     assert 'id="results"' in shown and 'id="report"' in shown
+    results = shown[shown.index('id="results"'):]
+    # the verdict first, then the numbers, with the report's charts inline
+    assert results.index('id="reading"') < results.index('<table class="list">')
+    assert "Too small to tell" in results  # no goal event in the fixture: nobody converted
+    assert re.search(r'<img class="chart" id="chart-uplift" src="data:image/png;base64,', results)
+    zh = console.browser("vic", **{"Accept-Language": "zh-CN"}).text(page)
+    assert "样本太小，无法判断" in zh
     report = vic.get(page + "/report")
     assert report.status_code == 200 and report.content_type.startswith("text/html")
     assert "high_value_upsell" in report.get_data(as_text=True)
+    assert f'<a href="{page}" id="back">' in report.get_data(as_text=True)  # and back
     assert "high_value_upsell" in vic.text("/console/playbooks/high_value_upsell")
 
 
