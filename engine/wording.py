@@ -130,6 +130,8 @@ _ZH = {"eq": "为", "ne": "不为", "lt": "低于", "lte": "不超过", "gt": "�
 
 def _compare(label: str, op: str, value: Any, lang: str) -> str:
     zh = lang == "zh"
+    if zh and label[-1:].isascii():  # a Latin name before Chinese words: a space between
+        label += " "
     if op == "between":
         low, high = (_value(v, lang) for v in value)
         return f"{label}在 {low} 到 {high} 之间" if zh else f"{label} between {low} and {high}"

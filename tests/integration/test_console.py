@@ -351,6 +351,9 @@ def test_library_diff_and_explain(console: Console) -> None:
     # in words, with the exclusion said negated (a tick when it did not apply)
     assert "tier is one of gold, diamond" in explained and 'id="legend"' in explained
     assert "not tagged any of do_not_market, complaint_open" in explained
+    zh = console.browser("vic", **{"Accept-Language": "zh-CN"})
+    assert "未带有任一标签 do_not_market、complaint_open" in zh.text(
+        "/console/explain?customer=d01&playbook=high_value_upsell&at=2026-06-01")
     assert "no customer" in vic.text("/console/explain?customer=zz")
 
 

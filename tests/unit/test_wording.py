@@ -24,12 +24,12 @@ DECLINE = Leaf("stage", "eq", "decline", S)
     (Leaf("tags", "contains_any", ("a", "b"), L), "tagged any of a, b", "带有任一标签 a、b"),
     (Leaf("tier", "in", ("gold", "diamond"), S), "tier is one of gold, diamond",
      "等级为以下之一: 金卡、钻石"),
-    (Leaf("arpu", "gte", 150.0, N), "ARPU at least 150", "ARPU不低于 150"),
+    (Leaf("arpu", "gte", 150.0, N), "ARPU at least 150", "ARPU 不低于 150"),
     (Leaf("churned_on", "within_last", 90, D), "churn date in the last 90 days",
      "流失日期在最近 90 天内"),
     (Leaf("churn_score", "between", (0.5, 0.9), N), "churn score between 0.5 and 0.9",
      "流失评分在 0.5 到 0.9 之间"),
-    (Leaf("attr.region", "eq", "north", S), "region is north", "region为 north"),
+    (Leaf("attr.region", "eq", "north", S), "region is north", "region 为 north"),
     (Leaf("manager", "exists", True, S), "has account manager", "有客户经理"),
 ])
 def test_a_leaf_in_words(leaf: Leaf, en: str, zh: str) -> None:
