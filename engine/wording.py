@@ -116,7 +116,9 @@ def _tagged(op: str, value: Any, lang: str, negate: bool) -> str:
 
 
 def _not(said: str, lang: str) -> str:
-    return f"并非{said}" if lang == "zh" else f"not {said}"
+    if lang == "zh":
+        return f"并非 {said}" if said[:1].isascii() and said[:1] != "(" else f"并非{said}"
+    return f"not {said}"
 
 
 _EN = {"eq": "is", "ne": "is not", "lt": "below", "lte": "at most", "gt": "above",

@@ -78,3 +78,9 @@ def test_an_exclusion_of_any_reads_as_none_of_these() -> None:
     assert node["ok"] is False
     assert [(p["text"]["en"], p["ok"]) for p in node["parts"]] == [
         ("not tagged do_not_contact", True), ("not in decline stage", False)]
+
+
+def test_chinese_keeps_a_space_between_latin_names_and_words() -> None:
+    recent = Leaf("attr.last_upgrade_on", "within_last", 180, D)
+    assert leaf_words(recent, "zh", negate=True) == "并非 last_upgrade_on 在最近 180 天内"
+    assert leaf_words(Leaf("arpu", "gt", 50.0, N), "zh") == "ARPU 高于 50"
