@@ -17,6 +17,7 @@ from engine.errors import Problem
 from engine.fields import Catalog
 from engine.limits import MAX_CONDITION_DEPTH, MAX_LIST_VALUES
 from engine.source import PathKey, Source
+from engine.suggest import did_you_mean
 from engine.values import CONDITION_UNITS, FieldType, coerce, parse_duration
 
 COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
@@ -144,7 +145,8 @@ class Parser:
     def _field(self, name: str, body: Any, path: list[PathKey]) -> Condition | None:
         ftype = self.catalog.type_of(name)
         if ftype is None:
-            self.fail(path, f"unknown field '{name}' (known: {', '.join(self.catalog.known())})")
+            self.fail(path, f"unknown field '{name}'{did_you_mean(name, self.catalog.known())} "
+                            f"(known: {', '.join(self.catalog.known())})")
             return None
         if not isinstance(body, dict) or not body:
             self.fail(path, f"'{name}' needs a mapping of operators, e.g. {{eq: ...}}")
@@ -200,5 +202,6 @@ class Parser:
         value = coerce(literal, ftype)
         choices = self.catalog.choices.get(name)
         if choices is not None and value not in choices:
-            raise ValueError(f"unknown {name} {value!r} (expected one of: {', '.join(choices)})")
+            raise ValueError(f"unknown {name} {value!r}{did_you_mean(str(value), choices)} "
+                             f"(expected one of: {', '.join(choices)})")
         return value

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine import task as tk
+from engine.condition import Condition
 from engine.config import Config
 from engine.customer import Customer, event_facts, facts
 from engine.evaluate import Verdict, explain
@@ -18,6 +19,7 @@ from engine.playbook import Playbook
 from engine.policy import SALES, exemption
 from engine.selection import global_share, in_control, in_global_control
 from engine.variant import resolved
+from engine.wording import annotate
 
 
 def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at: dt.datetime,
@@ -35,8 +37,10 @@ def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at:
     out: dict[str, Any] = {
         "playbook": playbook.id, "version": playbook.version,
         "trigger": _trigger(playbook), "class": playbook.contact_class,
-        "audience": audience.as_dict(),
-        "exclude": exclude.as_dict() if exclude else None,
+        "audience": annotate(playbook.audience, audience.as_dict()),
+        # said negated ("not tagged do_not_contact"): `ok` is true when it did not apply
+        "exclude": (annotate(playbook.exclude, exclude.as_dict(), negate=True)
+                    if playbook.exclude and exclude else None),
         "matched": matched, "group": _group(playbook, customer["id"], matched, in_cooldown,
                                             opted_out, config.global_control),
     }
@@ -47,8 +51,8 @@ def explain_playbook(customer: Customer, playbook: Playbook, config: Config, at:
     treated = out["group"] == "treatment"  # only treatment gets a variant
     for step in playbook.steps:
         own, variant = resolved(playbook.id, step, customer["id"]) if treated else (step, None)
-        out["steps"][step.id] = _step(explain(step.when, seen, today) if step.when else None,
-                                      own.channel, customer)
+        out["steps"][step.id] = _step(step.when, explain(step.when, seen, today)
+                                      if step.when else None, own.channel, customer)
         if variant is not None:
             out["steps"][step.id].update(variant=variant, template=own.template)
     return out
@@ -77,12 +81,13 @@ def _group(playbook: Playbook, cid: str, matched: bool, in_cooldown: bool,
     return "control" if in_control(playbook.id, cid, playbook.holdout) else "treatment"
 
 
-def _step(verdict: Verdict | None, channel: str, customer: Customer) -> dict[str, Any]:
+def _step(when: Condition | None, verdict: Verdict | None, channel: str,
+          customer: Customer) -> dict[str, Any]:
     channel_opt_out = channel in (customer.get("opt_out") or ())
     out: dict[str, Any] = {"channel": channel,
                            "eligible": (verdict is None or verdict.held) and not channel_opt_out}
-    if verdict is not None:
-        out["when"] = verdict.as_dict()
+    if when is not None and verdict is not None:
+        out["when"] = annotate(when, verdict.as_dict())
     if channel_opt_out:
         out["note"] = f"opted out of {channel}"
     return out

@@ -58,3 +58,33 @@ def with_event(catalog: Catalog, data_fields: Mapping[str, FieldType]) -> Catalo
     types = {**catalog.types, **EVENT_FIELDS}
     types.update({f"event.data.{key}": ftype for key, ftype in data_fields.items()})
     return Catalog(types, catalog.choices)
+
+
+# What people call the fields (engine/wording.py says conditions in words with these).
+LABELS: Mapping[str, tuple[str, str]] = {  # field: (en, zh)
+    "id": ("id", "编号"), "name": ("name", "姓名"), "phone": ("phone", "电话"),
+    "email": ("email", "邮箱"), "birthday": ("birthday", "生日"),
+    "joined_on": ("joining date", "入网日期"), "plan": ("plan", "套餐"),
+    "arpu": ("ARPU", "ARPU"), "balance": ("balance", "余额"),
+    "usage_change_pct": ("usage change (%)", "用量变化(%)"),
+    "churn_score": ("churn score", "流失评分"), "contract_end": ("contract end", "合约到期日"),
+    "last_active_on": ("last active", "最近活跃日"), "churned_on": ("churn date", "流失日期"),
+    "manager": ("account manager", "客户经理"), "tags": ("tags", "标签"),
+    "opt_out": ("opt-outs", "退订"), "tenure_days": ("tenure (days)", "在网天数"),
+    "tier": ("tier", "等级"), "stage": ("stage", "生命周期阶段"),
+    "days_to_birthday": ("days to birthday", "距生日天数"),
+    "event.id": ("event id", "事件编号"), "event.type": ("event type", "事件类型"),
+    "event.customer_id": ("event customer", "事件客户"), "event.at": ("event time", "事件时间"),
+}
+
+
+def field_label(name: str, lang: str) -> str:
+    """A field's name in `lang` ("en" or "zh"); declared attributes and event data keep
+    their own names, without the `attr.` / `event.data.` prefix."""
+    known = LABELS.get(name)
+    if known is not None:
+        return known[1] if lang == "zh" else known[0]
+    for prefix in ("attr.", "event.data."):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name

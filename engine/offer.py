@@ -24,6 +24,7 @@ from engine.formats import Format, listing
 from engine.playbook import MAX_VERSION, content_hash
 from engine.schemas import IDENTIFIER, Integer, Number, Text, checked_parts
 from engine.source import Source, load_yaml
+from engine.suggest import did_you_mean
 from engine.values import parse_date
 
 LANGUAGES = ("zh", "en")  # every string a person reads exists in both
@@ -112,7 +113,8 @@ def placeholders(script: str) -> list[str]:
 def _channel_problems(source: Source, doc: Mapping[str, Any], config: Config) -> list[Problem]:
     channels = doc.get("channels")
     known = offer_channels(config)
-    return [source.at(["channels", i], f"unknown channel {name!r} (expected one of the "
+    return [source.at(["channels", i], f"unknown channel {name!r}"
+                                       f"{did_you_mean(str(name), known)} (expected one of the "
                                        f"channels or contact_channels in {config.path}: "
                                        f"{', '.join(known) or 'none declared'})")
             for i, name in enumerate(channels if isinstance(channels, list) else [])

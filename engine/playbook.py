@@ -29,6 +29,7 @@ from engine.policy import CLASSES, SALES
 from engine.schedule import problem as schedule_problem
 from engine.schemas import IDENTIFIER, Duration, Integer, Number, Text, checked_parts
 from engine.source import PathKey, Source, load_yaml, plain
+from engine.suggest import did_you_mean
 from engine.values import CONDITION_UNITS
 from engine.variant import Variant, VariantSchema
 from engine.workflow import Workflow
@@ -255,7 +256,8 @@ class _Checks:
     def event_type(self, path: list[PathKey], name: Any) -> None:
         if isinstance(name, str) and name not in self.config.events:
             known = ", ".join(self.config.events) or "none declared"
-            self.fail(path, f"unknown event type {name!r} (expected one of the events in "
+            self.fail(path, f"unknown event type {name!r}{did_you_mean(name, self.config.events)}"
+                            f" (expected one of the events in "
                             f"{self.config.path}: {known})")
 
     def trigger(self, workflows: Mapping[str, Workflow | None]) -> None:
@@ -271,7 +273,8 @@ class _Checks:
         if not isinstance(name, str):
             return
         if name not in workflows:
-            self.fail(["workflow"], f"unknown workflow {name!r} (expected one of: "
+            self.fail(["workflow"], f"unknown workflow {name!r}{did_you_mean(name, workflows)} "
+                                    f"(expected one of: "
                                     f"{', '.join(sorted(workflows)) or 'none loaded'})")
             return
         workflow = workflows[name]
@@ -303,7 +306,8 @@ class _Checks:
         for j, name in enumerate(names if isinstance(names, list) else []):
             if isinstance(name, str) and name not in offers:
                 self.fail(["steps", i, "offers", j], (
-                    f"unknown offer {name!r} (expected one of the offers in rules/offers/: "
+                    f"unknown offer {name!r}{did_you_mean(name, offers)} "
+                    f"(expected one of the offers in rules/offers/: "
                     f"{', '.join(sorted(offers)) or 'none loaded'})"))
 
     def steps(self, offers: Collection[str] | None) -> None:
@@ -317,7 +321,8 @@ class _Checks:
             channel = step.get("channel")
             if isinstance(channel, str) and channel not in self.config.channels:
                 self.fail(["steps", i, "channel"], (
-                    f"unknown channel {channel!r} (expected one of the channels in "
+                    f"unknown channel {channel!r}{did_you_mean(channel, self.config.channels)} "
+                    f"(expected one of the channels in "
                     f"{self.config.path}: {', '.join(self.config.channels) or 'none declared'})"))
             if offers is not None:
                 self.step_offers(i, step.get("offers"), offers)

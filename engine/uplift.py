@@ -84,6 +84,22 @@ def uplift(
     )
 
 
+WORKS = "works"
+HARMS = "harms"
+NO_DIFFERENCE = "no difference"
+
+
+def reading(verdict: str, absolute: float | None) -> str:
+    """The verdict as the people who decide read it: `works` (treatment converted more, and
+    the test can tell), `harms` (less, and it can tell), `no difference` (the test cannot
+    tell the groups apart), `too small to tell` (too few customers for the test)."""
+    if verdict == SIGNIFICANT and absolute is not None and absolute != 0:
+        return WORKS if absolute > 0 else HARMS
+    if verdict == NOT_SIGNIFICANT:
+        return NO_DIFFERENCE
+    return TOO_SMALL
+
+
 def _check(n: int, conversions: int, group: str) -> None:
     if n < 0:
         raise ValidationError(f"must be 0 or more, got {n}", field=group)

@@ -3,6 +3,7 @@ the versions tickets ran on with the diff between two of them."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from adapters.http.auth import allow
@@ -165,7 +166,12 @@ def list_versions(playbook_id: str) -> Any:
 @allow("read")
 def diff_versions(playbook_id: str, a: int, b: int) -> Any:
     """What changed from version `a` to `b`, as the designer wrote it (comments included):
-    a unified diff of the two stored texts."""
-    with state().transaction() as conn:
+    a unified diff of the two stored texts, the same change as side-by-side `rows`, and
+    `audience`: what each version selects now (both swept at the same instant)."""
+    st = state()
+    with st.transaction() as conn:
         found = versions.diff(conn, playbook_id, a, b)
-    return {"playbook": playbook_id, "from": a, "to": b, "diff": found.text}
+        effect = designer.audience_effect(conn, st.config, st.library, playbook_id, (a, b),
+                                          st.now())
+    return {"playbook": playbook_id, "from": a, "to": b, "diff": found.text,
+            "rows": [dataclasses.asdict(row) for row in found.rows], "audience": effect}

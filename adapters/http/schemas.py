@@ -107,6 +107,12 @@ class DiffOut(Out):
     from_version = fields.Integer(data_key="from")
     to_version = fields.Integer(data_key="to")
     diff = fields.String(metadata={"description": "unified diff of the stored YAML texts"})
+    rows = fields.List(fields.Dict(), metadata={
+        "description": "side by side: {kind: equal|changed|added|removed|gap, old_no, old, "
+                       "new_no, new, hidden}; a gap row stands for `hidden` unchanged lines"})
+    audience = fields.List(fields.Dict(), metadata={
+        "description": "per version: {version, matched, treatment, control} swept now at one "
+                       "instant, or {version, error} when its text no longer validates"})
 
 
 class ValidateOut(Out):

@@ -22,14 +22,16 @@ from sqlalchemy.engine import Connection
 from adapters.db.engines import load_customer, load_customers
 from adapters.db.schema import events, tasks, tickets
 from adapters.evaluation.history import control_rate
+from adapters.tickets import versions
 from adapters.tickets.sweep import REPLAY_WINDOW, sweep
 from engine.config import Config
 from engine.customer import facts
-from engine.errors import NotFound
+from engine.errors import NotFound, ValidationError
 from engine.evaluate import holds
 from engine.explain import explain_playbook, render_text, task_story
+from engine.library import Library
 from engine.offer import Offer
-from engine.playbook import Playbook
+from engine.playbook import Playbook, parse_playbook
 from engine.power import power_of
 from engine.selection import Selection
 
@@ -157,3 +159,27 @@ def _last_event(conn: Connection, playbook: Playbook, customer_id: str,
                events.c.at > at - REPLAY_WINDOW, events.c.at <= at)
         .order_by(events.c.at.desc()).limit(1)).mappings().first()
     return dict(row) if row else None
+
+
+def audience_effect(conn: Connection, config: Config, library: Library, playbook_id: str,
+                    wanted: Sequence[int], at: dt.datetime) -> list[dict[str, Any]]:
+    """What a change does to the audience: each stored version's selection swept at the
+    same instant `at` ("v1 selected 19, v2 52"); `matched` is audience and not exclude,
+    before cooldown and holdout. A version whose text no longer validates (the config
+    changed since) says why instead of counting. NotFound naming a version not stored."""
+    texts = {v: versions.text(conn, playbook_id, v) for v in dict.fromkeys(wanted)}
+    found = []
+    for version, text in texts.items():
+        loaded = library.playbooks.get(playbook_id)
+        try:
+            playbook = (loaded if loaded is not None and loaded.text == text
+                        else parse_playbook(text, f"{playbook_id}@v{version}", config,
+                                            library.workflows))
+        except ValidationError as exc:
+            found.append({"version": version, "error": exc.message})
+            continue
+        selection = sweep(conn, playbook, config, at)
+        found.append({"version": version, "matched": len(selection.matched),
+                      "treatment": len(selection.treatment),
+                      "control": len(selection.control)})
+    return found

@@ -14,7 +14,7 @@ import datetime as dt
 import io
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -93,8 +93,10 @@ def _with_units(found: dict[str, Any] | None) -> dict[str, Any] | None:
     return found
 
 
-def charts(ticket: Mapping[str, Any]) -> dict[str, bytes]:
-    """PNG charts by name; only those the results have data for."""
+def charts(ticket: Mapping[str, Any],
+           only: Collection[str] | None = None) -> dict[str, bytes]:
+    """PNG charts by name; only those the results have data for (and, given `only`, only
+    those named: the console's ticket page draws the uplift and the timeline inline)."""
     found = ticket.get("results") or {}
     drawn: dict[str, bytes] = {}
     plans: list[tuple[str, Callable[[Figure, Any], None], Any]] = []
@@ -107,6 +109,8 @@ def charts(ticket: Mapping[str, Any]) -> dict[str, bytes]:
     if found.get("funnel"):
         plans.append(("funnel", _funnel_chart, found["funnel"]))
     for name, draw, data in plans:
+        if only is not None and name not in only:
+            continue
         fig = Figure(figsize=(7.2, 3.4), dpi=110)  # not pyplot: no global state across threads
         draw(fig, data)
         fig.tight_layout()
@@ -116,16 +120,23 @@ def charts(ticket: Mapping[str, Any]) -> dict[str, bytes]:
     return drawn
 
 
-def html(ticket: Mapping[str, Any], sources: Mapping[str, str]) -> str:
-    """The page; `sources` maps chart names to what an <img src> should hold."""
+def html(ticket: Mapping[str, Any], sources: Mapping[str, str], back: str | None = None) -> str:
+    """The page; `sources` maps chart names to what an <img src> should hold; `back`, a link
+    to the page the reader came from (the console's ticket page)."""
     return _env.get_template("ticket.html").render(t=ticket, r=ticket.get("results") or {},
-                                                   charts=sources, stages=FUNNEL[1:])
+                                                   charts=sources, stages=FUNNEL[1:],
+                                                   back=back)
 
 
-def page(ticket: Mapping[str, Any]) -> str:
+def data_uris(ticket: Mapping[str, Any], only: Collection[str] | None = None) -> dict[str, str]:
+    """The charts as data: URIs, for a page that embeds them."""
+    return {name: "data:image/png;base64," + base64.b64encode(png).decode()
+            for name, png in charts(ticket, only).items()}
+
+
+def page(ticket: Mapping[str, Any], back: str | None = None) -> str:
     """One self-contained page: charts embedded as data: URIs."""
-    return html(ticket, {name: "data:image/png;base64," + base64.b64encode(png).decode()
-                         for name, png in charts(ticket).items()})
+    return html(ticket, data_uris(ticket), back)
 
 
 def write(ticket: Mapping[str, Any], out: Path) -> list[Path]:

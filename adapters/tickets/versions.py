@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,14 +31,30 @@ class StoredVersion:
 
 
 @dataclass(frozen=True)
+class DiffRow:
+    """One row of the side-by-side view: the old line and the new line beside it (None where
+    a side has no line), `kind` one of equal, changed, added, removed, or `gap` for the
+    `hidden` unchanged lines left out there."""
+
+    kind: str
+    old_no: int | None = None
+    old: str | None = None
+    new_no: int | None = None
+    new: str | None = None
+    hidden: int = 0
+
+
+@dataclass(frozen=True)
 class VersionDiff:
     """What changed from version `a` to `b` as the designer wrote it (comments included):
-    the lines of a unified diff, without their line ends."""
+    the lines of a unified diff, without their line ends, and the same change as rows of
+    old | new for a side-by-side view."""
 
     playbook: str
     a: int
     b: int
     lines: list[str]
+    rows: list[DiffRow] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -82,7 +98,36 @@ def diff(conn: Connection, playbook_id: str, a: int, b: int) -> VersionDiff:
     texts = _texts(conn, playbook_id, (a, b))
     lines = difflib.unified_diff(texts[a].splitlines(), texts[b].splitlines(),
                                  f"{playbook_id}@v{a}", f"{playbook_id}@v{b}", lineterm="")
-    return VersionDiff(playbook_id, a, b, list(lines))
+    return VersionDiff(playbook_id, a, b, list(lines),
+                       side_by_side(texts[a].splitlines(), texts[b].splitlines()))
+
+
+CONTEXT = 3  # unchanged lines shown around each change, as in the unified diff
+
+
+def side_by_side(old: list[str], new: list[str]) -> list[DiffRow]:
+    """The change as rows old | new (difflib's opcodes): a replaced block pairs its lines in
+    order, the longer side's extra lines facing nothing; unchanged stretches beyond CONTEXT
+    lines of a change become one `gap` row saying how many lines it hides."""
+    rows: list[DiffRow] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    shown_to = 0  # old lines before this index are shown or reported as a gap
+    for group in matcher.get_grouped_opcodes(CONTEXT):
+        if group[0][1] > shown_to:
+            rows.append(DiffRow("gap", hidden=group[0][1] - shown_to))
+        for tag, i1, i2, j1, j2 in group:
+            for k in range(max(i2 - i1, j2 - j1)):
+                i, j = i1 + k, j1 + k
+                o = old[i] if i < i2 else None
+                n = new[j] if j < j2 else None
+                kind = ("equal" if tag == "equal" else "changed" if o is not None
+                        and n is not None else "removed" if n is None else "added")
+                rows.append(DiffRow(kind, i + 1 if o is not None else None, o,
+                                    j + 1 if n is not None else None, n))
+        shown_to = group[-1][2]
+    if rows and shown_to < len(old):
+        rows.append(DiffRow("gap", hidden=len(old) - shown_to))
+    return rows
 
 
 def _texts(conn: Connection, playbook_id: str, wanted: tuple[int, ...]) -> dict[int, str]:

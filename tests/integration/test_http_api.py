@@ -107,6 +107,11 @@ def test_customers_upsert_read_and_explain(api: Api) -> None:
     assert (c1["arpu"], c1["tags"]) == (350.0, [])
     explained = api.call("GET", "/customers/c1/explain?playbook=winback&at=2026-11-20").json
     assert explained["customer"] == "c1" and explained["playbooks"][0]["playbook"] == "winback"
+    # the conditions in words beside the rule syntax; the exclusion said negated, ok = kept
+    exclude = explained["playbooks"][0]["exclude"]
+    assert exclude["condition"] == "tags contains do_not_winback" and exclude["held"] is False
+    assert exclude["text"] == {"en": "not tagged do_not_winback", "zh": "未带有标签 do_not_winback"}
+    assert exclude["ok"] is True
     assert api.call("GET", "/customers/nobody").status_code == 404
     assert api.call("GET", "/customers/c1/explain?playbook=../config.yaml").status_code == 404
 

@@ -93,6 +93,12 @@ def test_two_planned_versions_are_listed_and_diffed(server: Server, rules: Path)
     assert lines[:2] == ["--- winback@v2", "+++ winback@v3"]
     changed = {line for line in lines[2:] if line[:1] in "+-"}
     assert changed == {"-version: 2", "+version: 3", "-priority: 40", "+priority: 45"}
+    rows = diff.json["rows"]  # the same change side by side
+    assert {(r["old"], r["new"]) for r in rows if r["kind"] == "changed"} == {
+        ("version: 2", "version: 3"), ("priority: 40", "priority: 45")}
+    effect = diff.json["audience"]  # priority changes nobody's selection
+    assert [e["version"] for e in effect] == [2, 3]
+    assert effect[0]["matched"] == effect[1]["matched"]
     same = server.call("GET", "/playbooks/winback/versions/3/diff/3")
     assert same.status_code == 200 and same.json["diff"] == ""
 

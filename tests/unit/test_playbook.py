@@ -116,7 +116,34 @@ def test_structure_and_condition_problems_come_together(config: Config,
     with pytest.raises(ValidationError) as caught:
         parse_playbook(text, "m.yaml", config, library.workflows)
     assert [(p.line, p.message.split(":")[0]) for p in caught.value.problems] == \
-        [(1, "title"), (2, "titel"), (5, "unknown field 'teir' (known")]
+        [(1, "title"), (2, "titel"), (5, "unknown field 'teir' — did you mean 'tier'? (known")]
+
+
+@pytest.mark.parametrize(("before", "after", "expected"), [
+    ("tier: {in", "teir: {in", "unknown field 'teir' — did you mean 'tier'?"),
+    ("[gold, diamond]", "[gold, diamnd]", "unknown tier 'diamnd' — did you mean 'diamond'?"),
+    ("channel: sms", "channel: smss", "unknown channel 'smss' — did you mean 'sms'?"),
+    ("workflow: standard", "workflow: standart",
+     "unknown workflow 'standart' — did you mean 'standard'?"),
+    ("steps:", "goal: {event: plan_reactivatd, within: 30d}\nsteps:",
+     "unknown event type 'plan_reactivatd' — did you mean 'plan_reactivated'?"),
+    ("template: t}", "template: t, offers: [prepay_186]}",
+     "unknown offer 'prepay_186' — did you mean 'prepay_168'?"),
+])
+def test_an_unknown_name_comes_with_the_closest_known_ones(
+        config: Config, library: Library, before: str, after: str, expected: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_playbook(MINIMAL.replace(before, after), "m.yaml", config, library.workflows,
+                       offers=library.offers)
+    assert any(expected in p.message for p in caught.value.problems), caught.value.problems
+
+
+def test_nothing_is_suggested_when_no_known_name_is_close(config: Config,
+                                                          library: Library) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_playbook(MINIMAL.replace("channel: sms", "channel: fax"), "m.yaml", config,
+                       library.workflows)
+    assert "did you mean" not in caught.value.problems[0].message
 
 
 def test_hash_ignores_comments_quoting_order_and_style(config: Config,

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import ValidationError
-from engine.uplift import uplift
+from engine.uplift import reading, uplift
 
 # Newcombe (1998), Statistics in Medicine 17:873-890, table II, method 10 (hybrid score).
 NEWCOMBE_TABLE_II = [
@@ -174,3 +174,16 @@ def test_the_interval_covers_the_true_difference_at_small_rates(
             if result.low <= p1 - p0 <= result.high:
                 covered += w1[x1] * w0[x0]
     assert covered >= 0.94
+
+
+@pytest.mark.parametrize(("counts", "expected"), [
+    ((1000, 200, 1000, 100), "works"),
+    ((1000, 100, 1000, 200), "harms"),
+    ((1000, 105, 1000, 100), "no difference"),
+    ((10, 3, 10, 0), "too small to tell"),
+    ((10, 3, 0, 0), "too small to tell"),
+])
+def test_the_verdict_in_the_words_people_decide_with(counts: tuple[int, int, int, int],
+                                                     expected: str) -> None:
+    u = uplift(*counts)
+    assert reading(u.verdict, u.absolute) == expected

@@ -23,7 +23,7 @@ from adapters.http.contract import query_args
 from adapters.http.state import state
 from adapters.tickets import designer, planning, promotion, versions
 from engine.errors import Conflict, NotFound, Problem, ValidationError
-from engine.playbook import parse_playbook
+from engine.playbook import Playbook, parse_playbook
 from engine.policy_fit import policy_warnings
 from engine.values import given_instant
 
@@ -60,10 +60,13 @@ def playbook_page(playbook_id: str) -> str:
         diff = None if va is None or vb is None else versions.diff(conn, playbook_id, va, vb)
         contest = promotion.contest(conn, st.config, st.library, playbook_id, st.now())
         read = readouts.charted(conn, playbook_id)
+        effect = None if diff is None else designer.audience_effect(
+            conn, st.config, st.library, playbook_id, (diff.a, diff.b), st.now())
     if installed is None and not stored:
         raise NotFound(f"unknown playbook {playbook_id!r}")
     return render_template("console/playbook.html", id=playbook_id, installed=installed,
-                           versions=stored, runs=runs, diff=None if diff is None else diff.lines,
+                           versions=stored, runs=runs, diff=diff, effect=effect,
+                           schedule=_schedule_words(installed),
                            readouts={v: {**r, "chart": _data_uri(r["chart"])}
                                      for v, r in read.items()},
                            a=request.args.get("a"), b=request.args.get("b"),
@@ -95,6 +98,14 @@ def promote(playbook_id: str) -> Response:
 
 def _data_uri(png: bytes | None) -> str | None:
     return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def _schedule_words(playbook: Playbook | None) -> str | None:
+    """The cron of a scheduled playbook as written (cron in words belongs to another
+    change; the raw string is shown until then)."""
+    if playbook is None or not playbook.trigger.schedule:
+        return None
+    return playbook.trigger.schedule
 
 
 def _grouped(stored: list[versions.StoredVersion]) -> dict[str, list[versions.StoredVersion]]:

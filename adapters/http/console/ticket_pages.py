@@ -25,6 +25,7 @@ from adapters.tickets import queries
 from adapters.tickets import service as tickets
 from engine import ticket as tk
 from engine.errors import Invalid, ValidationError
+from engine.uplift import reading
 
 
 def _now() -> dt.datetime:
@@ -66,8 +67,28 @@ def ticket_page(ticket_id: int) -> str:
         shown = tickets.show(conn, ticket_id)
         can = inbox.may(conn, st, ticket_id, g.user)
         task_counts = task_listing.counts(conn, ticket_id)
+    results = shown.get("results") or {}
     return render_template("console/ticket.html", t=shown, can=can, levels=_levels(shown),
-                           task_counts=task_counts, results=shown.get("results") or {})
+                           task_counts=task_counts, results=results,
+                           reading=_reading(results), charts=_charts(shown, results))
+
+
+def _reading(results: dict[str, Any]) -> str | None:
+    """The verdict in the words the page leads with (engine.uplift.reading)."""
+    u = (results.get("goal") or {}).get("uplift")
+    if not isinstance(u, dict) or "verdict" not in u:
+        return None
+    return reading(u["verdict"], u.get("absolute"))
+
+
+def _charts(shown: dict[str, Any], results: dict[str, Any]) -> dict[str, str]:
+    """The report's uplift and timeline charts, inline, once the ticket is evaluated and
+    closed (its results are final; interim ones are in the report)."""
+    if shown["state"] != "closed" or not results.get("goal"):
+        return {}
+    from adapters.tickets import report  # matplotlib: loaded when a chart is drawn
+
+    return report.data_uris({"results": results}, only=("uplift", "timeline"))
 
 
 @bp.get("/tickets/<int:ticket_id>/report")
@@ -80,7 +101,8 @@ def report_page(ticket_id: int) -> Response:
     st = state()
     with st.transaction() as conn:
         ticket = report.gather(conn, st.config, st.library, ticket_id, _now())
-    return Response(report.page(ticket), mimetype="text/html")
+    back = url_for("console.ticket_page", ticket_id=ticket_id)
+    return Response(report.page(ticket, back), mimetype="text/html")
 
 
 def _levels(shown: dict[str, Any]) -> list[dict[str, Any]]:
