@@ -74,7 +74,7 @@ customers = sa.Table(
     sa.Column("opt_out", text_c()),
     sa.Column("attrs", JSONDoc),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    # Migration 0019: the phone a result reported wrong (reason code with `bad_phone`); the
+    # Migration 0020: the phone a result reported wrong (reason code with `bad_phone`); the
     # contact policy stops phone channels while `phone` still equals it, so an import that
     # brings a different phone clears the flag without anyone touching it.
     sa.Column("bad_phone", text_c()),
@@ -217,7 +217,7 @@ audit = sa.Table(
     sa.Column("reason", sa.Text),
 )
 
-# Migration 0019: what happened to a task besides its state, one row per task and act (a
+# Migration 0020: what happened to a task besides its state, one row per task and act (a
 # supervisor's reassignment, 转派): who, as which role, when, from which route and channel to
 # which. Append-only, like `audit` for tickets.
 task_audit = sa.Table(
@@ -285,7 +285,7 @@ tasks = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
     sa.Column("retry_of", sa.Integer),
     sa.Column("step_rules", JSONDoc),
-    # Migration 0019: the result's reason code (config.yaml `result_reasons`), to count,
+    # Migration 0020: the result's reason code (config.yaml `result_reasons`), to count,
     # sort and export results by.
     sa.Column("reason", text_c(32)),
     # Dispatch asks: which tasks of a channel are due?

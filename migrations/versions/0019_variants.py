@@ -6,7 +6,7 @@ N: ..."), which the version history shows.
 Written by hand like 0001-0018; tests/integration/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
-Revision ID: 0019_variants
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-05
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_variants"
+revision = "0019"
 down_revision = "0018"
 branch_labels = None
 depends_on = None

@@ -5,8 +5,8 @@ reassignment, 转派): who, as which role, when, from which route and channel to
 Written by hand like 0001-0018; tests/integration/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
-Revision ID: 0019_supervise
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-05
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_supervise"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
