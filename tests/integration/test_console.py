@@ -224,8 +224,11 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     assert 'id="approve"' not in dong.text(page)  # level 1 is not the director's
     shown = lena.text(page)
     assert 'id="approve"' in shown and "manager_call" in shown and "d01" in shown
+    assert 'id="approval-card"' in shown and "Waiting for level 1 (campaign_lead)." in shown
     assert lena.post(page + "/approve", {"comment": "checked"}).status_code == 303
-    assert "Approved." in lena.text(page)
+    after = lena.text(page)  # two levels: the first approval is not "Approved."
+    assert "Approved." not in after and "now waits for level 2 (director)" in after
+    assert "Waiting for level 2 (director)." in after
     assert 'id="approve"' not in lena.text(page)
     assert dong.post(page + "/approve", {"comment": "ok"}).status_code == 303
     ticket = console.ticket(console.swept)
