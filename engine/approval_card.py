@@ -41,14 +41,38 @@ def build(*, rehearsal: Mapping[str, Any], playbook: Playbook, workflow: Workflo
     what = _what(playbook, offers)
     when = _when(rehearsal, playbook, policy)
     return {
-        "who": who, "what": what, "when": when,
+        "title": playbook.title, "who": who, "what": what, "when": when,
         "cost": _cost(rehearsal, playbook, channel_costs, offers),
         "overlap": {"customers": sum(int(o["customers"]) for o in overlap),
                     "tickets": [dict(o) for o in overlap]},
         "levels": _why(workflow, levels, who, what, playbook.id),
         "last_result": dict(last_result) if last_result else None,
         "standing": _standing(playbook, workflow),
+        "trigger": trigger_of(playbook),
     }
+
+
+def trigger_of(playbook: Playbook) -> dict[str, Any]:
+    """What starts the playbook, in parts a page puts into words: a schedule read from the
+    usual cron forms (daily, on some weekdays, monthly on a day; anything else keeps its
+    cron text), an event, or contacts on some channels."""
+    trigger = playbook.trigger
+    if trigger.event:
+        return {"kind": "event", "event": trigger.event}
+    if trigger.contact:
+        return {"kind": "contact", "channels": list(trigger.contact)}
+    cron = trigger.schedule or ""
+    parts = cron.split()
+    out: dict[str, Any] = {"kind": "schedule", "cron": cron, "every": None}
+    if len(parts) == 5 and parts[0].isdigit() and parts[1].isdigit() and parts[3] == "*":
+        out["at"] = f"{int(parts[1]):02d}:{int(parts[0]):02d}"
+        if parts[2] == "*" and parts[4] == "*":
+            out["every"] = "day"
+        elif parts[2] == "*":
+            out.update(every="week", days=parts[4])
+        elif parts[4] == "*" and parts[2].isdigit():
+            out.update(every="month", day=int(parts[2]))
+    return out
 
 
 def _who(rehearsal: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,10 +24,11 @@ from engine.library import Library
 OVERLAP_TICKETS = 10  # the card names this many overlapping tickets, largest first
 
 
-def card(conn: Connection, config: Config, library: Library,
-         ticket_id: int) -> dict[str, Any] | None:
+def card(conn: Connection, config: Config, library: Library, ticket_id: int,
+         full: bool = True) -> dict[str, Any] | None:
     """The card; None when the ticket's playbook version or workflow can no longer be read
-    (a ticket is still shown without its card)."""
+    (a ticket is still shown without its card). Not `full` (the inbox's rows): without the
+    overlap and the last result, the two queries a list of tickets would repeat."""
     row = ticket_row(conn, ticket_id)
     workflow = library.workflows.get(row.workflow)
     try:
@@ -40,8 +41,9 @@ def card(conn: Connection, config: Config, library: Library,
         rehearsal=row.rehearsal or {}, playbook=playbook, workflow=workflow, levels=row.levels,
         channel_costs={name: ch.cost for name, ch in config.channels.items()},
         offers=library.offers, policy=config.policy,
-        overlap=overlap(conn, ticket_id) if row.state in ("planned", "approved") else [],
-        last_result=last_result(conn, row.playbook, ticket_id))
+        overlap=overlap(conn, ticket_id) if full and row.state in ("planned", "approved")
+        else [],
+        last_result=last_result(conn, row.playbook, ticket_id) if full else None)
 
 
 def overlap(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:

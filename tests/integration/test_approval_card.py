@@ -121,3 +121,18 @@ def test_the_api_ticket_carries_the_card(db_url: str, config: Config) -> None:
         assert {c["channel"] for c in card["when"]["channels"]} == {"outbound_call", "email"}
     finally:
         state.dispose()
+
+
+def test_a_ticket_with_nobody_to_contact_is_closed_with_its_reason(
+        engine: Engine, config: Config, library: Library) -> None:
+    with engine.begin() as conn:  # winback wants churned customers: there are none
+        shown = service.plan(conn, config, library, library.playbooks["winback"], AT,
+                             "manual", "pat")
+        standing = service.plan(conn, config, library, library.playbooks["retention_inbound"],
+                                AT, "contact", "system")
+    assert shown is not None and standing is not None
+    assert shown["state"] == "cancelled" and shown["next_level"] is None
+    assert shown["cancel_reason"] == "empty audience: nobody to contact (0 matched)"
+    assert [(a["action"], a["actor"], a["to"]) for a in shown["audit"]] == [
+        ("plan", "pat", "planned"), ("close_empty", "system", "cancelled")]
+    assert standing["state"] == "planned"  # a standing ticket waits for its events

@@ -32,7 +32,16 @@ AT = dt.datetime(2026, 6, 1, 1, 0, tzinfo=dt.UTC)  # 09:00 in Asia/Shanghai: the
 USERS = {"lena": ["campaign_lead"], "dong": ["director"], "pat": ["designer", "campaign_lead"],
          "vic": ["viewer"], "mia": ["manager:m01"], "crm": ["adapter"], "root": ["admin"]}
 CUSTOMERS = [{"id": f"d{i:02d}", "name": f"Customer {i}", "joined_on": "2019-01-01",
-              "arpu": 350 + i, "manager": f"m0{i % 3}"} for i in range(12)]
+              "arpu": 350 + i, "manager": f"m0{i % 3}", "contract_end": None}
+             for i in range(12)]
+
+
+def _silvers(today: dt.date) -> list[dict[str, Any]]:
+    """Silver customers whose contracts end within renewal's 60 days of `today`: pat's
+    renewal ticket needs somebody to contact, or it is closed at once instead of waiting."""
+    return [{"id": f"s{i:02d}", "name": f"Silver {i}", "joined_on": "2019-01-01", "arpu": 100,
+             "manager": None, "contract_end": (today + dt.timedelta(days=30)).isoformat()}
+            for i in range(3)]
 DRAFT = (ROOT / "rules" / "high_value_upsell.yaml").read_text().replace(
     "playbook: high_value_upsell", "playbook: hv_trial")
 
@@ -101,7 +110,8 @@ def console(db_url: str, config: Config) -> Iterator[Console]:
         set_password(conn, "lena", "correct horse battery")
     client = app.test_client()
     auth = {"Authorization": f"Bearer {tokens['crm']}"}
-    assert client.post("/customers", json=CUSTOMERS, headers=auth).status_code == 200
+    loaded = client.post("/customers", json=CUSTOMERS + _silvers(now.date()), headers=auth)
+    assert loaded.status_code == 200, loaded.json
     with state.engine.begin() as conn:
         opened = tickets.sweep_all(conn, config, state.library, AT)
     swept = next(t["id"] for t in opened if t["playbook"] == "high_value_upsell")
@@ -458,7 +468,7 @@ def test_inbox_pages_keep_their_filters(console: Console,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from adapters.http.console import inbox
 
-    monkeypatch.setattr(inbox, "PAGE", 3)
+    monkeypatch.setattr(inbox, "PAGE", 2)  # empty sweeps are closed: three tickets wait
     vic = console.browser("vic")
     seen: list[str] = []
     path = "/console/?state=planned"
@@ -472,7 +482,7 @@ def test_inbox_pages_keep_their_filters(console: Console,
     with console.state.engine.connect() as conn:
         planned, _ = tickets.listing(conn, state="planned", now=dt.datetime.now(dt.UTC),
                                      cursor=None, limit=100)
-    assert seen == [str(t["id"]) for t in planned] and len(seen) > 3
+    assert seen == [str(t["id"]) for t in planned] and len(seen) > 2
 
 
 def test_a_diff_between_two_stored_versions(console: Console) -> None:
