@@ -83,6 +83,7 @@ class _NotifierSchema(Strict):
 
 
 DEFAULT_MISFIRE_GRACE = dt.timedelta(hours=1)
+DEFAULT_REHEARSAL_MAX_AGE = dt.timedelta(hours=6)
 _TYPE = fields.String(validate=validate.OneOf(sorted(DECLARABLE_TYPES)))
 # Team names are how the shipped playbooks already spell owners (retention-team).
 TEAM = validate.Regexp(r"^[a-z][a-z0-9_-]*$", error="expected a team name of [a-z][a-z0-9_-]*")
@@ -96,6 +97,12 @@ class _ConsoleSchema(Strict):
     # Sites whose pages may frame the compact customer view (a CRM's pop-up): scheme, host
     # and port only, as CSP `frame-ancestors` names them.
     embed_origins = fields.List(fields.String(validate=ORIGIN), load_default=list)
+
+
+class _ApprovalSchema(Strict):
+    # A rehearsal older than this is run again when a ticket is opened for a decision
+    # (adapters/tickets/recheck.py), as is one older than the last customer change.
+    rehearsal_max_age = Duration("smhdw", load_default=DEFAULT_REHEARSAL_MAX_AGE)
 
 
 class _ConfigSchema(Strict):
@@ -126,6 +133,7 @@ class _ConfigSchema(Strict):
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
     contact_policy = fields.Nested(PolicySchema, load_default=dict)
     console = fields.Nested(_ConsoleSchema, load_default=dict)
+    approval = fields.Nested(_ApprovalSchema, load_default=dict)
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
@@ -176,6 +184,7 @@ class Config:
     global_control: float = 0.0  # share of customers no marketing playbook contacts
     embed_origins: tuple[str, ...] = ()  # may frame /console/customers/<id>/compact
     folders: Folders = field(default_factory=Folders)  # the library's; not from config.yaml
+    rehearsal_max_age: dt.timedelta = DEFAULT_REHEARSAL_MAX_AGE  # approval.rehearsal_max_age
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -266,7 +275,9 @@ def parse_config(text: str, file: str) -> Config:
                   teams={name: frozenset(t["members"]) for name, t in data["teams"].items()},
                   contact_channels=tuple(dict.fromkeys(data["contact_channels"])),
                   global_control=data["global_control"],
-                  embed_origins=tuple(data["console"].get("embed_origins", ())))
+                  embed_origins=tuple(data["console"].get("embed_origins", ())),
+                  rehearsal_max_age=data["approval"].get("rehearsal_max_age",
+                                                         DEFAULT_REHEARSAL_MAX_AGE))
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],

@@ -180,7 +180,17 @@ def policy_preview(conn: Connection, config: Config, playbook: Playbook,
                 for channel, n in sorted(going.items())
                 if (limit := policy.rules(channel).capacity) is not None}
     return {"tasks": len(rows), "suppressed": dict(suppressed), "held": dict(held),
-            "beats": len(beaten), "capacity": capacity, "going": dict(sorted(going.items()))}
+            "beats": len(beaten), "capacity": capacity, "going": dict(sorted(going.items())),
+            "suppressed_by_channel": _by_channel(rows)}
+
+
+def _by_channel(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Suppressed tasks per channel and reason: what a re-rehearsal's changes are told by."""
+    found: dict[str, Counter[str]] = {}
+    for row in rows:
+        if row["state"] != tk.PENDING:
+            found.setdefault(row["channel"], Counter())[row["detail"]["reason"]] += 1
+    return {channel: dict(n) for channel, n in sorted(found.items())}
 
 
 def _sample(conn: Connection, config: Config, playbook: Playbook, selection: Selection,

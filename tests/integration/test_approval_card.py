@@ -136,3 +136,23 @@ def test_a_ticket_with_nobody_to_contact_is_closed_with_its_reason(
     assert [(a["action"], a["actor"], a["to"]) for a in shown["audit"]] == [
         ("plan", "pat", "planned"), ("close_empty", "system", "cancelled")]
     assert standing["state"] == "planned"  # a standing ticket waits for its events
+
+
+def test_a_stale_rehearsal_is_run_again_and_says_what_changed(
+        engine: Engine, config: Config, library: Library) -> None:
+    from adapters.tickets import recheck
+
+    upsell = _plan(engine, config, library, "high_value_upsell")
+    with engine.connect() as conn:
+        assert recheck.recheck(conn, config, library, upsell, AT) is None  # fresh
+    running = _plan(engine, config, library, "renewal")  # its tasks now claim the customers
+    with engine.begin() as conn:
+        service.approve(conn, config, library, running, LEAD, "ok", AT)
+    later = AT + config.rehearsal_max_age + dt.timedelta(minutes=1)
+    with engine.connect() as conn:
+        since = recheck.recheck(conn, config, library, upsell, later)
+        treated = service.show(conn, upsell)["rehearsal"]["treatment"]
+    assert since is not None and since["why"] == "age" and since["changed"]
+    calls = next(c for c in since["changes"] if c["channel"] == "outbound_call")
+    assert calls["before"] == treated and calls["after"] < treated
+    assert sum(calls["reasons"].values()) == treated - calls["after"]

@@ -235,6 +235,9 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     shown = lena.text(page)
     assert 'id="approve"' in shown and "manager_call" in shown and "d01" in shown
     assert 'id="approval-card"' in shown and "Waiting for level 1 (campaign_lead)." in shown
+    # swept months before the page's now: rehearsed again for the decision
+    assert 'id="since-planning"' in shown and "older than allowed" in shown
+    assert 'id="since-planning"' not in console.browser("vic").text(page)  # no decision
     assert lena.post(page + "/approve", {"comment": "checked"}).status_code == 303
     after = lena.text(page)  # two levels: the first approval is not "Approved."
     assert "Approved." not in after and "now waits for level 2 (director)" in after
@@ -263,6 +266,7 @@ def test_a_double_click_on_approve_is_one_approval_said_in_the_page_language(
     power = console.ticket(console.swept)["power"]
     assert 'id="power"' in shown and "可检测效果（80% 检验功效）" in shown
     assert ("样本不足" in shown) == power["under_powered"]
+    assert "审批要点" in shown and "已重新演练" in shown and "等待第 1 级" in shown
     for _ in range(2):
         assert lena.post(page + "/approve", {"comment": "ok", "level": "1"}).status_code == 303
     assert "您已批准过。" in lena.text(page)

@@ -22,7 +22,7 @@ from adapters.http.contract import query_args
 from adapters.http.state import state
 from adapters.tasks import listing as task_listing
 from adapters.tickets import card as approval
-from adapters.tickets import queries
+from adapters.tickets import queries, recheck
 from adapters.tickets import service as tickets
 from engine import ticket as tk
 from engine.errors import Invalid, ValidationError
@@ -68,9 +68,12 @@ def ticket_page(ticket_id: int) -> str:
         can = inbox.may(conn, st, ticket_id, g.user)
         task_counts = task_listing.counts(conn, ticket_id)
         card = approval.card(conn, st.config, st.library, ticket_id)
+        # opened for a decision: a stale rehearsal is run again (approval.rehearsal_max_age)
+        since = recheck.recheck(conn, st.config, st.library, ticket_id, _now()) \
+            if can["decide"] else None
     return render_template("console/ticket.html", t=shown, can=can, levels=_levels(shown),
                            task_counts=task_counts, results=shown.get("results") or {},
-                           card=card)
+                           card=card, since=since)
 
 
 @bp.get("/tickets/<int:ticket_id>/report")
