@@ -258,11 +258,14 @@ def test_a_double_click_on_approve_is_one_approval_said_in_the_page_language(
     shown = lena.text(page)
     form = shown.split('id="decide"')[0].rsplit("<form", 1)[1] + shown.split('id="decide"')[1]
     assert 'class="decide busy-once"' in shown and 'data-busy="处理中…"' in shown
-    assert 'name="level" value="1"' in form and "form.busy-once" in shown
-    assert "b.disabled = true" in shown
+    assert 'name="level" value="1"' in form and 'src="/console/assets/busy.js"' in shown
+    script = console.browser("lena").get("/console/assets/busy.js")
+    assert "form.busy-once" in script.get_data(as_text=True)
+    assert "b.disabled = true" in script.get_data(as_text=True)
+    script.close()
     title = shown.split("<title>")[1].split("</title>")[0]
     assert title.startswith(f"#{console.swept} ") and "function" not in title
-    assert shown.count("form.busy-once") == 1  # the script once, in the page, not the title
+    assert shown.count("busy.js") == 1  # the script once, in the head, not the title
     power = console.ticket(console.swept)["power"]
     assert 'id="power"' in shown and "可检测效果（80% 检验功效）" in shown
     assert ("样本不足" in shown) == power["under_powered"]
