@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers
+from adapters.tasks import listing
 from adapters.tickets import card as approval
 from adapters.tickets import service
 from engine import approval_card
@@ -156,3 +157,10 @@ def test_a_stale_rehearsal_is_run_again_and_says_what_changed(
     calls = next(c for c in since["changes"] if c["channel"] == "outbound_call")
     assert calls["before"] == treated and calls["after"] < treated
     assert sum(calls["reasons"].values()) == treated - calls["after"]
+    director = User("dora", frozenset({"director"}))
+    with engine.begin() as conn:  # once it runs: its suppressed tasks by channel and reason
+        service.approve(conn, config, library, upsell, LEAD, "ok", later)
+        service.approve(conn, config, library, upsell, director, "ok", later)
+    with engine.connect() as conn:
+        shown = listing.suppressed_reasons(conn, upsell)
+    assert sum(shown.get("outbound_call", {}).values()) == treated - calls["after"]

@@ -67,13 +67,14 @@ def ticket_page(ticket_id: int) -> str:
         shown = tickets.show(conn, ticket_id)
         can = inbox.may(conn, st, ticket_id, g.user)
         task_counts = task_listing.counts(conn, ticket_id)
+        reasons = task_listing.suppressed_reasons(conn, ticket_id) if task_counts else {}
         card = approval.card(conn, st.config, st.library, ticket_id)
         # opened for a decision: a stale rehearsal is run again (approval.rehearsal_max_age)
         since = recheck.recheck(conn, st.config, st.library, ticket_id, _now()) \
             if can["decide"] else None
     return render_template("console/ticket.html", t=shown, can=can, levels=_levels(shown),
                            task_counts=task_counts, results=shown.get("results") or {},
-                           card=card, since=since)
+                           card=card, since=since, reasons=reasons)
 
 
 @bp.get("/tickets/<int:ticket_id>/report")
