@@ -90,6 +90,7 @@ class _NotifierSchema(Strict):
 
 
 DEFAULT_MISFIRE_GRACE = dt.timedelta(hours=1)
+DEFAULT_REHEARSAL_MAX_AGE = dt.timedelta(hours=6)
 _TYPE = fields.String(validate=validate.OneOf(sorted(DECLARABLE_TYPES)))
 # Team names are how the shipped playbooks already spell owners (retention-team).
 TEAM = validate.Regexp(r"^[a-z][a-z0-9_-]*$", error="expected a team name of [a-z][a-z0-9_-]*")
@@ -104,6 +105,12 @@ class _ConsoleSchema(Strict):
     # Sites whose pages may frame the compact customer view (a CRM's pop-up): scheme, host
     # and port only, as CSP `frame-ancestors` names them.
     embed_origins = fields.List(fields.String(validate=ORIGIN), load_default=list)
+
+
+class _ApprovalSchema(Strict):
+    # A rehearsal older than this is run again when a ticket is opened for a decision
+    # (adapters/tickets/recheck.py), as is one older than the last customer change.
+    rehearsal_max_age = Duration("smhdw", load_default=DEFAULT_REHEARSAL_MAX_AGE)
 
 
 class _ConfigSchema(Strict):
@@ -136,6 +143,7 @@ class _ConfigSchema(Strict):
     console = fields.Nested(_ConsoleSchema, load_default=dict)
     supervision = fields.Nested(SupervisionSchema, load_default=dict)
     result_reasons = fields.Nested(ReasonsSchema, load_default=dict)
+    approval = fields.Nested(_ApprovalSchema, load_default=dict)
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
@@ -188,6 +196,7 @@ class Config:
     folders: Folders = field(default_factory=Folders)  # the library's; not from config.yaml
     supervision: Supervision = field(default_factory=Supervision)  # teams' managers, SLAs
     reasons: ResultReasons = field(default_factory=ResultReasons)  # result reason codes
+    rehearsal_max_age: dt.timedelta = DEFAULT_REHEARSAL_MAX_AGE  # approval.rehearsal_max_age
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -282,7 +291,9 @@ def parse_config(text: str, file: str) -> Config:
                   global_control=data["global_control"],
                   embed_origins=tuple(data["console"].get("embed_origins", ())),
                   supervision=build_supervision(data["supervision"], data["teams"]),
-                  reasons=build_reasons(data["result_reasons"]))
+                  reasons=build_reasons(data["result_reasons"]),
+                  rehearsal_max_age=data["approval"].get("rehearsal_max_age",
+                                                         DEFAULT_REHEARSAL_MAX_AGE))
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],

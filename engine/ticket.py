@@ -32,6 +32,10 @@ TRANSITIONS: Mapping[tuple[str, str], str] = {
     ("planned", "reject"): "rejected",
     ("planned", "cancel"): "cancelled",
     ("planned", "supersede"): "cancelled",
+    # A ticket with nobody to contact is not put to approvers: the system ends it at once,
+    # its reason saying why (empty_audience_reason). Standing tickets are exempt: their
+    # audience is whoever the coming events bring.
+    ("planned", "close_empty"): "cancelled",
     # An approval past its deadline stays planned; the self-move puts the escalation on record.
     ("planned", "escalate"): "planned",
     ("approved", "start"): "executing",
@@ -194,6 +198,13 @@ def cancel(ticket: Ticket, user: User, reason: str,
                         f"{', '.join((*CANCELLERS, *sorted(roles)))}, or to have planned it")
     role = allowed[0] if allowed else "planner"
     return transition(ticket, "cancel", user.name, role, at, reason)
+
+
+def empty_audience_reason(matched: int, suppressed: Mapping[str, int]) -> str:
+    """Why a ticket was closed without asking anyone: who matched, and what removed them."""
+    removed = ", ".join(f"{n} {reason}" for reason, n in sorted(suppressed.items()) if n)
+    said = f"empty audience: nobody to contact ({matched} matched"
+    return said + (f"; suppressed: {removed})" if removed else ")")
 
 
 def approval_deadline(ticket: Ticket, sla_approve: dt.timedelta) -> dt.datetime:

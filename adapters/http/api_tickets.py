@@ -27,6 +27,7 @@ from adapters.http.schemas import (
     TicketsQuery,
 )
 from adapters.http.state import state
+from adapters.tickets import card as approval
 from adapters.tickets import service as tickets
 from engine.errors import Conflict, Invalid
 from engine.values import given_instant
@@ -84,8 +85,11 @@ def plan_ticket(body: dict[str, Any]) -> Any:
 @blp.alt_response(200, schema=TicketDetailOut, success=True)
 @allow("read")
 def show_ticket(ticket_id: int) -> Any:
-    with state().transaction() as conn:
-        return tickets.show(conn, ticket_id)
+    """The ticket with its rehearsal, audit trail, results and approval card."""
+    st = state()
+    with st.transaction() as conn:
+        return {**tickets.show(conn, ticket_id),
+                "card": approval.card(conn, st.config, st.library, ticket_id)}
 
 
 @blp.route("/<int:ticket_id>/approve", methods=["POST"])

@@ -238,6 +238,11 @@ class TicketOut(Out):
 
 class TicketDetailOut(TicketOut):
     rehearsal = fields.Dict(allow_none=True)
+    card = fields.Dict(allow_none=True, metadata={
+        "description": "the approval card (engine/approval_card.py): who, what, when, cost, "
+                       "overlap with executing tickets, why each level applies, the last "
+                       "measured result, and for a standing ticket what approving starts; "
+                       "null when the ticket's playbook version cannot be read"})
     audit = fields.List(fields.Dict())
     results = fields.Dict(allow_none=True)
 

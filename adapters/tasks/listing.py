@@ -116,3 +116,16 @@ def counts(conn: Connection, ticket_id: int) -> dict[str, dict[str, int]]:
             .group_by(tasks.c.channel, tasks.c.state).order_by(tasks.c.channel)):
         found.setdefault(channel, {})[task_state] = n
     return found
+
+
+def suppressed_reasons(conn: Connection, ticket_id: int) -> dict[str, dict[str, int]]:
+    """A ticket's suppressed tasks by channel and reason (frequency cap, opted out, …): what
+    its ticket page shows beside the card's promise once it runs."""
+    reason = tasks.c.detail["reason"].as_string()
+    found: dict[str, dict[str, int]] = {}
+    for channel, why, n in conn.execute(
+            sa.select(tasks.c.channel, reason, sa.func.count())
+            .where(tasks.c.ticket_id == ticket_id, tasks.c.state == "suppressed")
+            .group_by(tasks.c.channel, reason).order_by(tasks.c.channel)):
+        found.setdefault(channel, {})[why or "unknown"] = n
+    return found

@@ -25,7 +25,7 @@ import logging
 import os
 import smtplib
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -37,6 +37,7 @@ from adapters.channels.base import signature
 from adapters.db.engines import begin_writes
 from adapters.db.schema import approvals, notices, tickets
 from adapters.tickets.store import approvals_of, domain_ticket, record_change, warnings_of
+from engine import approval_card
 from engine import ticket as tk
 from engine.config import Notifier as NotifierConfig
 from engine.errors import ValidationError
@@ -58,13 +59,20 @@ class Notice:
     deadline: dt.datetime | None
     url: str
     warnings: tuple[str, ...] = ()  # what the approver must weigh (store.warnings_of)
+    card: Mapping[str, Any] | None = None  # the approval card (adapters/tickets/card.py)
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "ticket_id": self.ticket_id,
                 "playbook": self.playbook, "version": self.version, "level": self.level,
                 "role": self.role,
                 "deadline": self.deadline.isoformat() if self.deadline else None,
-                "url": self.url, "warnings": list(self.warnings)}
+                "url": self.url, "warnings": list(self.warnings),
+                "summary": self.summary, "card": dict(self.card) if self.card else None}
+
+    @property
+    def summary(self) -> str | None:
+        """The card in one line: who, what, how long, what it costs, overlap."""
+        return approval_card.summary(self.card) if self.card else None
 
     @property
     def subject(self) -> str:
@@ -74,6 +82,9 @@ class Notice:
 
 
 Send = Callable[[Notice], None]  # raises on failure; the notice is retried next tick
+# The approval card of a ticket, read in the sender's connection (adapters.tickets.card.card
+# with the config and library bound); without one a notice carries no card.
+CardOf = Callable[[Connection, int], Mapping[str, Any] | None]
 
 
 def log_sender(notice: Notice) -> None:
@@ -91,8 +102,9 @@ def smtp_sender(config: NotifierConfig) -> Send:
         mail["From"], mail["To"], mail["Subject"] = config.sender, to, notice.subject
         deadline = notice.deadline.isoformat() if notice.deadline else "none"
         warned = "".join(f"Warning: {w}\n" for w in notice.warnings)
+        said = f"Card: {notice.summary}\n" if notice.summary else ""
         mail.set_content(f"{notice.subject}.\n\nRole: {notice.role}\nDeadline: {deadline}\n"
-                         f"{warned}Open the ticket: {notice.url}\n")
+                         f"{said}{warned}Open the ticket: {notice.url}\n")
         with smtplib.SMTP(config.host or "", config.port, timeout=config.timeout) as smtp:
             smtp.send_message(mail)
 
@@ -127,13 +139,14 @@ def make_sender(config: NotifierConfig, clock: Callable[[], float]) -> Send:
     return log_sender
 
 
-def notify(engine: Engine, config: NotifierConfig, send: Send, now: dt.datetime) -> int:
+def notify(engine: Engine, config: NotifierConfig, send: Send, now: dt.datetime,
+           card_of: CardOf | None = None) -> int:
     """Decide the notices due at `now`, then send every undelivered one; returns how many
     went out."""
     with engine.begin() as conn:
         decide(conn, now)
     sent = 0
-    for notice in pending(engine, config):
+    for notice in pending(engine, config, card_of):
         try:
             send(notice)
         except Exception as exc:  # any failure of the channel: keep it, retry next tick
@@ -190,7 +203,8 @@ def _record(conn: Connection, ticket_id: int, level: tk.Level, kind: str,
     return True
 
 
-def pending(engine: Engine, config: NotifierConfig) -> list[Notice]:
+def pending(engine: Engine, config: NotifierConfig,
+            card_of: CardOf | None = None) -> list[Notice]:
     """Undelivered notices of levels still waiting: once a level is decided (or the ticket
     has moved on), telling its approvers it waits would be wrong, so those are never sent."""
     decided = sa.exists().where(approvals.c.ticket_id == notices.c.ticket_id,
@@ -202,6 +216,8 @@ def pending(engine: Engine, config: NotifierConfig) -> list[Notice]:
              .order_by(notices.c.id))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
+        cards = {r.ticket_id: card_of(conn, r.ticket_id) for r in rows} if card_of else {}
     return [Notice(r.id, r.kind, r.ticket_id, r.playbook, r.version, r.level, r.role,
                    r.deadline, config.ticket_url(r.ticket_id),
-                   tuple(w["message"] for w in warnings_of(r.rehearsal or {}))) for r in rows]
+                   tuple(w["message"] for w in warnings_of(r.rehearsal or {})),
+                   cards.get(r.ticket_id)) for r in rows]

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +35,7 @@ from adapters.tickets import execution
 from engine import policy as pol
 from engine import task as tk
 from engine.config import Config
-from engine.customer import facts, tier_of
+from engine.customer import Customer, facts, tier_of
 from engine.errors import Conflict
 from engine.explain import explain_playbook
 from engine.offer import Offer, check_offer_versions
@@ -121,6 +121,7 @@ def tiers_of(conn: Connection, config: Config, ids: Sequence[str]) -> set[str]:
 def rehearsal(conn: Connection, config: Config, playbook: Playbook, selection: Selection,
               at: dt.datetime, sample_size: int) -> dict[str, Any]:
     channels: dict[str, int] = {}
+    records = load_customers(conn, config, list(selection.treatment))
     for step in playbook.steps:
         channels[step.channel] = channels.get(step.channel, 0) + selection.steps.get(step.id, 0)
     return {
@@ -131,7 +132,9 @@ def rehearsal(conn: Connection, config: Config, playbook: Playbook, selection: S
         "steps": {step.id: selection.steps.get(step.id, 0) for step in playbook.steps},
         "channels": channels,
         "variants": variant_counts(playbook, selection.treatment),
-        "contact_policy": policy_preview(conn, config, playbook, selection.treatment, at),
+        "contact_policy": policy_preview(conn, config, playbook, selection.treatment, at,
+                                         records),
+        "profile": profile(config, records.values(), at),
         "contact_class": playbook.contact_class,
         "exempt": pol.exemption(playbook.contact_class),
         "power": dataclasses.asdict(power_of(len(selection.treatment), len(selection.control),
@@ -155,15 +158,30 @@ def variant_counts(playbook: Playbook, treatment: Sequence[str]) -> dict[str, An
         {"name": v.name, "weight": v.weight, "treatment": counts[v.name]} for v in step.variants]}
 
 
+def profile(config: Config, records: Iterable[Customer], at: dt.datetime) -> dict[str, Any]:
+    """How many of the treatment are in each tier and lifecycle stage (the approval card's
+    who), counted where the rehearsal has the customers loaded anyway."""
+    today = config.today(at)
+    tiers: Counter[str] = Counter()
+    stages: Counter[str] = Counter()
+    for customer in records:
+        seen = facts(customer, today, config.tiers, config.lifecycle)
+        tiers[str(seen.get("tier"))] += 1
+        stages[str(seen.get("stage"))] += 1
+    return {"tiers": dict(tiers.most_common()), "stages": dict(stages.most_common())}
+
+
 def policy_preview(conn: Connection, config: Config, playbook: Playbook,
-                   treatment: Sequence[str], at: dt.datetime) -> dict[str, Any] | None:
+                   treatment: Sequence[str], at: dt.datetime,
+                   records: Mapping[str, Customer] | None = None) -> dict[str, Any] | None:
     """What the contact policy would do to the tasks if the ticket started at `at`: tasks
     suppressed and held by reason, planned tasks of other playbooks it would beat, and the
     days each channel's capacity needs. None without a policy."""
     policy = config.policy
     if not (policy.caps or policy.arbitration or policy.channels):
         return None
-    records = load_customers(conn, config, list(treatment))
+    if records is None:
+        records = load_customers(conn, config, list(treatment))
     today = config.today(at)
     rows = []
     for customer in records.values():
@@ -180,7 +198,17 @@ def policy_preview(conn: Connection, config: Config, playbook: Playbook,
                 for channel, n in sorted(going.items())
                 if (limit := policy.rules(channel).capacity) is not None}
     return {"tasks": len(rows), "suppressed": dict(suppressed), "held": dict(held),
-            "beats": len(beaten), "capacity": capacity}
+            "beats": len(beaten), "capacity": capacity, "going": dict(sorted(going.items())),
+            "suppressed_by_channel": _by_channel(rows)}
+
+
+def _by_channel(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Suppressed tasks per channel and reason: what a re-rehearsal's changes are told by."""
+    found: dict[str, Counter[str]] = {}
+    for row in rows:
+        if row["state"] != tk.PENDING:
+            found.setdefault(row["channel"], Counter())[row["detail"]["reason"]] += 1
+    return {channel: dict(n) for channel, n in sorted(found.items())}
 
 
 def _sample(conn: Connection, config: Config, playbook: Playbook, selection: Selection,

@@ -31,6 +31,7 @@ from adapters.db.outage import Backoff, Sleep, detail, unreachable
 from adapters.db.schema import scheduler_lease
 from adapters.db.schema import tickets as ticket_table
 from adapters.evaluation import snapshots
+from adapters.tickets import card as approval
 from adapters.tickets import daily as event_matches
 from adapters.tickets import due
 from adapters.tickets import notices as notify
@@ -112,7 +113,10 @@ class Scheduler:
                 tickets.advance(conn, self.config, self.library, now)
                 self._plan_standing(conn, self.library, now)
                 event_matches.plan_days(conn, self.config, self.library, now)
-            notify.notify(self.engine, self.config.notifier, self.send, now)
+            library = self.library
+            notify.notify(self.engine, self.config.notifier, self.send, now,
+                          lambda conn, ticket_id: approval.card(conn, self.config, library,
+                                                                ticket_id))
             snapshots.monthly(self.engine, self.config, now)  # the churn model's history
 
     def _plan_standing(self, conn: Connection, library: Library, now: dt.datetime) -> None:

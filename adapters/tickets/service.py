@@ -8,6 +8,7 @@ adapters.tickets.store.record_change, so each writes exactly one audit row.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -99,11 +100,21 @@ def plan(conn: Connection, config: Config, library: Library, playbook: Playbook,
                 rehearsal=rehearsal)
             _members(conn, ticket_id, selection.treatment, selection.control,
                      selection.suppressed)
+            if not selection.treatment and not workflow.standing:
+                _close_empty(conn, dataclasses.replace(moved, id=ticket_id), rehearsal, at)
     except IntegrityError:
         if _swept(conn, playbook.id, key):
             return None
         raise
     return show(conn, ticket_id)
+
+
+def _close_empty(conn: Connection, ticket: tk.Ticket, rehearsal: Mapping[str, Any],
+                 at: dt.datetime) -> None:
+    """Nobody to contact: end the ticket now rather than ask approvers to judge nothing."""
+    reason = tk.empty_audience_reason(rehearsal["matched"], rehearsal["suppressed"])
+    moved, record = tk.transition(ticket, "close_empty", tk.SYSTEM, tk.SYSTEM, at, reason)
+    record_change(conn, moved, record, deadline=None)
 
 
 def _swept(conn: Connection, playbook_id: str, key: str) -> bool:

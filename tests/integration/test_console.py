@@ -32,7 +32,16 @@ AT = dt.datetime(2026, 6, 1, 1, 0, tzinfo=dt.UTC)  # 09:00 in Asia/Shanghai: the
 USERS = {"lena": ["campaign_lead"], "dong": ["director"], "pat": ["designer", "campaign_lead"],
          "vic": ["viewer"], "mia": ["manager:m01"], "crm": ["adapter"], "root": ["admin"]}
 CUSTOMERS = [{"id": f"d{i:02d}", "name": f"Customer {i}", "joined_on": "2019-01-01",
-              "arpu": 350 + i, "manager": f"m0{i % 3}"} for i in range(12)]
+              "arpu": 350 + i, "manager": f"m0{i % 3}", "contract_end": None}
+             for i in range(12)]
+
+
+def _silvers(today: dt.date) -> list[dict[str, Any]]:
+    """Silver customers whose contracts end within renewal's 60 days of `today`: pat's
+    renewal ticket needs somebody to contact, or it is closed at once instead of waiting."""
+    return [{"id": f"s{i:02d}", "name": f"Silver {i}", "joined_on": "2019-01-01", "arpu": 100,
+             "manager": None, "contract_end": (today + dt.timedelta(days=30)).isoformat()}
+            for i in range(3)]
 DRAFT = (ROOT / "rules" / "high_value_upsell.yaml").read_text().replace(
     "playbook: high_value_upsell", "playbook: hv_trial")
 
@@ -101,7 +110,8 @@ def console(db_url: str, config: Config) -> Iterator[Console]:
         set_password(conn, "lena", "correct horse battery")
     client = app.test_client()
     auth = {"Authorization": f"Bearer {tokens['crm']}"}
-    assert client.post("/customers", json=CUSTOMERS, headers=auth).status_code == 200
+    loaded = client.post("/customers", json=CUSTOMERS + _silvers(now.date()), headers=auth)
+    assert loaded.status_code == 200, loaded.json
     with state.engine.begin() as conn:
         opened = tickets.sweep_all(conn, config, state.library, AT)
     swept = next(t["id"] for t in opened if t["playbook"] == "high_value_upsell")
@@ -228,8 +238,14 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     assert 'id="approve"' not in dong.text(page)  # level 1 is not the director's
     shown = lena.text(page)
     assert 'id="approve"' in shown and "manager_call" in shown and "d01" in shown
+    assert 'id="approval-card"' in shown and "Waiting for level 1 (campaign_lead)." in shown
+    # swept months before the page's now: rehearsed again for the decision
+    assert 'id="since-planning"' in shown and "older than allowed" in shown
+    assert 'id="since-planning"' not in console.browser("vic").text(page)  # no decision
     assert lena.post(page + "/approve", {"comment": "checked"}).status_code == 303
-    assert "Approved." in lena.text(page)
+    after = lena.text(page)  # two levels: the first approval is not "Approved."
+    assert "Approved." not in after and "now waits for level 2 (director)" in after
+    assert "Waiting for level 2 (director)." in after
     assert 'id="approve"' not in lena.text(page)
     assert dong.post(page + "/approve", {"comment": "ok"}).status_code == 303
     ticket = console.ticket(console.swept)
@@ -246,14 +262,18 @@ def test_a_double_click_on_approve_is_one_approval_said_in_the_page_language(
     shown = lena.text(page)
     form = shown.split('id="decide"')[0].rsplit("<form", 1)[1] + shown.split('id="decide"')[1]
     assert 'class="decide busy-once"' in shown and 'data-busy="处理中…"' in shown
-    assert 'name="level" value="1"' in form and "form.busy-once" in shown
-    assert "b.disabled = true" in shown
+    assert 'name="level" value="1"' in form and 'src="/console/assets/busy.js"' in shown
+    script = console.browser("lena").get("/console/assets/busy.js")
+    assert "form.busy-once" in script.get_data(as_text=True)
+    assert "b.disabled = true" in script.get_data(as_text=True)
+    script.close()
     title = shown.split("<title>")[1].split("</title>")[0]
     assert title.startswith(f"#{console.swept} ") and "function" not in title
-    assert shown.count("form.busy-once") == 1  # the script once, in the page, not the title
+    assert shown.count("busy.js") == 1  # the script once, in the head, not the title
     power = console.ticket(console.swept)["power"]
     assert 'id="power"' in shown and "可检测效果（80% 检验功效）" in shown
     assert ("样本不足" in shown) == power["under_powered"]
+    assert "审批要点" in shown and "已重新演练" in shown and "等待第 1 级" in shown
     for _ in range(2):
         assert lena.post(page + "/approve", {"comment": "ok", "level": "1"}).status_code == 303
     assert "您已批准过。" in lena.text(page)
@@ -479,7 +499,7 @@ def test_inbox_pages_keep_their_filters(console: Console,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from adapters.http.console import inbox
 
-    monkeypatch.setattr(inbox, "PAGE", 3)
+    monkeypatch.setattr(inbox, "PAGE", 2)  # empty sweeps are closed: three tickets wait
     vic = console.browser("vic")
     seen: list[str] = []
     path = "/console/?state=planned"
@@ -493,7 +513,7 @@ def test_inbox_pages_keep_their_filters(console: Console,
     with console.state.engine.connect() as conn:
         planned, _ = tickets.listing(conn, state="planned", now=dt.datetime.now(dt.UTC),
                                      cursor=None, limit=100)
-    assert seen == [str(t["id"]) for t in planned] and len(seen) > 3
+    assert seen == [str(t["id"]) for t in planned] and len(seen) > 2
 
 
 def test_a_diff_between_two_stored_versions(console: Console) -> None:

@@ -242,5 +242,7 @@ def test_mail_goes_to_the_role_with_the_ticket_link(engine: sa.Engine, config: C
         assert recipients == ["leads@example.cn"] and mail["To"] == "leads@example.cn"
         assert "awaits your approval" in mail["Subject"]
         text = mail.get_body().get_content()  # type: ignore[union-attr]
+        # the approval card in a line: these are standing tickets, so what approving starts
+        assert "Card: standing: approving starts an ongoing stream of same-day" in text
         links += [w for w in text.split() if w.startswith(f"{BASE}/tickets/")]
     assert sorted(links) == [f"{BASE}/tickets/{i}" for i in ids]

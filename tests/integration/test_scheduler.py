@@ -86,7 +86,9 @@ def test_a_tick_is_swept_once_even_across_a_handover(
     first.tick()
     clock.now += dt.timedelta(minutes=1, seconds=5)  # the 09:00 job runs at 09:00:05
     opened = first.sweep("winback")
-    assert opened is not None and opened["state"] == "planned"
+    # no customers here: the ticket is ended at once, not put to approvers
+    assert opened is not None and opened["state"] == "cancelled"
+    assert opened["cancel_reason"].startswith("empty audience: nobody to contact")
     assert second.sweep("winback") is None  # not the leader: does nothing
     clock.now += TTL + dt.timedelta(seconds=20)  # the leader died; same cron tick still
     second.tick()

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from adapters.http.console.access import permitted
 from adapters.http.state import State
+from adapters.tickets import card as approval
 from adapters.tickets import queries
 from adapters.tickets import service as tickets
 from adapters.tickets.store import approvals_of, domain_ticket, planned_playbook, ticket_row
@@ -62,8 +63,9 @@ def _allowed(rule: Any, *args: Any) -> bool:
 
 def awaiting(conn: Connection, st: State, user: User,
              now: dt.datetime) -> list[dict[str, Any]]:
-    """Planned tickets whose next level this user may decide, overdue first, then by
-    deadline."""
+    """Planned tickets whose next level this user may decide, ranked: overdue first, then
+    by deadline, then the larger audience first; each with its approval card (without the
+    overlap) for the row's trigger, channels, cost and why it needs this level."""
     planned, _ = tickets.listing(conn, state="planned", now=now, cursor=None,
                                  limit=PLANNED_AT_MOST)
     mine = []
@@ -74,8 +76,12 @@ def awaiting(conn: Connection, st: State, user: User,
             item["overdue"] = bool(item["deadline"]) and (
                 dt.datetime.fromisoformat(item["deadline"]) < now)
             item["waiting_role"] = level["role"]
+            item["card"] = approval.card(conn, st.config, st.library, item["id"], full=False)
+            item["why"] = next((lv for lv in (item["card"] or {}).get("levels", ())
+                                if lv["level"] == item["next_level"]), None)
             mine.append(item)
-    return sorted(mine, key=lambda t: (not t["overdue"], t["deadline"] or "", t["id"]))
+    return sorted(mine, key=lambda t: (not t["overdue"], t["deadline"] or "~",
+                                       -t["audience"]["treatment"], t["id"]))
 
 
 def browse(conn: Connection, config: Config, *, state: str | None, playbook: str | None,

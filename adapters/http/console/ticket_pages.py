@@ -21,7 +21,8 @@ from adapters.http.console.queries import InboxQuery
 from adapters.http.contract import query_args
 from adapters.http.state import state
 from adapters.tasks import listing as task_listing
-from adapters.tickets import queries
+from adapters.tickets import card as approval
+from adapters.tickets import queries, recheck
 from adapters.tickets import service as tickets
 from engine import ticket as tk
 from engine.errors import Invalid, ValidationError
@@ -67,10 +68,16 @@ def ticket_page(ticket_id: int) -> str:
         shown = tickets.show(conn, ticket_id)
         can = inbox.may(conn, st, ticket_id, g.user)
         task_counts = task_listing.counts(conn, ticket_id)
+        reasons = task_listing.suppressed_reasons(conn, ticket_id) if task_counts else {}
+        card = approval.card(conn, st.config, st.library, ticket_id)
+        # opened for a decision: a stale rehearsal is run again (approval.rehearsal_max_age)
+        since = recheck.recheck(conn, st.config, st.library, ticket_id, _now()) \
+            if can["decide"] else None
     results = shown.get("results") or {}
     return render_template("console/ticket.html", t=shown, can=can, levels=_levels(shown),
                            task_counts=task_counts, results=results,
-                           reading=_reading(results), charts=_charts(shown, results))
+                           reading=_reading(results), charts=_charts(shown, results),
+                           card=card, since=since, reasons=reasons)
 
 
 def _reading(results: dict[str, Any]) -> str | None:
@@ -120,8 +127,18 @@ def approve(ticket_id: int) -> Response:
     with st.transaction(write=True) as conn:
         shown = tickets.approve(conn, st.config, st.library, ticket_id, g.user, comment,
                                 _now(), _level())
-    flash(_("Already approved by you.") if shown["repeat"] else _("Approved."), "ok")
+    flash(_("Already approved by you.") if shown["repeat"] else _approved(shown), "ok")
     return _back(ticket_id)
+
+
+def _approved(shown: dict[str, Any]) -> str:
+    """After a level that leaves others to go the ticket is not approved yet: say which
+    level it now waits for, not "Approved."."""
+    waiting = next((lv for lv in shown["levels"] if lv["level"] == shown["next_level"]), None)
+    if shown["state"] == "planned" and waiting is not None:
+        return _("Your level is approved; the ticket now waits for level %(n)s (%(role)s).",
+                 n=waiting["level"], role=waiting["role"])
+    return _("Approved.")
 
 
 @bp.post("/tickets/<int:ticket_id>/reject")
