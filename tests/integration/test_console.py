@@ -343,7 +343,7 @@ def test_library_diff_and_explain(console: Console) -> None:
     listed = vic.text("/console/playbooks")
     assert "high_value_upsell" in listed
     assert "contact on hotline, store, online" in listed  # retention_inbound's trigger
-    assert "v1" in vic.text("/console/playbooks/high_value_upsell")
+    assert "v2" in vic.text("/console/playbooks/high_value_upsell")
     assert vic.get("/console/playbooks/high_value_upsell?a=1&b=7").status_code == 404
     assert vic.get("/console/playbooks/nope").status_code == 404
     explained = vic.text("/console/explain?customer=d01&playbook=high_value_upsell&at=2026-06-01")

@@ -38,7 +38,7 @@ def _version_2(config: Config, tmp_path: Path) -> Library:
     shutil.copytree(ROOT / "rules" / "offers", rules / "offers")  # winback names an offer
     text = (ROOT / "rules" / "winback.yaml").read_text()
     (rules / "winback.yaml").write_text(
-        text.replace("version: 2", "version: 3").replace("WB50", "WB80"))
+        text.replace("version: 3", "version: 4").replace("WB50", "WB80"))
     return load_library(with_rules(config, rules))
 
 
@@ -108,7 +108,7 @@ def test_http_history(api: Api, config: Config) -> None:
     reply = api.call("GET", "/playbooks/winback/history", "designer")
     assert reply.status_code == 200
     (version,) = reply.json["versions"]
-    assert version["version"] == 2 and version["tickets"][0]["id"] == ticket_id
+    assert version["version"] == 3 and version["tickets"][0]["id"] == ticket_id
     assert version["pooled"]["verdict"] == version["tickets"][0]["verdict"]
     credit = version["offers"]["rows"][0]
     assert credit["customers"]["handled"] == 1 and credit["contacts"]["handled"] == 2
