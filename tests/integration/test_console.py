@@ -342,7 +342,7 @@ def test_library_diff_and_explain(console: Console) -> None:
     vic = console.browser("vic")
     listed = vic.text("/console/playbooks")
     assert "high_value_upsell" in listed
-    assert "contact on hotline, store, online" in listed  # retention_inbound's trigger
+    assert "when the customer contacts us on hotline, store, online" in listed  # retention_inbound
     assert "v2" in vic.text("/console/playbooks/high_value_upsell")
     assert vic.get("/console/playbooks/high_value_upsell?a=1&b=7").status_code == 404
     assert vic.get("/console/playbooks/nope").status_code == 404
@@ -417,7 +417,7 @@ def test_the_desk_hides_and_refuses_tasks_no_call_can_change(console: Console) -
     refused = mia.post(f"/console/desk/customers/{owner[mine[0]]}/call",
                        {**hidden, f"task:{mine[0]}": "accepted"})
     assert refused.status_code == 409
-    assert "该任务处于“被抑制”状态，不能记录结果。" in refused.get_data(as_text=True)
+    assert "该任务处于“暂不触达”状态，不能记录结果。" in refused.get_data(as_text=True)
     with console.state.engine.connect() as conn:
         after = conn.execute(sa.select(tasks).where(tasks.c.id == mine[0])).one()
         stored = conn.scalar(sa.select(sa.func.count()).select_from(events).where(
@@ -479,10 +479,10 @@ def test_a_diff_between_two_stored_versions(console: Console) -> None:
         text = conn.scalar(sa.select(playbook_versions.c.text).where(
             playbook_versions.c.playbook == "high_value_upsell"))
         conn.execute(playbook_versions.insert().values(
-            playbook="high_value_upsell", version=2, hash="0" * 64,
+            playbook="high_value_upsell", version=3, hash="0" * 64,
             text=text.replace("holdout: 0.05", "holdout: 0.10"),
             loaded_at=dt.datetime.now(dt.UTC)))
-    page = console.browser("vic").text("/console/playbooks/high_value_upsell?a=1&b=2")
+    page = console.browser("vic").text("/console/playbooks/high_value_upsell?a=2&b=3")
     assert '<span class="del">-holdout: 0.05</span>' in page
     assert '<span class="add">+holdout: 0.10</span>' in page
 

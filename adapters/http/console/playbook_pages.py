@@ -55,7 +55,8 @@ def playbook_page(playbook_id: str) -> str:
         va, vb = args.get("a"), args.get("b")
         diff = None if va is None or vb is None else versions.diff(conn, playbook_id, va, vb)
     if installed is None and not stored:
-        raise NotFound(f"unknown playbook {playbook_id!r}")
+        raise NotFound(f"unknown playbook {playbook_id!r}", code="playbook.not_found",
+                       params={"playbook": playbook_id})
     return render_template("console/playbook.html", id=playbook_id, installed=installed,
                            versions=stored, runs=runs, diff=None if diff is None else diff.lines,
                            a=request.args.get("a"), b=request.args.get("b"),
