@@ -14,6 +14,7 @@ import re
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from markupsafe import Markup
 
 _PATH = re.compile(r"^(?P<path>[A-Za-z_][\w.\[\]-]*): (?P<rest>.+)$", re.DOTALL)
 # (shape, sentence): the shape's named groups are the sentence's parameters. First match wins.
@@ -65,18 +66,22 @@ SHAPES: tuple[tuple[re.Pattern[str], LazyString], ...] = tuple(
     ))
 
 
-def problem_words(message: str) -> str:
-    """`message` (an engine problem, maybe `path: ...`) in the reader's language."""
+def problem_words(message: str) -> Markup:
+    """`message` (an engine problem, maybe `path: ...`) in the reader's language; the path
+    into the YAML is code (`<code>steps.0.channel</code>`), the same in every language."""
     locale = get_locale()
-    if locale is None or locale.language == "en":
-        return message
     path, rest = "", message
     if (found := _PATH.match(message)) and not _whole(message):
-        path, rest = found.group("path") + ": ", found.group("rest")
-    for shape, sentence in SHAPES:
-        if match := shape.match(rest):
-            return path + str(sentence) % match.groupdict()
-    return message
+        path, rest = found.group("path"), found.group("rest")
+    spelled = rest
+    if locale is not None and locale.language != "en":
+        for shape, sentence in SHAPES:
+            if match := shape.match(rest):
+                spelled = str(sentence) % match.groupdict()
+                break
+    if not path:
+        return Markup("{}").format(spelled)
+    return Markup("<code>{}</code>: {}").format(path, spelled)
 
 
 def _whole(message: str) -> bool:

@@ -60,7 +60,7 @@ def test_each_version_lists_its_tickets_and_a_pooled_uplift(engine: Engine, conf
                          ("b0003", "store", "declined", planned["id"])])
         found = history(conn, "winback")
     assert found["playbook"] == "winback"
-    assert [v["version"] for v in found["versions"]] == [2, 3]
+    assert [v["version"] for v in found["versions"]] == [3, 4]
     old, new = found["versions"]
     assert [t["id"] for t in old["tickets"]] == [first]
     assert [t["id"] for t in new["tickets"]] == [second, planned["id"]]

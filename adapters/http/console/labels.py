@@ -16,7 +16,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from adapters.http.console.i18n import channel_label
+from adapters.http.console.i18n import channel_label, state_label
 from adapters.http.messages import error_text, listed
 from adapters.http.problem_words import problem_words
 from engine.cron_words import cron_in_words
@@ -107,13 +107,48 @@ def playbook_trigger(playbook: Any) -> str:
              channels=listed([channel_label(c) for c in trigger.contact]))
 
 
+GROUP_REASONS = {
+    "cooldown": _l("in cooldown"), "opted_out": _l("opted out"),
+    "global_control": _l("global control group"),
+}
+
+
+def group_label(group: str | None) -> str:
+    """A selection group (`treatment`, `suppressed: cooldown`) as people read it."""
+    if not group:
+        return ""
+    kind, _sep, why = group.partition(":")
+    named = state_label(kind.strip())
+    return f"{named}: {_from(GROUP_REASONS, why.strip())}" if why else named
+
+
+def actor_label(actor: str | None) -> str:
+    """Who acted: a person's name as it is; the system's own actors in words."""
+    return role_label(actor) if actor in ("system", "scheduler") else (actor or "")
+
+
+def explained_trigger(text: str | None) -> str:
+    """engine.explain's trigger (`schedule 0 9 * * *`, `event x`, `contact a, b`) in words."""
+    kind, _sep, rest = (text or "").partition(" ")
+    if kind == "schedule":
+        return schedule_words(rest)
+    if kind == "event":
+        return _("on the event %(event)s", event=rest)
+    if kind == "contact":
+        return _("when the customer contacts us on %(channels)s",
+                 channels=listed([channel_label(c.strip()) for c in rest.split(",")]))
+    return text or ""
+
+
 def register(app: Flask) -> None:
     """The labels as template globals and filters (`role_label(x)`, `x|role`, ...)."""
     helpers = {"role_label": role_label, "action_label": action_label,
                "trigger_label": trigger_label, "tier_label": tier_label,
                "stage_label": stage_label, "title_of": title_of,
                "playbook_trigger": playbook_trigger, "schedule_words": schedule_words,
-               "listed": listed, "error_text": error_text, "problem_words": problem_words}
+               "listed": listed, "group_label": group_label, "actor_label": actor_label,
+               "explained_trigger": explained_trigger, "error_text": error_text,
+               "problem_words": problem_words}
     app.jinja_env.globals.update(helpers)
     app.jinja_env.filters.update(role=role_label, tier=tier_label, stage=stage_label,
                                  listed=listed)
