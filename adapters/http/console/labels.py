@@ -29,7 +29,8 @@ ROLE_LABELS = {
 }
 # engine.ticket.TRANSITIONS' actions, as the audit trail says them.
 ACTION_LABELS = {
-    "plan": _l("planned"), "approve_level": _l("approved a level"), "approve": _l("approved"),
+    "plan": _l("created the ticket"), "approve_level": _l("approved a level"),
+    "approve": _l("approved"),
     "reject": _l("rejected"), "cancel": _l("cancelled"), "supersede": _l("superseded"),
     "escalate": _l("escalated (deadline passed)"), "start": _l("started executing"),
     "evaluate": _l("started evaluating"), "close": _l("closed"),
