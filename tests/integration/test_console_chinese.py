@@ -86,3 +86,15 @@ def test_the_finder_sees_an_english_sentence_on_a_chinese_page() -> None:
     assert "Inbox" in untranslated("<h1>Inbox</h1>")
     assert "Level %(n)s" in untranslated("<b>Level 2</b>")
     assert untranslated("<h1>收件箱</h1><pre>Inbox</pre><code>missing</code>") == []
+
+
+def test_the_api_words_a_coded_error_in_the_clients_language(
+        console: Console) -> None:  # noqa: F811  (the fixture imported above)
+    client = console.app.test_client()
+    bearer = {"Authorization": f"Bearer {console.tokens['vic']}"}
+    english = client.get("/tickets/9999", headers=bearer)
+    chinese = client.get("/tickets/9999", headers={**bearer, **ZH})
+    assert english.status_code == chinese.status_code == 404
+    assert english.json["message"] == "no ticket 9999"  # as it always was
+    assert chinese.json["message"] == "没有工单 9999。"
+    assert chinese.json["code"] == "ticket.not_found" and chinese.json["params"] == {"ticket": 9999}
