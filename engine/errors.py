@@ -32,13 +32,21 @@ class Problem:
 
 
 class TendError(Exception):
-    """Base of every error a user can cause; `status` is the HTTP status it maps to."""
+    """Base of every error a user can cause; `status` is the HTTP status it maps to.
+
+    `message` is English, for logs, the CLI and API clients that read no other language.
+    An error people also read in the console carries a `code` (`ticket.not_found`) and the
+    `params` its sentence needs, so each language writes its own sentence from them
+    (adapters/http/messages.py); without a code the message is shown as it is."""
 
     status = 500
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str | None = None,
+                 params: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
+        self.params = dict(params or {})
 
 
 class ValidationError(TendError):
@@ -46,12 +54,14 @@ class ValidationError(TendError):
 
     status = 400
 
-    def __init__(self, problems: Iterable[Problem] | str, field: str = "") -> None:
-        """A list of problems, or one message (about the input `field`, if given)."""
+    def __init__(self, problems: Iterable[Problem] | str, field: str = "", *,
+                 code: str | None = None, params: Mapping[str, Any] | None = None) -> None:
+        """A list of problems, or one message (about the input `field`, if given); `code`
+        and `params` as for every TendError."""
         if isinstance(problems, str):
             problems = [Problem("", 0, 0, problems, field)]
         self.problems = sorted(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(str(p) for p in self.problems), code=code, params=params)
 
 
 class NotFound(TendError):

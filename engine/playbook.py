@@ -27,7 +27,7 @@ from engine.errors import Problem, ValidationError
 from engine.formats import EXPECTED_MAPPING, Format, choice, listing
 from engine.policy import CLASSES, SALES
 from engine.schedule import problem as schedule_problem
-from engine.schemas import IDENTIFIER, Duration, Integer, Number, Text, checked_parts
+from engine.schemas import IDENTIFIER, Duration, Integer, Number, Text, Texts, checked_parts
 from engine.source import PathKey, Source, load_yaml, plain
 from engine.suggest import did_you_mean
 from engine.values import CONDITION_UNITS
@@ -97,6 +97,13 @@ class Playbook:
     text: str
     hash: str
     contact_class: str = SALES  # `class:`: care and service are never crowded out (policy)
+    # `title: {zh: ..., en: ...}` as (language, text) pairs; empty for a plain-string title,
+    # which reads the same in every language.
+    titles: tuple[tuple[str, str], ...] = ()
+
+    def title_in(self, lang: str) -> str:
+        """The title in `lang` when the playbook gives one, else `title` (English)."""
+        return dict(self.titles).get(lang) or self.title
 
     @property
     def selector(self) -> Condition:
@@ -141,6 +148,7 @@ class _TriggerSchema(Format):
 
 
 MAX_VERSION = 2**31 - 1
+TITLE_LANGUAGES = ("zh", "en")  # the console's languages; offers' titles use the same
 
 
 class _GoalSchema(Format):
@@ -150,7 +158,7 @@ class _GoalSchema(Format):
 
 class _PlaybookSchema(Format):
     playbook = Text(required=True, validate=IDENTIFIER)
-    title = Text(required=True, validate=_NONEMPTY)
+    title = Texts(TITLE_LANGUAGES, required=True)
     version = Integer(required=True, validate=[
         validate.Range(min=1, error="expected a positive integer, got {input}"),
         validate.Range(max=MAX_VERSION,  # tickets store it in a 32-bit integer column
@@ -374,8 +382,11 @@ def _build(data: Mapping[str, Any], conditions: Mapping[tuple[PathKey, ...], Con
     trigger, goal = data["trigger"], data.get("goal")
     audience = conditions[("audience",)]
     assert audience is not None  # a failed condition is a problem, and problems raise first
+    title = data["title"]
+    titles = tuple(title.items()) if isinstance(title, dict) else ()
     return Playbook(
-        id=data["playbook"], title=data["title"], version=data["version"],
+        id=data["playbook"], title=title["en"] if titles else title, titles=titles,
+        version=data["version"],
         owner=data.get("owner"), priority=data["priority"],
         trigger=Trigger(trigger.get("schedule"), trigger.get("event"),
                         tuple(dict.fromkeys(trigger.get("contact", ())))),

@@ -52,7 +52,12 @@ def playbook_schema(config: Config, workflows: Iterable[str] = ()) -> dict[str, 
         "required": ["playbook", "title", "version", "trigger", "audience", "workflow", "steps"],
         "properties": {
             "playbook": {**_ID, "description": "unique id: [a-z0-9_-]+"},
-            "title": {"type": "string", "minLength": 1, "description": "what it is for"},
+            "title": {"description": "what it is for: one string, or {zh: ..., en: ...}",
+                      "oneOf": [{"type": "string", "minLength": 1},
+                                {"type": "object", "additionalProperties": False,
+                                 "required": ["zh", "en"],
+                                 "properties": {"zh": {"type": "string", "minLength": 1},
+                                                "en": {"type": "string", "minLength": 1}}}]},
             "version": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "description":
                         "tickets record it; bump it whenever the content changes"},
             "owner": {"type": "string", "description":

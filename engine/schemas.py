@@ -47,6 +47,32 @@ class Text(fields.Field):
         return str(value)
 
 
+class Texts(fields.Field):
+    """Words a person reads: one string, or the same in each of `languages` (`{zh: ..., en:
+    ...}`, every language given, none empty). A string comes back as it is, a mapping as a
+    dict, so the caller knows whether a translation was written."""
+
+    def __init__(self, languages: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.languages = languages
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> str | dict[str, str]:
+        spelled = " and ".join(self.languages)
+        expected = f"expected a non-empty string or {{{', '.join(self.languages)}}}"
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValidationError(expected)
+            return value
+        if not isinstance(value, Mapping):
+            raise ValidationError(f"{expected}, got {value!r}")
+        if set(value) != set(self.languages) or not all(
+                isinstance(v, str) and v.strip() for v in value.values()):
+            raise ValidationError(f"{expected}: a non-empty text in each of {spelled}, "
+                                  f"got {dict(value)!r}")
+        return {lang: str(value[lang]) for lang in self.languages}
+
+
 class Bool(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
                      **kwargs: Any) -> bool:

@@ -43,7 +43,8 @@ def get_customer(customer_id: str) -> Any:
     with state().transaction() as conn:
         customer = load_customer(conn, config, customer_id)
     if customer is None:
-        raise NotFound(f"no customer {customer_id!r}")
+        raise NotFound(f"no customer {customer_id!r}", code="customer.not_found",
+                       params={"customer": customer_id})
     seen = facts(customer, config.today(state().now()), config.tiers,
                  config.lifecycle)
     return {**customer, "tags": list(customer["tags"]), "opt_out": list(customer["opt_out"]),

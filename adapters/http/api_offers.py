@@ -68,7 +68,8 @@ def customer_offers(args: dict[str, Any], customer_id: str) -> Any:
         if may_enter and is_contact(g.user, channel, manager):
             record = load_customer(conn, st.config, customer_id)
             if record is None:
-                raise NotFound(f"no customer {customer_id!r}")
+                raise NotFound(f"no customer {customer_id!r}", code="customer.not_found",
+                               params={"customer": customer_id})
             contact.enter(conn, st.config, st.library, record, channel, now)
         found = offers_for(conn, st.config, st.library, customer_id, channel, now,
                            contacts.handled(conn, st.library.offers), lang=args["lang"])

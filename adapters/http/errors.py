@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify, request
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from adapters.http.messages import error_text
 from engine.errors import Invalid, Problem, TendError, ValidationError
 from engine.limits import MAX_ID
 
@@ -40,6 +41,10 @@ class ErrorOut(Schema):
         "description": "field (or batch item index) -> messages"})
     problems = fields.List(fields.Nested(ProblemOut), metadata={
         "description": "a posted playbook's problems, with their place in its YAML"})
+    code = fields.String(metadata={
+        "description": "what went wrong, for clients that word it themselves "
+                       "(ticket.not_found, ...); `message` is in Accept-Language (en, zh)"})
+    params = fields.Dict(metadata={"description": "the values the code's sentence names"})
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -78,7 +83,21 @@ def tend_error(exc: TendError) -> Response:
                  if any(p.file for p in exc.problems) else {})
         return _reply(exc.status, _body(exc.message, errors, **extra))
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return _reply(exc.status, _body(exc.message), headers)
+    coded: dict[str, Any] = ({"code": exc.code, "params": jsonable(exc.params)}
+                             if exc.code else {})
+    return _reply(exc.status, _body(_spoken(exc), **coded), headers)
+
+
+def _spoken(exc: TendError) -> str:
+    """The message in the client's `Accept-Language` when the error has a code the catalog
+    words (adapters/http/messages.py); English clients get the engine's message as ever."""
+    best = request.accept_languages.best_match(["en", "zh"]) if has_request_context() else None
+    return error_text(exc) if best == "zh" else exc.message
+
+
+def jsonable(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, int | float | str | list | None) else str(v)
+            for k, v in params.items()}
 
 
 def http_error(exc: HTTPException) -> Response:

@@ -110,7 +110,8 @@ def explain(conn: Connection, customer_id: str, playbooks: Sequence[Playbook], c
     an unknown customer."""
     customer = load_customer(conn, config, customer_id)
     if customer is None:
-        raise NotFound(f"no customer {customer_id!r}")
+        raise NotFound(f"no customer {customer_id!r}", code="customer.not_found",
+                       params={"customer": customer_id})
     verdicts = [explain_playbook(customer, pb, config, at, _last_event(conn, pb, customer_id, at))
                 for pb in playbooks]
     seen = facts(customer, config.today(at), config.tiers, config.lifecycle)

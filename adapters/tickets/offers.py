@@ -62,7 +62,8 @@ def offers_for(conn: Connection, config: Config, library: Library, customer_id: 
     if record is None:
         record = load_customer(conn, config, customer_id)
     if record is None:
-        raise NotFound(f"no customer {customer_id!r}")
+        raise NotFound(f"no customer {customer_id!r}", code="customer.not_found",
+                       params={"customer": customer_id})
     memberships = _memberships(conn, customer_id)
     plays = {row.id: planned_playbook(conn, config, library, row) for row, _ in memberships}
     control = [(row, plays[row.id]) for row, grp in memberships if grp == "control"]

@@ -30,7 +30,8 @@ def ticket_row(conn: Connection, ticket_id: int, lock: bool = False) -> Row[Any]
         query = query.with_for_update()
     row = conn.execute(query).first()
     if row is None:
-        raise NotFound(f"no ticket {ticket_id}")
+        raise NotFound(f"no ticket {ticket_id}", code="ticket.not_found",
+                       params={"ticket": ticket_id})
     return row
 
 

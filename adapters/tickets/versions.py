@@ -137,7 +137,9 @@ def _texts(conn: Connection, playbook_id: str, wanted: tuple[int, ...]) -> dict[
             table.c.playbook == playbook_id, table.c.version.in_(wanted)))}
     missing = [str(v) for v in dict.fromkeys(wanted) if v not in found]
     if missing:
-        raise NotFound(f"playbook {playbook_id!r} has no stored version {', '.join(missing)}")
+        raise NotFound(f"playbook {playbook_id!r} has no stored version {', '.join(missing)}",
+                       code="playbook.version_not_found",
+                       params={"playbook": playbook_id, "versions": missing})
     return found
 
 

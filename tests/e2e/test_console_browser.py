@@ -74,7 +74,7 @@ def site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
         site.tokens[name] = site.cli("users", "add", name, "--role", role).splitlines()[-1]
     site.tokens["pat"] = site.cli("users", "add", "pat", "--role", "designer", "--role",
                                   "campaign_lead").splitlines()[-1]
-    assert "high_value_upsell v1 planned" in site.cli("sweep", "--at", AT)
+    assert "high_value_upsell v2 planned" in site.cli("sweep", "--at", AT)
     with serving(env, tmp_path, workers=2) as base:
         site.base = base
         yield site
@@ -172,7 +172,7 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         # The library lists the playbook with the version its ticket ran on; explain a customer.
         driver.get(site.base + "/console/playbooks")
         library = driver.find_element(By.ID, "library").text
-        assert "high_value_upsell" in library and "v1" in library
+        assert "high_value_upsell" in library and "v2" in library
         screenshot(driver, SHOTS / f"{lang}-library.png")
         driver.get(site.base + "/console/explain")
         driver.find_element(By.ID, "customer").send_keys("d01")

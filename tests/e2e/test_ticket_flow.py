@@ -75,7 +75,7 @@ def test_plan_approve_execute_evaluate(tend: Tend) -> None:
     viewer = tend.user("vic", "viewer")
     adapter = tend.user("crm", "adapter")
 
-    assert "high_value_upsell v1 planned" in tend.cli("sweep", "--at", AT)
+    assert "high_value_upsell v2 planned" in tend.cli("sweep", "--at", AT)
     status, listed = tend.http("GET", "/tickets?state=planned&playbook=high_value_upsell",
                                viewer)
     assert status == 200 and len(listed["items"]) == 1

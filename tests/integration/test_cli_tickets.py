@@ -35,7 +35,7 @@ def tend(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRun
 def test_sweep_once_per_instant_then_report(tend: CliRunner) -> None:
     first = run(tend, "sweep", "--at", "2026-11-20T09:00:00")
     assert first.exit_code == 0, first.stderr
-    winback = [line for line in first.stdout.splitlines() if ": winback v2 planned" in line]
+    winback = [line for line in first.stdout.splitlines() if ": winback v3 planned" in line]
     assert len(winback) == 1 and "treatment" in winback[0]
     again = run(tend, "sweep", "--at", "2026-11-20T09:00:00")
     assert again.exit_code == 0
@@ -44,7 +44,7 @@ def test_sweep_once_per_instant_then_report(tend: CliRunner) -> None:
     ticket = winback[0].split(":")[0].split()[1]
     report = run(tend, "report", ticket)
     assert report.exit_code == 0, report.stderr
-    assert f"ticket {ticket}: winback v2 — planned" in report.stdout
+    assert f"ticket {ticket}: winback v3 — planned" in report.stdout
     assert "waiting for level 1" in report.stdout and "plan: - → planned" in report.stdout
     assert "power       detects " in report.stdout and "base rate 5.0% (default)" in report.stdout
     missing = run(tend, "report", "999")
@@ -57,7 +57,7 @@ def test_a_sweep_plans_only_windows_not_yet_swept_and_playbook_forces_one(
     next sweep five minutes later: a window is planned once, keyed by its fire."""
     first = run(tend, "sweep", "--at", "2026-12-16T10:00")
     assert first.exit_code == 0, first.stderr
-    assert ": high_value_upsell v1 planned" in first.stdout
+    assert ": high_value_upsell v2 planned" in first.stdout
     later = run(tend, "sweep", "--at", "2026-12-16T10:05")
     assert later.exit_code == 0, later.stderr
     assert "planned" not in later.stdout
@@ -65,7 +65,7 @@ def test_a_sweep_plans_only_windows_not_yet_swept_and_playbook_forces_one(
     forced = run(tend, "sweep", "--at", "2026-12-16T10:05", "--playbook", "high_value_upsell")
     assert forced.exit_code == 0, forced.stderr
     assert [line.split(": ", 1)[1].split(",")[0] for line in forced.stdout.splitlines()
-            if line.startswith("ticket ")] == ["high_value_upsell v1 planned"]
+            if line.startswith("ticket ")] == ["high_value_upsell v2 planned"]
     report = run(tend, "report", forced.stdout.split(":")[0].split()[1])
     assert "by system (manual)" in report.stdout, report.stdout
     again = run(tend, "sweep", "--at", "2026-12-16T10:05", "--playbook", "high_value_upsell")
@@ -73,7 +73,7 @@ def test_a_sweep_plans_only_windows_not_yet_swept_and_playbook_forces_one(
     unknown = run(tend, "sweep", "--playbook", "nope")
     assert unknown.exit_code == 1 and "unknown playbook 'nope'" in unknown.stderr
     next_month = run(tend, "sweep", "--at", "2027-01-01T09:00")
-    assert ": high_value_upsell v1 planned" in next_month.stdout
+    assert ": high_value_upsell v2 planned" in next_month.stdout
 
 
 def test_users_add_prints_the_token_last(tend: CliRunner, db_url: str) -> None:
@@ -110,4 +110,4 @@ def test_a_cooldown_longer_than_the_calendar_sweeps(tend: CliRunner, tmp_path: P
     (rules / "winback.yaml").write_text(text.replace("cooldown: 90d", "cooldown: 900000d"))
     result = run(tend, "sweep", "--at", "2026-11-20T09:00:00", folders=rules_in(rules))
     assert result.exit_code == 0, result.stderr
-    assert ": winback v2 planned" in result.stdout
+    assert ": winback v3 planned" in result.stdout

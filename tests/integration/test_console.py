@@ -366,8 +366,8 @@ def test_library_diff_and_explain(console: Console) -> None:
     vic = console.browser("vic")
     listed = vic.text("/console/playbooks")
     assert "high_value_upsell" in listed
-    assert "contact on hotline, store, online" in listed  # retention_inbound's trigger
-    assert "v1" in vic.text("/console/playbooks/high_value_upsell")
+    assert "when the customer contacts us on hotline, store, online" in listed  # retention_inbound
+    assert "v2" in vic.text("/console/playbooks/high_value_upsell")
     assert vic.get("/console/playbooks/high_value_upsell?a=1&b=7").status_code == 404
     assert vic.get("/console/playbooks/nope").status_code == 404
     explained = vic.text("/console/explain?customer=d01&playbook=high_value_upsell&at=2026-06-01")
@@ -447,7 +447,7 @@ def test_the_desk_hides_and_refuses_tasks_no_call_can_change(console: Console) -
     refused = mia.post(f"/console/desk/customers/{owner[mine[0]]}/call",
                        {**hidden, f"task:{mine[0]}": "accepted"})
     assert refused.status_code == 409
-    assert "该任务处于“被抑制”状态，不能记录结果。" in refused.get_data(as_text=True)
+    assert "该任务处于“暂不触达”状态，不能记录结果。" in refused.get_data(as_text=True)
     with console.state.engine.connect() as conn:
         after = conn.execute(sa.select(tasks).where(tasks.c.id == mine[0])).one()
         stored = conn.scalar(sa.select(sa.func.count()).select_from(events).where(
@@ -523,21 +523,21 @@ def test_a_diff_between_two_stored_versions(console: Console) -> None:
         text = conn.scalar(sa.select(playbook_versions.c.text).where(
             playbook_versions.c.playbook == "high_value_upsell"))
         conn.execute(playbook_versions.insert().values(
-            playbook="high_value_upsell", version=2, hash="0" * 64,
+            playbook="high_value_upsell", version=3, hash="0" * 64,
             text=text.replace("holdout: 0.05", "holdout: 0.10").replace(
                 "tier: {in: [gold, diamond]}", "tier: {in: [gold]}").replace(
-                "version: 1", "version: 2"),
+                "version: 2", "version: 3"),
             loaded_at=dt.datetime.now(dt.UTC)))
-    page = console.browser("vic").text("/console/playbooks/high_value_upsell?a=1&b=2")
+    page = console.browser("vic").text("/console/playbooks/high_value_upsell?a=2&b=3")
     # side by side: the old line facing the new one, no unified-diff markers
     assert re.search(r'<tr class="changed">.*?<code>holdout: 0.05</code>.*?'
                      r'<code>holdout: 0.10</code></td></tr>', page)
     assert "@@" not in page and '<span class="del">' not in page
     # the audience effect: both versions swept at the same instant; diamond left out narrows it
-    counts = [int(n.replace(",", "")) for n in re.findall(r"v[12] selected ([\d,]+)", page)]
+    counts = [int(n.replace(",", "")) for n in re.findall(r"v[23] selected ([\d,]+)", page)]
     assert len(counts) == 2 and counts[1] < counts[0], counts
     zh = console.browser("vic", **{"Accept-Language": "zh-CN"})
-    assert "版本 1 选中" in zh.text("/console/playbooks/high_value_upsell?a=1&b=2")
+    assert "版本 2 选中" in zh.text("/console/playbooks/high_value_upsell?a=2&b=3")
 
 
 def test_a_notice_link_opened_in_a_browser_shows_the_console_page(console: Console) -> None:

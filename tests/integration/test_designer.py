@@ -114,7 +114,7 @@ def test_broken_draft_names_its_line(tend: CliRunner, tmp_path: Path) -> None:
 def test_explain_shows_failed_conditions_with_values(tend: CliRunner) -> None:
     result = run(tend, "explain", "gold_91_days", "--playbook", "winback", "--at", AT)
     assert result.exit_code == 0, result.stderr
-    assert "winback v2" in result.stdout and "not matched" in result.stdout
+    assert "winback v3" in result.stdout and "not matched" in result.stdout
     assert "✗ churned_on within_last 90d   (actual: 2026-08-21)" in result.stdout
     assert "✓ tier in [gold, diamond]   (actual: gold)" in result.stdout
 

@@ -42,7 +42,7 @@ def _version_2(config: Config, tmp_path: Path) -> Library:
     shutil.copytree(ROOT / "rules" / "offers", rules / "offers")  # winback names an offer
     text = (ROOT / "rules" / "winback.yaml").read_text()
     (rules / "winback.yaml").write_text(
-        text.replace("version: 2", "version: 3").replace("WB50", "WB80"))
+        text.replace("version: 3", "version: 4").replace("WB50", "WB80"))
     return load_library(with_rules(config, rules))
 
 
@@ -64,7 +64,7 @@ def test_each_version_lists_its_tickets_and_a_pooled_uplift(engine: Engine, conf
                          ("b0003", "store", "declined", planned["id"])])
         found = history(conn, "winback")
     assert found["playbook"] == "winback"
-    assert [v["version"] for v in found["versions"]] == [2, 3]
+    assert [v["version"] for v in found["versions"]] == [3, 4]
     old, new = found["versions"]
     assert [t["id"] for t in old["tickets"]] == [first]
     assert [t["id"] for t in new["tickets"]] == [second, planned["id"]]
@@ -120,7 +120,7 @@ def test_http_history(api: Api, config: Config) -> None:
     reply = api.call("GET", "/playbooks/winback/history", "designer")
     assert reply.status_code == 200
     (version,) = reply.json["versions"]
-    assert version["version"] == 2 and version["tickets"][0]["id"] == ticket_id
+    assert version["version"] == 3 and version["tickets"][0]["id"] == ticket_id
     assert version["pooled"]["verdict"] == version["tickets"][0]["verdict"]
     credit = version["offers"]["rows"][0]
     assert credit["customers"]["handled"] == 1 and credit["contacts"]["handled"] == 2

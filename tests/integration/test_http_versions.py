@@ -1,6 +1,6 @@
 """GET /playbooks/<id>/versions and the diff of two versions, as stored by planning tickets.
 
-A designer plans winback v2, then edits the file to v3; the server restarts on the new
+A designer plans winback v3, then edits the file to v4; the server restarts on the new
 library (as a deploy would) and plans again, so both texts are stored.
 """
 
@@ -69,37 +69,37 @@ def server(db_url: str, config: Config, rules: Path) -> Iterator[Server]:
 def test_two_planned_versions_are_listed_and_diffed(server: Server, rules: Path) -> None:
     first = server.call("POST", "/tickets", "designer",
                         json={"playbook": "winback", "at": "2026-11-20"})
-    assert first.status_code == 201 and first.json["version"] == 2
+    assert first.status_code == 201 and first.json["version"] == 3
     path = rules / "winback.yaml"
-    path.write_text(path.read_text().replace("version: 2", "version: 3")
+    path.write_text(path.read_text().replace("version: 3", "version: 4")
                     .replace("priority: 40", "priority: 45"))
     server.start()
     second = server.call("POST", "/tickets", "designer",
                          json={"playbook": "winback", "at": "2026-11-21"})
-    assert second.status_code == 201 and second.json["version"] == 3
+    assert second.status_code == 201 and second.json["version"] == 4
 
     listed = server.call("GET", "/playbooks/winback/versions")
     assert listed.status_code == 200
     items = listed.json["items"]
-    assert [item["version"] for item in items] == [2, 3]
+    assert [item["version"] for item in items] == [3, 4]
     assert [item["hash"] for item in items] == [first.json["playbook_hash"],
                                                 second.json["playbook_hash"]]
     assert all(item["loaded_at"] for item in items)
 
-    diff = server.call("GET", "/playbooks/winback/versions/2/diff/3")
+    diff = server.call("GET", "/playbooks/winback/versions/3/diff/4")
     assert diff.status_code == 200
-    assert (diff.json["playbook"], diff.json["from"], diff.json["to"]) == ("winback", 2, 3)
+    assert (diff.json["playbook"], diff.json["from"], diff.json["to"]) == ("winback", 3, 4)
     lines = diff.json["diff"].splitlines()
-    assert lines[:2] == ["--- winback@v2", "+++ winback@v3"]
+    assert lines[:2] == ["--- winback@v3", "+++ winback@v4"]
     changed = {line for line in lines[2:] if line[:1] in "+-"}
-    assert changed == {"-version: 2", "+version: 3", "-priority: 40", "+priority: 45"}
+    assert changed == {"-version: 3", "+version: 4", "-priority: 40", "+priority: 45"}
     rows = diff.json["rows"]  # the same change side by side
     assert {(r["old"], r["new"]) for r in rows if r["kind"] == "changed"} == {
-        ("version: 2", "version: 3"), ("priority: 40", "priority: 45")}
+        ("version: 3", "version: 4"), ("priority: 40", "priority: 45")}
     effect = diff.json["audience"]  # priority changes nobody's selection
-    assert [e["version"] for e in effect] == [2, 3]
+    assert [e["version"] for e in effect] == [3, 4]
     assert effect[0]["matched"] == effect[1]["matched"]
-    same = server.call("GET", "/playbooks/winback/versions/3/diff/3")
+    same = server.call("GET", "/playbooks/winback/versions/4/diff/4")
     assert same.status_code == 200 and same.json["diff"] == ""
 
 

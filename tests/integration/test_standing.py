@@ -33,7 +33,7 @@ def approved_standing_ticket(api: Api) -> int:
         opened = plan_standing(conn, st.config, st.library, NOW)
     ticket = next(t for t in opened if t["playbook"] == "zero_usage_alert")
     approved = api.call("POST", f"/tickets/{ticket['id']}/approve", "campaign_lead",
-                        json={"comment": "standing alert for v1"})
+                        json={"comment": "standing alert for v2"})
     assert approved.status_code == 200, approved.json
     assert approved.json["state"] == "executing"
     return int(ticket["id"])
@@ -43,7 +43,7 @@ def test_a_matching_event_is_a_task_when_the_response_returns(api: Api) -> None:
     api.call("POST", "/customers", json=[SILVER, STANDARD])
     before = api.call("POST", "/events", "adapter:sms", json=[silent("e0", "c1", 9)])
     assert before.json["triggered"][0]["reason"] == \
-        "no approved standing ticket for version 1"
+        "no approved standing ticket for version 2"  # zero_usage_alert v2
     ticket = approved_standing_ticket(api)
     assert api.call("GET", f"/tickets/{ticket}/tasks").json["items"] == []  # rehearsal only
     reply = api.call("POST", "/events", "adapter:sms", json=[

@@ -77,7 +77,7 @@ def test_sweep_plans_a_ticket_with_snapshot_and_rehearsal(engine: Engine, config
                                                           library: Library) -> None:
     ticket = _sweep(engine, config, library, AT)
     assert ticket is not None and ticket["state"] == "planned"
-    assert ticket["trigger"] == "schedule" and ticket["version"] == 2
+    assert ticket["trigger"] == "schedule" and ticket["version"] == 3
     audience = ticket["audience"]
     assert audience["suppressed"] == {"opted_out": 1}
     assert audience["treatment"] + audience["control"] == len(GOLDS) + 2

@@ -91,7 +91,7 @@ cases:
 def test_validate_prints_a_summary_per_file() -> None:
     result = tend("validate")
     assert result.exit_code == 0, result.output
-    assert "rules/winback.yaml: OK, playbook winback version 2" in result.stdout
+    assert "rules/winback.yaml: OK, playbook winback version 3" in result.stdout
     assert "workflows/high_value.yaml: OK, workflow high_value" in result.stdout
     assert "rules/offers/prepay_168.yaml: OK, offer prepay_168 version 1" in result.stdout
     assert result.stdout.splitlines()[-1] == "29 file(s) OK"

@@ -72,12 +72,12 @@ def test_a_contact_is_judged_for_the_playbooks_of_its_channel(config: Config,
     extra = parse_playbook(text, "inbound.yaml", config, library.workflows)
     playbooks = [*library.playbooks.values(), extra]
     assert contact_outcomes(playbooks, DECLINING, "hotline", config, NOW) == [
-        Outcome("retention_inbound", 1, True), Outcome("inbound", 1, True)]  # priority order
+        Outcome("retention_inbound", 2, True), Outcome("inbound", 1, True)]  # priority order
     assert contact_outcomes(playbooks, STEADY, "hotline", config, NOW) == [
-        Outcome("retention_inbound", 1, False, "conditions not met"),
+        Outcome("retention_inbound", 2, False, "conditions not met"),
         Outcome("inbound", 1, False, "conditions not met")]
     assert contact_outcomes(playbooks, DECLINING, "store", config, NOW) == [
-        Outcome("retention_inbound", 1, True)]
+        Outcome("retention_inbound", 2, True)]
     assert contact_outcomes(playbooks, DECLINING, "sms", config, NOW) == []
 
 

@@ -96,9 +96,9 @@ def test_draft_is_checked_against_the_installed_workflows(config: Config,
     library = load_library(config)
     draft = tmp_path / "winback.yaml"
     draft.write_text((ROOT / "rules" / "winback.yaml").read_text().replace(
-        "version: 1", "version: 2").replace("within_last: 90d", "within_last: 120d"))
+        "version: 3", "version: 4").replace("within_last: 90d", "within_last: 120d"))
     playbook = load_draft(draft, library, config)
-    assert (playbook.id, playbook.version) == ("winback", 2)
+    assert (playbook.id, playbook.version) == ("winback", 4)
     assert playbook.hash != library.playbooks["winback"].hash
     draft.write_text(draft.read_text().replace("workflow: standard", "workflow: express"))
     with pytest.raises(ValidationError, match=r"winback.yaml:\d+:1: unknown workflow 'express'"):
@@ -129,7 +129,7 @@ def test_checking_a_draft_ignores_problems_of_other_installed_files(
     draft.write_text((ROOT / "rules" / "upsell.yaml").read_text())
     checked = check_paths([draft], copied)
     assert checked.problems == ()
-    assert checked.summaries == (f"{draft}: OK, playbook upsell version 2",)
+    assert checked.summaries == (f"{draft}: OK, playbook upsell version 3",)
 
 
 def test_validating_the_library_folders(config: Config) -> None:

@@ -61,7 +61,7 @@ def test_malformed_file_reports_every_problem_at_its_place(path: Path, config: C
 def test_winback_model(library: Library) -> None:
     winback = library.playbooks["winback"]
     assert (winback.id, winback.version, winback.priority, winback.holdout) == \
-        ("winback", 2, 40, 0.10)
+        ("winback", 3, 40, 0.10)
     assert winback.trigger.schedule == "0 9 * * *" and winback.trigger.event is None
     assert winback.cooldown == dt.timedelta(days=90)
     assert winback.goal is not None and winback.goal.event == "plan_reactivated"
@@ -219,3 +219,33 @@ def test_any_value_anywhere_is_a_problem_or_a_playbook(config: Config, library: 
         parse_playbook(text.getvalue(), "fuzzed.yaml", config, library.workflows)
     except ValidationError as exc:
         assert exc.problems and all(p.file == "fuzzed.yaml" for p in exc.problems)
+
+
+def test_every_shipped_playbook_has_a_chinese_title(library: Library) -> None:
+    for playbook in library.playbooks.values():
+        zh = playbook.title_in("zh")
+        assert zh != playbook.title_in("en") and re.search(r"[\u4e00-\u9fff]", zh), playbook.id
+
+
+@pytest.mark.parametrize(("title", "problem"), [
+    ("{zh: 挽回}", "expected a non-empty string or {zh, en}"),
+    ("{zh: 挽回, en: '', fr: x}", "expected a non-empty string or {zh, en}"),
+    ("''", "expected a non-empty string or {zh, en}"),
+    ("[a]", "expected a non-empty string or {zh, en}"),
+])
+def test_a_title_is_a_string_or_one_text_per_language(config: Config, library: Library,
+                                                      title: str, problem: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_playbook(MINIMAL.replace("title: Minimal", f"title: {title}"), "x.yaml", config,
+                       library.workflows)
+    assert caught.value.problems[0].message.startswith(f"title: {problem}")
+    assert (caught.value.problems[0].line, caught.value.problems[0].column) == (2, 1)
+
+
+def test_a_plain_title_reads_the_same_in_both_languages(config: Config,
+                                                       library: Library) -> None:
+    plain_title = parse_playbook(MINIMAL, "x.yaml", config, library.workflows)
+    assert plain_title.title_in("zh") == plain_title.title_in("en") == "Minimal"
+    both = parse_playbook(MINIMAL.replace("title: Minimal", "title: {zh: 最小, en: Minimal}"),
+                          "x.yaml", config, library.workflows)
+    assert (both.title, both.title_in("zh"), both.title_in("en")) == ("Minimal", "最小", "Minimal")

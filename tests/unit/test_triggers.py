@@ -35,12 +35,12 @@ SILVER = {"id": "c1", "joined_on": dt.date(2020, 1, 1), "arpu": 100.0}
 
 
 def test_a_matching_event_sets_off_its_playbook(triggers: Triggers) -> None:
-    assert triggers.outcomes(silent(7), SILVER, NOW) == [Outcome("zero_usage_alert", 1, True)]
+    assert triggers.outcomes(silent(7), SILVER, NOW) == [Outcome("zero_usage_alert", 2, True)]
 
 
 def test_a_non_match_says_why(triggers: Triggers) -> None:
     assert triggers.outcomes(silent(6), SILVER, NOW) == [
-        Outcome("zero_usage_alert", 1, False, "conditions not met")]
+        Outcome("zero_usage_alert", 2, False, "conditions not met")]
     standard = {**SILVER, "arpu": 10.0}
     assert not triggers.outcomes(silent(9), standard, NOW)[0].matched
 

@@ -29,6 +29,7 @@ def register(app: Flask, config: Config) -> None:
     from adapters.http.console.access import SessionInterface, bp, csrf_token, permitted
     from adapters.http.console.framing import deny_framing_by_default
     from adapters.http.console.i18n import setup
+    from adapters.http.console.labels import register as register_labels
 
     app.session_interface = SessionInterface()
     app.config.update(SESSION_COOKIE_NAME="tend_session", SESSION_COOKIE_HTTPONLY=True,
@@ -36,6 +37,7 @@ def register(app: Flask, config: Config) -> None:
     app.config.setdefault("CONSOLE_SESSION_LIFETIME", dt.timedelta(hours=SESSION_HOURS))
     app.config["PERMANENT_SESSION_LIFETIME"] = app.config["CONSOLE_SESSION_LIFETIME"]
     setup(app, config)
+    register_labels(app)
     app.jinja_env.globals.update(csrf_token=csrf_token,
                                  may=lambda permission: permitted(g.get("user"), permission))
     app.register_blueprint(bp)

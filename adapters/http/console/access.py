@@ -28,6 +28,7 @@ from adapters.access import signins
 from adapters.access.users import user_by_name
 from adapters.http.auth import roles_for
 from adapters.http.console.framing import embedded, signin_prompt
+from adapters.http.console.labels import role_label
 from adapters.http.state import state
 from engine.errors import Forbidden
 from engine.users import User
@@ -149,7 +150,7 @@ def _check_csrf() -> None:
     expected = session.get(CSRF_FIELD)
     if not expected or not hmac.compare_digest(str(sent), str(expected)):
         raise Forbidden("this form has expired or did not come from the console: "
-                        "reload the page and try again")
+                        "reload the page and try again", code="form.expired")
 
 
 @bp.before_request
@@ -165,5 +166,7 @@ def guard() -> Response | None:
         _check_csrf()
     if not permitted(g.user, permission):
         raise Forbidden(f"{request.method} {request.path} is not open to {g.user.name} "
-                        f"({', '.join(sorted(g.user.roles)) or 'no roles'})")
+                        f"({', '.join(sorted(g.user.roles)) or 'no roles'})", code="page.not_open",
+                        params={"user": g.user.name,
+                                "roles": [role_label(r) for r in sorted(g.user.roles)] or "—"})
     return None

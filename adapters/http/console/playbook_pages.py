@@ -63,7 +63,8 @@ def playbook_page(playbook_id: str) -> str:
         effect = None if diff is None else designer.audience_effect(
             conn, st.config, st.library, playbook_id, (diff.a, diff.b), st.now())
     if installed is None and not stored:
-        raise NotFound(f"unknown playbook {playbook_id!r}")
+        raise NotFound(f"unknown playbook {playbook_id!r}", code="playbook.not_found",
+                       params={"playbook": playbook_id})
     return render_template("console/playbook.html", id=playbook_id, installed=installed,
                            versions=stored, runs=runs, diff=diff, effect=effect,
                            schedule=_schedule_words(installed),
@@ -101,8 +102,7 @@ def _data_uri(png: bytes | None) -> str | None:
 
 
 def _schedule_words(playbook: Playbook | None) -> str | None:
-    """The cron of a scheduled playbook as written (cron in words belongs to another
-    change; the raw string is shown until then)."""
+    """The cron of a scheduled playbook (the page shows it in words beside it)."""
     if playbook is None or not playbook.trigger.schedule:
         return None
     return playbook.trigger.schedule

@@ -43,6 +43,7 @@ from adapters.http.console.i18n import LANGUAGES
 from adapters.http.console.queries import SigninQuery
 from adapters.http.contract import query_args
 from adapters.http.errors import log
+from adapters.http.messages import error_text
 from adapters.http.state import state
 from engine.errors import Forbidden, TendError
 
@@ -159,7 +160,7 @@ def _error_page(status: int, message: str) -> tuple[str, int]:
 
 @bp.errorhandler(TendError)
 def tend_error(exc: TendError) -> tuple[str, int]:
-    return _error_page(exc.status, exc.message)
+    return _error_page(exc.status, error_text(exc))
 
 
 @bp.errorhandler(HTTPException)

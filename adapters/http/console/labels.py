@@ -1,0 +1,155 @@
+"""Codes people read on console pages, in their language: roles, audit actions, triggers,
+customer tiers and stages, playbook titles and cron schedules (errors: adapters/http/messages.py).
+
+The API and the database keep the codes (`campaign_lead`, `approve_level`, `0 9 1 * *`);
+only pages translate them. A code the catalog does not know (a role or tier someone added to
+config.yaml) shows as itself, never as an empty cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from adapters.http.console.i18n import channel_label, state_label
+from adapters.http.messages import error_text, listed
+from adapters.http.problem_words import problem_words
+from engine.cron_words import cron_in_words
+
+ROLE_LABELS = {
+    "campaign_lead": _l("campaign lead"), "director": _l("marketing director"),
+    "designer": _l("designer"), "admin": _l("administrator"), "viewer": _l("viewer"),
+    "adapter": _l("channel adapter"), "manager": _l("account manager"), "agent": _l("agent"),
+    "system": _l("system"), "planner": _l("planner"), "scheduler": _l("scheduler"),
+}
+# engine.ticket.TRANSITIONS' actions, as the audit trail says them.
+ACTION_LABELS = {
+    "plan": _l("created the ticket"), "approve_level": _l("approved a level"),
+    "approve": _l("approved"),
+    "reject": _l("rejected"), "cancel": _l("cancelled"), "supersede": _l("superseded"),
+    "escalate": _l("escalated (deadline passed)"), "start": _l("started executing"),
+    "evaluate": _l("started evaluating"), "close": _l("closed"),
+}
+TRIGGER_LABELS = {
+    "schedule": _l("on schedule"), "event": _l("on an event"), "contact": _l("on contact"),
+    "manual": _l("by hand"),
+}
+# The shipped config's tiers and stages (customer tiers, not approval levels: the glossary
+# in docs/CONSOLE.md keeps 客户等级 and 审批级别 apart).
+TIER_LABELS = {
+    "diamond": _l("diamond"), "gold": _l("gold"), "silver": _l("silver"),
+    "standard": _l("standard"),
+}
+STAGE_LABELS = {
+    "churned": _l("churned"), "onboarding": _l("onboarding"), "decline": _l("declining"),
+    "growth": _l("growing"), "maturity": _l("mature"),
+}
+
+
+def lang() -> str:
+    found = get_locale()
+    return found.language if found else "en"
+
+
+def _from(table: Mapping[str, Any], code: str | None) -> str:
+    return "" if code is None else str(table.get(code, code))
+
+
+def role_label(role: str | None) -> str:
+    """`manager:m007` reads "account manager m007" (客户经理 m007)."""
+    if not role:
+        return ""
+    base, _sep, bound = role.partition(":")
+    named = _from(ROLE_LABELS, base)
+    return f"{named} {bound}" if bound else named
+
+
+def action_label(action: str | None) -> str:
+    return _from(ACTION_LABELS, action)
+
+
+def trigger_label(trigger: str | None) -> str:
+    return _from(TRIGGER_LABELS, trigger)
+
+
+def tier_label(tier: str | None) -> str:
+    return _from(TIER_LABELS, tier)
+
+
+def stage_label(stage: str | None) -> str:
+    return _from(STAGE_LABELS, stage)
+
+
+def title_of(playbook: Any) -> str:
+    """A playbook's title in the reader's language (`title: {zh, en}`), else its title."""
+    if playbook is None:
+        return ""
+    title_in = getattr(playbook, "title_in", None)
+    return str(title_in(lang())) if title_in else str(getattr(playbook, "title", ""))
+
+
+def schedule_words(cron: str) -> str:
+    return cron_in_words(cron, lang())
+
+
+def playbook_trigger(playbook: Any) -> str:
+    """What sets a playbook off, in words: its schedule, its event, or its contact channels."""
+    trigger = playbook.trigger
+    if trigger.schedule:
+        return schedule_words(trigger.schedule)
+    if trigger.event:
+        return _("on the event %(event)s", event=trigger.event)
+    return _("when the customer contacts us on %(channels)s",
+             channels=listed([channel_label(c) for c in trigger.contact]))
+
+
+GROUP_REASONS = {
+    "cooldown": _l("in cooldown"), "opted_out": _l("opted out"),
+    "global_control": _l("global control group"),
+}
+
+
+def group_label(group: str | None) -> str:
+    """A selection group (`treatment`, `suppressed: cooldown`) as people read it."""
+    if not group:
+        return ""
+    kind, _sep, why = group.partition(":")
+    named = state_label(kind.strip())
+    return f"{named}: {_from(GROUP_REASONS, why.strip())}" if why else named
+
+
+def actor_label(actor: str | None) -> str:
+    """Who acted: a person's name as it is; the system's own actors in words."""
+    return role_label(actor) if actor in ("system", "scheduler") else (actor or "")
+
+
+def explained_trigger(text: str | None) -> str:
+    """engine.explain's trigger (`schedule 0 9 * * *`, `event x`, `contact a, b`) in words."""
+    kind, _sep, rest = (text or "").partition(" ")
+    if kind == "schedule":
+        return schedule_words(rest)
+    if kind == "event":
+        return _("on the event %(event)s", event=rest)
+    if kind == "contact":
+        return _("when the customer contacts us on %(channels)s",
+                 channels=listed([channel_label(c.strip()) for c in rest.split(",")]))
+    return text or ""
+
+
+def register(app: Flask) -> None:
+    """The labels as template globals and filters (`role_label(x)`, `x|role`, ...)."""
+    helpers = {"role_label": role_label, "action_label": action_label,
+               "trigger_label": trigger_label, "tier_label": tier_label,
+               "stage_label": stage_label, "title_of": title_of,
+               "playbook_trigger": playbook_trigger, "schedule_words": schedule_words,
+               "listed": listed, "group_label": group_label, "actor_label": actor_label,
+               "explained_trigger": explained_trigger, "error_text": error_text,
+               "problem_words": problem_words}
+    app.jinja_env.globals.update(helpers)
+    app.jinja_env.filters.update(role=role_label, tier=tier_label, stage=stage_label,
+                                 listed=listed)

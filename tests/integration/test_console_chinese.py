@@ -1,0 +1,100 @@
+"""Every console page read in Chinese is in Chinese: no sentence of the catalog shows in
+English on a zh-CN page (a string someone forgot to pass through _(), a label table that
+misses a code, an error without its code). Pages are those of every role, the draft editor
+with a broken and a valid draft, and the error pages."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from babel.messages.pofile import read_po
+from test_console import DRAFT, Console, console  # noqa: F401  (the fixture)
+
+from adapters.http.console import i18n
+
+MESSAGES = i18n.TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po"
+HIDDEN = re.compile(r"<(script|style|pre|code|textarea|select)\b.*?</\1>", re.DOTALL)
+TAG = re.compile(r"<[^>]+>")
+# A customer's values next to the conditions (`tier` is `diamond`) are data, as the
+# condition's code beside them; the fixture's customers are called "Customer <n>".
+DATA = re.compile(r'(<span class="actual">[^<]*<b>)[^<]*(</b>)|\bCustomer \d+\b')
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def english_sentences() -> list[tuple[str, re.Pattern[str]]]:
+    """Each msgid whose Chinese differs from it, as a pattern of its words (placeholders
+    match anything), so an English sentence on a page is found whatever it was filled with.
+    Messages of two letters or fewer, or that are only placeholders, say nothing alone."""
+    with MESSAGES.open("rb") as f:
+        catalog = read_po(f)
+    found = []
+    for message in catalog:
+        msgid = message.id if isinstance(message.id, str) else message.id[0]
+        text = message.string if isinstance(message.string, str) else message.string[0]
+        words = re.sub(r"%\(\w+\)s", "", msgid).strip(" ,.:;()")
+        if not msgid or text == msgid or len(words) <= 2:
+            continue
+        parts = [re.escape(p) for p in re.split(r"%\(\w+\)s", msgid)]
+        found.append((msgid, re.compile(r"(?<![\w-])" + ".+?".join(parts) + r"(?![\w-])")))
+    return found
+
+
+def page_text(page: str) -> str:
+    """What a reader sees: no scripts, no code, YAML or form inputs (which are data)."""
+    return html.unescape(TAG.sub(" ", HIDDEN.sub(" ", DATA.sub(r"\1\2", page))))
+
+
+def untranslated(page: str) -> list[str]:
+    text = page_text(page)
+    return [msgid for msgid, pattern in english_sentences() if pattern.search(text)]
+
+
+def test_every_console_page_in_chinese_has_no_english_catalog_sentence(
+        console: Console) -> None:  # noqa: F811  (the fixture imported above)
+    pages: dict[str, str] = {}
+    root = console.browser("root", **ZH)
+    for path in ("/console/", f"/console/tickets/{console.swept}",
+                 f"/console/tickets/{console.by_pat}", "/console/playbooks",
+                 "/console/playbooks/high_value_upsell", "/console/playbooks/retention_inbound",
+                 "/console/draft", "/console/explain?customer=d01", "/console/customers",
+                 "/console/customers/d01", "/console/customers/d01/compact"):
+        pages[path] = root.text(path)
+    broken = root.post("/console/draft", {"yaml": DRAFT.replace("channel: outbound_call",
+                                                                "chanel: outbound_call")
+                                          .replace("version: 2", "version: two")})
+    pages["draft with problems"] = broken.get_data(as_text=True)
+    pages["draft preview"] = root.post("/console/draft", {"yaml": DRAFT}).get_data(as_text=True)
+    pages["desk"] = console.browser("mia", **ZH).text("/console/desk")
+    pages["sign-in"] = console.browser(None, **ZH).text("/console/signin")
+    missing = root.get("/console/tickets/9999")
+    assert missing.status_code == 404
+    pages["no such ticket"] = missing.get_data(as_text=True)
+    refused = console.browser("vic", **ZH).get("/console/draft")
+    assert refused.status_code == 403
+    pages["not open to a viewer"] = refused.get_data(as_text=True)
+
+    assert "没有工单 9999。" in page_text(pages["no such ticket"])
+    assert "vic（只读用户）无权打开此页面。" in page_text(pages["not open to a viewer"])
+    assert "应为整数，实际为 'two'" in page_text(pages["draft with problems"])
+    found = {name: untranslated(page) for name, page in pages.items()}
+    assert {name: msgids for name, msgids in found.items() if msgids} == {}
+
+
+def test_the_finder_sees_an_english_sentence_on_a_chinese_page() -> None:
+    """The check above is only as good as its finder: English text is found, data is not."""
+    assert "Inbox" in untranslated("<h1>Inbox</h1>")
+    assert "Level %(n)s" in untranslated("<b>Level 2</b>")
+    assert untranslated("<h1>收件箱</h1><pre>Inbox</pre><code>missing</code>") == []
+
+
+def test_the_api_words_a_coded_error_in_the_clients_language(
+        console: Console) -> None:  # noqa: F811  (the fixture imported above)
+    client = console.app.test_client()
+    bearer = {"Authorization": f"Bearer {console.tokens['vic']}"}
+    english = client.get("/tickets/9999", headers=bearer)
+    chinese = client.get("/tickets/9999", headers={**bearer, **ZH})
+    assert english.status_code == chinese.status_code == 404
+    assert english.json["message"] == "no ticket 9999"  # as it always was
+    assert chinese.json["message"] == "没有工单 9999。"
+    assert chinese.json["code"] == "ticket.not_found" and chinese.json["params"] == {"ticket": 9999}
