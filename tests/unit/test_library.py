@@ -113,7 +113,8 @@ def test_a_playbook_argument_is_an_id_or_a_path(config: Config, tmp_path: Path) 
     draft.write_text((ROOT / "rules" / "birthday.yaml").read_text())
     assert find_playbook(str(draft), library, config).id == "birthday"
     with pytest.raises(NotFound,
-                       match=r"unknown playbook 'winbak' \(expected one of: arrears_alert, birthday"):
+                       match=r"unknown playbook 'winbak' \(expected one of: "
+                             r"arrears_alert, birthday"):
         find_playbook("winbak", library, config)
     with pytest.raises(ValidationError, match=r"no-such\.yaml: cannot read"):
         find_playbook("no-such.yaml", library, config)
