@@ -19,6 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import fields, validate, validates, validates_schema
 
+from engine.assignment import AssignmentRules
+from engine.assignment_schema import AssignmentSchema
+from engine.assignment_schema import build as build_assignment
+from engine.assignment_schema import problems as assignment_problems
 from engine.channel import CHANNEL_NAME, Channel, ChannelSchema, build_channel
 from engine.condition import Parser
 from engine.customer import Stage, Tier
@@ -126,6 +130,7 @@ class _ConfigSchema(Strict):
     notifier = fields.Nested(_NotifierSchema, load_default=lambda: {"kind": "log"})
     contact_policy = fields.Nested(PolicySchema, load_default=dict)
     console = fields.Nested(_ConsoleSchema, load_default=dict)
+    assignment = fields.Nested(AssignmentSchema, load_default=dict)
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
@@ -176,6 +181,7 @@ class Config:
     global_control: float = 0.0  # share of customers no marketing playbook contacts
     embed_origins: tuple[str, ...] = ()  # may frame /console/customers/<id>/compact
     folders: Folders = field(default_factory=Folders)  # the library's; not from config.yaml
+    assignment: AssignmentRules = field(default_factory=AssignmentRules)  # 划配 rules
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -251,6 +257,8 @@ def parse_config(text: str, file: str) -> Config:
         stages.append(Stage(raw["stage"], cond))
     problems.extend(parser.problems)
     problems.extend(_policy_problems(source, data["contact_policy"], data["channels"]))
+    problems.extend(assignment_problems(source, data["assignment"], [t.name for t in tiers],
+                                        attributes))
     if problems:
         raise ValidationError(problems)
     channels = {name: build_channel(name, c) for name, c in data["channels"].items()}
@@ -266,7 +274,8 @@ def parse_config(text: str, file: str) -> Config:
                   teams={name: frozenset(t["members"]) for name, t in data["teams"].items()},
                   contact_channels=tuple(dict.fromkeys(data["contact_channels"])),
                   global_control=data["global_control"],
-                  embed_origins=tuple(data["console"].get("embed_origins", ())))
+                  embed_origins=tuple(data["console"].get("embed_origins", ())),
+                  assignment=build_assignment(data["assignment"]))
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],

@@ -97,7 +97,8 @@ def test_open_endpoints(api: Api) -> None:
 def test_customers_upsert_read_and_explain(api: Api) -> None:
     reply = api.call("POST", "/customers", json=[*CUSTOMERS, {**CUSTOMERS[0], "arpu": 350}])
     assert reply.status_code == 200, reply.json
-    assert reply.json == {"received": 3, "inserted": 2, "updated": 1, "ignored_fields": []}
+    assert reply.json == {"received": 3, "inserted": 2, "updated": 1, "ignored_fields": [],
+                          "assigned": 0}
     c1 = api.call("GET", "/customers/c1", "viewer").json
     assert (c1["arpu"], c1["tags"], c1["attrs"]) == (350.0, ["vip"], {"region": "east"})
     assert c1["computed"]["tier"] == "diamond" and c1["churned_on"] == "2026-10-01"
