@@ -132,3 +132,26 @@ def test_tend_assign_shows_then_applies(tmp_path: Path, monkeypatch: pytest.Monk
     refused = run(tend, "assign", config=bad)
     assert refused.exit_code != 0 and "unknown tier 'platinum'" in refused.output
     assert f"{bad}:" in refused.output
+
+
+def test_the_scheduler_assigns_once_a_local_day(engine: Engine, config: Config,
+                                                 demo: Path) -> None:
+    from adapters.tickets.scheduler import Scheduler
+    from engine.clock import FixedClock
+
+    import_customers(engine, config, demo, report=lambda p: None, now=NOW)  # no rules
+    ruled = dataclasses.replace(config, assignment=RULES)
+    clock = FixedClock(NOW)
+    leader = Scheduler(engine, ruled, "a", dt.timedelta(seconds=30), clock)
+    leader.tick()
+    first = audit_rows(engine)
+    assert first and {row[3] for row in first} == {"daily"}
+    with engine.begin() as conn:  # an import clears one customer's manager later that day
+        conn.execute(sa.update(customers).where(customers.c.id == first[0][0])
+                     .values(manager=None))
+    clock.advance(dt.timedelta(minutes=20))  # 23:50: the same local day
+    leader.tick()
+    assert audit_rows(engine) == first
+    clock.advance(dt.timedelta(minutes=20))  # 00:10 on 1 January
+    leader.tick()
+    assert audit_rows(engine)[len(first):] == [(*first[0][:3], "daily")]
