@@ -19,6 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import fields, validate, validates, validates_schema
 
+from engine.assignment import AssignmentRules
+from engine.assignment_schema import AssignmentSchema
+from engine.assignment_schema import build as build_assignment
+from engine.assignment_schema import problems as assignment_problems
 from engine.channel import CHANNEL_NAME, Channel, ChannelSchema, build_channel
 from engine.condition import Parser
 from engine.customer import Stage, Tier
@@ -144,6 +148,7 @@ class _ConfigSchema(Strict):
     supervision = fields.Nested(SupervisionSchema, load_default=dict)
     result_reasons = fields.Nested(ReasonsSchema, load_default=dict)
     approval = fields.Nested(_ApprovalSchema, load_default=dict)
+    assignment = fields.Nested(AssignmentSchema, load_default=dict)
 
     @validates("timezone")
     def _zone(self, value: str, **_: Any) -> None:
@@ -197,6 +202,7 @@ class Config:
     supervision: Supervision = field(default_factory=Supervision)  # teams' managers, SLAs
     reasons: ResultReasons = field(default_factory=ResultReasons)  # result reason codes
     rehearsal_max_age: dt.timedelta = DEFAULT_REHEARSAL_MAX_AGE  # approval.rehearsal_max_age
+    assignment: AssignmentRules = field(default_factory=AssignmentRules)  # 划配 rules
 
     def owner_known(self, owner: str) -> bool:
         """A playbook's owner is a declared team or a member of one: users live in the
@@ -274,6 +280,8 @@ def parse_config(text: str, file: str) -> Config:
     problems.extend(_policy_problems(source, data["contact_policy"], data["channels"]))
     problems.extend(supervision_problems(source, data["supervision"], data["teams"],
                                          data["channels"]))
+    problems.extend(assignment_problems(source, data["assignment"], [t.name for t in tiers],
+                                        attributes))
     if problems:
         raise ValidationError(problems)
     channels = {name: build_channel(name, c) for name, c in data["channels"].items()}
@@ -293,7 +301,8 @@ def parse_config(text: str, file: str) -> Config:
                   supervision=build_supervision(data["supervision"], data["teams"]),
                   reasons=build_reasons(data["result_reasons"]),
                   rehearsal_max_age=data["approval"].get("rehearsal_max_age",
-                                                         DEFAULT_REHEARSAL_MAX_AGE))
+                                                         DEFAULT_REHEARSAL_MAX_AGE),
+                  assignment=build_assignment(data["assignment"]))
 
 
 def _policy_problems(source: Source, policy: Mapping[str, Any],

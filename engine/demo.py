@@ -207,10 +207,13 @@ def _attr(rng: Random, name: str, ftype: FieldType, today: int) -> str:
 
 
 # Which event types fit a customer's state, most likely first.
+# The alarm pack's signals (docs/PLAYBOOKS.md, "The telecom alarm pack") come mostly from
+# declining lines: forwarding, suspension with the number kept, disconnection orders.
 _FITTING = {
-    "churned": ("plan_cancelled", "plan_reactivated", "competitor_call"),
-    "decline": ("zero_usage", "competitor_call", "arrears", "plan_cancelled"),
-    "active": ("plan_upgraded", "contract_renewed", "arrears", "zero_usage"),
+    "churned": ("plan_cancelled", "plan_reactivated", "competitor_call", "number_kept"),
+    "decline": ("zero_usage", "competitor_call", "arrears", "call_forwarding", "low_balance",
+                "number_kept", "pre_disconnect", "plan_cancelled"),
+    "active": ("plan_upgraded", "contract_renewed", "arrears", "low_balance", "zero_usage"),
 }
 
 
@@ -238,7 +241,9 @@ _KNOWN_DATA: dict[str, tuple[FieldType, Callable[[Random], Any]]] = {
     "amount": (FieldType.NUMBER, lambda rng: round(rng.uniform(20, 600), 2)),
     "reason": (FieldType.STRING, lambda rng: rng.choice(CANCEL_REASONS)),
     "plan": (FieldType.STRING, lambda rng: rng.choice(PLANS["gold"] + PLANS["silver"])),
-    "months": (FieldType.NUMBER, lambda rng: rng.choice((12, 24))),
+    "months": (FieldType.NUMBER, lambda rng: rng.choice((3, 6, 12, 24))),
+    "balance": (FieldType.NUMBER, lambda rng: round(rng.uniform(0, 20), 2)),
+    "other_operator": (FieldType.BOOL, lambda rng: rng.random() < 0.7),
 }
 
 

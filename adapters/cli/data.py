@@ -163,3 +163,36 @@ def demo_data(ctx: click.Context, customer_count: int, event_count: int | None, 
                f"{files.event_count} events to {files.events}")
     for path in files.history:
         click.echo(f"wrote history {path}")
+
+
+@main.command("assign")
+@click.option("--dry-run", is_flag=True, help="Show who would get which manager; write nothing.")
+@click.pass_context
+@reports_errors
+def assign_command(ctx: click.Context, dry_run: bool) -> None:
+    """Give customers without a manager one, by config.yaml's `assignment:` rules (划配).
+
+    Prints a table: customer, manager, rule. Imports and the scheduler's daily run do the
+    same; each assignment written is recorded (customer, manager, rule, by whom, when).
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from adapters.intake.assignment import assign
+
+    config = config_from(ctx)
+    if not config.assignment.rules:
+        click.echo(f"{config.path}: assignment: has no rules; nobody is assigned")
+        return
+    with engine_for(ctx) as engine, database_errors(), engine.begin() as conn:
+        made = assign(conn, config, clock_of(ctx)(), "cli", dry_run=dry_run)
+    table = Table(title="would assign" if dry_run else "assigned")
+    for column in ("customer", "manager", "rule"):
+        table.add_column(column)
+    for one in made:
+        table.add_row(one.customer, one.manager, one.rule)
+    if made:
+        Console(width=100).print(table)
+    verb = "would be assigned" if dry_run else "assigned"
+    click.echo(f"{len(made)} customer(s) {verb} a manager"
+               + (" (dry run: nothing written)" if dry_run else ""))

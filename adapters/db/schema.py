@@ -81,6 +81,8 @@ customers = sa.Table(
     # Sweeps select on these dates (churned within, contract ending, onboarding, birthdays).
     sa.Index("ix_customers_joined_on", "joined_on"),
     sa.Index("ix_customers_birthday", "birthday"),
+    # Migration 0021: assignment counts each manager's customers; a manager lists theirs.
+    sa.Index("ix_customers_manager", "manager"),
 )
 
 
@@ -437,4 +439,15 @@ task_attempts = sa.Table(
     sa.Column("by", text_c(128), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Index("ix_task_attempts_customer_id_at", "customer_id", "at"),
+)
+
+# Migration 0021: each manager given to a customer by an assignment rule (划配), and by what.
+assignments = sa.Table(
+    "assignments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", text_c(64), nullable=False, index=True),
+    sa.Column("manager", text_c(), nullable=False),
+    sa.Column("rule", text_c(64), nullable=False),
+    sa.Column("by", text_c(128), nullable=False),   # import, daily, or the user of tend assign
+    sa.Column("at", UTCDateTime, nullable=False),
 )

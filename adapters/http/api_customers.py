@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import g, request
 
 from adapters.db.engines import load_customer
-from adapters.http.auth import allow
+from adapters.http.auth import allow, check_profile
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import CustomerOut, ExplainQuery, UpsertOut
 from adapters.http.state import state
 from adapters.intake.customer_json import upsert_customers
 from adapters.tickets import designer
+from adapters.view.service import manager_of
 from engine.customer import facts
 from engine.errors import NotFound
 from engine.values import given_instant
@@ -37,10 +38,12 @@ def upsert() -> Any:
 
 @blp.route("/<customer_id>", methods=["GET"])
 @blp.alt_response(200, schema=CustomerOut, success=True)
-@allow("read")
+@allow("profile")
 def get_customer(customer_id: str) -> Any:
+    """The record with its computed fields. A `manager:<id>` reads only its customers."""
     config = state().config
     with state().transaction() as conn:
+        check_profile(g.user, manager_of(conn, customer_id), config)
         customer = load_customer(conn, config, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id!r}", code="customer.not_found",

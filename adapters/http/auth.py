@@ -8,6 +8,7 @@ is read, so a wrong role is a 403 even where the request would also conflict (DE
 | permission | roles |
 |---|---|
 | read     | viewer, designer, admin, and every approver role of config.yaml |
+| profile  | as read, and manager; `manager:<id>` only for its customers (`check_profile`) |
 | design   | designer, admin |
 | approve  | the approver roles of config.yaml (admin alone is not an approver) |
 | cancel   | admin |
@@ -43,6 +44,7 @@ def roles_for(permission: str, config: Config) -> frozenset[str]:
     approvers = frozenset(config.roles)
     table = {
         "read": frozenset({"viewer", "designer", "admin"}) | approvers,
+        "profile": frozenset({"viewer", "designer", "admin", "manager"}) | approvers,
         "design": frozenset({"designer", "admin"}),
         "approve": approvers,
         "cancel": frozenset({"admin"}),
@@ -127,6 +129,19 @@ def check_customer(user: Any, channel: str, manager: str | None, recording: bool
     raise Forbidden(f"{user.name} serves {serves} and manages "
                     f"{', '.join(sorted(user.managed())) or 'no customers'}: not this "
                     f"customer on {channel}")
+
+
+def check_profile(user: Any, manager: str | None, config: Config) -> None:
+    """Who may read a customer's record: whoever may read (`read`), and a manager only the
+    customers whose `manager` is theirs (`manager`: None for an unknown customer, so a
+    manager learns nothing of customers not theirs). Checked before the lookup (403 first)."""
+    kinds = {role.partition(":")[0] for role in user.roles}
+    if kinds & roles_for("read", config):
+        return
+    if manager is not None and manager in user.managed():
+        return
+    raise Forbidden(f"{user.name} manages {', '.join(sorted(user.managed())) or 'no customers'}"
+                    f": not this customer")
 
 
 def is_contact(user: Any, channel: str, manager: str | None) -> bool:

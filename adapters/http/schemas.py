@@ -145,6 +145,8 @@ class UpsertOut(Out):
     inserted = fields.Integer()
     updated = fields.Integer()
     ignored_fields = fields.List(fields.String())
+    assigned = fields.Integer(metadata={"description": "customers the assignment rules gave "
+                                                         "a manager afterwards"})
 
 
 class EventIn(Schema):

@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from adapters.db.engines import refresh_statistics
+from adapters.intake.assignment import assign_after_import
 from adapters.intake.background import stream_from_child
 from adapters.intake.customer_csv import Parsed, parse_customers, read_layout
 from adapters.intake.customer_store import open_writer
@@ -50,6 +51,7 @@ class CustomerImport:
     bad: int = 0
     ignored_columns: tuple[str, ...] = ()
     written: bool = False
+    assigned: int = 0  # customers given a manager by the assignment rules after the import
 
     def summary(self) -> list[str]:
         lines = [f"{self.file}: {self.read} rows read, {self.inserted} inserted, "
@@ -59,6 +61,9 @@ class CustomerImport:
                          + ", ".join(self.ignored_columns))
         if not self.written:
             lines.append(f"{self.file}: nothing written (--strict and {self.bad} bad rows)")
+        if self.assigned:
+            lines.append(f"{self.file}: {self.assigned} customer(s) assigned a manager "
+                         f"(config.yaml assignment:)")
         return lines
 
 
@@ -97,6 +102,7 @@ def import_customers(engine: Engine, config: Config, path: Path, *, report: Repo
     if result.written:
         result.updated = result.read - result.bad - result.inserted
         refresh_statistics(engine, "customers")
+        result.assigned = assign_after_import(engine, config, now)
     return result
 
 

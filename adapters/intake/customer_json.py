@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from adapters.intake.assignment import assign_after_import
 from adapters.intake.customer_csv import ColumnParser, Layout, plan_columns
 from adapters.intake.customer_store import open_writer
 from engine.config import Config
@@ -40,11 +41,12 @@ class Upserted:
     received: int
     inserted: int
     ignored_fields: tuple[str, ...]
+    assigned: int = 0  # customers given a manager by the assignment rules afterwards
 
     def as_json(self) -> dict[str, Any]:
         return {"received": self.received, "inserted": self.inserted,
                 "updated": self.received - self.inserted,
-                "ignored_fields": list(self.ignored_fields)}
+                "ignored_fields": list(self.ignored_fields), "assigned": self.assigned}
 
 
 def upsert_customers(engine: Engine, config: Config, body: Any, now: dt.datetime) -> Upserted:
@@ -74,7 +76,8 @@ def upsert_customers(engine: Engine, config: Config, body: Any, now: dt.datetime
             raise _bad(errors)  # rolls the writer's transaction back: nothing written
         writer.write(parsed.rows)
         inserted = writer.finish(commit=True)
-    return Upserted(len(items), inserted, layout.ignored)
+    assigned = assign_after_import(engine, config, now)
+    return Upserted(len(items), inserted, layout.ignored, assigned)
 
 
 def _items(body: Any) -> list[Mapping[str, Any]]:

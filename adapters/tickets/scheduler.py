@@ -31,6 +31,7 @@ from adapters.db.outage import Backoff, Sleep, detail, unreachable
 from adapters.db.schema import scheduler_lease
 from adapters.db.schema import tickets as ticket_table
 from adapters.evaluation import snapshots
+from adapters.intake import assignment
 from adapters.tickets import card as approval
 from adapters.tickets import daily as event_matches
 from adapters.tickets import due
@@ -94,11 +95,13 @@ class Scheduler:
         self.jobs = BackgroundScheduler(timezone=config.timezone)
         self.outage = outage or Backoff("scheduler")  # waits while the database is down
         self.sleep = sleep  # between a sweep's tries (a job thread: no stop event there)
+        self.assigned_on: dt.date | None = None  # the local day assignment last ran
 
     def tick(self) -> None:
         """Renew (or wait for) the lease, reload the library, move tickets along in time,
-        tell approvers what waits for them (adapters/tickets/notices.py), and keep the month's
-        customer snapshot (adapters/evaluation/snapshots.py)."""
+        tell approvers what waits for them (adapters/tickets/notices.py), keep the month's
+        customer snapshot (adapters/evaluation/snapshots.py) and, once a local day, give
+        managers to customers without one (adapters/intake/assignment.py)."""
         now = self.clock()
         with self.engine.begin() as conn:
             leader = hold_lease(conn, self.holder, now, self.ttl)
@@ -118,6 +121,9 @@ class Scheduler:
                           lambda conn, ticket_id: approval.card(conn, self.config, library,
                                                                 ticket_id))
             snapshots.monthly(self.engine, self.config, now)  # the churn model's history
+            if self.assigned_on != self.config.today(now):  # 划配, once a local day
+                assignment.daily(self.engine, self.config, now)
+                self.assigned_on = self.config.today(now)
 
     def _plan_standing(self, conn: Connection, library: Library, now: dt.datetime) -> None:
         plan_standing(conn, self.config, library, now)

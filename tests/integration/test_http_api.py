@@ -34,7 +34,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/playbooks/winback/preview", {"at": "2026-11-20"}, DESIGN),
     ("POST", "/playbooks/preview", {"yaml": "playbook: x"}, DESIGN),
     ("POST", "/customers", CUSTOMERS, INGEST),
-    ("GET", "/customers/c1", None, READ),
+    ("GET", "/customers/c1", None, READ | {"manager:m01"}),  # c1 is not theirs: 403 later
     ("GET", "/customers/c1/explain?playbook=winback&at=2026-11-20", None, READ),
     ("POST", "/events", [EVENT], INGEST),
     ("GET", "/tickets?state=planned&overdue=true", None, READ),
@@ -50,6 +50,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/tasks?state=dead", None, {"adapter:sms", "admin"}),
     ("POST", "/tasks/1/retry", None, {"admin"}),
     ("GET", "/managers/m01/tasks", None, {"manager:m01", "admin"}),
+    ("GET", "/managers/m01/customers", None, {"manager:m01", "admin"}),
     ("GET", "/tickets/1/report?format=json", None, READ),
     ("GET", "/kpis?by=manager&from=2026-11-01&to=2026-11-30", None, READ),
     ("GET", "/playbooks/winback/history", None, READ),
@@ -96,7 +97,8 @@ def test_open_endpoints(api: Api) -> None:
 def test_customers_upsert_read_and_explain(api: Api) -> None:
     reply = api.call("POST", "/customers", json=[*CUSTOMERS, {**CUSTOMERS[0], "arpu": 350}])
     assert reply.status_code == 200, reply.json
-    assert reply.json == {"received": 3, "inserted": 2, "updated": 1, "ignored_fields": []}
+    assert reply.json == {"received": 3, "inserted": 2, "updated": 1, "ignored_fields": [],
+                          "assigned": 0}
     c1 = api.call("GET", "/customers/c1", "viewer").json
     assert (c1["arpu"], c1["tags"], c1["attrs"]) == (350.0, ["vip"], {"region": "east"})
     assert c1["computed"]["tier"] == "diamond" and c1["churned_on"] == "2026-10-01"
@@ -289,3 +291,34 @@ def test_text_no_database_can_store_is_a_400_naming_the_field(api: Api) -> None:
     assert reply.json["errors"]["2"] == {"data.number": [
         "expected valid Unicode text (an unpaired surrogate was found)"]}
     assert _count(api, customers) == 0 and _count(api, events) == 0
+
+
+def test_a_manager_reads_their_customers_and_nothing_else(api: Api) -> None:
+    """`manager:m01` reads the record, the list and the view of the customers whose manager
+    is m01; anyone else's (or an unknown id) is a 403, as are the other managers' lists."""
+    mine = [{"id": f"m{i}", "joined_on": "2019-01-01", "arpu": 200, "manager": "m01",
+             "phone": "13812345678", "name": "张三"} for i in range(3)]
+    theirs = {"id": "t1", "joined_on": "2019-01-01", "arpu": 200, "manager": "m02",
+              "phone": None, "name": None}
+    stored = api.call("POST", "/customers", json=[*mine, theirs])
+    assert stored.status_code == 200, stored.json
+    record = api.call("GET", "/customers/m0", "manager:m01")
+    assert record.status_code == 200 and record.json["manager"] == "m01"
+    assert record.json["computed"]["tier"] == "gold"
+    for path in ("/customers/t1", "/customers/nobody", "/customers/m0/explain",
+                 "/customers/t1/view?channel=store", "/managers/m02/customers"):
+        reply = api.call("GET", path, "manager:m01")
+        assert reply.status_code == 403, (path, reply.json)
+    view = api.call("GET", "/customers/m1/view?channel=store", "manager:m01")
+    assert view.status_code == 200 and view.json["customer"]["phone"] == "138****5678"
+    assert set(view.json) >= {"open_tasks", "trajectory", "offers"}
+    listed = api.call("GET", "/managers/m01/customers?limit=2", "manager:m01")
+    assert listed.status_code == 200, listed.json
+    first = listed.json
+    assert [c["id"] for c in first["items"]] == ["m0", "m1"]
+    assert first["items"][0] == {"id": "m0", "name": "张三", "phone": "138****5678",
+                                 "tier": "gold", "stage": "maturity", "open_tasks": 0}
+    rest = api.call("GET", f"/managers/m01/customers?cursor={first['next_cursor']}",
+                    "manager:m01").json
+    assert [c["id"] for c in rest["items"]] == ["m2"] and rest["next_cursor"] is None
+    assert [c["id"] for c in api.call("GET", "/managers/m02/customers").json["items"]] == ["t1"]

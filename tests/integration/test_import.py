@@ -272,8 +272,9 @@ def test_bad_event_lines_are_reported_and_strict_writes_nothing(
         "4: invalid JSON: Expecting property name enclosed in double quotes at character 2",
         "5: field 'colour': unknown field, expected one of id, customer_id, type, at, data",
         "5: field 'type': unknown event type 'refund', expected one of arrears, "
-        "competitor_call, contract_ending, contract_renewed, plan_cancelled, "
-        "plan_reactivated, plan_upgraded, task_result, zero_usage",
+        "call_forwarding, competitor_call, contract_ending, contract_renewed, low_balance, "
+        "number_kept, plan_cancelled, plan_reactivated, plan_upgraded, pre_disconnect, "
+        "task_result, zero_usage",
         "6: field 'customer_id': required",
         "6: field 'data.fee': not declared for event type 'arrears' (declared: amount)",
     ]

@@ -1,8 +1,8 @@
 """Approvers hear about waiting and overdue tickets once, through the configured notifier.
 
-The scheduler's ticks plan the standing tickets of the two event playbooks and the contact
-playbook (workflow `alerts`: one level, campaign_lead, 1 day to approve), so every test starts
-from three planned tickets (STANDING).
+The scheduler's ticks plan the standing tickets of the seven event playbooks (the alarm pack)
+and the contact playbook (workflow `alerts`: one level, campaign_lead, 1 day to approve), so
+every test starts from eight planned tickets (STANDING).
 The receivers are real servers on 127.0.0.1: an HTTP endpoint that checks the signature and a
 small SMTP server that keeps the mails.
 """
@@ -37,7 +37,9 @@ START = dt.datetime(2026, 11, 20, 5, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1, seconds=1)
 SECRET = "webhook-secret-for-tests"
 BASE = "https://tend.example"
-STANDING = 3  # zero_usage_alert, competitor_call_alert (events), retention_inbound (contact)
+# zero_usage_alert, competitor_call_alert, arrears_alert, low_balance_alert,
+# call_forwarding_alert, pre_disconnect_alert, number_kept_alert (events), retention_inbound
+STANDING = 8
 
 
 class Clock:

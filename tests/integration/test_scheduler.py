@@ -212,6 +212,11 @@ def test_the_leader_plans_one_standing_ticket_per_event_or_contact_playbook_vers
         rows = conn.execute(sa.select(tickets.c.playbook, tickets.c.state, tickets.c.trigger)
                             .where(tickets.c.trigger.in_(("event", "contact")))  # not sweeps
                             .order_by(tickets.c.playbook)).all()
-    assert [tuple(r) for r in rows] == [("competitor_call_alert", "planned", "event"),
+    assert [tuple(r) for r in rows] == [("arrears_alert", "planned", "event"),
+                                        ("call_forwarding_alert", "planned", "event"),
+                                        ("competitor_call_alert", "planned", "event"),
+                                        ("low_balance_alert", "planned", "event"),
+                                        ("number_kept_alert", "planned", "event"),
+                                        ("pre_disconnect_alert", "planned", "event"),
                                         ("retention_inbound", "planned", "contact"),
                                         ("zero_usage_alert", "planned", "event")]

@@ -94,7 +94,7 @@ def test_validate_prints_a_summary_per_file() -> None:
     assert "rules/winback.yaml: OK, playbook winback version 3" in result.stdout
     assert "workflows/high_value.yaml: OK, workflow high_value" in result.stdout
     assert "rules/offers/prepay_168.yaml: OK, offer prepay_168 version 1" in result.stdout
-    assert result.stdout.splitlines()[-1] == "29 file(s) OK"
+    assert result.stdout.splitlines()[-1] == "41 file(s) OK"
 
 
 @pytest.mark.parametrize("name", ["yaml_syntax.yaml", "unknown_names.yaml", "cases_events.yaml",
@@ -117,7 +117,7 @@ def test_validate_warns_of_retries_the_caps_never_let_through(tmp_path: Path) ->
                             "{channel: outbound_call, max: 2, per: 7d}", shipped))
     result = tend("--config", str(tight), "validate")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "29 file(s) OK, 7 warning(s)"
+    assert result.stdout.splitlines()[-1] == "41 file(s) OK, 7 warning(s)"
     winback = ROOT / "rules" / "winback.yaml"
     line = winback.read_text().splitlines().index(
         "    retry: {on: [no_answer], times: 2, after: 1d}") + 1

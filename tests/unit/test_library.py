@@ -22,7 +22,8 @@ from engine.source import load_yaml, plain
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {"welcome", "upsell", "high_value_upsell", "renewal", "churn_risk", "winback",
            "birthday", "zero_usage_alert", "competitor_call_alert", "vip_care",
-           "retention_inbound"}
+           "retention_inbound", "arrears_alert", "low_balance_alert", "call_forwarding_alert",
+           "pre_disconnect_alert", "number_kept_alert", "zero_usage_monthly"}
 BAD = ROOT / "tests" / "fixtures" / "bad"
 
 
@@ -111,7 +112,9 @@ def test_a_playbook_argument_is_an_id_or_a_path(config: Config, tmp_path: Path) 
     draft = tmp_path / "draft.yaml"
     draft.write_text((ROOT / "rules" / "birthday.yaml").read_text())
     assert find_playbook(str(draft), library, config).id == "birthday"
-    with pytest.raises(NotFound, match=r"unknown playbook 'winbak' \(expected one of: birthday"):
+    with pytest.raises(NotFound,
+                       match=r"unknown playbook 'winbak' \(expected one of: "
+                             r"arrears_alert, birthday"):
         find_playbook("winbak", library, config)
     with pytest.raises(ValidationError, match=r"no-such\.yaml: cannot read"):
         find_playbook("no-such.yaml", library, config)
