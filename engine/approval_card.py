@@ -41,7 +41,8 @@ def build(*, rehearsal: Mapping[str, Any], playbook: Playbook, workflow: Workflo
     what = _what(playbook, offers)
     when = _when(rehearsal, playbook, policy)
     return {
-        "title": playbook.title, "who": who, "what": what, "when": when,
+        "title": playbook.title, "titles": {lang: playbook.title_in(lang) for lang in ("zh", "en")},
+        "who": who, "what": what, "when": when,
         "cost": _cost(rehearsal, playbook, channel_costs, offers),
         "overlap": {"customers": sum(int(o["customers"]) for o in overlap),
                     "tickets": [dict(o) for o in overlap]},

@@ -78,12 +78,25 @@ LABELS: Mapping[str, tuple[str, str]] = {  # field: (en, zh)
 }
 
 
+# The shipped config's event data keys (config.yaml events:) in Chinese; in English a key
+# reads as itself ("days at least 7"). A key an operator adds keeps its own name in both.
+EVENT_DATA_ZH: Mapping[str, str] = {
+    "days": "天数", "amount": "金额", "minutes": "通话分钟数", "balance": "余额",
+    "other_operator": "呼转至其他运营商", "reason": "原因", "months": "月数",
+    "number": "号码", "plan": "套餐", "status": "状态",
+}
+
+
 def field_label(name: str, lang: str) -> str:
     """A field's name in `lang` ("en" or "zh"); declared attributes and event data keep
-    their own names, without the `attr.` / `event.data.` prefix."""
+    their own names, without the `attr.` / `event.data.` prefix (the shipped event data
+    keys have Chinese names)."""
     known = LABELS.get(name)
     if known is not None:
         return known[1] if lang == "zh" else known[0]
+    key = name.removeprefix("event.data.")
+    if lang == "zh" and key != name and key in EVENT_DATA_ZH:
+        return EVENT_DATA_ZH[key]
     for prefix in ("attr.", "event.data."):
         if name.startswith(prefix):
             return name[len(prefix):]

@@ -66,6 +66,11 @@ SHAPES: tuple[tuple[re.Pattern[str], LazyString], ...] = tuple(
     ))
 
 
+# Parameters that list the names a place accepts (keys, fields, channels): code, the same in
+# every language, shown as code so a Chinese sentence does not read as half English.
+CODE_LISTS = frozenset({"keys", "known"})
+
+
 def problem_words(message: str) -> Markup:
     """`message` (an engine problem, maybe `path: ...`) in the reader's language; the path
     into the YAML is code (`<code>steps.0.channel</code>`), the same in every language."""
@@ -73,11 +78,13 @@ def problem_words(message: str) -> Markup:
     path, rest = "", message
     if (found := _PATH.match(message)) and not _whole(message):
         path, rest = found.group("path"), found.group("rest")
-    spelled = rest
+    spelled: str = rest
     if locale is not None and locale.language != "en":
         for shape, sentence in SHAPES:
             if match := shape.match(rest):
-                spelled = str(sentence) % match.groupdict()
+                spelled = Markup(str(sentence)) % {  # the values escaped, lists as code
+                    name: Markup("<code>{}</code>").format(value) if name in CODE_LISTS
+                    else value for name, value in match.groupdict().items()}
                 break
     if not path:
         return Markup("{}").format(spelled)

@@ -61,6 +61,7 @@ class TicketOutcome:
     has_goal: bool  # the playbook has one (a closed ticket with nobody in it has no results)
     true_uplift: float | None  # the model's, for a closed ticket with a goal
     goal: dict[str, Any] | None  # results.goal of a closed ticket (counts and uplift)
+    cancel_reason: str | None = None  # a sweep that found nobody is cancelled on planning
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,8 @@ def _outcomes(conn: Connection, library: Library, behaviour: Behaviour,
             true = behaviour.true_uplift(row.playbook, playbook.goal.event,
                                          playbook.goal.within, share)
         outcomes.append(TicketOutcome(row.id, row.playbook, row.state,
-                                      bool(playbook and playbook.goal), true, goal))
+                                      bool(playbook and playbook.goal), true, goal,
+                                      row.cancel_reason))
     return outcomes
 
 
@@ -286,6 +288,8 @@ def render(run: SimulationRun, config: Config) -> list[str]:
 def _why_not_shown(t: TicketOutcome) -> str:
     if t.state in ("executing", "evaluating"):
         return "still in their goal window at the end"
+    if t.state == "cancelled" and (t.cancel_reason or "").startswith("empty audience"):
+        return "cancelled with nobody in them"
     if t.state != "closed":
         return t.state
     if not t.has_goal:

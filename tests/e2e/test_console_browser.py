@@ -41,8 +41,10 @@ pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
 TEXT = {  # what each language shows, so the Chinese run checks the Chinese pages
     "en-US": {"inbox": "Awaiting your decision", "approved": "Approved.",
+              "level_done": "the ticket now waits for level 2",
               "executing": "executing", "problem": "line", "recorded": "Result recorded"},
-    "zh-CN": {"inbox": "等待您决定", "approved": "已批准。", "executing": "执行中",
+    "zh-CN": {"inbox": "等待您决定", "approved": "已批准。", "level_done": "工单现在等待第 2 级",
+              "executing": "执行中",
               "problem": "第", "recorded": "已记录"},
 }
 
@@ -111,7 +113,9 @@ def forged_post(driver: WebDriver, path: str, with_csrf: bool) -> int:
 def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
     text = TEXT[language]
     lang = language[:2]
-    planned_by_pat = plan_as(site, site.tokens["pat"], "renewal")
+    # vip_care selects the twelve diamond customers with a manager, so its ticket stays planned
+    # (a ticket whose audience is empty is closed at once, with nothing left to decide).
+    planned_by_pat = plan_as(site, site.tokens["pat"], "vip_care")
     with chromium(tmp_path / "profile", language) as driver:
         # Level 1: the campaign lead finds the swept ticket in the inbox and reads it.
         sign_in(driver, site, "lena")
@@ -127,8 +131,8 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         assert driver.find_elements(By.CSS_SELECTOR, "#rehearsal details")  # the sample
         driver.find_element(By.ID, "comment").send_keys("checked the sample")
         screenshot(driver, SHOTS / f"{lang}-ticket.png")
-        click(driver, "#approve")
-        assert text["approved"] in driver.find_element(By.CLASS_NAME, "flash").text
+        click(driver, "#approve")  # one level of two: the page says which level it waits for
+        assert text["level_done"] in driver.find_element(By.CLASS_NAME, "flash").text
         assert "checked the sample" in driver.find_element(By.ID, "levels").text
         assert not driver.find_elements(By.ID, "approve")  # one person, one level
         ticket_url = driver.current_url
@@ -139,6 +143,7 @@ def test_console_flow(site: Site, tmp_path: Path, language: str) -> None:
         driver.get(ticket_url)
         driver.find_element(By.ID, "comment").send_keys("ok for diamond")
         click(driver, "#approve")
+        assert text["approved"] in driver.find_element(By.CLASS_NAME, "flash").text
         assert text["executing"] in driver.find_element(By.TAG_NAME, "h1").text
         assert driver.find_element(By.ID, "tasks").is_displayed()
         sign_out(driver)

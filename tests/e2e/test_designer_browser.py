@@ -51,7 +51,7 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """churn_risk planned on v2 (silver and up), then on v3 (gold and up): both stored."""
+    """churn_risk planned on v3 (silver and up), then on v4 (gold and up): both stored."""
     tmp = tmp_path_factory.mktemp("designer")
     rules = tmp / "rules"
     subprocess.run(["cp", "-r", str(ROOT / "rules"), str(rules)], check=True)
@@ -64,7 +64,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     token = _cli(env, tmp, "users", "add", "pat", "--role", "designer").splitlines()[-1]
     assert "churn_risk" in _cli(env, tmp, "sweep", "--at", MONDAY)
     path = rules / "churn_risk.yaml"
-    path.write_text(path.read_text().replace("version: 2", "version: 3")
+    path.write_text(path.read_text().replace("version: 3", "version: 4")
                     .replace("tier: {ne: standard}", "tier: {in: [gold, diamond]}"))
     assert "churn_risk" in _cli(env, tmp, "sweep", "--at", TUESDAY)
     with serving(env, tmp, workers=1) as base:
@@ -97,14 +97,14 @@ def test_version_diff_side_by_side_with_the_audience_effect(site: Site, tmp_path
     lang = language[:2]
     with chromium(tmp_path / "profile", language) as driver:
         sign_in(driver, site.base, site.token, "pat")
-        driver.get(site.base + "/console/playbooks/churn_risk?a=2&b=3")
+        driver.get(site.base + "/console/playbooks/churn_risk?a=3&b=4")
         for width in (1440, 390):
             _fits(driver, width)
             table = driver.find_element(By.ID, "diff-table")
             changed = table.find_elements(By.CSS_SELECTOR, "tr.changed")
             pairs = {(row.find_element(By.CSS_SELECTOR, "td.old").text,
                       row.find_element(By.CSS_SELECTOR, "td.new").text) for row in changed}
-            assert ("version: 2", "version: 3") in pairs
+            assert ("version: 3", "version: 4") in pairs
             assert any("ne: standard" in old and "gold, diamond" in new for old, new in pairs)
             assert "@@" not in table.text and "+++" not in table.text
             # a short line is one line high: no blank line between two rows of code

@@ -489,7 +489,7 @@ def test_a_closed_ticket_shows_its_results_and_links_its_report(console: Console
     library_page = vic.text("/console/playbooks/high_value_upsell")
     assert "high_value_upsell" in library_page
     # the version's pooled readout: one evaluated ticket, read every day
-    assert 'id="readout-v1"' in library_page and "Pooled readout" in library_page
+    assert 'id="readout-v2"' in library_page and "Pooled readout" in library_page
     assert "evaluated tickets, pooled ticket by ticket" in library_page
     zh = console.browser("vic", **{"Accept-Language": "zh-CN,zh;q=0.9"})
     assert "合并读数" in zh.text("/console/playbooks/high_value_upsell")

@@ -326,10 +326,13 @@ def test_the_rehearsal_counts_tasks_the_policy_would_suppress_hold_or_beat(
     assert twice["rehearsal"]["contact_policy"] == {
         "tasks": 9, "suppressed": {"arbitration": 3, "frequency_cap": 3},
         "held": {"quiet_hours": 3}, "beats": 0,
-        "capacity": {"sms": {"tasks": 3, "per_day": 2, "days": 2}}}
+        "capacity": {"sms": {"tasks": 3, "per_day": 2, "days": 2}},
+        "going": {"sms": 3}, "suppressed_by_channel": {"sms": {"arbitration": 3,
+                                                               "frequency_cap": 3}}}
     assert alpha["rehearsal"]["contact_policy"] == {
         "tasks": 3, "suppressed": {}, "held": {}, "beats": 3,
-        "capacity": {"sms": {"tasks": 3, "per_day": 2, "days": 2}}}
+        "capacity": {"sms": {"tasks": 3, "per_day": 2, "days": 2}},
+        "going": {"sms": 3}, "suppressed_by_channel": {}}
     with engine.begin() as conn:
         late = service.plan(conn, policy(config, arbitration=None), library,
                             library.playbooks["twice"], local(22, 22), "manual", "designer")

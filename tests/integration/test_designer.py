@@ -127,7 +127,7 @@ def test_explain_json_of_an_event_playbook_uses_the_latest_event(tend: CliRunner
     assert verdict["matched"] is True
     assert verdict["audience"]["parts"][0] == {
         "condition": "event.data.days gte 7", "held": True, "actual": 9, "ok": True,
-        "text": {"en": "days at least 7", "zh": "days 不低于 7"}}
+        "text": {"en": "days at least 7", "zh": "天数不低于 7"}}
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -54,6 +54,7 @@ def test_each_version_lists_its_tickets_and_a_pooled_uplift(engine: Engine, conf
     seed_customers(engine, 200, prefix="b")  # v1's customers are in cooldown
     second = run_ticket(engine, config, v2, AT + dt.timedelta(days=1), treated_share=0.4,
                         control_share=0.1)
+    seed_customers(engine, 50, prefix="c")  # a third ticket with someone in it: it waits
     with engine.begin() as conn:
         planned = service.plan(conn, config, v2, v2.playbooks["winback"],
                                AT + dt.timedelta(days=2), "manual", "designer")
@@ -141,7 +142,7 @@ def test_cli_history_prints_each_version_and_its_readout(engine: Engine, config:
     monkeypatch.setenv("TEND_DATABASE_URL", db_url)
     shown = run(CliRunner(), "history", "winback")
     assert shown.exit_code == 0, shown.output
-    assert "v2  1 tickets" in shown.stdout and f"#{ticket_id}" in shown.stdout
+    assert "v3  1 tickets" in shown.stdout and f"#{ticket_id}" in shown.stdout
     assert " pts " in shown.stdout and "readout (1 evaluated tickets" in shown.stdout
     as_json = json.loads(run(CliRunner(), "history", "winback", "--json").stdout)
     assert as_json["versions"][0]["readout"]["strata"] == 1

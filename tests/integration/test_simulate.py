@@ -83,7 +83,7 @@ def test_the_loop_closes_a_ticket_with_its_uplift_and_true_effect(db_url: str,
     # what engine.simulation promises (tests/unit/test_simulation.py checks the rate).
     assert low <= true <= high and true > 0.3
     assert "still in their goal window at the end" in result.output  # the last days' tickets
-    assert "closed with nobody in them" in result.output  # cooldown empties later sweeps
+    assert "cancelled with nobody in them" in result.output  # cooldown empties later sweeps
     # the run states what it planted and, per playbook, what power said before approval and
     # what the pooled readout said, looked at every evening
     assert "planted effects (chance that reaching a customer persuades them): sim_offer 40%" \

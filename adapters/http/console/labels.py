@@ -86,9 +86,12 @@ def stage_label(stage: str | None) -> str:
 
 
 def title_of(playbook: Any) -> str:
-    """A playbook's title in the reader's language (`title: {zh, en}`), else its title."""
+    """A playbook's title in the reader's language (`title: {zh, en}`), else its title; of a
+    playbook, or of a shape that carries `title` and `titles` (the approval card)."""
     if playbook is None:
         return ""
+    if isinstance(playbook, Mapping):
+        return str((playbook.get("titles") or {}).get(lang()) or playbook.get("title") or "")
     title_in = getattr(playbook, "title_in", None)
     return str(title_in(lang())) if title_in else str(getattr(playbook, "title", ""))
 
