@@ -18,19 +18,21 @@ from sqlalchemy.engine import Connection, Row
 
 from adapters.db.schema import task_attempts, tasks
 from adapters.tasks import service
+from engine.reasons import Reason
 
 
 def attempt(conn: Connection, row: Row[Any], status: str, attempt_id: str, by: str,
-            note: str | None, now: dt.datetime) -> bool:
+            note: str | None, now: dt.datetime, reason: Reason | None = None) -> bool:
     """Record the call `attempt_id` on the task `row` (from `service.task`, locked) with the
     result `status`: the attempt, then the result on the task (`service.report`, which
     refuses a task no channel had with a Conflict). False when this attempt was recorded
-    before (nothing is written). Call in a write transaction: a Conflict rolls it back."""
+    before (nothing is written). `reason`: the result's reason code, checked by the caller
+(config.yaml `result_reasons`). Call in a write transaction: a Conflict rolls it back."""
     known = conn.scalar(sa.select(task_attempts.c.task_id)
                         .where(task_attempts.c.id == attempt_id))
     if known is not None:
         return False
-    service.report(conn, row, status, now, {"by": by, "note": note}, now)
+    service.report(conn, row, status, now, {"by": by, "note": note}, now, reason=reason)
     conn.execute(task_attempts.insert().values(
         id=attempt_id, task_id=row.id, ticket_id=row.ticket_id, customer_id=row.customer_id,
         channel=row.channel, status=status, note=note, by=by, at=now))

@@ -4,6 +4,7 @@ and says how each offer went (presented, interested, declined, handled), each at
 its own ticket.
 
 Every part is checked before the first write (bad input names its field: `task:<id>`,
+`reason:<id>` (a result's reason code, required where config.yaml `result_reasons` says),
 `offer:<ticket>:<offer>`), and the whole call is one transaction, so a task that refuses
 its result (engine.task: suppressed, cancelled before sending, dead) leaves nothing written
 either. Results go through the task service (an attempt kept per call, then the task's
@@ -29,6 +30,7 @@ from engine import contact as ct
 from engine.config import Config
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.library import Library
+from engine.reasons import Reason
 
 OUTCOMES = (ct.PRESENTED, ct.INTERESTED, ct.DECLINED, ct.HANDLED)  # on an offer, in a call
 
@@ -42,6 +44,7 @@ class Call:
     note: str | None = None
     results: dict[int, str] = field(default_factory=dict)  # task id → result
     outcomes: dict[tuple[int, str], str] = field(default_factory=dict)  # (ticket, offer) → outcome
+    reasons: dict[int, str] = field(default_factory=dict)  # task id → result reason code
 
 
 class TaskRefused(Conflict):
@@ -69,13 +72,19 @@ def record_call(conn: Connection, config: Config, library: Library, customer_id:
             "results": ["choose a result for a task or an outcome for an offer"]})
     rows = [_task(conn, customer_id, task_id, status, routes)
             for task_id, status in sorted(call.results.items())]
+    reasons = {row.id: _reason(config, row.id, call.results[row.id], call.reasons.get(row.id))
+               for row in rows}
+    for task_id in sorted(set(call.reasons) - set(call.results)):
+        name = f"reason:{task_id}"
+        raise Invalid(f"{name}: a reason needs a result", {name: ["choose the call's result"]})
     for (ticket_id, offer), outcome in sorted(call.outcomes.items()):
         _check_outcome(library, ticket_id, offer, outcome)
     done = Recorded(0, 0)
     for row in rows:
         try:
             new = attempts.attempt(conn, row, call.results[row.id],
-                                   _part(call.id, f"t{row.id}"), by, call.note, now)
+                                   _part(call.id, f"t{row.id}"), by, call.note, now,
+                                   reasons[row.id])
         except Conflict as refused:
             raise TaskRefused(row.id, row.state, refused) from refused
         done = Recorded(done.results + new, done.outcomes)
@@ -109,6 +118,17 @@ def _task(conn: Connection, customer_id: str, task_id: int, status: str,
     if row.route not in routes:
         raise Forbidden(f"task {task_id} is routed to {row.route}, not to you")
     return row
+
+
+def _reason(config: Config, task_id: int, status: str, code: str | None) -> Reason | None:
+    """The result's reason, as config.yaml `result_reasons` wants it from a person: a declared
+    code, and one where `required` names the result. Invalid naming `reason:<task>`."""
+    try:
+        return config.reasons.check(status, code, by_person=True)
+    except Invalid as wrong:
+        name = f"reason:{task_id}"
+        raise Invalid(f"{name}: {wrong.message.partition(': ')[2]}",
+                      {name: wrong.errors.get("reason", [])}) from None
 
 
 def _check_outcome(library: Library, ticket_id: int, offer: str, outcome: str) -> None:

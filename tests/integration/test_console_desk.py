@@ -206,6 +206,9 @@ def test_every_attempt_is_kept_and_shown(site: Site) -> None:
     ({"colour": "red"}, "colour", 400),
     ({"call_id": "x"}, "call_id", 400),
     ({"channel": "fax"}, "channel", 400),
+    ({"task:{task}": "declined"}, "reason:{task}", 400),  # config: a declined call needs one
+    ({"task:{task}": "connected", "reason:{task}": "bogus"}, "reason:{task}", 400),
+    ({"reason:{other}": "price"}, "reason:{other}", 400),  # a reason without its result
 ])
 def test_bad_input_is_refused_naming_the_field_and_writes_nothing(
         site: Site, change: dict[str, str], field: str, status: int) -> None:
@@ -223,6 +226,29 @@ def test_bad_input_is_refused_naming_the_field_and_writes_nothing(
     assert field.format(**names) in refused.get_data(as_text=True)
     assert (site.rows(tasks), site.rows(events)) == before
     assert site.rows(contacts) == [] and site.rows(task_attempts) == []
+
+
+def test_a_declined_call_keeps_its_reason_and_a_wrong_number_flags_the_phone(
+        site: Site) -> None:
+    """config.yaml `result_reasons`: the desk offers the codes in the reader's language, a
+    declined result needs one, and `wrong_number` marks the customer's phone as bad."""
+    who = _treated_by_both(site)
+    site.sign_in("mia")
+    card = _sections(site.page("/console/desk"))[who]
+    assert "不感兴趣" in card and "号码错误" in card and 'name="reason:' in card
+    churn_task, renewal_task = (next(r.id for r in site.rows(
+        tasks, customer_id=who, ticket_id=ticket, route="manager:m01"))
+        for ticket in (site.churn, site.renewal))
+    form = {**_call_form(card), f"task:{churn_task}": "declined",
+            f"reason:{churn_task}": "price", f"task:{renewal_task}": "declined",
+            f"reason:{renewal_task}": "wrong_number"}
+    assert site.post(f"/console/desk/customers/{who}/call", form).status_code == 303
+    reasons = {r.id: (r.state, r.reason) for r in site.rows(tasks, customer_id=who,
+                                                            route="manager:m01")}
+    assert reasons[churn_task] == ("declined", "price")
+    assert reasons[renewal_task] == ("declined", "wrong_number")
+    customer = site.rows(customers, id=who)[0]
+    assert customer.bad_phone == customer.phone is not None
 
 
 def test_another_managers_task_is_forbidden_and_an_empty_call_refused(site: Site) -> None:

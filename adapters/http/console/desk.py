@@ -31,6 +31,7 @@ from engine.offer import LANGUAGES
 
 TASK = re.compile(r"^task:([0-9]{1,9})$")
 OFFER = re.compile(r"^offer:([0-9]{1,9}):([a-z0-9_-]{1,64})$")
+REASON = re.compile(r"^reason:([0-9]{1,9})$")
 CALL_ID = re.compile(r"^[0-9a-f]{32}$")
 NOTE_MAX = 2000
 
@@ -45,7 +46,9 @@ def desk() -> Response:
                                      lang if lang in LANGUAGES else "zh")
     reply = make_response(render_template(
         "console/desk.html", desk=found, results=desk_service.RESULTS, outcomes=OUTCOMES,
-        managed=sorted(g.user.managed()), new_id=lambda: uuid.uuid4().hex))
+        managed=sorted(g.user.managed()), new_id=lambda: uuid.uuid4().hex,
+        reasons=[(code, reason.label(lang)) for code, reason in st.config.reasons.codes.items()],
+        needs_reason=[state_label(s) for s in sorted(st.config.reasons.required)]))
     reply.headers["Cache-Control"] = "private, no-store"  # phones in full (docs/CONSOLE.md)
     return reply
 
@@ -74,6 +77,7 @@ def _call(channels: Collection[str]) -> Call:
     form does not have, or a bad value, is a 400 naming the field."""
     results: dict[int, str] = {}
     outcomes: dict[tuple[int, str], str] = {}
+    reasons: dict[int, str] = {}
     for name, raw in request.form.items():
         value = raw.strip()
         if name in (CSRF_FIELD, "call_id", "channel", "note"):
@@ -81,6 +85,9 @@ def _call(channels: Collection[str]) -> Call:
         if (task := TASK.match(name)) is not None:
             if value:
                 results[int(task.group(1))] = value
+        elif (reason := REASON.match(name)) is not None:
+            if value:
+                reasons[int(reason.group(1))] = value
         elif (offer := OFFER.match(name)) is not None:
             if value:
                 outcomes[(int(offer.group(1)), offer.group(2))] = value
@@ -95,4 +102,4 @@ def _call(channels: Collection[str]) -> Call:
     note = request.form.get("note", "").strip()
     if len(note) > NOTE_MAX:
         raise Invalid("note: too long", {"note": [f"at most {NOTE_MAX} characters"]})
-    return Call(call_id, channel, note or None, results, outcomes)
+    return Call(call_id, channel, note or None, results, outcomes, reasons)
