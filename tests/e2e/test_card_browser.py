@@ -8,8 +8,6 @@ the campaign lead opens it. Screenshots go to var/screenshots/ (`<lang>-inbox-<w
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from support.browser import chromium, click, missing, screenshot, sign_in
-from support.clock import child_env
+from support.clock import run_tend
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,23 +38,16 @@ class Site:
     token: str
 
 
-def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "adapters.cli", *args], env=child_env(env),
-                          cwd=cwd, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 @pytest.fixture
 def site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
     env = {**os.environ, "TEND_DATABASE_URL": sqlite_url,
            "TEND_CONFIG": str(ROOT / "config.yaml"), "TEND_RULES": str(ROOT / "rules"),
            "TEND_WORKFLOWS": str(ROOT / "workflows")}
     (tmp_path / "customers.csv").write_text("\n".join(CUSTOMERS) + "\n")
-    _cli(env, tmp_path, "import", "customers", "customers.csv")
-    token = _cli(env, tmp_path, "users", "add", "lena", "--role",
+    run_tend(env, tmp_path, "import", "customers", "customers.csv")
+    token = run_tend(env, tmp_path, "users", "add", "lena", "--role",
                  "campaign_lead").splitlines()[-1]
-    assert "churn_risk" in _cli(env, tmp_path, "sweep", "--at", MONDAY)
+    assert "churn_risk" in run_tend(env, tmp_path, "sweep", "--at", MONDAY)
     with serving(env, tmp_path, workers=1) as base:
         yield Site(base, token)
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 from support import browser
 from support.browser import chromium, click, missing, screenshot, sign_out, widths
-from support.clock import child_env
+from support.clock import run_tend
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,11 +55,7 @@ class Site:
     tokens: dict[str, str]
 
     def cli(self, *args: str) -> str:
-        command = [sys.executable, "-m", "adapters.cli", *args]
-        done = subprocess.run(command, env=child_env(self.env),
-                              cwd=self.cwd, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        return run_tend(self.env, self.cwd, *args)
 
 
 @pytest.fixture

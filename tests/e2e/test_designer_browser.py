@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from support.browser import chromium, click, missing, screenshot, sign_in, widths
-from support.clock import child_env
+from support.clock import run_tend
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,13 +41,6 @@ class Site:
     token: str
 
 
-def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "adapters.cli", *args], env=child_env(env),
-                          cwd=cwd, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """churn_risk planned on v3 (silver and up), then on v4 (gold and up): both stored."""
@@ -58,15 +50,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = {**os.environ, "TEND_DATABASE_URL": f"sqlite:///{tmp / 'tend.db'}",
            "TEND_CONFIG": str(ROOT / "config.yaml"), "TEND_RULES": str(rules),
            "TEND_WORKFLOWS": str(ROOT / "workflows")}
-    _cli(env, tmp, "db", "upgrade")
+    run_tend(env, tmp, "db", "upgrade")
     (tmp / "customers.csv").write_text("\n".join(CUSTOMERS) + "\n")
-    _cli(env, tmp, "import", "customers", "customers.csv")
-    token = _cli(env, tmp, "users", "add", "pat", "--role", "designer").splitlines()[-1]
-    assert "churn_risk" in _cli(env, tmp, "sweep", "--at", MONDAY)
+    run_tend(env, tmp, "import", "customers", "customers.csv")
+    token = run_tend(env, tmp, "users", "add", "pat", "--role", "designer").splitlines()[-1]
+    assert "churn_risk" in run_tend(env, tmp, "sweep", "--at", MONDAY)
     path = rules / "churn_risk.yaml"
     path.write_text(path.read_text().replace("version: 3", "version: 4")
                     .replace("tier: {ne: standard}", "tier: {in: [gold, diamond]}"))
-    assert "churn_risk" in _cli(env, tmp, "sweep", "--at", TUESDAY)
+    assert "churn_risk" in run_tend(env, tmp, "sweep", "--at", TUESDAY)
     with serving(env, tmp, workers=1) as base:
         yield Site(base, token)
 

@@ -12,8 +12,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 from support.browser import chromium, click, missing, screenshot, sign_in, sign_out, widths
-from support.clock import child_env
+from support.clock import run_tend
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,13 +45,6 @@ class Site:
     tokens: dict[str, str]
 
 
-def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "adapters.cli", *args], env=child_env(env),
-                          cwd=cwd, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def _rules(tmp_path: Path) -> Path:
     """The shipped rules with the offers valid whatever year the suite runs in."""
     rules = tmp_path / "rules"
@@ -71,11 +62,11 @@ def site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
            "TEND_CONFIG": str(ROOT / "config.yaml"), "TEND_RULES": str(_rules(tmp_path)),
            "TEND_WORKFLOWS": str(ROOT / "workflows")}
     (tmp_path / "customers.csv").write_text("\n".join(CUSTOMERS) + "\n")
-    _cli(env, tmp_path, "import", "customers", "customers.csv")
-    tokens = {name: _cli(env, tmp_path, "users", "add", name, "--role", role).splitlines()[-1]
+    run_tend(env, tmp_path, "import", "customers", "customers.csv")
+    tokens = {name: run_tend(env, tmp_path, "users", "add", name, "--role", role).splitlines()[-1]
               for name, role in (("lena", "campaign_lead"), ("mia", "manager:m01"),
                                  ("sam", "agent:store"))}
-    assert "churn_risk" in _cli(env, tmp_path, "sweep", "--at", MONDAY)
+    assert "churn_risk" in run_tend(env, tmp_path, "sweep", "--at", MONDAY)
     with serving(env, tmp_path, workers=1) as base:
         _approve(base, tokens["lena"], "churn_risk")
         yield Site(base, tokens)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.clock import child_env
+from support.clock import run_tend
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,11 +33,7 @@ class Tend:
     cwd: Path
 
     def cli(self, *args: str) -> str:
-        command = [sys.executable, "-m", "adapters.cli", *args]
-        done = subprocess.run(command, env=child_env(self.env),
-                              cwd=self.cwd, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        return run_tend(self.env, self.cwd, *args)
 
     def user(self, name: str, *roles: str) -> str:
         flags = [part for role in roles for part in ("--role", role)]

@@ -18,7 +18,10 @@ test's own "now" (`child_env`), so both sides agree on the hour.
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 VARIABLE = "TEND_TEST_AT"
 
@@ -38,6 +41,15 @@ def suite_instant(environ: Mapping[str, str], today: dt.date) -> dt.datetime | N
 def child_env(env: Mapping[str, str]) -> dict[str, str]:
     """`env` for a `tend` child process, its clock starting at the test's now."""
     return {**env, "TEND_CLOCK_START": dt.datetime.now(dt.UTC).isoformat()}
+
+
+def run_tend(env: Mapping[str, str], cwd: Path, *args: str) -> str:
+    """`python -m adapters.cli ARGS` as a user types `tend ARGS`, in a child process whose clock
+    starts at the test's now; its output, after asserting it succeeded (stderr shown if not)."""
+    done = subprocess.run([sys.executable, "-m", "adapters.cli", *args], env=child_env(env),
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def real_today() -> dt.date:
