@@ -40,29 +40,17 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
 
 
 @pytest.fixture
-def served_report(tmp_path: Path, config: Config) -> Iterator[Path]:
+def served_report(evaluated_site: tuple[str, str, int], tmp_path: Path) -> Path:
     """An evaluated win-back ticket's report as `GET /tickets/<id>/report` returns it."""
-    url = f"sqlite:///{tmp_path / 'tend.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        seed_customers(engine, 600)
-        ticket_id = run_ticket(engine, config, load_library(config))
-        with engine.begin() as conn:
-            token = add_user(conn, "dora", ["director"], dt.datetime.now(dt.UTC))
-    finally:
-        engine.dispose()
-    env = {**os.environ, "TEND_DATABASE_URL": url, "TEND_CONFIG": str(ROOT / "config.yaml"),
-           "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
-    with serving(env, tmp_path) as base:
-        request = urllib.request.Request(f"{base}/tickets/{ticket_id}/report",
-                                         headers={"Authorization": f"Bearer {token}"})
-        with urllib.request.urlopen(request, timeout=60) as reply:
-            assert reply.headers.get_content_type() == "text/html"
-            page = reply.read()
+    base, token, ticket_id = evaluated_site
+    request = urllib.request.Request(f"{base}/tickets/{ticket_id}/report",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        assert reply.headers.get_content_type() == "text/html"
+        page = reply.read()
     target = tmp_path / "report.html"
     target.write_bytes(page)
-    yield target
+    return target
 
 
 def test_the_report_shows_its_charts_in_a_browser(browser: WebDriver,
