@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.executing import HOLD, NOW, executing, library
 from support.postgres import PostgresServer
-from test_scheduler import TTL, Clock, lease_holder, rules
-from test_worker import HOLD, NOW, _executing, library
+from support.scheduling import TTL, Clock, lease_holder, rules
 
 from adapters.channels.registry import pushers
 from adapters.cli import main
@@ -122,7 +122,7 @@ def test_the_worker_waits_out_an_outage_and_pushes_when_it_ends(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     engine = make_engine(outage.url)
-    _executing(engine, config, library)  # tasks due now
+    executing(engine, config, library)  # tasks due now
     engine.dispose()
     log_file = tmp_path / "dispatch.log"
     logged = dataclasses.replace(config, channels={

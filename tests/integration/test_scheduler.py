@@ -16,34 +16,19 @@ import pytest
 import sqlalchemy as sa
 from support.clock import child_env
 from support.folders import with_rules
+from support.scheduling import TTL, Clock, lease_holder, rules
 
 from adapters.db.engines import make_engine
-from adapters.db.schema import scheduler_lease, tickets
+from adapters.db.schema import tickets
 from adapters.tickets.due import fire_time
 from adapters.tickets.scheduler import Scheduler
 from engine.config import Config
 from engine.library import load_library
 from engine.playbook import Trigger
 
+__all__ = ["rules"]  # a fixture
+
 ROOT = Path(__file__).resolve().parents[2]
-TTL = dt.timedelta(seconds=30)
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-def rules(tmp_path: Path) -> Path:
-    folder = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", folder)
-    return folder
-
-
 @pytest.fixture
 def config(config: Config, rules: Path) -> Config:
     """The shipped config reading its playbooks from the test's own copy, which it edits."""
@@ -182,12 +167,6 @@ def wait_for(probe: Callable[[], object], seconds: float) -> object:
             return value
         time.sleep(0.25)
     raise AssertionError(f"nothing after {seconds}s")
-
-
-def lease_holder(engine: sa.Engine) -> str | None:
-    with engine.connect() as conn:
-        holder: str | None = conn.scalar(sa.select(scheduler_lease.c.holder))
-        return holder
 
 
 def window_keys(engine: sa.Engine) -> list[str]:

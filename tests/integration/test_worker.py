@@ -17,43 +17,20 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 from support.cli import run
+from support.executing import HOLD, NOW, executing, library
 from support.webhook import Receiver, receiving
 
 from adapters.channels.registry import pushers
 from adapters.db.engines import make_engine
-from adapters.db.schema import customers, tasks
+from adapters.db.schema import tasks
 from adapters.tasks.worker import run_once
-from adapters.tickets import service as tickets
 from engine.channel import Channel
 from engine.config import Config
-from engine.library import Library, load_library
-from engine.users import User
+from engine.library import Library
 
+__all__ = ["library"]  # a fixture
 ROOT = Path(__file__).resolve().parents[2]
-NOW = dt.datetime.now(dt.UTC)
-STARTED = NOW - dt.timedelta(days=4)  # winback's call is due at the start, its sms 3 days on
-DIAMONDS = [f"d{i:02d}" for i in range(6)]
 SECRET_ENV, SECRET = "TEND_TEST_HOOK_SECRET", "s3cret-for-tests"
-HOLD = dt.timedelta(minutes=5)
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
-
-
-def _executing(engine: Engine, config: Config, library: Library) -> None:
-    """A winback ticket planned and approved four days ago: every task is due now."""
-    with engine.begin() as conn:
-        conn.execute(customers.insert(), [
-            {"id": cid, "name": cid, "phone": "+8613800000000", "joined_on": dt.date(2019, 1, 1),
-             "arpu": 350.0, "churned_on": STARTED.date() - dt.timedelta(days=10),
-             "updated_at": STARTED} for cid in DIAMONDS])
-        planned = tickets.plan(conn, config, library, library.playbooks["winback"], STARTED,
-                               "manual", "designer")
-        assert planned is not None
-        tickets.approve(conn, config, library, planned["id"],
-                        User("lead", frozenset({"campaign_lead"})), "ok", STARTED)
 
 
 @pytest.fixture
@@ -61,7 +38,7 @@ def engine(db_url: str, config: Config, library: Library,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     monkeypatch.setenv(SECRET_ENV, SECRET)
     engine = make_engine(db_url)
-    _executing(engine, config, library)
+    executing(engine, config, library)
     yield engine
     engine.dispose()
 
@@ -175,7 +152,7 @@ def test_tend_worker_once_pushes_through_the_cli(sqlite_url: str, config: Config
                                                  library: Library, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     engine = make_engine(sqlite_url)
-    _executing(engine, config, library)
+    executing(engine, config, library)
     monkeypatch.setenv(SECRET_ENV, SECRET)
     monkeypatch.setenv("TEND_DATABASE_URL", sqlite_url)
     with receiving() as receiver:
