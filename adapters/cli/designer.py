@@ -211,7 +211,8 @@ def _preview_text(found: Preview) -> str:
               help="Judge by ticket N (default: the newest ticket of the library's version "
                    "that started).")
 @click.option("--reason", "note", metavar="TEXT", help="Why, in your words (kept with the "
-              "measured evidence in the version history).")
+              "measured evidence in the version history); required when the variant is not "
+              "the ticket's winner at the corrected level (docs/EVALUATION.md, Variants).")
 @click.option("--by", "by", metavar="NAME", help="Who promotes (default: the login name).")
 @click.pass_context
 @reports_errors

@@ -136,12 +136,15 @@ def test_results_compare_each_variant_with_control_and_each_other(
     vs_control = credit["vs_control"]
     assert vs_control["absolute"] == pytest.approx(credit["rate"] - split["control"]["rate"])
     assert vs_control["low"] < vs_control["absolute"] < vs_control["high"]
+    assert split["correction"]["comparisons"] == 6 and split["winner"] == "credit"
+    assert vs_control["level"] == pytest.approx(1 - 0.05 / 6)  # Bonferroni's intervals
     pairs = {(p["a"], p["b"]): p["uplift"] for p in split["pairwise"]}
     assert set(pairs) == {("plain", "credit"), ("plain", "call"), ("credit", "call")}
     assert pairs[("credit", "call")]["absolute"] > 0.3
     assert pairs[("credit", "call")]["verdict"] == "significant"
     text = render(shown)
     assert "variants of step sms" in text and "credit vs call: +" in text
+    assert "6 comparisons corrected together (Holm; intervals Bonferroni): winner credit" in text
     counts = {v["name"]: v["treatment"] for v in shown["rehearsal"]["variants"]["variants"]}
     assert f"variants    step sms: plain {counts['plain']}, credit {counts['credit']}" in text
 
@@ -157,7 +160,8 @@ def test_promoting_the_winner_publishes_the_next_version_with_its_reason(
     assert done.version == 2 and done.ticket_id == ticket_id
     assert done.reason.startswith(f"promoted variant credit from ticket {ticket_id}: +")
     assert " vs control, " in done.reason and " vs plain, " in done.reason
-    assert done.reason.endswith("vs call; by rita: the credit line wins")
+    assert done.reason.endswith(
+        "vs call; the winner at 5% (Holm, 6 comparisons); by rita: the credit line wins")
     written = (rules / f"{PLAYBOOK}.yaml").read_text()
     assert "variants" not in written and "version: 2" in written
     assert "template: winback_sms_credit" in written
@@ -195,6 +199,11 @@ def test_promotion_refuses_bad_input_and_writes_nothing(
         with pytest.raises(ValidationError, match="expected one of: plain, credit, call") as bad:
             promotion.publish(conn, config, library, PLAYBOOK, "gold", "rita", AT)
         assert bad.value.problems[0].field == "variant"
+        # `call` converts least: not the corrected winner, so only with a reason
+        with pytest.raises(ValidationError, match=r"'call' is not the winner .* winner: credit"
+                           ) as loser:
+            promotion.publish(conn, config, library, PLAYBOOK, "call", "rita", AT)
+        assert loser.value.problems[0].field == "reason"
         with pytest.raises(NotFound, match=f"no ticket {ticket_id + 9}"):
             promotion.publish(conn, config, library, PLAYBOOK, "credit", "rita", AT,
                               ticket_id=ticket_id + 9)
@@ -226,6 +235,7 @@ def test_the_console_shows_the_variants_and_a_designer_promotes_one(
     shown = vic.get(page).get_data(as_text=True)
     card = shown.split('id="variants"')[1].split("</section>")[0]
     assert f"#{ticket_id}" in card and "credit" in card and "significant" in card
+    assert "Winner: credit" in card and "6 comparisons are corrected together (Holm)" in card
     assert 'name="variant"' not in card  # a viewer sees the evidence, not the button
     assert 'name="variant"' in pat.get(page).get_data(as_text=True)
     assert _post(vic, f"{page}/promote", {"variant": "credit"}).status_code == 403
