@@ -18,11 +18,12 @@ from sqlalchemy.engine import Engine
 from support.folders import with_rules
 
 from adapters.access.users import add_user
+from adapters.cli import designer as designer_cli
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, entries, events, tasks
 from adapters.http.app import create_app
 from adapters.http.state import State
-from adapters.tickets import promotion, report, service, versions
+from adapters.tickets import designer, promotion, report, service, versions
 from adapters.tickets.report_text import render
 from engine.config import Config
 from engine.errors import Conflict, NotFound, ValidationError
@@ -267,3 +268,58 @@ def _post(client: Any, path: str, form: dict[str, str]) -> Any:
     with client.session_transaction() as session:
         token = session["csrf_token"]
     return client.post(path, data={**form, "csrf_token": token})
+
+
+def test_preview_counts_the_offers_each_variant_would_give(
+        db_url: str, config: Config, rules: Path) -> None:
+    """`plain` and `credit` give the step's winback_credit, `call` gives none (`offers: []`):
+    the step's count is theirs, not the whole treatment's, and each variant shows its own,
+    in the service, `tend preview`, the API and the console's draft preview."""
+    config, _ = _library(config, rules)
+    app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
+    st: State = app.extensions["tend"]
+    with st.engine.begin() as conn:
+        conn.execute(customers.insert(), [
+            {"id": f"v{i:04d}", "name": f"name {i}", "joined_on": dt.date(2019, 1, 1),
+             "arpu": 200.0, "churned_on": dt.date(2026, 10, 1), "updated_at": AT}
+            for i in range(600)])
+        tokens = {name: add_user(conn, name, [role], AT) for name, role in (("pat", "designer"),)}
+        found = designer.preview(conn, st.library.playbooks[PLAYBOOK], config, AT,
+                                 st.library.offers)
+    split = {v["name"]: v for v in found.variants["variants"]}  # type: ignore[index]
+    assert sum(v["treatment"] for v in split.values()) == len(found.selection.treatment)
+    assert all(v["treatment"] > 100 for v in split.values())  # 1:1:1 of ~480
+    # every member churned within 90 days, so everyone given the offer is eligible for it
+    assert split["plain"]["offers"] == {"winback_credit": split["plain"]["treatment"]}
+    assert split["credit"]["offers"] == {"winback_credit": split["credit"]["treatment"]}
+    assert split["call"]["offers"] == {}
+    given = split["plain"]["treatment"] + split["credit"]["treatment"]
+    assert found.offers == {"sms": {"winback_credit": given}}
+    assert found.as_json()["variants"] == found.variants
+
+    text = designer_cli._preview_text(found)
+    assert f"(eligible: winback_credit {given:,})" in text
+    assert f"variant call           {split['call']['treatment']:>16,}   (no offers)" in text
+    assert (f"variant credit         {split['credit']['treatment']:>16,}   (eligible: "
+            f"winback_credit {split['credit']['treatment']:,})") in text
+
+    client = app.test_client()
+    reply = client.post(f"/playbooks/{PLAYBOOK}/preview", json={"at": AT.isoformat()},
+                        headers={"Authorization": f"Bearer {tokens['pat']}"})
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    body = reply.get_json()
+    assert body["offers"] == found.offers and body["variants"] == found.variants
+
+    pat = _signed_in(app, tokens["pat"])
+    with pat.session_transaction() as session:
+        csrf = session["csrf_token"]
+    page = pat.post("/console/draft", data={
+        "yaml": (rules / f"{PLAYBOOK}.yaml").read_text(), "at": "2026-11-20",
+        "csrf_token": csrf}).get_data(as_text=True)
+    table = page.split('id="variant-offers"')[1].split("</table>")[0]
+    row = table.split("<td>call</td>")[1].split("</tr>")[0]
+    assert "no offers" in row
+    row = table.split("<td>credit</td>")[1].split("</tr>")[0]
+    assert f"winback_credit {split['credit']['treatment']}" in row
+    assert 'id="offers"' in page
+    st.dispose()

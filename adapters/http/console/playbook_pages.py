@@ -149,11 +149,11 @@ def _try(text: str, at_text: str) -> tuple[list[Problem], dict[str, Any] | None]
     except ValidationError as exc:
         return list(exc.problems), None
     with st.transaction() as conn:
-        found = designer.preview(conn, playbook, st.config, at)
+        found = designer.preview(conn, playbook, st.config, at, st.library.offers)
         rehearsal = planning.rehearsal(conn, st.config, playbook, found.selection, at,
                                        DRAFT_SAMPLE)
-    return [], {"playbook": playbook, "rehearsal": rehearsal,
-                "warnings": policy_warnings(playbook, st.config)}
+    return [], {"playbook": playbook, "rehearsal": rehearsal, "offers": found.offers,
+                "variants": found.variants, "warnings": policy_warnings(playbook, st.config)}
 
 
 @bp.get("/explain")
