@@ -59,7 +59,8 @@ def playbook_page(playbook_id: str) -> str:
         va, vb = args.get("a"), args.get("b")
         diff = None if va is None or vb is None else versions.diff(conn, playbook_id, va, vb)
         contest = promotion.contest(conn, st.config, st.library, playbook_id, st.now())
-        read = readouts.charted(conn, playbook_id)
+        read = readouts.charted(conn, playbook_id,
+                                readouts.Reading(st.config, st.library, st.now()))
         effect = None if diff is None else designer.audience_effect(
             conn, st.config, st.library, playbook_id, (diff.a, diff.b), st.now())
     if installed is None and not stored:
