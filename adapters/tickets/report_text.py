@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.evaluation.offer_kpis import table
-from adapters.evaluation.variants import judged, render_lines
+from adapters.evaluation.variants import render_lines
 from engine.kpi import FUNNEL
 from engine.units import pts, relative
 
@@ -70,7 +70,7 @@ def _results(results: Mapping[str, Any] | None) -> list[str]:
             lines.append(f"    {grp:<10} {g['conversions']:>7,} of {g['members']:>9,}  {rate}")
         lines.extend(_uplift(goal["uplift"]))
     if results.get("variants"):
-        lines.extend(render_lines(judged(results["variants"])))
+        lines.extend(render_lines(results["variants"]))
     for c in results.get("cohorts", ()):
         u = c["uplift"]
         lines.append(f"    week {c['week']}{'' if c['complete'] else ' (open)'}: treatment "

@@ -21,6 +21,7 @@ from adapters.access.users import add_user
 from adapters.cli import designer as designer_cli
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, entries, events, tasks
+from adapters.db.schema import tickets as ticket_table
 from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.tickets import designer, promotion, report, service, versions
@@ -148,6 +149,17 @@ def test_results_compare_each_variant_with_control_and_each_other(
     assert "6 comparisons corrected together (Holm; intervals Bonferroni): winner credit" in text
     counts = {v["name"]: v["treatment"] for v in shown["rehearsal"]["variants"]["variants"]}
     assert f"variants    step sms: plain {counts['plain']}, credit {counts['credit']}" in text
+    # results stored before the correction (no `correction`, 95% verdicts) read corrected
+    old_split = {**split, "correction": None, "winner": None,
+                 "variants": [{**v, "vs_control": {**v["vs_control"], "verdict": "significant",
+                                                   "level": 0.95}} for v in split["variants"]]}
+    with engine.begin() as conn:
+        stored = conn.scalar(sa.select(ticket_table.c.results)
+                             .where(ticket_table.c.id == ticket_id))
+        conn.execute(ticket_table.update().where(ticket_table.c.id == ticket_id)
+                     .values(results={**stored, "variants": old_split}))
+        again = report.gather(conn, config, library, ticket_id, AT + dt.timedelta(days=41))
+    assert again["results"]["variants"] == split
 
 
 def test_promoting_the_winner_publishes_the_next_version_with_its_reason(
