@@ -55,15 +55,10 @@ class Labelled(NamedTuple):
     cohort: bool
 
 
-def strata(conn: Connection, playbook_id: str, reading: Reading) -> dict[int, list[Stratum]]:
-    """Per version, one stratum per evaluated ticket and per complete cohort of its standing
-    tickets (in ticket, then week order)."""
-    return {version: [s.stratum for s in found] for version, found in
-            _evaluated(conn, playbook_id, reading).items()}
-
-
 def _evaluated(conn: Connection, playbook_id: str, reading: Reading
                ) -> dict[int, list[Labelled]]:
+    """Per version, one stratum per evaluated ticket and per complete cohort of its standing
+    tickets (in ticket, then week order)."""
     rows = conn.execute(sa.select(tickets.c.id, tickets.c.version, tickets.c.state,
                                   tickets.c.results, tickets.c.window_key,
                                   tickets.c.started_at)
