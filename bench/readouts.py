@@ -2,11 +2,12 @@
 (engine/readout_trials.py: its holdout and goal window, a daily ticket of 1,000 customers, a
 5% base rate, looked at every evening for 90 days), with +5 pts planted and with nothing.
 
-Prints, per playbook: the day power predicted (80% power for +5 pts), the share of trials
-whose readout said `works` by that day, the share that ever said `works` with nothing
-planted (the type-I error under daily looks), and the share whose interval held the truth on
-every evening. `python bench/readouts.py --runs 50` is the size `make test` checks
-(tests/unit/test_sequential.py).
+Prints, per playbook: the day power predicted (80% power for +5 pts) and the chance it
+predicts for that day (the first day at or above 80%, so often more), the share of trials
+whose readout said `works` by that day (to compare with that chance), the share that ever
+said `works` with nothing planted (the type-I error under daily looks), and the share whose
+interval held the truth on every evening. `python bench/readouts.py --runs 50` is the size
+`make test` checks (tests/unit/test_sequential.py).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def main() -> None:
     config = dataclasses.replace(load_config(ROOT / "config.yaml"),
                                  folders=Folders(ROOT / "rules", ROOT / "workflows"))
     designs = shipped_designs(load_library(config), args.members)
-    print(f"{'playbook':<12} {'holdout':>7} {'window':>6} {'power day':>9} "
+    print(f"{'playbook':<12} {'holdout':>7} {'window':>6} {'power day':>9} {'predicted':>9} "
           f"{'works by it':>11} {'null: works':>11} {'covered':>8} {'seconds':>8}")
     for name, (planted, null) in designs.items():
         started = time.perf_counter()
@@ -46,8 +47,10 @@ def main() -> None:
                      and day is not None and t.day <= day) / args.runs
         false = sum(1 for t in empty if t.verdict == WORKS) / args.runs
         covered = sum(t.covered for t in [*found, *empty]) / (2 * args.runs)
+        chance = "-" if day is None else f"{planted.chance_by(day):.1%}"
         print(f"{name:<12} {planted.holdout:>7.0%} {planted.window:>5}d "
-              f"{'-' if day is None else f'{day:.0f}':>9} {by_day:>11.1%} {false:>11.1%} "
+              f"{'-' if day is None else f'{day:.0f}':>9} {chance:>9} {by_day:>11.1%} "
+              f"{false:>11.1%} "
               f"{covered:>8.1%} {time.perf_counter() - started:>8.1f}")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedSeq
 
+from engine.multiplicity import level_text
 from engine.variant import Variant
 
 
@@ -47,11 +48,26 @@ def promoted_text(text: str, step_id: str, variant: Variant, version: int) -> st
 
 
 def points(u: Mapping[str, Any] | None) -> str | None:
-    """'+4.2 pts (95% CI +1.0 to +7.4)' of an engine.uplift result, None when not measured."""
+    """'+4.2 pts (98.3% CI +1.0 to +7.4)' of an engine.uplift result, None when not
+    measured."""
     if not u or u.get("absolute") is None:
         return None
-    return (f"{u['absolute'] * 100:+.1f} pts ({u['level']:.0%} CI {u['low'] * 100:+.1f} to "
-            f"{u['high'] * 100:+.1f})")
+    return (f"{u['absolute'] * 100:+.1f} pts ({level_text(u['level'])} CI "
+            f"{u['low'] * 100:+.1f} to {u['high'] * 100:+.1f})")
+
+
+def standing_of(variant: str, split: Mapping[str, Any]) -> str | None:
+    """Whether `variant` is the winner at the corrected level (engine/multiplicity.py):
+    'the winner at 5% (Holm, 6 comparisons)', 'not the winner at 5% (Holm, 6 comparisons;
+    winner: none)'; None when nothing was compared (no goal)."""
+    fixed = split.get("correction")
+    if not fixed:
+        return None
+    how = f"at {fixed['alpha'] * 100:g}% (Holm, {fixed['comparisons']} comparisons"
+    found = split.get("winner")
+    if found == variant:
+        return f"the winner {how})"
+    return f"not the winner {how}; winner: {found or 'none'})"
 
 
 def reason_of(variant: str, ticket_id: int, split: Mapping[str, Any], by: str,
@@ -73,5 +89,8 @@ def reason_of(variant: str, ticket_id: int, split: Mapping[str, Any], by: str,
         if shown:
             measured.append(f"{shown} vs {other}")
     evidence = ", ".join(measured) or "no goal measured"
+    standing = standing_of(variant, split)
+    if standing:
+        evidence += f"; {standing}"
     text = f"promoted variant {variant} from ticket {ticket_id}: {evidence}; by {by}"
     return f"{text}: {note}" if note else text

@@ -13,13 +13,14 @@ for the tests and `make bench` (bench/readouts.py).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine.library import Library
 from engine.power import DEFAULT_PLAUSIBLE_EFFECT
-from engine.sequential import COLLECTING, Readout, Stratum, readout, verdict_day
+from engine.sequential import COLLECTING, Readout, Stratum, chance_of_works, readout, verdict_day
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,15 @@ class Design:
         t, c = self.split()
         return verdict_day([(day + self.window, t, c) for day in range(self.days)],
                            self.base_rate, effect)
+
+    def chance_by(self, evening: float, effect: float = DEFAULT_PLAUSIBLE_EFFECT) -> float:
+        """The power calculation's chance that the readout says `works` at the look of
+        `evening` (the tickets whose window has ended by then), as `predicted_day` uses it:
+        renewal's design reaches 79.7% on day 69 and 85.5% on day 70, so 70 is its day and
+        85.5%, not 80%, the share of runs expected to have said `works` by it."""
+        t, c = self.split()
+        done = max(0, math.floor(evening) - self.window + 1)
+        return chance_of_works([(t, c)] * done, self.base_rate, effect)
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,17 @@ def explain_command(ctx: click.Context, customer: str, playbook: str | None,
                else designer.explanation_text(found))
 
 
+def _variant_lines(split: dict[str, object], counted: bool) -> list[str]:
+    """The variant step's split under its line: each variant's treatment and the offers it
+    gives with how many of them are eligible (`counted`: offers were counted at all)."""
+    lines = []
+    for v in split["variants"]:  # type: ignore[attr-defined]
+        given = ", ".join(f"{n} {k:,}" for n, k in v["offers"].items())
+        offers = f"   (eligible: {given})" if given else "   (no offers)" if counted else ""
+        lines.append(f"      variant {v['name']:<14} {v['treatment']:>16,}{offers}")
+    return lines
+
+
 def _preview_text(found: Preview) -> str:
     """A preview as a designer reads it in a terminal."""
     from adapters.tickets.report_text import power_lines
@@ -191,10 +202,13 @@ def _preview_text(found: Preview) -> str:
         f"  suppressed  {suppressed:>9,}" + (f"   ({reasons})" if reasons else ""),
         "  steps:",
     ]
+    split = found.variants or {}
     for step in playbook.steps:
         named = ", ".join(f"{n} {k:,}" for n, k in found.offers.get(step.id, {}).items())
         lines.append(f"    {step.id:<14} {step.channel:<16} {sel.steps.get(step.id, 0):>9,}"
                      + (f"   (eligible: {named})" if named else ""))
+        if split.get("step") == step.id:
+            lines.extend(_variant_lines(split, bool(found.offers)))
     lines.extend(power_lines(found.power, [w for w in warnings_of(
         {"power": found.power, "treatment": len(sel.treatment)})]))
     if sel.treatment:
@@ -211,7 +225,8 @@ def _preview_text(found: Preview) -> str:
               help="Judge by ticket N (default: the newest ticket of the library's version "
                    "that started).")
 @click.option("--reason", "note", metavar="TEXT", help="Why, in your words (kept with the "
-              "measured evidence in the version history).")
+              "measured evidence in the version history); required when the variant is not "
+              "the ticket's winner at the corrected level (docs/EVALUATION.md, Variants).")
 @click.option("--by", "by", metavar="NAME", help="Who promotes (default: the login name).")
 @click.pass_context
 @reports_errors

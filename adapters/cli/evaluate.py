@@ -81,11 +81,14 @@ def history_command(ctx: click.Context, playbook_id: str, as_json: bool) -> None
     evaluated tickets pooled by ticket, with an interval that stays valid however often it is
     read, and its verdict (docs/EVALUATION.md)."""
 
-    from adapters.evaluation import history, offer_kpis
+    from adapters.evaluation import history, offer_kpis, readouts
     from engine.library import load_library
 
-    library = load_library(config_from(ctx))
+    config = config_from(ctx)
+    library = load_library(config)
     with engine_for(ctx) as engine, engine.connect() as conn:
-        found = history.history(conn, playbook_id, playbook_id in library.playbooks,
+        found = history.history(conn, playbook_id,
+                                readouts.Reading(config, library, clock_of(ctx)()),
+                                playbook_id in library.playbooks,
                                 offer_kpis.costs(library.offers))
     click.echo(json.dumps(found, ensure_ascii=False) if as_json else history.render(found))

@@ -4,9 +4,9 @@ so a designer sees whether version 3 beats version 2.
 Per ticket the figures are its stored results (closed tickets) or, before it closes, the
 audience it was planned with. Per version the closed tickets are pooled twice: `pooled` sums
 their counts and judges them as one comparison (engine.uplift; kept for existing clients,
-it assumes the tickets' audiences are alike), and `readout` stratifies by ticket with an
-interval valid at every look (engine.sequential, adapters.evaluation.readouts), which is
-the one to read every day.
+it assumes the tickets' audiences are alike), and `readout` stratifies by ticket (and by
+week for standing tickets) with an interval valid at every look (engine.sequential,
+adapters.evaluation.readouts), which is the one to read every day.
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ from engine.units import in_units, interval_pts, pts
 from engine.uplift import uplift
 
 
-def history(conn: Connection, playbook_id: str, known: bool = False,
-            prices: Mapping[str, float | None] | None = None) -> dict[str, Any]:
-    """`known`: the playbook is in the library (so no versions yet is not a 404); `prices`:
-    each offer's cost of one handled, for the versions' `offers` (results per offer of the
-    contacts naming their tickets, docs/EVALUATION.md)."""
+def history(conn: Connection, playbook_id: str, reading: readouts.Reading,
+            known: bool = False, prices: Mapping[str, float | None] | None = None
+            ) -> dict[str, Any]:
+    """`reading`: config, library and now, to read standing tickets' weekly cohorts into the
+    readout; `known`: the playbook is in the library (so no versions yet is not a 404);
+    `prices`: each offer's cost of one handled, for the versions' `offers` (results per offer
+    of the contacts naming their tickets, docs/EVALUATION.md)."""
     versions = conn.execute(sa.select(playbook_versions.c.version, playbook_versions.c.hash,
                                       playbook_versions.c.loaded_at,
                                       playbook_versions.c.reason)
@@ -48,7 +50,7 @@ def history(conn: Connection, playbook_id: str, known: bool = False,
     for row in rows:
         by_version.setdefault(row.version, []).append(_ticket(row))
         offered.setdefault(row.version, []).extend(contacts.get(row.id, ()))
-    read = readouts.readouts(conn, playbook_id)
+    read = readouts.readouts(conn, playbook_id, reading)
     items = []
     for version in sorted(by_version):
         stored = next((v for v in versions if v.version == version), None)
@@ -57,9 +59,15 @@ def history(conn: Connection, playbook_id: str, known: bool = False,
                       "loaded_at": iso(stored.loaded_at) if stored else None,
                       "reason": stored.reason if stored else None,
                       "tickets": runs, "pooled": _pooled(runs),
-                      "readout": readouts.readout_json(read.get(version)),
+                      "readout": _readout(read.get(version)),
                       "offers": offer_results(offered.get(version, ()), prices or {})})
     return {"playbook": playbook_id, "versions": items}
+
+
+def _readout(found: readouts.Pooled | None) -> dict[str, Any]:
+    if found is None:
+        return readouts.readout_json(None)
+    return readouts.readout_json(found.readout, found.cohorts)
 
 
 def _ticket(row: Any) -> dict[str, Any]:
@@ -135,7 +143,10 @@ def render(found: Mapping[str, Any]) -> str:
         r = v["readout"]
         figure = ("" if r["estimate"] is None else
                   f"  {pts(r['estimate'])} {interval_pts(r['low'], r['high'])}")
-        lines.append(f"    readout ({r['strata']} evaluated tickets, pooled by ticket, "
+        pooled = f"{r['tickets']} evaluated tickets"
+        if r["cohorts"]:
+            pooled += f" and {r['cohorts']} weekly cohorts of standing tickets"
+        lines.append(f"    readout ({pooled}, pooled by ticket, "
                      f"{r['level']:.0%} valid at every look): {verdict_text(r)}{figure}")
     if not found["versions"]:
         lines.append("  no ticket has been planned on it yet")

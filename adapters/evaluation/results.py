@@ -59,6 +59,17 @@ def results(conn: Connection, config: Config, playbook: Playbook, ticket_id: int
     return out
 
 
+def cohorts(conn: Connection, config: Config, goal: Goal, ticket_id: int,
+            now: dt.datetime) -> list[dict[str, Any]]:
+    """A standing ticket's weekly cohorts up to `now` (as its report shows them), for the
+    pooled readout, which pools the complete ones (adapters/evaluation/readouts.py)."""
+    entered = _entries(conn, ticket_id)
+    if not entered:
+        return []
+    return _cohorts(config, goal, entered, _conversions(conn, ticket_id, goal, entered, now),
+                    now)
+
+
 def _entries(conn: Connection, ticket_id: int) -> list[Entry]:
     rows = conn.execute(sa.select(entries.c.id, entries.c.grp, entries.c.entered_at)
                         .where(entries.c.ticket_id == ticket_id, entries.c.grp.in_(GROUPS))

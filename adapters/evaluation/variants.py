@@ -1,17 +1,18 @@
 """A ticket's results per step variant (champion/challenger): each variant against control
-and every pair of variants against each other.
+and every pair of variants against each other, corrected as one family.
 
 Intention-to-treat like the ticket's own results (results.py): a treatment entry counts in
 the variant it recorded when it entered (entries.variant, engine/variant.py), whether or not a
 task reached the customer, and converts by the same goal events in the same window. Each
 comparison is engine/uplift.py's (Newcombe's interval, the pooled z-test, "too small to tell"
-below five expected in a cell); `absolute` is a rate difference, shown as points (x100).
+below five expected in a cell), corrected for the family by engine/multiplicity.py: Holm's
+verdicts, Bonferroni's intervals, and the `winner`. `absolute` is a rate difference, shown as
+points (x100). Results stored before the correction are judged again from their counts
+(`judged`), as the history judges stored tickets again.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,8 +21,8 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.schema import entries
 from engine.kpi import rate
+from engine.multiplicity import family, level_text
 from engine.playbook import Playbook
-from engine.uplift import uplift
 from engine.variant import variant_step
 
 
@@ -44,35 +45,42 @@ def variant_results(conn: Connection, ticket_id: int, playbook: Playbook,
     counts.pop("", None)  # entered before the step had variants: no variant to credit
     goal = playbook.goal is not None
     weights = {v.name: v.weight for v in step.variants}
-    groups = {name: _group(n, hits) for name, (n, hits) in counts.items()}
-    return {
+    return judged({
         "step": step.id, "goal": goal, "control": _group(*control),
-        "variants": [{"name": name, "weight": weights.get(name), **groups[name],
-                      "vs_control": _compare(counts[name], control) if goal else None}
-                     for name in counts],
-        "pairwise": [{"a": a, "b": b, "uplift": _compare(counts[a], counts[b])}
-                     for a, b in itertools.combinations(counts, 2)] if goal else [],
-    }
+        "variants": [{"name": name, "weight": weights.get(name), **_group(n, hits)}
+                     for name, (n, hits) in counts.items()]})
+
+
+def judged(split: Mapping[str, Any]) -> dict[str, Any]:
+    """The split with its comparisons made from its counts: `vs_control` per variant,
+    `pairwise`, `correction` and `winner` (none of them without a goal)."""
+    control = split["control"]
+    counts = {v["name"]: (v["members"], v["conversions"]) for v in split["variants"]}
+    found = family((control["members"], control["conversions"]), counts) \
+        if split["goal"] else None
+    return {**split,
+            "variants": [{**v, "vs_control": found["vs_control"][v["name"]] if found else None}
+                         for v in split["variants"]],
+            "pairwise": found["pairwise"] if found else [],
+            "correction": found["correction"] if found else None,
+            "winner": found["winner"] if found else None}
 
 
 def _group(members: int, conversions: int) -> dict[str, Any]:
     return {"members": members, "conversions": conversions, "rate": rate(conversions, members)}
 
 
-def _compare(a: list[int], b: list[int]) -> dict[str, Any]:
-    """`a` as the treatment, `b` as the control of engine.uplift."""
-    return dataclasses.asdict(uplift(a[0], a[1], b[0], b[1]))
-
-
 def pts(u: Mapping[str, Any]) -> str:
-    """An uplift as a person reads it: '+2.0 pts (95% CI -1.0 to +5.0 pts, p=0.21):
-    not significant'."""
+    """An uplift as a person reads it: '+2.0 pts (98.3% CI -1.0 to +5.0 pts, p=0.21, Holm
+    0.63): not significant'."""
     if u["absolute"] is None:
         return str(u["verdict"])
-    text = (f"{u['absolute'] * 100:+.1f} pts ({u['level']:.0%} CI {u['low'] * 100:+.1f} to "
-            f"{u['high'] * 100:+.1f} pts")
+    text = (f"{u['absolute'] * 100:+.1f} pts ({level_text(u['level'])} CI "
+            f"{u['low'] * 100:+.1f} to {u['high'] * 100:+.1f} pts")
     if u["p_value"] is not None:
         text += f", p={u['p_value']:.3g}"
+    if u.get("p_adjusted") is not None:
+        text += f", Holm {u['p_adjusted']:.3g}"
     return f"{text}): {u['verdict']}"
 
 
@@ -88,4 +96,8 @@ def render_lines(split: Mapping[str, Any]) -> list[str]:
             line += f"  vs control {pts(v['vs_control'])}"
         lines.append(line)
     lines.extend(f"      {p['a']} vs {p['b']}: {pts(p['uplift'])}" for p in split["pairwise"])
+    fixed = split.get("correction")
+    if fixed:
+        lines.append(f"      {fixed['comparisons']} comparisons corrected together (Holm; "
+                     f"intervals Bonferroni): winner {split.get('winner') or 'none'}")
     return lines

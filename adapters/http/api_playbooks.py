@@ -102,7 +102,7 @@ def _preview(pb: Playbook, args: dict[str, Any]) -> dict[str, Any]:
     config = state().config
     at = given_instant(args.get("at"), config.timezone, "at", state().now())
     with state().transaction() as conn:
-        found = designer.preview(conn, pb, config, at)
+        found = designer.preview(conn, pb, config, at, state().library.offers)
     sel = found.selection
     ids = _group(sel, args["group"])
     chunk, next_cursor = page(ids, args.get("cursor"), args["limit"])
@@ -115,6 +115,7 @@ def _preview(pb: Playbook, args: dict[str, Any]) -> dict[str, Any]:
                    "control": len(sel.control), "suppressed": sum(suppressed.values())},
         "steps": dict(sel.steps), "suppressed": suppressed,
         "sample": list(sel.treatment[::stride][:SAMPLE]), "power": found.power,
+        "offers": found.offers, "variants": found.variants,
         "group": args["group"], "ids": chunk, "next_cursor": next_cursor,
     }
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from adapters.evaluation import history, kpis, offer_kpis
+from adapters.evaluation import history, kpis, offer_kpis, readouts
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import HistoryOut, KpisOut, KpisQuery, ReportQuery
@@ -63,5 +63,7 @@ def playbook_history(playbook_id: str) -> Any:
     """Every stored version with its tickets and results, oldest first."""
     st = state()
     with st.transaction() as conn:
-        return history.history(conn, playbook_id, playbook_id in st.library.playbooks,
+        return history.history(conn, playbook_id,
+                               readouts.Reading(st.config, st.library, _now()),
+                               playbook_id in st.library.playbooks,
                                offer_kpis.costs(st.library.offers))

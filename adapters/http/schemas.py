@@ -60,6 +60,12 @@ class PreviewOut(Out):
     sample = fields.List(fields.String())
     power = fields.Dict(metadata={"description": "engine.power for this split, as a ticket's "
                                                 "rehearsal shows it (docs/EVALUATION.md)"})
+    offers = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={
+        "description": "per step that names offers (its variants' included): offer -> "
+                       "treatment customers who would be given it and are eligible"})
+    variants = fields.Dict(allow_none=True, metadata={
+        "description": "the variant step's split: {step, variants: [{name, weight, treatment, "
+                       "offers: {offer: eligible}}]}; null without variants"})
     group = fields.String()
     ids = fields.List(fields.String())
     next_cursor = fields.String(allow_none=True)

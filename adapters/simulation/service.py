@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters.db.schema import customers, tasks
 from adapters.db.schema import tickets as ticket_table
+from adapters.evaluation import readouts
 from adapters.intake.customer_import import import_customers
 from adapters.intake.demo_files import demo_spec, write_demo
 from adapters.intake.event_import import Event, store_events
@@ -100,7 +101,7 @@ def simulate(engine: Engine, config: Config, library: Library, behaviour: Behavi
             counts["goal events:persuaded"] += len(persuaded)
             store_events(conn, [*natural[day], *persuaded], today + DAY)
         with engine.connect() as conn:
-            log.look(conn, day)
+            log.look(conn, day, readouts.Reading(config, library, today + DAY))
         progress(day + 1)
     with engine.begin() as conn:
         counts["tickets:closed"] += len(tickets.advance(conn, config, library, end))

@@ -67,16 +67,17 @@ class VerdictLog:
         day = (at - self.begin) / DAY + self.windows[found.playbook]
         found.planned.append((day, power["treatment"], power["control"]))
 
-    def look(self, conn: Connection, day: int) -> None:
-        """The readouts on the evening of `day` (days since the start): the first verdict
-        other than collecting is kept, of the newest version with evaluated tickets."""
+    def look(self, conn: Connection, day: int, reading: readouts.Reading) -> None:
+        """The readouts on the evening of `day` (days since the start, `reading.now` its
+        end): the first verdict other than collecting is kept, of the newest version with
+        evaluated tickets."""
         for found in self.by_playbook.values():
             if found.day is not None:
                 continue
-            read = readouts.readouts(conn, found.playbook)
+            read = readouts.readouts(conn, found.playbook, reading)
             if not read:
                 continue
-            latest = read[max(read)]
+            latest = read[max(read)].readout
             found.estimate = latest.estimate
             if latest.verdict != COLLECTING:
                 found.day, found.verdict, found.bound = day, latest.verdict, latest.bound

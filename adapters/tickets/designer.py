@@ -34,6 +34,7 @@ from engine.offer import Offer
 from engine.playbook import Playbook, parse_playbook
 from engine.power import power_of
 from engine.selection import Selection
+from engine.variant import assign, offers_named, variant_step
 
 CHUNK = 5_000  # treatment customers loaded at a time to count offer eligibility
 TASKS_SHOWN = 50
@@ -47,15 +48,20 @@ class Preview:
     playbook: Playbook
     at: str  # the instant in the configured timezone, to the second
     selection: Selection
-    # Per step that names offers, how many of the treatment each is eligible for (only
-    # when the library's offers were given).
+    # Per step that names offers (its variants' included), how many of the treatment each
+    # offer would be given to and they are eligible for (only when the library's offers
+    # were given).
     offers: dict[str, dict[str, int]]
     power: dict[str, Any]  # engine.power as the rehearsal would show it (docs/EVALUATION.md)
+    # The variant step's split: per variant, the treatment it gets and the offers it gives
+    # with how many of them are eligible; None without variants.
+    variants: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The selection with every id (`tend preview --json`)."""
         return {**self.selection.as_json(self.at), "power": self.power,
-                **({"offers": self.offers} if self.offers else {})}
+                **({"offers": self.offers} if self.offers else {}),
+                **({"variants": self.variants} if self.variants else {})}
 
 
 class Explanation(TypedDict):
@@ -75,32 +81,61 @@ class Explanation(TypedDict):
 def preview(conn: Connection, playbook: Playbook, config: Config, at: dt.datetime,
             offers: Mapping[str, Offer] | None = None) -> Preview:
     """Who `playbook` selects at `at` (the sweep a ticket would be planned from); with the
-    library's `offers`, also how many of the treatment each offer a step names is eligible
-    for."""
+    library's `offers`, also how many of the treatment each offer a step (or each variant of
+    its variant step) would give is eligible for."""
     stamp = at.astimezone(config.timezone).isoformat(timespec="seconds")
     selection = sweep(conn, playbook, config, at)
     power = power_of(len(selection.treatment), len(selection.control),
                      base_rate=control_rate(conn, playbook.id))
-    return Preview(playbook, stamp, selection,
-                   offer_counts(conn, playbook, selection, config, at, offers or {}),
-                   dataclasses.asdict(power))
+    given = offer_counts(conn, playbook, selection, config, at, offers or {})
+    return Preview(playbook, stamp, selection, given.steps, dataclasses.asdict(power),
+                   given.variants)
+
+
+@dataclass(frozen=True)
+class OfferCounts:
+    steps: dict[str, dict[str, int]]  # step -> offer -> treatment customers given it, eligible
+    variants: dict[str, Any] | None  # the variant step's split, with each variant's offers
 
 
 def offer_counts(conn: Connection, playbook: Playbook, sel: Selection, config: Config,
-                 at: dt.datetime, offers: Mapping[str, Offer]) -> dict[str, dict[str, int]]:
-    """Per step that names offers, how many of the treatment each is eligible for at `at`:
-    what a designer weighs when ordering a step's offers (validity, channel and limit act
-    when the offer is shown)."""
-    named = sorted({n for step in playbook.steps for n in step.offers if n in offers})
-    found: Counter[str] = Counter()
+                 at: dt.datetime, offers: Mapping[str, Offer]) -> OfferCounts:
+    """Per step that names offers, how many of the treatment would be given each one and are
+    eligible for it at `at`: what a designer weighs when ordering a step's offers (validity,
+    channel and limit act when the offer is shown). A customer of the variant step is given
+    their variant's offers (engine/variant.py: the step's own unless the variant names
+    others), so that step counts each offer over the variants that give it, and `variants`
+    counts it per variant."""
+    split = variant_step(playbook.steps)
+    chosen = {cid: assign(playbook.id, split.id, cid, split.variants).name
+              for cid in sel.treatment} if split is not None else {}
+    giving = {v.name: v.offers if v.offers is not None else split.offers
+              for v in split.variants} if split is not None else {}
+    named = sorted({n for step in playbook.steps for n in offers_named(step) if n in offers})
+    by_step: dict[str, Counter[str]] = {step.id: Counter() for step in playbook.steps}
+    by_variant: dict[str, Counter[str]] = {name: Counter() for name in giving}
     today = config.today(at)
     for start in range(0, len(sel.treatment) if named else 0, CHUNK):
         records = load_customers(conn, config, sel.treatment[start:start + CHUNK])
-        for record in records.values():
+        for cid, record in records.items():
             seen = facts(record, today, config.tiers, config.lifecycle)
-            found.update(n for n in named if holds(offers[n].eligible, seen, today))
-    return {step.id: {n: found[n] for n in step.offers} for step in playbook.steps
-            if step.offers}
+            eligible = {n for n in named if holds(offers[n].eligible, seen, today)}
+            for step in playbook.steps:
+                if step is split:
+                    mine = eligible.intersection(giving[chosen[cid]])
+                    by_variant[chosen[cid]].update(mine)
+                else:
+                    mine = eligible.intersection(step.offers)
+                by_step[step.id].update(mine)
+    steps = {step.id: {n: by_step[step.id][n] for n in offers_named(step)}
+             for step in playbook.steps if offers_named(step)}
+    if split is None:
+        return OfferCounts(steps, None)
+    members = Counter(chosen.values())
+    return OfferCounts(steps, {"step": split.id, "variants": [
+        {"name": v.name, "weight": v.weight, "treatment": members[v.name],
+         "offers": {n: by_variant[v.name][n] for n in giving[v.name]}}
+        for v in split.variants]})
 
 
 def explain(conn: Connection, customer_id: str, playbooks: Sequence[Playbook], config: Config,

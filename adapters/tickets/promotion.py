@@ -7,7 +7,10 @@ on it. Promotion does exactly that, at once: it reads the variant results of a t
 library's version (the newest one that started, or the one named), writes the next version's
 text into the playbook's own file (checked like any library file first, then replaced
 atomically), and stores that version in `playbook_versions` with the reason the history shows
-("promoted variant X from ticket N: +a pts vs control ..."). Planning the new version later
+("promoted variant X from ticket N: +a pts vs control ...; the winner at 5% (Holm, 6
+comparisons)"). The ticket's comparisons are corrected as one family (engine/multiplicity.py);
+a variant that is not their winner may still be promoted (it may be cheaper, or the evidence
+may be a pilot's), but only with a written reason. Planning the new version later
 finds the same text and hash there. The file is written before the transaction commits; if
 the commit fails, the old text is put back.
 """
@@ -29,12 +32,13 @@ from sqlalchemy.exc import IntegrityError
 from adapters.db.engines import begin_writes
 from adapters.db.schema import playbook_versions, tickets
 from adapters.evaluation.results import results
+from adapters.evaluation.variants import judged
 from adapters.tickets.store import planned_playbook
 from engine.config import Config
 from engine.errors import Conflict, NotFound, ValidationError
 from engine.library import Library
 from engine.playbook import Playbook, parse_playbook
-from engine.promotion import promoted_text, reason_of
+from engine.promotion import promoted_text, reason_of, standing_of
 from engine.variant import variant_step
 
 STARTED = ("executing", "evaluating", "closed")
@@ -78,6 +82,11 @@ def promote(conn: Connection, config: Config, library: Library, playbook_id: str
         raise ValidationError(f"at most {MAX_NOTE} characters, got {len(note)}", field="reason")
     row = _ticket(conn, playbook, ticket_id)
     split = _split(conn, config, library, row, now)
+    if note is None and split.get("correction") and split.get("winner") != variant:
+        raise ValidationError(
+            f"variant {variant!r} is not the winner of ticket {row.id} at the corrected level "
+            f"({standing_of(variant, split)}): say why it is promoted anyway",
+            field="reason")
     version = _next_version(conn, playbook)
     text = promoted_text(playbook.text, step.id, chosen, version)
     made = parse_playbook(text, playbook.file, config, library.workflows, library.offers)
@@ -122,7 +131,8 @@ def _ticket(conn: Connection, playbook: Playbook, ticket_id: int | None) -> Any:
 
 def _split(conn: Connection, config: Config, library: Library, row: Any,
            now: dt.datetime) -> dict[str, Any]:
-    """The ticket's variant results: stored at closing, else computed up to now."""
+    """The ticket's variant results: stored at closing (judged again from their counts, so
+    results stored before the correction read corrected), else computed up to now."""
     found = row.results
     if not found or "variants" not in found:
         ran = planned_playbook(conn, config, library, row)
@@ -130,7 +140,7 @@ def _split(conn: Connection, config: Config, library: Library, row: Any,
     split: dict[str, Any] | None = found.get("variants")
     if split is None:
         raise ValidationError(f"ticket {row.id} has no variant results", field="ticket")
-    return split
+    return judged(split)
 
 
 def _next_version(conn: Connection, playbook: Playbook) -> int:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from adapters.evaluation import offer_kpis
 from adapters.evaluation.results import results as evaluate
+from adapters.evaluation.variants import judged
 from adapters.tickets import service as tickets
 from adapters.tickets.store import planned_playbook, ticket_row
 from engine.config import Config
@@ -81,7 +82,9 @@ def gather(conn: Connection, config: Config, library: Library, ticket_id: int,
 
 
 def _with_units(found: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Results stored before uplifts named their units get the `*_pts` fields too."""
+    """Results stored before uplifts named their units get the `*_pts` fields too, and
+    variants stored before their comparisons were corrected as a family are judged again
+    from their counts (adapters/evaluation/variants.py)."""
     if not found:
         return found
     goal = found.get("goal")
@@ -90,6 +93,8 @@ def _with_units(found: dict[str, Any] | None) -> dict[str, Any] | None:
     if found.get("cohorts"):
         found = {**found, "cohorts": [{**c, "uplift": in_units(c["uplift"])}
                                       for c in found["cohorts"]]}
+    if found.get("variants"):
+        found = {**found, "variants": judged(found["variants"])}
     return found
 
 

@@ -18,13 +18,15 @@ from support.evaluated import AT, run_ticket, seed_customers
 from support.folders import with_rules
 
 from adapters.db.engines import make_engine
-from adapters.db.schema import contacts
+from adapters.db.schema import contacts, entries, events, playbook_versions, tickets
 from adapters.evaluation import readouts
 from adapters.evaluation.history import history
+from adapters.evaluation.history import render as render_history
 from adapters.tickets import service
 from engine.config import Config
 from engine.errors import NotFound
 from engine.library import Library, load_library
+from engine.sequential import Stratum, readout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,7 +65,7 @@ def test_each_version_lists_its_tickets_and_a_pooled_uplift(engine: Engine, conf
                          ("b0001", "store", "presented", second),
                          ("b0002", "hotline", "handled", second),
                          ("b0003", "store", "declined", planned["id"])])
-        found = history(conn, "winback")
+        found = history(conn, "winback", _reading(config, v2))
     assert found["playbook"] == "winback"
     assert [v["version"] for v in found["versions"]] == [3, 4]
     old, new = found["versions"]
@@ -104,11 +106,14 @@ def _contacts(conn: Connection, recorded: list[tuple[str, str, str, int]]) -> No
          "recorded_at": AT} for i, (cid, channel, outcome, ticket_id) in enumerate(recorded)])
 
 
-def test_a_library_playbook_without_tickets_has_no_versions_yet(engine: Engine) -> None:
+def test_a_library_playbook_without_tickets_has_no_versions_yet(engine: Engine,
+                                                                config: Config) -> None:
     with engine.begin() as conn:
-        assert history(conn, "winback", known=True) == {"playbook": "winback", "versions": []}
+        reading = _reading(config, load_library(config))
+        assert history(conn, "winback", reading, known=True) == {"playbook": "winback",
+                                                                 "versions": []}
         with pytest.raises(NotFound):
-            history(conn, "no_such_playbook")
+            history(conn, "no_such_playbook", reading)
 
 
 def test_http_history(api: Api, config: Config) -> None:
@@ -154,8 +159,87 @@ def test_a_versions_readout_is_charted_ticket_by_ticket(engine: Engine, config: 
     seed_customers(engine, 200)
     ticket_id = run_ticket(engine, config, load_library(config), treated_share=0.4)
     with engine.connect() as conn:
-        found = readouts.charted(conn, "winback")
+        found = readouts.charted(conn, "winback", _reading(config, load_library(config)))
     (version,) = found.values()
     assert version["readout"]["strata"] == 1
     assert version["chart"] is not None and version["chart"].startswith(b"\x89PNG")
     assert ticket_id > 0
+
+
+def _reading(config: Config, library: Library, now: dt.datetime = AT + dt.timedelta(days=60)
+             ) -> readouts.Reading:
+    return readouts.Reading(config, library, now)
+
+
+# A standing ticket of zero_usage_alert (goal: contract_renewed within 30 days): per ISO week
+# of entry (Shanghai), the entries and conversions of each group; each week's entries enter
+# on its Wednesday. W48's last window has not ended by NOW: an open cohort.
+WEEKS = {"2026-W45": ((300, 45), (60, 3)), "2026-W46": ((300, 40), (60, 4)),
+         "2026-W47": ((300, 50), (60, 2)), "2026-W48": ((300, 60), (60, 1))}
+MONDAYS = {"2026-W45": dt.date(2026, 11, 2), "2026-W46": dt.date(2026, 11, 9),
+           "2026-W47": dt.date(2026, 11, 16), "2026-W48": dt.date(2026, 11, 23)}
+NOW = dt.datetime(2026, 12, 20, 4, tzinfo=dt.UTC)  # W47's windows ended 18 Dec, W48's 25 Dec
+
+
+def _standing_ticket(engine: Engine, library: Library) -> int:
+    playbook = library.playbooks["zero_usage_alert"]
+    first = dt.datetime(2026, 11, 2, 2, tzinfo=dt.UTC)
+    rows, goals = [], []
+    for week, groups in WEEKS.items():
+        entered = dt.datetime.combine(MONDAYS[week] + dt.timedelta(days=2), dt.time(2),
+                                      dt.UTC)
+        for grp, (n, converted) in zip(("treatment", "control"), groups, strict=True):
+            ids = seed_customers(engine, n, prefix=f"{week[-2:]}{grp[0]}")
+            rows += [{"playbook": playbook.id, "customer_id": cid, "ticket_id": 91,
+                      "grp": grp, "entered_at": entered} for cid in ids]
+            goals += [{"id": f"g-{cid}", "customer_id": cid, "type": "contract_renewed",
+                       "at": entered + dt.timedelta(days=5), "data": {"months": 12},
+                       "known_customer": True, "received_at": entered}
+                      for cid in ids[:converted]]
+    with engine.begin() as conn:
+        conn.execute(playbook_versions.insert().values(
+            playbook=playbook.id, version=playbook.version, hash=playbook.hash,
+            text=playbook.text, loaded_at=first))
+        conn.execute(tickets.insert().values(
+            id=91, playbook=playbook.id, version=playbook.version, playbook_hash=playbook.hash,
+            workflow="alerts", state="executing", trigger="event",
+            window_key=f"standing:v{playbook.version}", planned_at=first,
+            planned_by="scheduler", at=first, levels=[], started_at=first))
+        conn.execute(entries.insert(), rows)
+        conn.execute(events.insert(), goals)
+    return playbook.version
+
+
+def test_a_standing_tickets_complete_weekly_cohorts_are_pooled_in_the_readout(
+        engine: Engine, config: Config, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An event-triggered playbook's standing ticket never closes: its complete weeks are the
+    strata (each week's treatment against its own control), the open week waits, and the
+    history, its text, the chart and the CLI say so."""
+    library = load_library(config)
+    version = _standing_ticket(engine, library)
+    with engine.connect() as conn:
+        found = history(conn, "zero_usage_alert", _reading(config, library, NOW))
+        drawn = readouts.charted(conn, "zero_usage_alert", _reading(config, library, NOW))
+    (shown,) = found["versions"]
+    pooled = shown["readout"]
+    assert shown["version"] == version and shown["pooled"] is None  # nothing closed
+    assert (pooled["strata"], pooled["cohorts"], pooled["tickets"]) == (3, 3, 0)
+    complete = [Stratum(t, tx, c, cx) for (t, tx), (c, cx) in list(WEEKS.values())[:3]]
+    expected = readout(complete)
+    assert pooled["estimate"] == pytest.approx(expected.estimate)
+    assert (pooled["low"], pooled["high"]) == pytest.approx((expected.low, expected.high))
+    assert pooled["treatment"] == 900 and pooled["control_conversions"] == 9
+    assert pooled["verdict"] == expected.verdict == "works"
+    assert "0 evaluated tickets and 3 weekly cohorts of standing tickets" in \
+        render_history(found)
+    assert drawn[version]["readout"]["cohorts"] == 3
+    assert drawn[version]["chart"] is not None
+    # a week earlier, W47's windows were still open too: two cohorts
+    with engine.connect() as conn:
+        earlier = readouts.readouts(conn, "zero_usage_alert",
+                                    _reading(config, library, NOW - dt.timedelta(days=7)))
+    assert earlier[version].cohorts == 2 and earlier[version].readout.strata == 2
+    monkeypatch.setenv("TEND_DATABASE_URL", db_url)
+    monkeypatch.setenv("TEND_CLOCK_START", NOW.isoformat())
+    as_json = json.loads(run(CliRunner(), "history", "zero_usage_alert", "--json").stdout)
+    assert as_json["versions"][0]["readout"]["cohorts"] == 3

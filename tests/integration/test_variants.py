@@ -18,11 +18,13 @@ from sqlalchemy.engine import Engine
 from support.folders import with_rules
 
 from adapters.access.users import add_user
+from adapters.cli import designer as designer_cli
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, entries, events, tasks
+from adapters.db.schema import tickets as ticket_table
 from adapters.http.app import create_app
 from adapters.http.state import State
-from adapters.tickets import promotion, report, service, versions
+from adapters.tickets import designer, promotion, report, service, versions
 from adapters.tickets.report_text import render
 from engine.config import Config
 from engine.errors import Conflict, NotFound, ValidationError
@@ -136,14 +138,28 @@ def test_results_compare_each_variant_with_control_and_each_other(
     vs_control = credit["vs_control"]
     assert vs_control["absolute"] == pytest.approx(credit["rate"] - split["control"]["rate"])
     assert vs_control["low"] < vs_control["absolute"] < vs_control["high"]
+    assert split["correction"]["comparisons"] == 6 and split["winner"] == "credit"
+    assert vs_control["level"] == pytest.approx(1 - 0.05 / 6)  # Bonferroni's intervals
     pairs = {(p["a"], p["b"]): p["uplift"] for p in split["pairwise"]}
     assert set(pairs) == {("plain", "credit"), ("plain", "call"), ("credit", "call")}
     assert pairs[("credit", "call")]["absolute"] > 0.3
     assert pairs[("credit", "call")]["verdict"] == "significant"
     text = render(shown)
     assert "variants of step sms" in text and "credit vs call: +" in text
+    assert "6 comparisons corrected together (Holm; intervals Bonferroni): winner credit" in text
     counts = {v["name"]: v["treatment"] for v in shown["rehearsal"]["variants"]["variants"]}
     assert f"variants    step sms: plain {counts['plain']}, credit {counts['credit']}" in text
+    # results stored before the correction (no `correction`, 95% verdicts) read corrected
+    old_split = {**split, "correction": None, "winner": None,
+                 "variants": [{**v, "vs_control": {**v["vs_control"], "verdict": "significant",
+                                                   "level": 0.95}} for v in split["variants"]]}
+    with engine.begin() as conn:
+        stored = conn.scalar(sa.select(ticket_table.c.results)
+                             .where(ticket_table.c.id == ticket_id))
+        conn.execute(ticket_table.update().where(ticket_table.c.id == ticket_id)
+                     .values(results={**stored, "variants": old_split}))
+        again = report.gather(conn, config, library, ticket_id, AT + dt.timedelta(days=41))
+    assert again["results"]["variants"] == split
 
 
 def test_promoting_the_winner_publishes_the_next_version_with_its_reason(
@@ -157,7 +173,8 @@ def test_promoting_the_winner_publishes_the_next_version_with_its_reason(
     assert done.version == 2 and done.ticket_id == ticket_id
     assert done.reason.startswith(f"promoted variant credit from ticket {ticket_id}: +")
     assert " vs control, " in done.reason and " vs plain, " in done.reason
-    assert done.reason.endswith("vs call; by rita: the credit line wins")
+    assert done.reason.endswith(
+        "vs call; the winner at 5% (Holm, 6 comparisons); by rita: the credit line wins")
     written = (rules / f"{PLAYBOOK}.yaml").read_text()
     assert "variants" not in written and "version: 2" in written
     assert "template: winback_sms_credit" in written
@@ -195,6 +212,11 @@ def test_promotion_refuses_bad_input_and_writes_nothing(
         with pytest.raises(ValidationError, match="expected one of: plain, credit, call") as bad:
             promotion.publish(conn, config, library, PLAYBOOK, "gold", "rita", AT)
         assert bad.value.problems[0].field == "variant"
+        # `call` converts least: not the corrected winner, so only with a reason
+        with pytest.raises(ValidationError, match=r"'call' is not the winner .* winner: credit"
+                           ) as loser:
+            promotion.publish(conn, config, library, PLAYBOOK, "call", "rita", AT)
+        assert loser.value.problems[0].field == "reason"
         with pytest.raises(NotFound, match=f"no ticket {ticket_id + 9}"):
             promotion.publish(conn, config, library, PLAYBOOK, "credit", "rita", AT,
                               ticket_id=ticket_id + 9)
@@ -226,6 +248,7 @@ def test_the_console_shows_the_variants_and_a_designer_promotes_one(
     shown = vic.get(page).get_data(as_text=True)
     card = shown.split('id="variants"')[1].split("</section>")[0]
     assert f"#{ticket_id}" in card and "credit" in card and "significant" in card
+    assert "Winner: credit" in card and "6 comparisons are corrected together (Holm)" in card
     assert 'name="variant"' not in card  # a viewer sees the evidence, not the button
     assert 'name="variant"' in pat.get(page).get_data(as_text=True)
     assert _post(vic, f"{page}/promote", {"variant": "credit"}).status_code == 403
@@ -257,3 +280,58 @@ def _post(client: Any, path: str, form: dict[str, str]) -> Any:
     with client.session_transaction() as session:
         token = session["csrf_token"]
     return client.post(path, data={**form, "csrf_token": token})
+
+
+def test_preview_counts_the_offers_each_variant_would_give(
+        db_url: str, config: Config, rules: Path) -> None:
+    """`plain` and `credit` give the step's winback_credit, `call` gives none (`offers: []`):
+    the step's count is theirs, not the whole treatment's, and each variant shows its own,
+    in the service, `tend preview`, the API and the console's draft preview."""
+    config, _ = _library(config, rules)
+    app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
+    st: State = app.extensions["tend"]
+    with st.engine.begin() as conn:
+        conn.execute(customers.insert(), [
+            {"id": f"v{i:04d}", "name": f"name {i}", "joined_on": dt.date(2019, 1, 1),
+             "arpu": 200.0, "churned_on": dt.date(2026, 10, 1), "updated_at": AT}
+            for i in range(600)])
+        tokens = {name: add_user(conn, name, [role], AT) for name, role in (("pat", "designer"),)}
+        found = designer.preview(conn, st.library.playbooks[PLAYBOOK], config, AT,
+                                 st.library.offers)
+    split = {v["name"]: v for v in found.variants["variants"]}  # type: ignore[index]
+    assert sum(v["treatment"] for v in split.values()) == len(found.selection.treatment)
+    assert all(v["treatment"] > 100 for v in split.values())  # 1:1:1 of ~480
+    # every member churned within 90 days, so everyone given the offer is eligible for it
+    assert split["plain"]["offers"] == {"winback_credit": split["plain"]["treatment"]}
+    assert split["credit"]["offers"] == {"winback_credit": split["credit"]["treatment"]}
+    assert split["call"]["offers"] == {}
+    given = split["plain"]["treatment"] + split["credit"]["treatment"]
+    assert found.offers == {"sms": {"winback_credit": given}}
+    assert found.as_json()["variants"] == found.variants
+
+    text = designer_cli._preview_text(found)
+    assert f"(eligible: winback_credit {given:,})" in text
+    assert f"variant call           {split['call']['treatment']:>16,}   (no offers)" in text
+    assert (f"variant credit         {split['credit']['treatment']:>16,}   (eligible: "
+            f"winback_credit {split['credit']['treatment']:,})") in text
+
+    client = app.test_client()
+    reply = client.post(f"/playbooks/{PLAYBOOK}/preview", json={"at": AT.isoformat()},
+                        headers={"Authorization": f"Bearer {tokens['pat']}"})
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    body = reply.get_json()
+    assert body["offers"] == found.offers and body["variants"] == found.variants
+
+    pat = _signed_in(app, tokens["pat"])
+    with pat.session_transaction() as session:
+        csrf = session["csrf_token"]
+    page = pat.post("/console/draft", data={
+        "yaml": (rules / f"{PLAYBOOK}.yaml").read_text(), "at": "2026-11-20",
+        "csrf_token": csrf}).get_data(as_text=True)
+    table = page.split('id="variant-offers"')[1].split("</table>")[0]
+    row = table.split("<td>call</td>")[1].split("</tr>")[0]
+    assert "no offers" in row
+    row = table.split("<td>credit</td>")[1].split("</tr>")[0]
+    assert f"winback_credit {split['credit']['treatment']}" in row
+    assert 'id="offers"' in page
+    st.dispose()

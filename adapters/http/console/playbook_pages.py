@@ -59,7 +59,8 @@ def playbook_page(playbook_id: str) -> str:
         va, vb = args.get("a"), args.get("b")
         diff = None if va is None or vb is None else versions.diff(conn, playbook_id, va, vb)
         contest = promotion.contest(conn, st.config, st.library, playbook_id, st.now())
-        read = readouts.charted(conn, playbook_id)
+        read = readouts.charted(conn, playbook_id,
+                                readouts.Reading(st.config, st.library, st.now()))
         effect = None if diff is None else designer.audience_effect(
             conn, st.config, st.library, playbook_id, (diff.a, diff.b), st.now())
     if installed is None and not stored:
@@ -149,11 +150,11 @@ def _try(text: str, at_text: str) -> tuple[list[Problem], dict[str, Any] | None]
     except ValidationError as exc:
         return list(exc.problems), None
     with st.transaction() as conn:
-        found = designer.preview(conn, playbook, st.config, at)
+        found = designer.preview(conn, playbook, st.config, at, st.library.offers)
         rehearsal = planning.rehearsal(conn, st.config, playbook, found.selection, at,
                                        DRAFT_SAMPLE)
-    return [], {"playbook": playbook, "rehearsal": rehearsal,
-                "warnings": policy_warnings(playbook, st.config)}
+    return [], {"playbook": playbook, "rehearsal": rehearsal, "offers": found.offers,
+                "variants": found.variants, "warnings": policy_warnings(playbook, st.config)}
 
 
 @bp.get("/explain")
