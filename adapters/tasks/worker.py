@@ -42,11 +42,12 @@ from adapters.channels.base import RETRY, Outcome, Pusher, Send, masked
 from adapters.db.engines import begin_writes, one_of
 from adapters.db.outage import Backoff, unreachable
 from adapters.db.schema import tasks, tickets
-from adapters.intake.event_import import Event, prepare, store_events
+from adapters.intake.event_import import prepare, store_events
 from adapters.tasks import service as task_pull
 from adapters.tasks.store import task_shape
 from engine import task as tk
 from engine.clock import Clock, system_clock
+from engine.event import Event
 from engine.policy import Policy
 
 PUSHED, DEAD, CANCELLED, DELIVERED = tk.PUSHED, tk.DEAD, tk.CANCELLED, tk.DELIVERED
