@@ -24,7 +24,8 @@ from adapters.http.schemas import (
 from adapters.http.state import state
 from adapters.tickets import designer, versions
 from engine.errors import Invalid, NotFound, ValidationError
-from engine.playbook import Playbook, parse_playbook
+from engine.playbook import Playbook
+from engine.playbook_loader import parse_playbook
 from engine.policy_fit import policy_warnings
 from engine.selection import Selection
 from engine.values import given_instant
