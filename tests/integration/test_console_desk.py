@@ -25,7 +25,8 @@ from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.tickets import service
 from engine.clock import Clock, FixedClock
-from engine.config import Config, parse_config
+from engine.config import Config
+from engine.config_loader import parse_config
 from engine.errors import ValidationError
 from engine.users import User
 
