@@ -10,7 +10,7 @@ from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.errors import problem_json
 from adapters.http.paging import page
-from adapters.http.schemas import (
+from adapters.http.playbook_schemas import (
     DiffOut,
     DraftPreviewIn,
     PlaybookDetailOut,
