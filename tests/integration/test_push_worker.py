@@ -97,7 +97,8 @@ def test_a_far_side_busy_for_every_attempt_dead_letters_the_task(engine: Engine)
     assert {(r.state, r.attempts, r.detail["reason"]) for r in rows} == {
         ("dead", 2, f"gave up after 2 attempts: {BUSY.detail}")}
     assert len(call.sent) + len(sms.sent) == 24
-    assert sum(run_once(engine, pushers(call, sms), 100, HOLD, LATER + dt.timedelta(hours=1)).values()) == 0
+    after = LATER + dt.timedelta(hours=1)
+    assert sum(run_once(engine, pushers(call, sms), 100, HOLD, after).values()) == 0  # dead stays
 
 
 def test_a_refusal_dead_letters_at_once_with_the_phone_it_names_masked(engine: Engine) -> None:
