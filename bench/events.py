@@ -363,7 +363,7 @@ def profile_on(url: str, config: Config, args: argparse.Namespace, tmp: Path) ->
           f"({len(batch_events) / elapsed:,.0f}/s, cProfile on)")
     stats = pstats.Stats(prof)
     stats.sort_stats("cumulative").print_stats(
-        r"api_events|standing|event_import|triggers|rules\.py|customer\.py|planning|"
+        r"api_events|standing|event_import|engine/event\.py|triggers|rules\.py|customer\.py|planning|"
         r"execution|db\.py|get_json|werkzeug/test\.py.*\(post\)")
     stats.sort_stats("tottime").print_stats(25)
     app.extensions["tend"].dispose()
