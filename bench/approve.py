@@ -33,7 +33,8 @@ from adapters.db.engines import make_engine, refresh_statistics  # noqa: E402
 from adapters.db.migrate import upgrade  # noqa: E402
 from adapters.db.schema import customers, entries, tasks  # noqa: E402
 from adapters.tickets import service  # noqa: E402
-from engine.config import Config, load_config  # noqa: E402
+from engine.config import Config  # noqa: E402
+from engine.config_loader import load_config  # noqa: E402
 from engine.folders import Folders  # noqa: E402
 from engine.library import Library, load_library  # noqa: E402
 from engine.users import User  # noqa: E402

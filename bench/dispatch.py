@@ -43,7 +43,8 @@ from adapters.db.migrate import upgrade  # noqa: E402
 from adapters.db.schema import customers, events, tasks  # noqa: E402
 from adapters.tasks.worker import THREADS  # noqa: E402
 from adapters.tickets import service as tickets  # noqa: E402
-from engine.config import Config, load_config  # noqa: E402
+from engine.config import Config  # noqa: E402
+from engine.config_loader import load_config  # noqa: E402
 from engine.folders import Folders  # noqa: E402
 from engine.library import load_library  # noqa: E402
 from engine.policy import Policy  # noqa: E402

@@ -61,7 +61,8 @@ from adapters.db.schema import tasks as task_table  # noqa: E402
 from adapters.intake.customer_import import import_customers  # noqa: E402
 from adapters.intake.demo_files import demo_spec, write_demo  # noqa: E402
 from adapters.tickets import service as tickets  # noqa: E402
-from engine.config import Config, load_config  # noqa: E402
+from engine.config import Config  # noqa: E402
+from engine.config_loader import load_config  # noqa: E402
 from engine.customer import event_facts, facts  # noqa: E402
 from engine.folders import Folders  # noqa: E402
 from engine.library import load_library  # noqa: E402
@@ -362,7 +363,7 @@ def profile_on(url: str, config: Config, args: argparse.Namespace, tmp: Path) ->
           f"({len(batch_events) / elapsed:,.0f}/s, cProfile on)")
     stats = pstats.Stats(prof)
     stats.sort_stats("cumulative").print_stats(
-        r"api_events|standing|event_import|triggers|rules\.py|customer\.py|planning|"
+        r"api_events|standing|event_import|engine/event\.py|triggers|rules\.py|customer\.py|planning|"
         r"execution|db\.py|get_json|werkzeug/test\.py.*\(post\)")
     stats.sort_stats("tottime").print_stats(25)
     app.extensions["tend"].dispose()

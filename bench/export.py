@@ -31,7 +31,7 @@ from adapters.db.migrate import upgrade  # noqa: E402
 from adapters.db.schema import customers, tasks  # noqa: E402
 from adapters.tasks import export  # noqa: E402
 from adapters.tasks.listing import task_filters  # noqa: E402
-from engine.config import load_config  # noqa: E402
+from engine.config_loader import load_config  # noqa: E402
 
 AT = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
 CUSTOMERS_PER_TASK = 10  # a tenth as many customers as tasks

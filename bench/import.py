@@ -37,7 +37,8 @@ from adapters.db.engines import make_engine  # noqa: E402
 from adapters.db.migrate import upgrade  # noqa: E402
 from adapters.intake.customer_import import import_customers  # noqa: E402
 from adapters.intake.demo_files import demo_spec, write_demo  # noqa: E402
-from engine.config import Config, load_config  # noqa: E402
+from engine.config import Config  # noqa: E402
+from engine.config_loader import load_config  # noqa: E402
 from engine.errors import Problem  # noqa: E402
 
 GOAL = 2.0

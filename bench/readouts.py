@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.config import load_config  # noqa: E402
+from engine.config_loader import load_config  # noqa: E402
 from engine.folders import Folders  # noqa: E402
 from engine.library import load_library  # noqa: E402
 from engine.readout_trials import run, shipped_designs  # noqa: E402

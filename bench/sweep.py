@@ -43,7 +43,8 @@ from adapters.intake.customer_import import import_customers  # noqa: E402
 from adapters.intake.demo_files import demo_spec, write_demo  # noqa: E402
 from adapters.intake.event_import import import_events  # noqa: E402
 from adapters.tickets.sweep import REPLAY_WINDOW, sweep  # noqa: E402
-from engine.config import Config, load_config  # noqa: E402
+from engine.config import Config  # noqa: E402
+from engine.config_loader import load_config  # noqa: E402
 from engine.customer import event_facts, facts  # noqa: E402
 from engine.evaluate import holds  # noqa: E402
 from engine.folders import Folders  # noqa: E402

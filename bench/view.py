@@ -53,7 +53,8 @@ from support.postgres import PostgresServer, Unavailable, free_port  # noqa: E40
 
 from adapters.db.engines import make_engine  # noqa: E402
 from adapters.db.migrate import upgrade  # noqa: E402
-from engine.config import Config, load_config  # noqa: E402
+from engine.config import Config  # noqa: E402
+from engine.config_loader import load_config  # noqa: E402
 
 P99_GOAL_MS, MEDIAN_RATIO_GOAL = 25.0, 3.0
 CACHE = ROOT / "var" / "bench"

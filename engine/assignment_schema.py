@@ -1,6 +1,6 @@
 """config.yaml's `assignment` section (划配 rules), read into engine.assignment's rules.
 
-Tier and attribute names are checked by engine/config.py, which knows them; every problem
+Tier and attribute names are checked by engine/config_loader.py, which knows them; every problem
 names its place (file:line:col) like the rest of the file.
 """
 

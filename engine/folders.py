@@ -1,7 +1,7 @@
 """Where an installation keeps its library: the rules folder (playbooks, with offers/ and
 tests/ inside it) and the workflows folder.
 
-Resolved once, where the config is loaded (`engine.config.installed_config`, called at the
+Resolved once, where the config is loaded (`engine.config_loader.installed_config`, called at the
 CLI's and the web app's startup), and carried on the `Config` from there: nothing below that
 reads the environment for them, and tests hand folders in instead of setting variables.
 Relative folders are read from the working directory, as the shipped layout expects.

@@ -17,7 +17,8 @@ from engine.casebook import Case, parse_cases
 from engine.config import Config
 from engine.errors import NotFound, Problem, ValidationError
 from engine.offer import Offer, offer_from
-from engine.playbook import Playbook, parse_playbook, playbook_from
+from engine.playbook import Playbook
+from engine.playbook_loader import parse_playbook, playbook_from
 from engine.policy_fit import policy_warnings
 from engine.source import Source, load_yaml
 from engine.workflow import Workflow, workflow_from

@@ -1,7 +1,7 @@
 """config.yaml's `contact_policy` section, read into an engine.policy.Policy.
 
 Kept apart from the decisions so a reader of engine/policy.py meets the rules, not the
-format; the channel names are checked by engine/config.py, which knows the channels.
+format; the channel names are checked by engine/config_loader.py, which knows the channels.
 """
 
 from __future__ import annotations

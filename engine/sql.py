@@ -1,31 +1,29 @@
 """The SQL rendering of a condition: one predicate over the customers table for a whole sweep.
 
 The predicate computes the derived fields inside the query: `tenure_days` becomes a range of
-`joined_on`, `days_to_birthday` a set of `MM-DD` values, `tier` ranges of `arpu` and `stage` the
-lifecycle conditions in order. Missing values are NULL; SQL's three-valued logic agrees with the
-two-valued reference as long as NULL means false wherever it can be inverted, so `not` is
-rendered as `NOT COALESCE(p, FALSE)` and a NULL at the top selects nobody.
+`joined_on`, `days_to_birthday` a set of `MM-DD` values, `tier` ranges of `arpu` (those three
+in engine/sql_derived.py) and `stage` the lifecycle conditions in order. Missing values are
+NULL; SQL's three-valued logic agrees with the two-valued reference as long as NULL means false
+wherever it can be inverted, so `not` is rendered as `NOT COALESCE(p, FALSE)` and a NULL at the
+top selects nobody.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement, Grouping
 
+from engine import sql_derived as derived
 from engine.condition import All, Condition, Leaf, Not
 from engine.config import Config
-from engine.customer import days_to_birthday
 from engine.evaluate import leaf_holds
 from engine.values import FieldType, shift
 
 Predicate = ColumnElement[bool]
-_LEAP_YEAR = 2000
-MONTH_DAYS = tuple(dt.date(_LEAP_YEAR, 1, 1) + dt.timedelta(days=i) for i in range(366))
 CHAIN = 64  # terms joined by one AND or OR before they are grouped in parentheses
 
 
@@ -68,13 +66,13 @@ class SqlRenderer:
     def _leaf(self, leaf: Leaf) -> Predicate:
         name = leaf.field
         if name == "tier":
-            return self._tier(leaf)
+            return derived.tier(self.c.arpu, self.config.tiers, leaf, self.today)
         if name == "stage":
             return self._finite(leaf, self.config.stage_names, self._stage_is)
         if name == "days_to_birthday":
-            return self._birthday(leaf)
+            return derived.birthday(self.c.birthday, leaf, self.today, self.postgres)
         if name == "tenure_days":
-            return self._tenure(leaf)
+            return derived.tenure(self.c.joined_on, leaf, self.today)
         if name.startswith("event."):
             return self._event(leaf)
         if name.startswith("attr."):
@@ -194,27 +192,6 @@ class SqlRenderer:
             return sa.true()
         return sa.or_(sa.false(), *(member(v) for v in chosen))
 
-    def _tier(self, leaf: Leaf) -> Predicate:
-        """Chosen tiers as `arpu` ranges, adjacent tiers merged into one range."""
-        tiers = self.config.tiers
-        chosen = [i for i, t in enumerate(tiers) if leaf_holds(leaf, t.name, self.today)]
-        runs: list[list[int]] = []
-        for i in chosen:
-            if runs and runs[-1][-1] == i - 1:
-                runs[-1].append(i)
-            else:
-                runs.append([i])
-        return sa.or_(sa.false(), *(self._arpu_range(run[0], run[-1]) for run in runs))
-
-    def _arpu_range(self, highest: int, lowest: int) -> Predicate:
-        """Customers whose tier lies between tiers[highest] and tiers[lowest] (indexes)."""
-        tiers, arpu = self.config.tiers, self.c.arpu
-        below = arpu < tiers[highest - 1].min_arpu if highest > 0 else None
-        if lowest == len(tiers) - 1:
-            return sa.true() if below is None else sa.or_(arpu.is_(None), below)
-        at_least = arpu >= tiers[lowest].min_arpu
-        return at_least if below is None else sa.and_(at_least, below)
-
     def _stage_is(self, name: str) -> Predicate:
         if self._stages is None:
             self._stages = [sa.true() if s.when is None else self.truth(s.when)
@@ -223,68 +200,6 @@ class SqlRenderer:
         earlier = [sa.not_(p) for p in self._stages[:index]]
         own = self.config.lifecycle[index].when
         return sa.and_(*earlier, sa.true() if own is None else self.render(own))
-
-    def _birthday(self, leaf: Leaf) -> Predicate:
-        col = self.c.birthday
-        if leaf.op == "exists":
-            return col.is_not(None) if leaf.value else col.is_(None)
-        keys = [d.strftime("%m-%d") for d in MONTH_DAYS
-                if leaf_holds(leaf, float(days_to_birthday(d, self.today)), self.today)]
-        if not keys:
-            return sa.false()
-        if len(keys) == len(MONTH_DAYS):
-            return col.is_not(None)
-        month_day = (sa.func.to_char(col, "MM-DD") if self.postgres
-                     else sa.func.substr(col, 6, 5))
-        return month_day.in_(keys)
-
-    def _tenure(self, leaf: Leaf) -> Predicate:
-        """tenure_days = today - joined_on, an integer: numeric bounds become date bounds."""
-        col = self.c.joined_on
-        op, lit = leaf.op, leaf.value
-        if op == "exists":
-            return col.is_not(None) if lit else col.is_(None)
-        days = self._joined_for
-        if op in ("eq", "ne", "in", "not_in"):
-            values = [lit] if op in ("eq", "ne") else list(lit)
-            dates = [d for v in values if float(v).is_integer() for d in [days(int(v))] if d]
-            if op in ("eq", "in"):
-                return col.in_(dates) if dates else sa.false()
-            return sa.and_(col.is_not(None), col.not_in(dates)) if dates else col.is_not(None)
-        if op == "between":
-            low, high = math.ceil(lit[0]), math.floor(lit[1])
-        elif op in ("lt", "lte"):
-            low, high = None, (math.ceil(lit) - 1 if op == "lt" else math.floor(lit))
-        else:
-            low, high = (math.floor(lit) + 1 if op == "gt" else math.ceil(lit)), None
-        return self._tenure_range(low, high)
-
-    def _tenure_range(self, low: int | None, high: int | None) -> Predicate:
-        """low ≤ tenure ≤ high as joined_on bounds, clamped to the dates that exist."""
-        col = self.c.joined_on
-        parts: list[Predicate] = [col.is_not(None)]
-        if low is not None and high is not None and low > high:
-            return sa.false()
-        if high is not None:
-            earliest = self._joined_for(high)
-            if earliest is None and high < 0:
-                return sa.false()
-            if earliest is not None:
-                parts.append(col >= earliest)
-        if low is not None:
-            latest = self._joined_for(low)
-            if latest is None and low > 0:
-                return sa.false()
-            if latest is not None:
-                parts.append(col <= latest)
-        return sa.and_(*parts)
-
-    def _joined_for(self, tenure: int) -> dt.date | None:
-        """The joined_on date of a given tenure, or None when no such date exists."""
-        try:
-            return self.today - dt.timedelta(days=tenure)
-        except OverflowError:
-            return None
 
 
 class _Group(Grouping[bool]):

@@ -11,7 +11,7 @@ from alembic import context
 
 from adapters.db.engines import database_url, make_engine
 from adapters.db.schema import metadata
-from engine.config import load_config
+from engine.config_loader import load_config
 
 
 def _url() -> str:

@@ -27,7 +27,8 @@ from support.postgres import PostgresServer, Unavailable
 
 from adapters.db.migrate import upgrade
 from engine.clock import Clock, system_clock
-from engine.config import Config, load_config
+from engine.config import Config
+from engine.config_loader import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "tend_template"

@@ -1,7 +1,7 @@
 """Push channel adapters: how the worker hands one task to the outside world.
 
 A channel's adapter is a function, task JSON in, `Outcome` out; it never raises for a
-failure of the far side, so the worker decides retries in one place (adapters.tasks.worker):
+failure of the far side, so the worker decides retries in one place (adapters.tasks.pushes):
 
 - `log` appends one JSON line per task to a file (`path`, default var/dispatch.log), with
   phones and emails masked as in request logs: a log is not a contact list.

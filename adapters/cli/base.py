@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import click
 
 from engine.clock import Clock, clock_from_environment
-from engine.config import Config, installed_config
+from engine.config import Config
+from engine.config_loader import installed_config
 from engine.errors import TendError
 
 F = TypeVar("F", bound=Callable[..., Any])

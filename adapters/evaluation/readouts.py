@@ -32,7 +32,8 @@ from adapters.evaluation.results import cohorts
 from engine.config import Config
 from engine.errors import ValidationError
 from engine.library import Library
-from engine.playbook import Goal, parse_playbook
+from engine.playbook import Goal
+from engine.playbook_loader import parse_playbook
 from engine.sequential import Readout, Stratum, readout
 from engine.uplift import uplift
 

@@ -9,7 +9,7 @@ from flask import g, request
 from adapters.db.engines import load_customer
 from adapters.http.auth import allow, check_profile
 from adapters.http.contract import Blueprint
-from adapters.http.schemas import CustomerOut, ExplainQuery, UpsertOut
+from adapters.http.intake_schemas import CustomerOut, ExplainQuery, UpsertOut
 from adapters.http.state import state
 from adapters.intake.customer_json import upsert_customers
 from adapters.tickets import designer

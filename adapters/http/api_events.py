@@ -9,11 +9,12 @@ from flask import current_app, request
 from adapters.db.engines import writer_turn
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
-from adapters.http.schemas import EventIn, EventsOut
+from adapters.http.intake_schemas import EventIn, EventsOut
 from adapters.http.state import state
-from adapters.intake.event_import import Event, check_event, prepare, store_events
+from adapters.intake.event_import import prepare, store_events
 from adapters.tickets.standing import match, on_events
 from engine.errors import Invalid
+from engine.event import Event, check_event
 
 blp = Blueprint("events", __name__, url_prefix="/events", description="Event ingestion")
 MAX_EVENTS = 10_000

@@ -10,7 +10,7 @@ from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.errors import problem_json
 from adapters.http.paging import page
-from adapters.http.schemas import (
+from adapters.http.playbook_schemas import (
     DiffOut,
     DraftPreviewIn,
     PlaybookDetailOut,
@@ -24,7 +24,8 @@ from adapters.http.schemas import (
 from adapters.http.state import state
 from adapters.tickets import designer, versions
 from engine.errors import Invalid, NotFound, ValidationError
-from engine.playbook import Playbook, parse_playbook
+from engine.playbook import Playbook
+from engine.playbook_loader import parse_playbook
 from engine.policy_fit import policy_warnings
 from engine.selection import Selection
 from engine.values import given_instant

@@ -10,7 +10,7 @@ from flask import Response
 from adapters.evaluation import history, kpis, offer_kpis, readouts
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
-from adapters.http.schemas import HistoryOut, KpisOut, KpisQuery, ReportQuery
+from adapters.http.report_schemas import HistoryOut, KpisOut, KpisQuery, ReportQuery
 from adapters.http.state import state
 from adapters.tickets import report
 

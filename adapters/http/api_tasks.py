@@ -17,15 +17,15 @@ from marshmallow import Schema, fields, validate
 from adapters.http.auth import allow, check_channel, check_task
 from adapters.http.contract import Blueprint
 from adapters.http.paging import decode_cursor, encode_cursor
-from adapters.http.schemas import (
+from adapters.http.schemas import Out
+from adapters.http.state import state
+from adapters.http.task_schemas import (
     LeasedTaskList,
-    Out,
     PullQuery,
     TaskOut,
     TaskResultIn,
     TaskResultOut,
 )
-from adapters.http.state import state
 from adapters.tasks import listing
 from adapters.tasks import service as task_pull
 from engine import task as tk

@@ -17,7 +17,8 @@ from marshmallow import Schema, fields, validate
 from adapters.http.api_tasks import STATES, HeldTaskList, after, page_json
 from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
-from adapters.http.schemas import (
+from adapters.http.state import state
+from adapters.http.ticket_schemas import (
     ApproveIn,
     ReasonIn,
     TicketDetailOut,
@@ -26,7 +27,6 @@ from adapters.http.schemas import (
     TicketOut,
     TicketsQuery,
 )
-from adapters.http.state import state
 from adapters.tickets import card as approval
 from adapters.tickets import service as tickets
 from engine.errors import Conflict, Invalid

@@ -1,7 +1,7 @@
 """`create_app`: the Flask application factory (flaskr style).
 
 Config comes from TEND_CONFIG (the library folders from TEND_RULES and TEND_WORKFLOWS, read
-with it once, engine.config.installed_config) and TEND_DATABASE_URL unless `test_config`
+with it once, engine.config_loader.installed_config) and TEND_DATABASE_URL unless `test_config`
 overrides them (keys `TEND_CONFIG`: a path or a loaded `Config` with its folders,
 `DATABASE_URL`, `CLOCK`: the one clock every
 handler reads "now" from, by default TEND_CLOCK_START's or the system's, and any Flask setting).
@@ -26,7 +26,8 @@ from adapters.http import api_health, auth, console, contract, errors, observe
 from adapters.http.secret_key import secret_key
 from adapters.http.state import State
 from engine.clock import clock_from_environment
-from engine.config import Config, installed_config
+from engine.config import Config
+from engine.config_loader import installed_config
 from engine.errors import Invalid
 from engine.limits import MAX_DEPTH, too_deep
 

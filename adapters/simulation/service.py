@@ -33,7 +33,7 @@ from adapters.db.schema import tickets as ticket_table
 from adapters.evaluation import readouts
 from adapters.intake.customer_import import import_customers
 from adapters.intake.demo_files import demo_spec, write_demo
-from adapters.intake.event_import import Event, store_events
+from adapters.intake.event_import import store_events
 from adapters.simulation.verdicts import VerdictLog
 from adapters.simulation.verdicts import render as render_verdicts
 from adapters.tasks import service as task_pull
@@ -43,6 +43,7 @@ from engine import task as tk
 from engine.config import Config
 from engine.demo import customer_id
 from engine.errors import Problem, ValidationError
+from engine.event import Event
 from engine.library import Library
 from engine.simulation import DAY, Behaviour, World, natural_times
 from engine.ticket import SYSTEM

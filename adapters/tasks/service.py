@@ -21,13 +21,14 @@ from sqlalchemy.engine import Connection, Row
 
 from adapters.db.engines import begin_writes, iso
 from adapters.db.schema import OPEN, customers, tasks
-from adapters.intake.event_import import Event, store_events
+from adapters.intake.event_import import store_events
 from adapters.tasks import contact_policy
 from adapters.tasks import timing as step_timing
 from adapters.tasks.listing import HeldTask, held
 from adapters.tasks.store import cancelled, task_shape
 from engine import task as tk
 from engine.errors import NotFound
+from engine.event import Event
 from engine.policy import Policy
 from engine.reasons import Reason
 

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from adapters.db.schema import OPEN, entries, tasks, tickets
-from adapters.intake.event_import import StoredEvent
 from engine import task as tk
+from engine.event import StoredEvent
 from engine.playbook import Retry, Step
 
 CHUNK = 2_000

@@ -31,7 +31,8 @@ from engine.evaluate import holds
 from engine.explain import explain_playbook, render_text, task_story
 from engine.library import Library
 from engine.offer import Offer
-from engine.playbook import Playbook, parse_playbook
+from engine.playbook import Playbook
+from engine.playbook_loader import parse_playbook
 from engine.power import power_of
 from engine.selection import Selection
 from engine.variant import assign, offers_named, variant_step

@@ -37,7 +37,8 @@ from adapters.tickets.store import planned_playbook
 from engine.config import Config
 from engine.errors import Conflict, NotFound, ValidationError
 from engine.library import Library
-from engine.playbook import Playbook, parse_playbook
+from engine.playbook import Playbook
+from engine.playbook_loader import parse_playbook
 from engine.promotion import promoted_text, reason_of, standing_of
 from engine.variant import variant_step
 

@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.engines import decode_list, insert_rows, load_customers, one_of
 from adapters.db.schema import customers, entries, tasks, tickets
-from adapters.intake.event_import import Event, StoredEvent
 from adapters.tasks import contact_policy
 from adapters.tasks import timing as step_timing
 from adapters.tasks.store import task_shape
@@ -31,6 +30,7 @@ from adapters.tickets import execution
 from adapters.tickets.planning import cooldown_ids
 from engine.config import Config
 from engine.customer import facts
+from engine.event import Event, StoredEvent
 from engine.library import Library
 from engine.playbook import Playbook
 from engine.rules import Matcher

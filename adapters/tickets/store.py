@@ -19,7 +19,8 @@ from adapters.tickets import versions
 from engine.config import Config
 from engine.errors import Conflict, NotFound
 from engine.library import Library
-from engine.playbook import Playbook, parse_playbook
+from engine.playbook import Playbook
+from engine.playbook_loader import parse_playbook
 from engine.ticket import Approval, AuditRecord, Level, Ticket, next_level
 
 

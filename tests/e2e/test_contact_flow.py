@@ -19,7 +19,7 @@ from test_ticket_flow import ROOT, Tend
 
 from adapters.db.engines import make_engine
 from adapters.tickets.scheduler import plan_standing
-from engine.config import load_config
+from engine.config_loader import load_config
 from engine.library import load_library
 from engine.selection import in_control
 

@@ -25,7 +25,8 @@ from adapters.http.app import create_app
 from adapters.http.state import State
 from adapters.tickets import service
 from engine.clock import Clock, FixedClock
-from engine.config import Config, parse_config
+from engine.config import Config
+from engine.config_loader import parse_config
 from engine.errors import ValidationError
 from engine.users import User
 
@@ -76,12 +77,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def site(db_url: str, config: Config, clock: Clock,
-         monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+def site(db_url: str, config: Config, clock: Clock) -> Iterator[Site]:
     """churn_risk and renewal executing since AT for 30 customers of m01 on the 96-yuan plan,
     their contracts ending 2027-01-20."""
-    monkeypatch.setenv("TEND_RULES", str(ROOT / "rules"))
-    monkeypatch.setenv("TEND_WORKFLOWS", str(ROOT / "workflows"))
     config = dataclasses.replace(config, embed_origins=(CRM,))
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True,
                       "CLOCK": clock})

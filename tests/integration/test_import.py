@@ -16,9 +16,10 @@ from sqlalchemy.engine import Engine
 from adapters.db.engines import load_customer, make_engine, stream_customers
 from adapters.db.schema import events
 from adapters.intake.customer_import import CustomerImport, import_customers
-from adapters.intake.event_import import Event, StoredEvent, check_event, import_events
+from adapters.intake.event_import import import_events
 from engine.config import Config
 from engine.errors import Problem, ValidationError
+from engine.event import Event, StoredEvent, check_event
 
 NOW = dt.datetime(2026, 5, 8, 4, tzinfo=dt.UTC)  # when the test's files arrive
 @pytest.fixture

@@ -19,7 +19,7 @@ from support.cli import CONFIG, run
 from adapters.db.engines import make_engine
 from adapters.db.schema import customers, tasks, ticket_members, tickets
 from adapters.evaluation import program
-from engine.config import load_config
+from engine.config_loader import load_config
 from engine.selection import EXEMPT_CLASSES, in_global_control
 
 SHARE = 0.1

@@ -16,7 +16,8 @@ from support.folders import SHIPPED
 from adapters.db.schema import customers, tasks
 from adapters.http.state import State
 from engine.clock import Clock, FixedClock
-from engine.config import Config, load_config
+from engine.config import Config
+from engine.config_loader import load_config
 from engine.policy import Policy
 
 NOW = dt.datetime(2026, 12, 31, 15, 30, tzinfo=dt.UTC)

@@ -15,7 +15,8 @@ from adapters.access.users import add_user
 from adapters.db.schema import customers, events, tasks
 from adapters.http.state import State
 from adapters.tickets import service as tickets
-from engine.config import Config, load_config
+from engine.config import Config
+from engine.config_loader import load_config
 from engine.policy import ChannelRules, Policy
 from engine.users import User
 

@@ -30,7 +30,8 @@ from adapters.http.state import State
 from adapters.tasks.worker import run_once
 from adapters.tickets import service as tickets
 from engine.clock import FixedClock
-from engine.config import Config, load_config
+from engine.config import Config
+from engine.config_loader import load_config
 from engine.folders import Folders
 from engine.users import User
 

@@ -21,8 +21,9 @@ from adapters.channels.base import DELIVERED, RETRY, Outcome, Pusher
 from adapters.channels.registry import pushers
 from adapters.db.schema import customers, tasks
 from adapters.http.state import State
+from adapters.tasks.pushes import claim, record
 from adapters.tasks.worker import cancel as send_cancels
-from adapters.tasks.worker import claim, record, run_once
+from adapters.tasks.worker import run_once
 from adapters.tickets import service as tickets
 from engine.channel import Channel
 from engine.clock import FixedClock

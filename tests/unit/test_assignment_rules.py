@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.assignment import AssignmentRules, Candidate, Rule, decide, spread
-from engine.config import parse_config
+from engine.config_loader import parse_config
 from engine.errors import ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]

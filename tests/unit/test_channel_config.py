@@ -10,7 +10,8 @@ import pytest
 
 from adapters.channels.registry import BUILDERS, PULLED, pushers
 from engine.channel import ADAPTERS
-from engine.config import Config, parse_config
+from engine.config import Config
+from engine.config_loader import parse_config
 from engine.errors import ValidationError
 from engine.policy import QuietHours
 from engine.simulation import Behaviour, World

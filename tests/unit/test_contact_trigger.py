@@ -13,7 +13,8 @@ from engine.config import Config
 from engine.errors import ValidationError
 from engine.explain import explain_playbook
 from engine.library import Library, load_library
-from engine.playbook import Trigger, parse_playbook
+from engine.playbook import Trigger
+from engine.playbook_loader import parse_playbook
 from engine.playbook_schema import playbook_schema
 from engine.source import load_yaml, plain
 from engine.triggers import Outcome, contact_outcomes

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import load_config
+from engine.config_loader import load_config
 from engine.customer import days_to_birthday, facts, tier_of
 
 CONFIG = load_config(Path("config.yaml"))

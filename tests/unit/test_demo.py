@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from engine.config import Config, load_config
+from engine.config import Config
+from engine.config_loader import load_config
 from engine.customer import tier_of
 from engine.demo import DemoSpec, customer_header, generate
 

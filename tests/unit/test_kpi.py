@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.config import parse_config
+from engine.config_loader import parse_config
 from engine.errors import ValidationError
 from engine.kpi import FUNNEL, EntryFacts, Funnel, Group, cost_of, stages_reached
 from engine.task import STAGE

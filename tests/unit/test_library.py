@@ -13,7 +13,8 @@ from support.folders import with_rules
 
 from engine.caserun import run_case
 from engine.condition import Parser
-from engine.config import Config, installed_config
+from engine.config import Config
+from engine.config_loader import installed_config
 from engine.errors import NotFound, ValidationError
 from engine.folders import Folders
 from engine.library import check_paths, find_playbook, load_draft, load_library

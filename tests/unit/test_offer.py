@@ -15,7 +15,7 @@ from engine.errors import ValidationError
 from engine.library import check_paths, load_library
 from engine.offer import Offer, check_offer_versions, parse_offer
 from engine.offer_ranking import Candidate, rank_offers, render_script
-from engine.playbook import parse_playbook
+from engine.playbook_loader import parse_playbook
 from engine.users import User, check_roles
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,8 @@ from engine.condition import All, Leaf, leaves
 from engine.config import Config
 from engine.errors import ValidationError
 from engine.library import Library, check_paths, load_library
-from engine.playbook import Trigger, check_versions, content_hash, parse_playbook
+from engine.playbook import Trigger, check_versions, content_hash
+from engine.playbook_loader import parse_playbook
 from engine.source import PathKey, load_yaml, plain
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import policy as pol
-from engine.config import parse_config
+from engine.config_loader import parse_config
 from engine.contact import Declines
 from engine.errors import ValidationError
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import parse_config
+from engine.config_loader import parse_config
 from engine.library import load_library
-from engine.playbook import parse_playbook
+from engine.playbook_loader import parse_playbook
 from engine.policy_fit import attempts_in_window, policy_warnings
 
 ROOT = Path(__file__).resolve().parents[2]

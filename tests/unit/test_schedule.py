@@ -21,7 +21,7 @@ from adapters.tickets.due import fire_time
 from adapters.tickets.scheduler import CrontabTrigger
 from engine.config import Config
 from engine.library import load_library
-from engine.playbook import parse_playbook
+from engine.playbook_loader import parse_playbook
 from engine.schedule import Schedule, problem
 
 ROOT = Path(__file__).resolve().parents[2]

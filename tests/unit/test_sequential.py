@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import binom
 from support.folders import SHIPPED
 
-from engine.config import load_config
+from engine.config_loader import load_config
 from engine.errors import ValidationError
 from engine.library import load_library
 from engine.readout_trials import Design, Trial, run, shipped_designs

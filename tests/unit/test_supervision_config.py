@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.config import parse_config
+from engine.config_loader import parse_config
 from engine.errors import ValidationError
 from engine.supervision import rate, week_of
 from engine.users import check_roles

@@ -89,7 +89,7 @@ def test_only_the_facts_a_ruleset_reads_are_computed_and_they_equal_facts(
 
 def test_a_ruleset_that_reads_event_at_gets_its_local_day(library: Library,
                                                            config: Config) -> None:
-    from engine.playbook import parse_playbook
+    from engine.playbook_loader import parse_playbook
 
     text = (ROOT / "rules" / "zero_usage_alert.yaml").read_text().replace(
         "playbook: zero_usage_alert", "playbook: zero_usage_today").replace(

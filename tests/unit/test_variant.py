@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from engine.config import Config
 from engine.explain import explain_playbook, render_text
 from engine.library import load_library
-from engine.playbook import parse_playbook
+from engine.playbook_loader import parse_playbook
 from engine.promotion import promoted_text, reason_of
 from engine.selection import in_control
 from engine.variant import SPACE, Variant, applied, assign, resolved, thresholds, variant_of
