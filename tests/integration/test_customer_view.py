@@ -240,6 +240,28 @@ def test_every_view_a_person_opens_is_logged(desk: Api) -> None:
     assert len(_rows(desk, contacts)) == 0  # a read records no contact
 
 
+def test_a_view_takes_one_connection_and_gives_it_back(desk: Api) -> None:
+    """The token's read, the log's write and the view's reads share one checkout (on
+    PostgreSQL each checkout pings the server), and the pool has it back after the answer."""
+    engine = _state(desk).engine
+    engine.pool.dispose()
+    checkouts: list[object] = []
+
+    def counted(*_: object) -> None:
+        checkouts.append(1)
+
+    sa.event.listen(engine.pool, "checkout", counted)
+    try:
+        answer = desk.call("GET", "/customers/d00/view?channel=store", "agent:store")
+    finally:
+        sa.event.remove(engine.pool, "checkout", counted)
+    assert answer.status_code == 200
+    assert answer.json["customer"]["id"] == "d00"
+    assert len(checkouts) == 1
+    assert engine.pool.checkedout() == 0
+    assert [r.customer_id for r in _rows(desk, customer_views)] == ["d00"]  # committed
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"channel": "shop", "outcome": "presented"}, "channel"),
     ({"channel": "store", "outcome": "maybe"}, "outcome"),
