@@ -415,6 +415,15 @@ contacts = sa.Table(
     sa.Index("ix_contacts_offer_outcome", "offer", "outcome"),
 )
 
+# Each channel's first sends per quarter hour (UTC slot from the epoch; migration 0022): what
+# a channel's daily capacity reads, kept where `sent_at` is stamped (adapters/tasks/sends.py).
+channel_sends = sa.Table(
+    "channel_sends", metadata,
+    sa.Column("channel", text_c(32), primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sent", sa.Integer, nullable=False),
+)
+
 # How many times each offer was `handled`, on every channel (migration 0022): what an offer's
 # `limit` counts, kept in the transaction that records the contact (adapters/view/contacts.py)
 # so a view reads one row per offer instead of counting up to the limit in contacts.
