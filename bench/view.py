@@ -81,26 +81,29 @@ def sqlite_database(config: Config, customers: int, library: data.Library) -> tu
 @contextmanager
 def postgres_database(config: Config, customers: int,
                       library: data.Library) -> Iterator[tuple[str, str]]:
-    """A PostgreSQL server on the cached cluster (built on first use); stopped, kept, after."""
+    """A PostgreSQL server, started as the tests start theirs (tests/support/postgres.py),
+    on the cluster kept in var/bench/ (built on first use, or again when the kept one does
+    not start); halted, kept, after."""
     folder = CACHE / f"view-pg-v{data.VERSION}-{customers}"
-    server = PostgresServer()
-    shutil.rmtree(server.root, ignore_errors=True)
-    built = (folder / "token").exists()
-    if not built:
+    server = None
+    if (folder / "token").exists():
+        try:
+            server = PostgresServer(folder).reopen()
+        except Unavailable as exc:
+            print(f"view postgresql: the kept cluster in {folder} did not start, building it "
+                  f"again ({str(exc)[-300:]})", flush=True)
+            server = None
+    if server is None:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        server.root, server.data, server.log = folder, folder / "data", folder / "server.log"
-        server.start()
+        server = PostgresServer(folder).start()
         server.execute("CREATE DATABASE view")
         (folder / "token").write_text(data.build(server.url("view"), config, library, customers))
-    else:
-        server.root, server.data, server.log = folder, folder / "data", folder / "server.log"
-        server._launch()
     try:
         upgrade(server.url("view"))
         yield server.url("view"), (folder / "token").read_text()
     finally:
-        server.halt()
+        server.stop()
 
 
 def forget_views(url: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import g
 from marshmallow import Schema, fields, validate
 
-from adapters.db.engines import writer_turn
+from adapters.db.engines import load_customer, writer_turn
 from adapters.http.auth import allow, check_customer, is_contact
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import AtField, Out
@@ -140,13 +140,17 @@ def customer_view(args: dict[str, Any], customer_id: str) -> Any:
     # The log (and a contact's entries) is the one write, in its own short transaction: on
     # SQLite views queue for it on an OS lock (engines.writer_turn), woken as the one before
     # commits, not by SQLite's sleeping retries; the reads then need no lock (bench/view.py).
+    # The customer is read once, for the manager that binds the caller and for the view.
+    # The reads after the log need no transaction either (State.reading: on PostgreSQL no
+    # BEGIN and COMMIT round trips), and all three steps share the request's connection.
     with writer_turn(st.engine), st.transaction(write=True) as conn:
-        manager = service.manager_of(conn, customer_id)
+        found = load_customer(conn, st.config, customer_id)
+        manager = None if found is None else found["manager"]
         check_customer(g.user, args["channel"], manager, False)
         customer = service.record_opening(
             conn, st.config, st.library, customer_id, args["channel"], g.user.name, now,
-            contact=is_contact(g.user, args["channel"], manager))
-    with st.transaction() as conn:
+            contact=is_contact(g.user, args["channel"], manager), customer=found)
+    with st.reading() as conn:
         return service.read(conn, st.config, st.library, customer, args["channel"], now,
                             args["lang"])
 

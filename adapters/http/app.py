@@ -110,6 +110,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secret_key(url)
     clock = app.config.get("CLOCK") or clock_from_environment(os.environ)
     app.extensions["tend"] = State(config, url, clock)
+    app.teardown_request(app.extensions["tend"].release)
 
     metrics = observe.instrument(app)
     observe.add_gauge(metrics, "tend_tickets", "Tickets by state", "state",

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy.engine import Connection, Engine
 
 from adapters.db.engines import begin_writes, make_engine
@@ -68,7 +68,7 @@ class State:
         request
         that reads and then writes waits for another writer instead of failing.
         """
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             if write:
                 begin_writes(conn)
             try:
@@ -77,6 +77,52 @@ class State:
                 conn.rollback()
                 raise
             conn.commit()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """Reads that write nothing, each statement on its own (autocommit): no BEGIN and
+        COMMIT round trips on PostgreSQL. They see what they would in a transaction: at
+        PostgreSQL's READ COMMITTED every statement of a transaction takes a new snapshot
+        anyway, and pysqlite begins a transaction only before a write. Nothing in the block
+        may write: a write there would be committed alone."""
+        with self._connection() as conn:
+            default = conn.default_isolation_level
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                yield conn
+            finally:
+                conn.rollback()  # ends SQLAlchemy's own transaction; nothing to undo
+                conn.execution_options(isolation_level=default)
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """The request's connection, checked out (and, on PostgreSQL, pinged) once per
+        request however many transactions it runs (a view runs three: the token's, the
+        log's, the read's), and given back by `release` when the request ends. A connection
+        of its own outside a request, or when the request's is busy (a transaction opened
+        inside another)."""
+        held: Connection | None = None
+        if has_request_context() and not g.get("tend_released"):
+            held = g.get("tend_connection")
+            if held is None:
+                held = g.tend_connection = self.engine.connect()
+        if held is None or held.in_transaction() or g.get("tend_busy"):
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        g.tend_busy = True
+        try:
+            yield held
+        finally:
+            g.tend_busy = False
+
+    def release(self, _error: BaseException | None = None) -> None:
+        """Give the request's connection back to the pool (teardown_request): after this,
+        a transaction in the same request takes a connection of its own."""
+        held: Connection | None = g.pop("tend_connection", None)
+        g.tend_released = True
+        if held is not None:
+            held.close()
 
     def now(self) -> dt.datetime:
         """The app's clock read once: a request takes "now" from here and nowhere else."""

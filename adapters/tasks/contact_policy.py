@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.engines import decode_list, one_of
 from adapters.db.schema import customers, entries, events, tasks, tickets
+from adapters.tasks import sends
 from engine import policy as pol
 from engine import task as tk
 
@@ -47,10 +48,6 @@ _CONTACTS = (sa.select(tasks.c.id, tasks.c.customer_id, tasks.c.channel, tasks.c
              .join(tickets, tickets.c.id == tasks.c.ticket_id)
              .where(tasks.c.customer_id.in_(sa.bindparam("ids", expanding=True))))
 _SENT_CONTACTS, _PLANNED_CONTACTS = _CONTACTS.where(_SENT), _CONTACTS.where(sa.or_(_SENT, _PENDING))
-_SENT_TODAY = (sa.select(tasks.c.channel, sa.func.count())
-               .where(tasks.c.channel.in_(sa.bindparam("channels", expanding=True)),
-                      tasks.c.sent_at >= _START, tasks.c.sent_at < _END)
-               .group_by(tasks.c.channel))
 
 
 def contacts(conn: Connection, customer_ids: Sequence[str], start: dt.datetime,
@@ -192,9 +189,14 @@ def screen(conn: Connection, policy: pol.Policy, ids: Sequence[int],
                     used[row.channel] += 1
                 recent.setdefault(row.customer_id, []).append(pol.Contact(
                     now, row.channel, row.playbook or "", row.priority, row.id, kind=kind))
-    fresh = [r.id for r in first if r.id in kept]
+    fresh = [r for r in first if r.id in kept]
+    # Stamped now, here or by the caller. Counted for the channels with a capacity alone:
+    # their claimers take turns already (take_turns), where a count row shared by every
+    # claimer of a channel would make claimers that never wait on each other wait.
+    sends.count(conn, (r.channel for r in fresh if r.channel in used), now)
     if fresh and stamp:
-        conn.execute(tasks.update().where(one_of(conn, tasks.c.id, fresh)).values(sent_at=now))
+        conn.execute(tasks.update().where(one_of(conn, tasks.c.id, [r.id for r in fresh]))
+                     .values(sent_at=now))
     return kept
 
 
@@ -221,15 +223,15 @@ def _lock_key(kind: int, name: str) -> tuple[int, int]:
 def sent_today(conn: Connection, policy: pol.Policy, channels: Iterable[str],
                now: dt.datetime) -> dict[str, int]:
     """Tasks first sent on the local day of `now`, for the channels that have a capacity
-    (`take_turns` first, so the count includes every other claimer's sends)."""
+    (`take_turns` first, so the count includes every other claimer's sends): the counts
+    `screen` keeps (adapters/tasks/sends.py)."""
     limited = sorted(c for c in channels if policy.rules(c).capacity is not None)
     if not limited:
         return {}
     day = now.astimezone(policy.timezone).date()
     start = dt.datetime.combine(day, dt.time(0), policy.timezone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), policy.timezone)
-    counts: dict[str, int] = dict(conn.execute(
-        _SENT_TODAY, {"channels": limited, "start": start, "end": end}).all())
+    counts = sends.between(conn, limited, start, end)
     return {channel: counts.get(channel, 0) for channel in limited}
 
 

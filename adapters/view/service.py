@@ -92,15 +92,18 @@ def view(conn: Connection, config: Config, library: Library, customer_id: str, c
 
 
 def record_opening(conn: Connection, config: Config, library: Library, customer_id: str,
-                   channel: str, by: str, now: dt.datetime, contact: bool) -> dict[str, Any]:
+                   channel: str, by: str, now: dt.datetime, contact: bool,
+                   customer: dict[str, Any] | None = None) -> dict[str, Any]:
     """What opening the view writes, and the customer it is of (NotFound for an unknown
     one): the log row (who, customer, channel, when), and, when the opening is the customer's
     contact on `channel` (an agent there, their manager: adapters/http/auth.py is_contact),
     their entries into the playbooks triggered by a contact there
     (adapters/tickets/contact.py), so the offers `read` then shows include those of the entry
     just made. Call in a write transaction, kept short: on SQLite views of every customer take
-    turns for it (bench/view.py)."""
-    customer = load_customer(conn, config, customer_id)
+    turns for it (bench/view.py). `customer`: the record, when the caller has read it in
+    this transaction already."""
+    if customer is None:
+        customer = load_customer(conn, config, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id!r}")
     if contact:

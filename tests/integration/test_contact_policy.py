@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from support.folders import with_rules
 
 from adapters.db.engines import make_engine
-from adapters.db.schema import customers, tasks
+from adapters.db.schema import channel_sends, customers, tasks
 from adapters.http.state import State
+from adapters.tasks import contact_policy, sends, worker
 from adapters.tasks import service as task_pull
 from adapters.tickets import designer, service
 from adapters.tickets.scheduler import plan_standing
@@ -271,6 +272,36 @@ def test_capacity_counts_each_task_once_across_lease_renewals(
     run(engine, rules, library, "alpha", local(20, 10))
     assert len(pull(engine, rules, local(20, 10), lease=dt.timedelta(minutes=5))) == 3
     assert len(pull(engine, rules, local(20, 10, 6))) == 3  # leases ran out: handed out again
+
+
+def test_the_send_counts_capacity_reads_equal_the_stamped_tasks_after_a_mix_of_claims(
+        engine: Engine, config: Config, library: Library) -> None:
+    """A channel's capacity reads counts kept as tasks are first sent (channel_sends): after
+    pulls, pushes, held and suppressed tasks, re-sends after a lease ran out and a day
+    boundary, they equal the tasks' own `sent_at`, quarter hour by quarter hour."""
+    rules = policy(config, arbitration=None, channels={"sms": pol.ChannelRules(
+        pol.QuietHours(dt.time(21), dt.time(9)), 4)})
+    free = dataclasses.replace(rules, policy=pol.Policy())
+    run(engine, free, library, "alpha", local(20, 8))
+    run(engine, free, library, "twice", local(20, 8))
+    assert pull(engine, rules, local(20, 8, 30)) == []  # quiet hours: held, nothing sent
+    pull(engine, rules, local(20, 9), limit=2, lease=dt.timedelta(minutes=5))
+    worker.claim(engine, ["sms"], 10, dt.timedelta(minutes=5), local(20, 9, 20), rules.policy)
+    pull(engine, rules, local(20, 9, 40))  # re-sends of those whose leases ran out
+    run(engine, free, library, "gamma", local(20, 10))
+    pull(engine, rules, local(20, 10, 5))  # the cap suppresses, the capacity holds
+    pull(engine, rules, local(21, 9, 10))  # a new day
+    pull(engine, rules, local(22, 9, 10))
+    with engine.connect() as conn:
+        kept = {(c, s): n for c, s, n in conn.execute(sa.select(channel_sends))}
+        stamped = [(r.channel, r.sent_at) for r in conn.execute(
+            sa.select(tasks.c.channel, tasks.c.sent_at).where(tasks.c.sent_at.is_not(None)))]
+        used = contact_policy.sent_today(conn, rules.policy, ["sms"], local(20, 23))
+    counted: dict[tuple[str, int], int] = {}
+    for channel, at in stamped:
+        counted[(channel, sends.slot(at))] = counted.get((channel, sends.slot(at)), 0) + 1
+    assert kept == counted and len(kept) >= 3
+    assert used == {"sms": sum(1 for _, at in stamped if at < local(21, 0))} == {"sms": 3}
 
 
 def test_a_cap_reached_since_the_task_was_made_suppresses_it_when_claimed(

@@ -12,7 +12,14 @@ import sqlalchemy as sa
 from http_support import Api
 
 from adapters.access.users import add_user
-from adapters.db.schema import contacts, customer_views, customers, tasks, ticket_members
+from adapters.db.schema import (
+    contacts,
+    customer_views,
+    customers,
+    offer_handled,
+    tasks,
+    ticket_members,
+)
 from adapters.http.state import State
 from adapters.tickets import service as tickets
 from adapters.view.contacts import declines
@@ -238,6 +245,58 @@ def test_every_view_a_person_opens_is_logged(desk: Api) -> None:
               for r in _rows(desk, customer_views)]
     assert logged == [("agent_store", "d00", "store", NOW), ("viewer", "d00", "sms", NOW)]
     assert len(_rows(desk, contacts)) == 0  # a read records no contact
+
+
+def test_handled_counts_equal_the_contacts_after_a_mix_of_writes(desk: Api) -> None:
+    """An offer's `limit` reads the counts kept as contacts are recorded (offer_handled):
+    after new, repeated, refused and other contacts they equal a count of the contacts."""
+    posts: list[tuple[str, dict[str, Any], int]] = [
+        ("d00", {"id": "h1", "channel": "store", "outcome": "handled", "offer": "o_a",
+                 "ticket_id": 1}, 201),
+        ("d00", {"id": "h1", "channel": "store", "outcome": "handled", "offer": "o_a",
+                 "ticket_id": 1}, 200),  # a repeat counts once
+        ("d01", {"channel": "store", "outcome": "handled", "offer": "o_a"}, 201),
+        ("d01", {"channel": "store", "outcome": "handled", "offer": "o_b"}, 201),
+        ("d02", {"channel": "store", "outcome": "handled"}, 201),  # no offer: nothing to count
+        ("d02", {"channel": "store", "outcome": "presented", "offer": "o_b"}, 201),
+        ("d02", {"channel": "store", "outcome": "declined", "offer": "o_a"}, 201),
+        ("d02", {"channel": "store", "outcome": "handled", "offer": "o_a",
+                 "ticket_id": 7}, 400),  # refused: writes nothing, counts nothing
+        ("nobody", {"channel": "store", "outcome": "handled", "offer": "o_b"}, 404),
+        ("d00", {"channel": "store", "outcome": "handled", "offer": "o_b"}, 201),
+    ]
+    for customer, body, status in posts:
+        answer = desk.call("POST", f"/customers/{customer}/contacts", "agent:store", json=body)
+        assert answer.status_code == status, (body, answer.json)
+    with _state(desk).engine.connect() as conn:
+        kept = dict(conn.execute(sa.select(offer_handled.c.offer, offer_handled.c.handled)).all())
+        counted = dict(conn.execute(
+            sa.select(contacts.c.offer, sa.func.count())
+            .where(contacts.c.outcome == "handled", contacts.c.offer.is_not(None))
+            .group_by(contacts.c.offer)).all())
+    assert kept == counted == {"o_a": 2, "o_b": 2}
+
+
+def test_a_view_takes_one_connection_and_gives_it_back(desk: Api) -> None:
+    """The token's read, the log's write and the view's reads share one checkout (on
+    PostgreSQL each checkout pings the server), and the pool has it back after the answer."""
+    engine = _state(desk).engine
+    engine.pool.dispose()
+    checkouts: list[object] = []
+
+    def counted(*_: object) -> None:
+        checkouts.append(1)
+
+    sa.event.listen(engine.pool, "checkout", counted)
+    try:
+        answer = desk.call("GET", "/customers/d00/view?channel=store", "agent:store")
+    finally:
+        sa.event.remove(engine.pool, "checkout", counted)
+    assert answer.status_code == 200
+    assert answer.json["customer"]["id"] == "d00"
+    assert len(checkouts) == 1
+    assert engine.pool.checkedout() == 0
+    assert [r.customer_id for r in _rows(desk, customer_views)] == ["d00"]  # committed
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -64,12 +64,16 @@ def free_port() -> int:
 
 
 class PostgresServer:
-    """One cluster in a temporary folder; `url(db)` connects as the superuser `postgres`."""
+    """One cluster in a temporary folder; `url(db)` connects as the superuser `postgres`.
 
-    def __init__(self) -> None:
+    `root`: a folder to keep the cluster in instead, which `stop` leaves in place and
+    `reopen` starts again later (a benchmark's database, built once and kept)."""
+
+    def __init__(self, root: Path | None = None) -> None:
         self.bindir = find_bindir()
         self.user = _run_as()
-        self.root = Path(tempfile.mkdtemp(prefix="tend-pg-"))
+        self.kept = root is not None
+        self.root = root if root is not None else Path(tempfile.mkdtemp(prefix="tend-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = free_port()
@@ -94,6 +98,23 @@ class PostgresServer:
             capture_output=True, text=True, check=False, **self._as_user())
         if initdb.returncode != 0:
             raise Unavailable(f"initdb failed: {initdb.stderr.strip() or initdb.stdout.strip()}")
+        self._launch()
+        return self
+
+    def reopen(self) -> PostgresServer:
+        """Start the cluster that `start` made in the kept `root` earlier, on a new port.
+        Its files are given to the server's user first (a copy made as root belongs to
+        root, and the server refuses a data folder it does not own, or one others can read).
+        Unavailable, the cluster left as it is, when it does not start: the caller builds
+        it again."""
+        if not (self.data / "PG_VERSION").exists():
+            raise Unavailable(f"no cluster in {self.data}")
+        self.root.chmod(0o755)
+        self.log.touch()
+        if self.user is not None:
+            for path in (self.log, self.data, *self.data.rglob("*")):
+                os.chown(path, self.user.pw_uid, self.user.pw_gid, follow_symlinks=False)
+        self.data.chmod(0o700)
         self._launch()
         return self
 
@@ -160,4 +181,5 @@ class PostgresServer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        if not self.kept:
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -24,9 +24,10 @@ from adapters.db.schema.customer_tables import (
     customers,
     event_matches,
     events,
+    offer_handled,
 )
 from adapters.db.schema.playbook_tables import offer_versions, playbook_versions
-from adapters.db.schema.task_tables import OPEN, task_attempts, task_audit, tasks
+from adapters.db.schema.task_tables import OPEN, channel_sends, task_attempts, task_audit, tasks
 from adapters.db.schema.ticket_tables import (
     approvals,
     audit,
@@ -38,9 +39,35 @@ from adapters.db.schema.ticket_tables import (
 )
 
 __all__ = [
-    "OPEN", "JSONDoc", "UTCDateTime", "approvals", "assignments", "audit", "console_sessions",
-    "contacts", "customer_snapshots", "customer_views", "customers", "entries", "event_matches",
-    "events", "metadata", "notices", "offer_versions", "playbook_versions", "scheduler_lease",
-    "signin_failures", "task_attempts", "task_audit", "tasks", "text_c", "ticket_members",
-    "tickets", "tokens", "user_roles", "users",
+    "OPEN",
+    "JSONDoc",
+    "UTCDateTime",
+    "approvals",
+    "assignments",
+    "audit",
+    "channel_sends",
+    "console_sessions",
+    "contacts",
+    "customer_snapshots",
+    "customer_views",
+    "customers",
+    "entries",
+    "event_matches",
+    "events",
+    "metadata",
+    "notices",
+    "offer_handled",
+    "offer_versions",
+    "playbook_versions",
+    "scheduler_lease",
+    "signin_failures",
+    "task_attempts",
+    "task_audit",
+    "tasks",
+    "text_c",
+    "ticket_members",
+    "tickets",
+    "tokens",
+    "user_roles",
+    "users",
 ]

@@ -127,6 +127,15 @@ contacts = sa.Table(
     sa.Index("ix_contacts_offer_outcome", "offer", "outcome"),
 )
 
+# How many times each offer was `handled`, on every channel (migration 0022): what an offer's
+# `limit` counts, kept in the transaction that records the contact (adapters/view/contacts.py)
+# so a view reads one row per offer instead of counting up to the limit in contacts.
+offer_handled = sa.Table(
+    "offer_handled", metadata,
+    sa.Column("offer", text_c(64), primary_key=True),
+    sa.Column("handled", sa.Integer, nullable=False),
+)
+
 customer_views = sa.Table(
     "customer_views", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

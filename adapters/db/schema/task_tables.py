@@ -99,3 +99,13 @@ task_attempts = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Index("ix_task_attempts_customer_id_at", "customer_id", "at"),
 )
+
+
+# Each channel's first sends per quarter hour (UTC slot from the epoch; migration 0022): what
+# a channel's daily capacity reads, kept where `sent_at` is stamped (adapters/tasks/sends.py).
+channel_sends = sa.Table(
+    "channel_sends", metadata,
+    sa.Column("channel", text_c(32), primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sent", sa.Integer, nullable=False),
+)
