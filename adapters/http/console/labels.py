@@ -16,9 +16,10 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from adapters.http.console.i18n import channel_label, state_label
+from adapters.http.console.i18n import state_label
 from adapters.http.messages import error_text, listed
 from adapters.http.problem_words import problem_words
+from adapters.http.state import state
 from engine.cron_words import cron_in_words
 
 ROLE_LABELS = {
@@ -49,6 +50,14 @@ STAGE_LABELS = {
     "churned": _l("churned"), "onboarding": _l("onboarding"), "decline": _l("declining"),
     "growth": _l("growing"), "maturity": _l("mature"),
 }
+# The shipped channels and contact channels (config.yaml), for a channel whose entry carries
+# no `label: {zh, en}`; any other name shows as itself.
+CHANNEL_LABELS = {
+    "sms": _l("SMS"), "outbound_call": _l("outbound call"), "email": _l("email"),
+    "push": _l("push notification"), "store": _l("store"),
+    "account_manager": _l("account manager"), "hotline": _l("hotline"),
+    "online": _l("online"),
+}
 
 
 def lang() -> str:
@@ -58,6 +67,22 @@ def lang() -> str:
 
 def _from(table: Mapping[str, Any], code: str | None) -> str:
     return "" if code is None else str(table.get(code, code))
+
+
+def channel_label(name: str | None) -> str:
+    """A channel as people read it: its config.yaml `label` in the reader's language, else
+    the shipped name's default here, else its name (channels are whatever config.yaml
+    declares; a name nobody labelled is still better than an empty cell)."""
+    if not name:
+        return ""
+    found = state().config.channels.get(name)
+    label = found.label.get(lang()) if found else None
+    return label or _from(CHANNEL_LABELS, name)
+
+
+def channels_listed(names: Any) -> str:
+    """Channels as a list people read: `短信、外呼`."""
+    return listed([channel_label(n) for n in names or ()])
 
 
 def role_label(role: str | None) -> str:
@@ -152,7 +177,8 @@ def register(app: Flask) -> None:
                "playbook_trigger": playbook_trigger, "schedule_words": schedule_words,
                "listed": listed, "group_label": group_label, "actor_label": actor_label,
                "explained_trigger": explained_trigger, "error_text": error_text,
-               "problem_words": problem_words}
+               "problem_words": problem_words, "channel_label": channel_label}
     app.jinja_env.globals.update(helpers)
     app.jinja_env.filters.update(role=role_label, tier=tier_label, stage=stage_label,
-                                 listed=listed)
+                                 listed=listed, channel=channel_label,
+                                 channels=channels_listed)
