@@ -65,7 +65,8 @@ def test_every_console_page_in_chinese_has_no_english_catalog_sentence(
                  f"/console/tickets/{console.by_pat}", "/console/playbooks",
                  "/console/playbooks/high_value_upsell", "/console/playbooks/retention_inbound",
                  "/console/draft", "/console/explain?customer=d01", "/console/customers",
-                 "/console/customers/d01", "/console/customers/d01/compact"):
+                 "/console/customers/d01", "/console/customers/d01/compact",
+                 f"/console/tickets/{console.swept}/report"):
         pages[path] = root.text(path)
     broken = root.post("/console/draft", {"yaml": DRAFT.replace("channel: outbound_call",
                                                                 "chanel: outbound_call")

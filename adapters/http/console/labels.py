@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -20,22 +20,16 @@ from adapters.http.console.i18n import state_label
 from adapters.http.messages import error_text, listed
 from adapters.http.problem_words import problem_words
 from adapters.http.state import state
+from adapters.tickets import report_words
+from adapters.tickets.report_words import Words
 from engine.cron_words import cron_in_words
 
-ROLE_LABELS = {
-    "campaign_lead": _l("campaign lead"), "director": _l("marketing director"),
-    "designer": _l("designer"), "admin": _l("administrator"), "viewer": _l("viewer"),
-    "adapter": _l("channel adapter"), "manager": _l("account manager"), "agent": _l("agent"),
-    "system": _l("system"), "planner": _l("planner"), "scheduler": _l("scheduler"),
-}
+# Roles and the shipped channels: the evaluation report's tables (the same msgids), worded
+# here with the reader's catalog.
+ROLE_LABELS = report_words.ROLES
+CHANNEL_LABELS = report_words.CHANNELS
 # engine.ticket.TRANSITIONS' actions, as the audit trail says them.
-ACTION_LABELS = {
-    "plan": _l("created the ticket"), "approve_level": _l("approved a level"),
-    "approve": _l("approved"),
-    "reject": _l("rejected"), "cancel": _l("cancelled"), "supersede": _l("superseded"),
-    "escalate": _l("escalated (deadline passed)"), "start": _l("started executing"),
-    "evaluate": _l("started evaluating"), "close": _l("closed"),
-}
+ACTION_LABELS = report_words.ACTIONS
 TRIGGER_LABELS = {
     "schedule": _l("on schedule"), "event": _l("on an event"), "contact": _l("on contact"),
     "manual": _l("by hand"),
@@ -50,23 +44,19 @@ STAGE_LABELS = {
     "churned": _l("churned"), "onboarding": _l("onboarding"), "decline": _l("declining"),
     "growth": _l("growing"), "maturity": _l("mature"),
 }
-# The shipped channels and contact channels (config.yaml), for a channel whose entry carries
-# no `label: {zh, en}`; any other name shows as itself.
-CHANNEL_LABELS = {
-    "sms": _l("SMS"), "outbound_call": _l("outbound call"), "email": _l("email"),
-    "push": _l("push notification"), "store": _l("store"),
-    "account_manager": _l("account manager"), "hotline": _l("hotline"),
-    "online": _l("online"),
-}
-
-
 def lang() -> str:
     found = get_locale()
     return found.language if found else "en"
 
 
 def _from(table: Mapping[str, Any], code: str | None) -> str:
-    return "" if code is None else str(table.get(code, code))
+    """A code in words; the plain msgids of report_words' tables are looked up here."""
+    if code is None:
+        return ""
+    found = table.get(code)
+    if found is None:
+        return code
+    return _(found) if isinstance(found, str) else str(found)
 
 
 def channel_label(name: str | None) -> str:
@@ -167,6 +157,13 @@ def explained_trigger(text: str | None) -> str:
         return _("when the customer contacts us on %(channels)s",
                  channels=listed([channel_label(c.strip()) for c in rest.split(",")]))
     return text or ""
+
+
+def reader_words() -> Words:
+    """The evaluation report's language: the reader's, with the configured channel labels
+    (adapters/tickets/report_words.py words channels and roles as this module does)."""
+    channels = state().config.channels
+    return Words(lang(), get_translations(), {n: c.label for n, c in channels.items()})
 
 
 def register(app: Flask) -> None:

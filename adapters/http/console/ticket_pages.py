@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from adapters.http.console import inbox
 from adapters.http.console.access import bp, page
+from adapters.http.console.labels import reader_words
 from adapters.http.console.queries import InboxQuery
 from adapters.http.contract import query_args
 from adapters.http.state import state
@@ -95,7 +96,8 @@ def _charts(shown: dict[str, Any], results: dict[str, Any]) -> dict[str, str]:
         return {}
     from adapters.tickets import report  # matplotlib: loaded when a chart is drawn
 
-    return report.data_uris({"results": results}, only=("uplift", "timeline"))
+    return report.data_uris({"results": results}, only=("uplift", "timeline"),
+                            words=reader_words())
 
 
 @bp.get("/tickets/<int:ticket_id>/report")
@@ -109,7 +111,7 @@ def report_page(ticket_id: int) -> Response:
     with st.transaction() as conn:
         ticket = report.gather(conn, st.config, st.library, ticket_id, _now())
     back = url_for("console.ticket_page", ticket_id=ticket_id)
-    return Response(report.page(ticket, back), mimetype="text/html")
+    return Response(report.page(ticket, back, reader_words()), mimetype="text/html")
 
 
 def _levels(shown: dict[str, Any]) -> list[dict[str, Any]]:
