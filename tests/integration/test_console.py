@@ -238,14 +238,15 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     assert 'id="approve"' not in dong.text(page)  # level 1 is not the director's
     shown = lena.text(page)
     assert 'id="approve"' in shown and "manager_call" in shown and "d01" in shown
-    assert 'id="approval-card"' in shown and "Waiting for level 1 (campaign_lead)." in shown
+    assert 'id="approval-card"' in shown and "Waiting for level 1 (campaign lead)." in shown
     # swept months before the page's now: rehearsed again for the decision
     assert 'id="since-planning"' in shown and "older than allowed" in shown
+    assert 'id="audience-since"' in shown and "in the treatment group." in shown  # swept again
     assert 'id="since-planning"' not in console.browser("vic").text(page)  # no decision
     assert lena.post(page + "/approve", {"comment": "checked"}).status_code == 303
     after = lena.text(page)  # two levels: the first approval is not "Approved."
-    assert "Approved." not in after and "now waits for level 2 (director)" in after
-    assert "Waiting for level 2 (director)." in after
+    assert "Approved." not in after and "now waits for level 2 (marketing director)" in after
+    assert "Waiting for level 2 (marketing director)." in after
     assert 'id="approve"' not in lena.text(page)
     assert dong.post(page + "/approve", {"comment": "ok"}).status_code == 303
     ticket = console.ticket(console.swept)

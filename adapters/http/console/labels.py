@@ -141,6 +141,11 @@ def group_label(group: str | None) -> str:
     return f"{named}: {_from(GROUP_REASONS, why.strip())}" if why else named
 
 
+def suppressed_reason(reason: str | None) -> str:
+    """Why a selection leaves a customer out (`cooldown`, ...), in words."""
+    return _from(GROUP_REASONS, reason)
+
+
 def actor_label(actor: str | None) -> str:
     """Who acted: a person's name as it is; the system's own actors in words."""
     return role_label(actor) if actor in ("system", "scheduler") else (actor or "")
@@ -174,7 +179,8 @@ def register(app: Flask) -> None:
                "playbook_trigger": playbook_trigger, "schedule_words": schedule_words,
                "listed": listed, "group_label": group_label, "actor_label": actor_label,
                "explained_trigger": explained_trigger, "error_text": error_text,
-               "problem_words": problem_words, "channel_label": channel_label}
+               "problem_words": problem_words, "channel_label": channel_label,
+               "suppressed_reason": suppressed_reason}
     app.jinja_env.globals.update(helpers)
     app.jinja_env.filters.update(role=role_label, tier=tier_label, stage=stage_label,
                                  listed=listed, channel=channel_label,

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from adapters.http.console import inbox
 from adapters.http.console.access import bp, page
-from adapters.http.console.labels import reader_words
+from adapters.http.console.labels import reader_words, role_label
 from adapters.http.console.queries import InboxQuery
 from adapters.http.contract import query_args
 from adapters.http.state import state
@@ -139,7 +139,7 @@ def _approved(shown: dict[str, Any]) -> str:
     waiting = next((lv for lv in shown["levels"] if lv["level"] == shown["next_level"]), None)
     if shown["state"] == "planned" and waiting is not None:
         return _("Your level is approved; the ticket now waits for level %(n)s (%(role)s).",
-                 n=waiting["level"], role=waiting["role"])
+                 n=waiting["level"], role=role_label(waiting["role"]))
     return _("Approved.")
 
 
