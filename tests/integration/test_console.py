@@ -358,7 +358,7 @@ def test_a_draft_whose_retries_the_caps_never_allow_is_previewed_with_a_warning(
     text = pat.post("/console/draft", {"yaml": eager, "at": "2026-06-01"}).get_data(as_text=True)
     assert 'id="preview"' in text and 'id="warnings"' in text and "1 个警告" in text
     assert f"第 {line} 行" in text or f"line {line}" in text
-    assert "makes up to 6 outbound_call contacts within 1w" in text
+    assert "最多产生 6 次 <code>outbound_call</code> 接触" in text  # the warning in Chinese
     assert 'id="warnings"' not in pat.post("/console/draft", {"yaml": DRAFT, "at": "2026-06-01"}
                                           ).get_data(as_text=True)
 
