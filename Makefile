@@ -25,10 +25,12 @@ lint: setup
 test: setup
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-fonts.sh
 	$(MAKE) lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 run: setup
+	bash scripts/ensure-fonts.sh
 	bash scripts/run.sh
 
 bench: setup

@@ -9,6 +9,7 @@ from flask import Response
 
 from adapters.evaluation import history, kpis, offer_kpis, readouts
 from adapters.http.auth import allow
+from adapters.http.console.labels import reader_words
 from adapters.http.contract import Blueprint
 from adapters.http.report_schemas import HistoryOut, KpisOut, KpisQuery, ReportQuery
 from adapters.http.state import state
@@ -36,7 +37,7 @@ def ticket_report(args: dict[str, Any], ticket_id: int) -> Any:
         ticket = report.gather(conn, st.config, st.library, ticket_id, _now())
     if args["format"] == "json":
         return ticket
-    return Response(report.page(ticket), mimetype="text/html")
+    return Response(report.page(ticket, words=reader_words()), mimetype="text/html")
 
 
 @blp.route("/kpis", methods=["GET"])

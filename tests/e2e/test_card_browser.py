@@ -25,9 +25,9 @@ CUSTOMERS = ["id,name,joined_on,arpu,churn_score,contract_end,manager,phone,plan
     f"k{i:02d},name {i},2019-01-01,100,0.8{i % 10},2027-02-{10 + i:02d},m01,1380013{i:04d},96"
     for i in range(12)]
 TEXT = {"en-US": {"card": "Approval card", "why": "Why your level", "since": "Rehearsed again",
-                  "waiting": "Waiting for level 1"},
+                  "waiting": "Waiting for level 1", "swept": "Swept again now"},
         "zh-CN": {"card": "审批要点", "why": "为何需要您这一级", "since": "已重新演练",
-                  "waiting": "等待第 1 级"}}
+                  "waiting": "等待第 1 级", "swept": "已重新筛选"}}
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
@@ -80,6 +80,7 @@ def test_card_rerehearsal_and_ranked_inbox(site: Site, tmp_path: Path, language:
             card = driver.find_element(By.ID, "approval-card")
             assert text["card"] in card.text and text["waiting"] in card.text
             assert text["since"] in driver.find_element(By.ID, "since-planning").text
+            assert text["swept"] in driver.find_element(By.ID, "audience-since").text
             assert driver.find_element(By.ID, "card-when").text
             _card_fits(driver, width)
             screenshot(driver, SHOTS / f"{lang}-ticket-{width}.png")

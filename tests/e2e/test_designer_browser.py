@@ -124,7 +124,8 @@ def test_a_problem_link_puts_the_cursor_at_its_line(site: Site, tmp_path: Path,
             driver.execute_script("arguments[0].value = arguments[1]", area, broken)
             click(driver, "#check")
             problems = driver.find_element(By.ID, "problems").text
-            assert "did you mean 'stage'?" in problems
+            hint = {"en": "did you mean 'stage'?", "zh": "是否想写 'stage'？"}[lang]
+            assert hint in problems, problems
             link = driver.find_element(By.CSS_SELECTOR, "#problems a.where[data-line]")
             line = int(link.get_attribute("data-line") or 0)
             assert line == 1 + broken.splitlines().index("    - stgae: {eq: decline}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from support.browser import chromium, click, missing, screenshot, sign_in
+from support.browser import chromium, click, missing, screenshot, sign_in, widths
 from support.evaluated import run_ticket, seed_customers
 from support.server import serving
 
@@ -115,5 +115,32 @@ def test_a_closed_ticket_page_leads_with_its_verdict(evaluated_site: tuple[str, 
             assert inside
             screenshot(driver, SHOTS / f"{language[:2]}-results-{width}.png")
         click(driver, "#report")
+        click(driver, "#back")
+        assert driver.find_element(By.ID, "reading")
+
+
+@pytest.mark.parametrize("language", ["en-US", "zh-CN"])
+def test_the_report_reads_in_the_readers_language_on_a_phone(
+        evaluated_site: tuple[str, str, int], tmp_path: Path, language: str) -> None:
+    """The full report from the console, at 390 px: in the browser's language (its words and
+    its charts' words), every chart loaded, nothing to scroll sideways, a way back."""
+    base, token, ticket_id = evaluated_site
+    words = {"en-US": ("Verdict: significant", "Funnel per step and channel", "Decisions"),
+             "zh-CN": ("结论：显著", "各步骤与渠道的漏斗", "决策记录")}[language]
+    with chromium(tmp_path / "profile", language) as driver:
+        sign_in(driver, base, token, "dora")
+        driver.set_window_size(390, 844)
+        driver.get(f"{base}/console/tickets/{ticket_id}/report")
+        text = driver.find_element(By.TAG_NAME, "body").text
+        assert all(w in text for w in words), text[:400]
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == language[:2] \
+            or driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
+        loaded = driver.execute_script(
+            "return arguments[0].map(id => { const img = document.getElementById(id);"
+            " return img && img.complete ? img.naturalWidth : 0; });", list(CHARTS))
+        assert all(width > 0 for width in loaded), dict(zip(CHARTS, loaded, strict=True))
+        scroll, client = widths(driver)
+        assert scroll <= client, (scroll, client)
+        screenshot(driver, SHOTS / f"{language[:2]}-report-390.png")
         click(driver, "#back")
         assert driver.find_element(By.ID, "reading")

@@ -164,3 +164,57 @@ def test_a_stale_rehearsal_is_run_again_and_says_what_changed(
     with engine.connect() as conn:
         shown = listing.suppressed_reasons(conn, upsell)
     assert sum(shown.get("outbound_call", {}).values()) == treated - calls["after"]
+
+
+def test_the_re_rehearsal_sweeps_again_and_says_who_joined_left_or_is_suppressed(
+        engine: Engine, config: Config, library: Library) -> None:
+    """After planning, new diamonds arrive, three members' ARPU drops below gold and two
+    opt out of everything: the plan's sweep at the decision's instant says so, against the
+    ticket's members (which approving still runs as planned)."""
+    import sqlalchemy as sa
+
+    from adapters.db.schema import ticket_members
+    from adapters.tickets import recheck
+
+    upsell = _plan(engine, config, library, "high_value_upsell")
+    with engine.connect() as conn:  # swept again at once: the same customers
+        same = recheck.recheck(conn, config, library, upsell, AT, force=True)
+    assert same is not None and not same["changed"]
+    assert same["audience"]["joined"] == same["audience"]["left"] == 0
+    assert same["audience"]["suppressed"] == {}
+    changed = AT + dt.timedelta(hours=1)
+    with engine.begin() as conn:
+        members = sorted(conn.scalars(sa.select(ticket_members.c.customer_id).where(
+            ticket_members.c.ticket_id == upsell, ticket_members.c.grp == "treatment")))
+        poorer, leaving = members[:3], members[3:5]
+        conn.execute(customers.insert(), [{**_customer(i), "id": f"n{i:05d}"}
+                                          for i in range(40)])
+        conn.execute(customers.update().where(customers.c.id.in_(poorer))
+                     .values(arpu=10.0, updated_at=changed))
+        conn.execute(customers.update().where(customers.c.id.in_(leaving))
+                     .values(opt_out=";all;", updated_at=changed))
+    with engine.connect() as conn:
+        since = recheck.recheck(conn, config, library, upsell, changed + dt.timedelta(hours=1))
+    assert since is not None and since["why"] == "data" and since["changed"]
+    audience = since["audience"]
+    assert audience["left"] == 3 and audience["sample"]["left"] == poorer
+    assert audience["suppressed"] == {"opted_out": 2}
+    assert audience["sample"]["suppressed"] == leaving
+    assert 30 <= audience["joined"] <= 40  # the holdout keeps a few of the 40 as control
+    assert all(cid.startswith("n") for cid in audience["sample"]["joined"])
+    assert audience["treatment_before"] == len(members)
+    assert audience["treatment_after"] == len(members) - 5 + audience["joined"]
+
+
+def test_event_tickets_are_not_swept_again(engine: Engine, config: Config,
+                                           library: Library) -> None:
+    """A standing (contact) ticket gathers its members one contact at a time: no sweep."""
+    from adapters.tickets import recheck
+
+    with engine.begin() as conn:
+        shown = service.plan(conn, config, library, library.playbooks["retention_inbound"],
+                             AT, "contact", "system")
+    assert shown is not None
+    with engine.connect() as conn:
+        since = recheck.recheck(conn, config, library, int(shown["id"]), AT, force=True)
+    assert since is not None and since["audience"] is None

@@ -238,14 +238,15 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     assert 'id="approve"' not in dong.text(page)  # level 1 is not the director's
     shown = lena.text(page)
     assert 'id="approve"' in shown and "manager_call" in shown and "d01" in shown
-    assert 'id="approval-card"' in shown and "Waiting for level 1 (campaign_lead)." in shown
+    assert 'id="approval-card"' in shown and "Waiting for level 1 (campaign lead)." in shown
     # swept months before the page's now: rehearsed again for the decision
     assert 'id="since-planning"' in shown and "older than allowed" in shown
+    assert 'id="audience-since"' in shown and "in the treatment group." in shown  # swept again
     assert 'id="since-planning"' not in console.browser("vic").text(page)  # no decision
     assert lena.post(page + "/approve", {"comment": "checked"}).status_code == 303
     after = lena.text(page)  # two levels: the first approval is not "Approved."
-    assert "Approved." not in after and "now waits for level 2 (director)" in after
-    assert "Waiting for level 2 (director)." in after
+    assert "Approved." not in after and "now waits for level 2 (marketing director)" in after
+    assert "Waiting for level 2 (marketing director)." in after
     assert 'id="approve"' not in lena.text(page)
     assert dong.post(page + "/approve", {"comment": "ok"}).status_code == 303
     ticket = console.ticket(console.swept)
@@ -357,7 +358,7 @@ def test_a_draft_whose_retries_the_caps_never_allow_is_previewed_with_a_warning(
     text = pat.post("/console/draft", {"yaml": eager, "at": "2026-06-01"}).get_data(as_text=True)
     assert 'id="preview"' in text and 'id="warnings"' in text and "1 个警告" in text
     assert f"第 {line} 行" in text or f"line {line}" in text
-    assert "makes up to 6 outbound_call contacts within 1w" in text
+    assert "最多产生 6 次 <code>outbound_call</code> 接触" in text  # the warning in Chinese
     assert 'id="warnings"' not in pat.post("/console/draft", {"yaml": DRAFT, "at": "2026-06-01"}
                                           ).get_data(as_text=True)
 

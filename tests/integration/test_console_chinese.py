@@ -8,18 +8,25 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from babel.messages.pofile import read_po
 from test_console import DRAFT, Console, console  # noqa: F401  (the fixture)
 
-from adapters.http.console import i18n
+from adapters.http.console import i18n, labels
+from adapters.http.state import state
 
 MESSAGES = i18n.TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po"
 HIDDEN = re.compile(r"<(script|style|pre|code|textarea|select)\b.*?</\1>", re.DOTALL)
 TAG = re.compile(r"<[^>]+>")
 # A customer's values next to the conditions (`tier` is `diamond`) are data, as the
-# condition's code beside them; the fixture's customers are called "Customer <n>".
-DATA = re.compile(r'(<span class="actual">[^<]*<b>)[^<]*(</b>)|\bCustomer \d+\b')
+# condition's code beside them; the fixture's customers are called "Customer <n>"; a step's
+# id is the playbook's (`sms`, beside its channel's label).
+DATA = re.compile(r'(<span class="actual">[^<]*<b>)[^<]*(</b>)|\bCustomer \d+\b'
+                  r'|<span class="sid">[^<]*</span>')
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+# The shipped channels' names (config.yaml): a Chinese page words them (labels.CHANNEL_LABELS).
+CHANNEL_CODE = re.compile(r"(?<![\w-])(sms|outbound_call|email|push|store|account_manager"
+                          r"|hotline|online)(?![\w-])")
 
 
 def english_sentences() -> list[tuple[str, re.Pattern[str]]]:
@@ -58,7 +65,8 @@ def test_every_console_page_in_chinese_has_no_english_catalog_sentence(
                  f"/console/tickets/{console.by_pat}", "/console/playbooks",
                  "/console/playbooks/high_value_upsell", "/console/playbooks/retention_inbound",
                  "/console/draft", "/console/explain?customer=d01", "/console/customers",
-                 "/console/customers/d01", "/console/customers/d01/compact"):
+                 "/console/customers/d01", "/console/customers/d01/compact",
+                 f"/console/tickets/{console.swept}/report"):
         pages[path] = root.text(path)
     broken = root.post("/console/draft", {"yaml": DRAFT.replace("channel: outbound_call",
                                                                 "chanel: outbound_call")
@@ -79,6 +87,8 @@ def test_every_console_page_in_chinese_has_no_english_catalog_sentence(
     assert "应为整数，实际为 'two'" in page_text(pages["draft with problems"])
     found = {name: untranslated(page) for name, page in pages.items()}
     assert {name: msgids for name, msgids in found.items() if msgids} == {}
+    raw = {name: CHANNEL_CODE.findall(page_text(page)) for name, page in pages.items()}
+    assert {name: codes for name, codes in raw.items() if codes} == {}
 
 
 def test_the_finder_sees_an_english_sentence_on_a_chinese_page() -> None:
@@ -98,3 +108,22 @@ def test_the_api_words_a_coded_error_in_the_clients_language(
     assert english.json["message"] == "no ticket 9999"  # as it always was
     assert chinese.json["message"] == "没有工单 9999。"
     assert chinese.json["code"] == "ticket.not_found" and chinese.json["params"] == {"ticket": 9999}
+
+
+def test_a_channel_reads_as_its_config_label_else_the_shipped_default(
+        console: Console, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """config.yaml's `label: {zh, en}` wins; a shipped name has its words; another name shows
+    as itself (an operator's channel nobody labelled)."""
+    from dataclasses import replace
+
+    with console.app.test_request_context(headers=ZH):
+        config = state().config
+        relabelled = replace(config.channels["sms"], label={"zh": "短讯", "en": "Text"})
+        monkeypatch.setitem(config.channels, "sms", relabelled)  # type: ignore[index]
+        assert labels.channel_label("sms") == "短讯"
+        assert labels.channel_label("outbound_call") == "外呼"
+        assert labels.channel_label("hotline") == "热线"  # a contact channel: no entry
+        assert labels.channels_listed(["email", "wecom"]) == "邮件、wecom"
+    with console.app.test_request_context(headers={"Accept-Language": "en"}):
+        assert labels.channel_label("sms") == "Text"
+        assert labels.channel_label("outbound_call") == "outbound call"

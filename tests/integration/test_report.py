@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from adapters.db.schema import contacts, entries, events, playbook_versions, tas
 from adapters.evaluation.results import results
 from adapters.tickets import report
 from adapters.tickets.report_text import render
+from adapters.tickets.report_words import Words
 from engine.config import Config
 from engine.library import Library, load_library
 
@@ -90,6 +92,11 @@ def test_cli_report_writes_the_page_and_its_charts(engine: Engine, config: Confi
         assert (out / name).read_bytes().startswith(PNG)
         assert f'src="{name}"' in page
     assert "Conversions over time" in page and "Funnel per step and channel" in page
+    chinese = run(CliRunner(), "report", str(ticket_id), "--out", str(tmp_path / "zh"),
+                  "--lang", "zh")
+    assert chinese.exit_code == 0, chinese.output
+    page = (tmp_path / "zh" / f"ticket-{ticket_id}.html").read_text()
+    assert '<html lang="zh-CN">' in page and "转化随时间变化" in page
 
 
 def test_http_report_is_one_page_with_embedded_charts(api: Api, config: Config) -> None:
@@ -106,6 +113,10 @@ def test_http_report_is_one_page_with_embedded_charts(api: Api, config: Config) 
     shown = as_json.json["results"]["goal"]["uplift"]
     assert shown["absolute_pts"] == pytest.approx(100 * shown["absolute"])  # named in points
     assert " pts" in reply.get_data(as_text=True)
+    chinese = api.client.get(f"/tickets/{ticket_id}/report", headers={
+        "Authorization": f"Bearer {api.tokens['viewer']}", "Accept-Language": "zh-CN"})
+    text = chinese.get_data(as_text=True)
+    assert f"工单 {ticket_id}：挽回近期流失的高价值客户" in text and "个百分点" in text
     missing = api.call("GET", "/tickets/999/report", "viewer")
     assert missing.status_code == 404 and missing.is_json
 
@@ -239,3 +250,67 @@ def test_a_report_without_offer_contacts_has_no_offers_section(
         ticket = report.gather(conn, config, library, ticket_id, LATER)
     assert ticket["offers"]["rows"] == []
     assert "offers (" not in render(ticket) and 'id="offers"' not in report.page(ticket)
+
+
+def _chinese() -> Words:
+    from babel.support import Translations
+
+    from adapters.http.console.i18n import TRANSLATIONS
+    return Words("zh", Translations.load(str(TRANSLATIONS), ["zh"]))
+
+
+def test_the_report_and_its_charts_read_in_chinese(engine: Engine, config: Config,
+                                                    library: Library) -> None:
+    """A Chinese reader gets the whole report in Chinese, with no English sentence of the
+    catalog, and its charts' titles, axes and legends in Chinese (a CJK font is installed)."""
+    from test_console_chinese import untranslated
+
+    from adapters.tickets import report_charts
+    ticket_id = run_ticket(engine, config, library, treated_share=0.3, control_share=0.1)
+    with engine.begin() as conn:
+        conn.execute(contacts.insert(), [{
+            "id": "k1", "customer_id": "c0001", "channel": "store", "offer": "winback_credit",
+            "ticket_id": ticket_id, "outcome": "handled", "by": "clerk", "at": LATER,
+            "recorded_at": LATER}])
+    with engine.connect() as conn:
+        ticket = report.gather(conn, config, library, ticket_id, LATER)
+    page = report.page(ticket, "/console/tickets/1", _chinese())
+    assert '<html lang="zh-CN">' in page and "← 返回工单" in page
+    assert "结论：<strong>显著</strong>" in page and "个百分点" in page
+    assert "各步骤与渠道的漏斗" in page and "决策记录" in page and "全部渠道" in page
+    assert untranslated(page) == []
+    assert page.count("data:image/png") == 3  # uplift, timeline, funnel
+
+    texts = _chart_texts(report_charts._uplift_chart, ticket["results"]["goal"], _chinese())
+    assert {"转化率", "实验组", "对照组", "提升幅度（百分点）"} <= texts
+    texts = _chart_texts(report_charts._timeline_chart, ticket["results"]["timeline"],
+                         _chinese())
+    assert {"转化随时间变化", "入组后天数", "实验组"} <= texts
+    english = _chart_texts(report_charts._uplift_chart, ticket["results"]["goal"],
+                           report.ENGLISH)
+    assert {"Conversion rate", "treatment", "uplift, percentage points"} <= english
+
+
+def test_without_a_cjk_font_chinese_charts_keep_english_words(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No boxes (tofu) where a machine has no Chinese font: the words fall back to English."""
+    from adapters.tickets import report_charts
+    if report_charts.cjk_font() is None:
+        pytest.skip("no CJK font: scripts/ensure-fonts.sh installs fonts-noto-cjk")
+    assert report_charts.chart_words(_chinese()).language == "zh"
+    monkeypatch.setattr(report_charts, "cjk_font", lambda: None)
+    assert report_charts.chart_words(_chinese()) is report.ENGLISH
+
+
+def _chart_texts(draw: Any, data: Any, words: Words) -> set[str]:
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    fig = Figure()
+    draw(fig, data, words)
+    found = {t.get_text() for t in fig.findobj(Text)}
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        found |= {t.get_text() for t in (legend.get_texts() if legend else ())}
+        found |= {t.get_text() for t in ax.get_xticklabels()}
+    return found

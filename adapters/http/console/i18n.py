@@ -67,7 +67,7 @@ def setup(app: Flask, config: Config) -> None:
           default_timezone=config.timezone.key,
           default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.filters.update(when=when, day=day, num=num, pct=pct, due=due,
-                                 channel=channel_label, pts=pts, relative=units.relative)
+                                 pts=pts, relative=units.relative)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_lang=lambda: str(get_locale()),
                                  state_label=state_label,
                                  reason_label=reason_label)
@@ -79,18 +79,6 @@ def state_label(state: str) -> str:
 
 def reason_label(reason: str | None) -> str:
     return "" if reason is None else str(REASON_LABELS.get(reason, reason))
-
-
-def channel_label(name: str | None) -> str:
-    """A channel as people read it: its config `label` in the reader's language, else its
-    name. Channels are whatever config.yaml declares, so their names are not in the
-    translations; a channel without a label (or a contact channel) shows its name."""
-    if not name:
-        return ""
-    found = state().config.channels.get(name)
-    language = get_locale()
-    label = found.label.get(language.language) if found and language else None
-    return label or name
 
 
 def _instant(value: Any) -> dt.datetime | None:

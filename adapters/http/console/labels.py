@@ -12,29 +12,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from adapters.http.console.i18n import channel_label, state_label
+from adapters.http.console.i18n import state_label
 from adapters.http.messages import error_text, listed
 from adapters.http.problem_words import problem_words
+from adapters.http.state import state
+from adapters.tickets import report_words
+from adapters.tickets.report_words import Words
 from engine.cron_words import cron_in_words
 
-ROLE_LABELS = {
-    "campaign_lead": _l("campaign lead"), "director": _l("marketing director"),
-    "designer": _l("designer"), "admin": _l("administrator"), "viewer": _l("viewer"),
-    "adapter": _l("channel adapter"), "manager": _l("account manager"), "agent": _l("agent"),
-    "system": _l("system"), "planner": _l("planner"), "scheduler": _l("scheduler"),
-}
+# Roles and the shipped channels: the evaluation report's tables (the same msgids), worded
+# here with the reader's catalog.
+ROLE_LABELS = report_words.ROLES
+CHANNEL_LABELS = report_words.CHANNELS
 # engine.ticket.TRANSITIONS' actions, as the audit trail says them.
-ACTION_LABELS = {
-    "plan": _l("created the ticket"), "approve_level": _l("approved a level"),
-    "approve": _l("approved"),
-    "reject": _l("rejected"), "cancel": _l("cancelled"), "supersede": _l("superseded"),
-    "escalate": _l("escalated (deadline passed)"), "start": _l("started executing"),
-    "evaluate": _l("started evaluating"), "close": _l("closed"),
-}
+ACTION_LABELS = report_words.ACTIONS
 TRIGGER_LABELS = {
     "schedule": _l("on schedule"), "event": _l("on an event"), "contact": _l("on contact"),
     "manual": _l("by hand"),
@@ -49,15 +44,35 @@ STAGE_LABELS = {
     "churned": _l("churned"), "onboarding": _l("onboarding"), "decline": _l("declining"),
     "growth": _l("growing"), "maturity": _l("mature"),
 }
-
-
 def lang() -> str:
     found = get_locale()
     return found.language if found else "en"
 
 
 def _from(table: Mapping[str, Any], code: str | None) -> str:
-    return "" if code is None else str(table.get(code, code))
+    """A code in words; the plain msgids of report_words' tables are looked up here."""
+    if code is None:
+        return ""
+    found = table.get(code)
+    if found is None:
+        return code
+    return _(found) if isinstance(found, str) else str(found)
+
+
+def channel_label(name: str | None) -> str:
+    """A channel as people read it: its config.yaml `label` in the reader's language, else
+    the shipped name's default here, else its name (channels are whatever config.yaml
+    declares; a name nobody labelled is still better than an empty cell)."""
+    if not name:
+        return ""
+    found = state().config.channels.get(name)
+    label = found.label.get(lang()) if found else None
+    return label or _from(CHANNEL_LABELS, name)
+
+
+def channels_listed(names: Any) -> str:
+    """Channels as a list people read: `短信、外呼`."""
+    return listed([channel_label(n) for n in names or ()])
 
 
 def role_label(role: str | None) -> str:
@@ -126,6 +141,11 @@ def group_label(group: str | None) -> str:
     return f"{named}: {_from(GROUP_REASONS, why.strip())}" if why else named
 
 
+def suppressed_reason(reason: str | None) -> str:
+    """Why a selection leaves a customer out (`cooldown`, ...), in words."""
+    return _from(GROUP_REASONS, reason)
+
+
 def actor_label(actor: str | None) -> str:
     """Who acted: a person's name as it is; the system's own actors in words."""
     return role_label(actor) if actor in ("system", "scheduler") else (actor or "")
@@ -144,6 +164,13 @@ def explained_trigger(text: str | None) -> str:
     return text or ""
 
 
+def reader_words() -> Words:
+    """The evaluation report's language: the reader's, with the configured channel labels
+    (adapters/tickets/report_words.py words channels and roles as this module does)."""
+    channels = state().config.channels
+    return Words(lang(), get_translations(), {n: c.label for n, c in channels.items()})
+
+
 def register(app: Flask) -> None:
     """The labels as template globals and filters (`role_label(x)`, `x|role`, ...)."""
     helpers = {"role_label": role_label, "action_label": action_label,
@@ -152,7 +179,9 @@ def register(app: Flask) -> None:
                "playbook_trigger": playbook_trigger, "schedule_words": schedule_words,
                "listed": listed, "group_label": group_label, "actor_label": actor_label,
                "explained_trigger": explained_trigger, "error_text": error_text,
-               "problem_words": problem_words}
+               "problem_words": problem_words, "channel_label": channel_label,
+               "suppressed_reason": suppressed_reason}
     app.jinja_env.globals.update(helpers)
     app.jinja_env.filters.update(role=role_label, tier=tier_label, stage=stage_label,
-                                 listed=listed)
+                                 listed=listed, channel=channel_label,
+                                 channels=channels_listed)

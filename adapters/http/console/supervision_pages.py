@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from adapters.http.console.access import bp, page
-from adapters.http.console.i18n import channel_label
+from adapters.http.console.labels import channel_label
 from adapters.http.console.queries import ReassignForm, SupervisionQuery
 from adapters.http.contract import invalid, query_args
 from adapters.http.state import state

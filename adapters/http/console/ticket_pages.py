@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from adapters.http.console import inbox
 from adapters.http.console.access import bp, page
+from adapters.http.console.labels import reader_words, role_label
 from adapters.http.console.queries import InboxQuery
 from adapters.http.contract import query_args
 from adapters.http.state import state
@@ -95,7 +96,8 @@ def _charts(shown: dict[str, Any], results: dict[str, Any]) -> dict[str, str]:
         return {}
     from adapters.tickets import report  # matplotlib: loaded when a chart is drawn
 
-    return report.data_uris({"results": results}, only=("uplift", "timeline"))
+    return report.data_uris({"results": results}, only=("uplift", "timeline"),
+                            words=reader_words())
 
 
 @bp.get("/tickets/<int:ticket_id>/report")
@@ -109,7 +111,7 @@ def report_page(ticket_id: int) -> Response:
     with st.transaction() as conn:
         ticket = report.gather(conn, st.config, st.library, ticket_id, _now())
     back = url_for("console.ticket_page", ticket_id=ticket_id)
-    return Response(report.page(ticket, back), mimetype="text/html")
+    return Response(report.page(ticket, back, reader_words()), mimetype="text/html")
 
 
 def _levels(shown: dict[str, Any]) -> list[dict[str, Any]]:
@@ -137,7 +139,7 @@ def _approved(shown: dict[str, Any]) -> str:
     waiting = next((lv for lv in shown["levels"] if lv["level"] == shown["next_level"]), None)
     if shown["state"] == "planned" and waiting is not None:
         return _("Your level is approved; the ticket now waits for level %(n)s (%(role)s).",
-                 n=waiting["level"], role=waiting["role"])
+                 n=waiting["level"], role=role_label(waiting["role"]))
     return _("Approved.")
 
 
