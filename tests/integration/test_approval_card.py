@@ -82,6 +82,8 @@ def test_the_card_says_who_what_when_cost_overlap_and_why(engine: Engine, config
     assert director["met"] == ["tiers contains diamond"]  # not the audience size: 2,185 ≤ 5,000
     assert card["levels"][0] == {"level": 1, "role": "campaign_lead", "rule": None, "met": []}
     assert card["standing"] is None and card["last_result"] is None
+    assert card["trigger"] == {"kind": "schedule", "cron": "0 9 1 * *", "words": {
+        "zh": "每月1日 09:00", "en": "monthly on day 1 at 09:00"}}  # engine/cron_words
     line = approval_card.summary(card)
     assert f"{treated} customers" in line and "already in a running ticket" in line
 
