@@ -235,6 +235,7 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     lena, dong = console.browser("lena"), console.browser("dong")
     inbox = lena.text("/console/")
     assert f'href="{page}"' in inbox.split('id="awaiting"')[1].split("</table>")[0]
+    assert "monthly on day 1 at 09:00" in inbox  # the card's trigger, worded as the library's
     assert 'id="approve"' not in dong.text(page)  # level 1 is not the director's
     shown = lena.text(page)
     assert 'id="approve"' in shown and "manager_call" in shown and "d01" in shown
