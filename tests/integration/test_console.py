@@ -247,6 +247,9 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     after = lena.text(page)  # two levels: the first approval is not "Approved."
     assert "Approved." not in after and "now waits for level 2 (director)" in after
     assert "Waiting for level 2 (director)." in after
+    decisions = lena.text("/console/").split('id="dec-h"')[1].split("</section>")[0]
+    assert f"#{console.swept} high_value_upsell" in decisions and "level 1 by lena" in decisions
+    assert "<q>checked</q>" in decisions
     assert 'id="approve"' not in lena.text(page)
     assert dong.post(page + "/approve", {"comment": "ok"}).status_code == 303
     ticket = console.ticket(console.swept)

@@ -188,9 +188,10 @@ def test_the_inbox_reads_plans_decisions_tiers_and_playbooks(engine: Engine, con
         assert queries.playbooks_with_tickets(conn) == ["winback"]
         assert queries.counts_by_state(conn) == {"executing": 1}
     assert [t["id"] for t in mine] == [ticket] and mine[0]["state"] == "executing"
-    assert dataclasses.astuple(decision)[:8] == (ticket, "winback", mine[0]["version"], 1,
-                                                 "campaign_lead", "bob", "approved", "fine")
-    assert decision.at == AT
+    assert (decision.ticket_id, decision.playbook, decision.version,
+            *dataclasses.astuple(decision.approval)[:5]) == (
+        ticket, "winback", mine[0]["version"], 1, "campaign_lead", "bob", "approved", "fine")
+    assert decision.approval.at == AT
     assert tiers == {"gold", "diamond"}
 
 
