@@ -127,9 +127,9 @@ class HandledCounts(Mapping[str, int]):
             raise KeyError(offer_id)
         if offer_id not in self.known:
             limit = self.offers[offer_id].limit
-            self.known[offer_id] = int(self.conn.scalar(
-                _HANDLED_ALL if limit is None else _HANDLED, {"offer": offer_id, "n": limit})
-                or 0)
+            counted = (self.conn.scalar(_HANDLED_ALL, {"offer": offer_id}) if limit is None
+                       else self.conn.scalar(_HANDLED, {"offer": offer_id, "n": limit}))
+            self.known[offer_id] = int(counted or 0)
         return self.known[offer_id]
 
     def __iter__(self) -> Iterator[str]:
