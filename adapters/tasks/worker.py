@@ -16,8 +16,8 @@ must not hold SQLite's write lock):
 
 Then the same three steps for cancels (DESIGN §6): a task the far side holds (it was pushed,
 or delivered without a later result) whose ticket was cancelled, or whose customer accepted
-elsewhere (adapters.tasks.service.report), is told so with the task's key, once; the task ends
-`cancelled` with `detail.cancel` saying when and how the receiver answered.
+elsewhere (adapters.tasks.service.record_result), is told so with the task's key, once; the
+task ends `cancelled` with `detail.cancel` saying when and how the receiver answered.
 
 A worker that dies between claim and record leaves its tasks held: when the hold ends they
 are claimed again and re-sent with the same idempotency key (at least once delivery).

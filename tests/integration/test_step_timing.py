@@ -79,7 +79,7 @@ def report(engine: sa.Engine, task_id: int, status: str, at: dt.datetime) -> Non
                 state=tk.move(task_id, row.state, tk.LEASE), sent_at=row.due_at,
                 lease_expires_at=at + dt.timedelta(minutes=5)))
             row = task_pull.task(conn, task_id)
-        task_pull.report(conn, row, status, at, None, at)
+        task_pull.record_result(conn, row, status, at, None, at)
 
 
 def claim(engine: sa.Engine, channel: str, at: dt.datetime) -> list[str]:
