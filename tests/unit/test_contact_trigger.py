@@ -16,7 +16,7 @@ from engine.library import Library, load_library
 from engine.playbook import Trigger, parse_playbook
 from engine.playbook_schema import playbook_schema
 from engine.source import load_yaml, plain
-from engine.triggers import Outcome, contact_outcomes
+from engine.triggers import EventVerdict, contact_outcomes
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 12, 20, 3, 0, tzinfo=dt.UTC)
@@ -72,12 +72,13 @@ def test_a_contact_is_judged_for_the_playbooks_of_its_channel(config: Config,
     extra = parse_playbook(text, "inbound.yaml", config, library.workflows)
     playbooks = [*library.playbooks.values(), extra]
     assert contact_outcomes(playbooks, DECLINING, "hotline", config, NOW) == [
-        Outcome("retention_inbound", 2, True), Outcome("inbound", 1, True)]  # priority order
+        EventVerdict("retention_inbound", 2, True),
+        EventVerdict("inbound", 1, True)]  # priority order
     assert contact_outcomes(playbooks, STEADY, "hotline", config, NOW) == [
-        Outcome("retention_inbound", 2, False, "conditions not met"),
-        Outcome("inbound", 1, False, "conditions not met")]
+        EventVerdict("retention_inbound", 2, False, "conditions not met"),
+        EventVerdict("inbound", 1, False, "conditions not met")]
     assert contact_outcomes(playbooks, DECLINING, "store", config, NOW) == [
-        Outcome("retention_inbound", 2, True)]
+        EventVerdict("retention_inbound", 2, True)]
     assert contact_outcomes(playbooks, DECLINING, "sms", config, NOW) == []
 
 
