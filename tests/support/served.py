@@ -50,12 +50,18 @@ class Tend:
                 return exc.code, json.loads(exc.read())
 
 
+def operator_env(db_url: str, rules: Path = ROOT / "rules") -> dict[str, str]:
+    """The variables an operator sets for a `tend` process: the database, the shipped
+    config.yaml and workflows, and the playbooks of `rules`."""
+    return {**os.environ, "TEND_DATABASE_URL": db_url, "TEND_CONFIG": str(ROOT / "config.yaml"),
+            "TEND_RULES": str(rules), "TEND_WORKFLOWS": str(ROOT / "workflows")}
+
+
 @contextmanager
 def tend_served(db_url: str, cwd: Path, *, workers: int,
                 rules: Path = ROOT / "rules") -> Iterator[Tend]:
     """`tend serve` on `db_url` with the shipped config.yaml and workflows and the playbooks of
     `rules`, configured as an operator would (variables); stopped when the block ends."""
-    env = {**os.environ, "TEND_DATABASE_URL": db_url, "TEND_CONFIG": str(ROOT / "config.yaml"),
-           "TEND_RULES": str(rules), "TEND_WORKFLOWS": str(ROOT / "workflows")}
+    env = operator_env(db_url, rules)
     with serving(env, cwd, workers=workers) as base:
         yield Tend(base, env, cwd)
