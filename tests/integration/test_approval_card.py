@@ -17,7 +17,7 @@ from adapters.tickets import card as approval
 from adapters.tickets import service
 from engine import approval_card
 from engine.config import Config
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.users import User
 
 AT = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
@@ -39,11 +39,6 @@ def engine(db_url: str) -> Iterator[Engine]:
         conn.execute(customers.insert(), [_customer(i) for i in range(DIAMONDS)])
     yield engine
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 def _plan(engine: Engine, config: Config, library: Library, playbook: str) -> int:

@@ -26,7 +26,7 @@ from adapters.tickets import service as tickets
 from engine import task as tk
 from engine.config import Config
 from engine.errors import Conflict, NotFound, ValidationError
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.users import User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,11 +40,6 @@ def _customer(cid: str, arpu: float) -> dict[str, Any]:
     return {"id": cid, "name": f"name {cid}", "phone": "+8613800000000", "email": None,
             "joined_on": dt.date(2019, 1, 1), "arpu": arpu, "churned_on": CHURNED,
             "manager": "m7", "tags": None, "opt_out": None, "updated_at": AT}
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from adapters.tasks.worker import run_once
 from adapters.tickets import service as tickets
 from engine.channel import Channel
 from engine.config import Config
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.users import User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,11 +33,6 @@ STARTED = NOW - dt.timedelta(days=4)  # winback's call is due at the start, its 
 DIAMONDS = [f"d{i:02d}" for i in range(6)]
 SECRET_ENV, SECRET = "TEND_TEST_HOOK_SECRET", "s3cret-for-tests"
 HOLD = dt.timedelta(minutes=5)
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 def _executing(engine: Engine, config: Config, library: Library) -> None:

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from engine.config import Config
 from engine.errors import ValidationError
 from engine.explain import explain_playbook
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.playbook import Trigger, parse_playbook
 from engine.playbook_schema import playbook_schema
 from engine.source import load_yaml, plain
@@ -34,11 +34,6 @@ steps:
 DECLINING = {"id": "c1", "joined_on": dt.date(2020, 1, 1), "arpu": 200.0,
              "churn_score": 0.8, "opt_out": ()}
 STEADY = {**DECLINING, "id": "c2", "churn_score": 0.1}
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 def test_the_contact_channels_are_the_trigger(config: Config, library: Library) -> None:

@@ -8,17 +8,12 @@ from pathlib import Path
 import pytest
 
 from engine.config import Config
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.rules import Matcher
 from engine.triggers import EventVerdict, Triggers
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 @pytest.fixture(scope="module")
