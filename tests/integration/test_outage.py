@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from support.postgres import PostgresServer
 from test_scheduler import TTL, Clock, lease_holder, rules
-from test_worker import HOLD, NOW, _executing, library
+from test_worker import HOLD, NOW, _executing
 
 from adapters.channels.registry import pushers
 from adapters.cli import main
@@ -32,7 +32,8 @@ from engine.channel import Channel
 from engine.config import Config
 from engine.library import Library
 
-__all__ = ["library", "rules"]
+__all__ = ["rules"]  # the fixture (`library` is tests/conftest.py's)
+
 QUICK = {"first": 0.05, "most": 0.3}  # seconds: the test's outage lasts about one
 
 
