@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.condition import describe, leaves
+from engine.cron_words import cron_in_words
 from engine.evaluate import holds
 from engine.offer import Offer
 from engine.playbook import Playbook
@@ -54,26 +55,17 @@ def build(*, rehearsal: Mapping[str, Any], playbook: Playbook, workflow: Workflo
 
 
 def trigger_of(playbook: Playbook) -> dict[str, Any]:
-    """What starts the playbook, in parts a page puts into words: a schedule read from the
-    usual cron forms (daily, on some weekdays, monthly on a day; anything else keeps its
-    cron text), an event, or contacts on some channels."""
+    """What starts the playbook: an event, contacts on some channels, or a schedule with its
+    cron and the cron in words in both languages (engine/cron_words, the one reader of cron
+    shapes; the API is language-neutral, like explain's `text`)."""
     trigger = playbook.trigger
     if trigger.event:
         return {"kind": "event", "event": trigger.event}
     if trigger.contact:
         return {"kind": "contact", "channels": list(trigger.contact)}
     cron = trigger.schedule or ""
-    parts = cron.split()
-    out: dict[str, Any] = {"kind": "schedule", "cron": cron, "every": None}
-    if len(parts) == 5 and parts[0].isdigit() and parts[1].isdigit() and parts[3] == "*":
-        out["at"] = f"{int(parts[1]):02d}:{int(parts[0]):02d}"
-        if parts[2] == "*" and parts[4] == "*":
-            out["every"] = "day"
-        elif parts[2] == "*":
-            out.update(every="week", days=parts[4])
-        elif parts[4] == "*" and parts[2].isdigit():
-            out.update(every="month", day=int(parts[2]))
-    return out
+    return {"kind": "schedule", "cron": cron,
+            "words": {lang: cron_in_words(cron, lang) for lang in ("zh", "en")}}
 
 
 def _who(rehearsal: Mapping[str, Any]) -> dict[str, Any]:

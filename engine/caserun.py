@@ -29,7 +29,7 @@ class Mismatch:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CaseOutcome:
     case: Case
     groups: Mapping[str, frozenset[str]]
     why: Mapping[str, str]
@@ -59,11 +59,11 @@ class Outcome:
         return out
 
 
-def run_case(case: Case, config: Config) -> Outcome:
+def run_case(case: Case, config: Config) -> CaseOutcome:
     groups, why = groups_of(case, config)
     mismatches = tuple(Mismatch(want, groups[want.group]) for want in case.expect
                        if groups[want.group] != want.ids)
-    return Outcome(case, groups, why, mismatches)
+    return CaseOutcome(case, groups, why, mismatches)
 
 
 def groups_of(case: Case, config: Config) -> tuple[dict[str, frozenset[str]], dict[str, str]]:

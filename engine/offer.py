@@ -21,7 +21,7 @@ from engine.condition import Condition, Parser
 from engine.config import Config
 from engine.errors import Problem, ValidationError
 from engine.formats import Format, listing
-from engine.playbook import MAX_VERSION, content_hash
+from engine.playbook import MAX_VERSION, check_versions, content_hash
 from engine.schemas import IDENTIFIER, Integer, Number, Text, checked_parts
 from engine.source import Source, load_yaml
 from engine.suggest import did_you_mean
@@ -173,12 +173,4 @@ def _window(source: Source, doc: Mapping[str, Any],
 def check_offer_versions(offers: Mapping[str, Offer],
                          known: Mapping[tuple[str, int], str]) -> list[Problem]:
     """Offers whose (id, version) was used before with other content: `known` maps to hashes."""
-    problems = []
-    for offer in offers.values():
-        used = known.get((offer.id, offer.version))
-        if used is not None and used != offer.hash:
-            source = load_yaml(offer.text, offer.file)
-            problems.append(source.at(["version"], (
-                f"version {offer.version} of offer {offer.id!r} is already in use with "
-                f"different content: bump the version")))
-    return problems
+    return check_versions(offers.values(), known, "offer")

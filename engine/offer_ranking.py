@@ -19,7 +19,7 @@ from engine.offer import LANGUAGES, PLACEHOLDER, Offer
 
 
 @dataclass(frozen=True)
-class Candidate:
+class OfferCandidate:
     """An offer id as a playbook step names it, and where it came from (for the caller)."""
 
     offer: str
@@ -49,7 +49,7 @@ def why_not(offer: Offer, facts: Facts, today: dt.date, channel: str,
     return None
 
 
-def rank_offers(candidates: Sequence[Candidate], offers: Mapping[str, Offer], facts: Facts,
+def rank_offers(candidates: Sequence[OfferCandidate], offers: Mapping[str, Offer], facts: Facts,
                 today: dt.date, channel: str,
                 handled: Mapping[str, int]) -> list[Ranked]:
     """The candidates that may be given now, deduplicated, in their order; an id the library

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from engine.condition import All, Condition, Not
 from engine.errors import Problem
@@ -112,15 +112,31 @@ def content_hash(document: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def check_versions(playbooks: Iterable[Playbook],
-                   known: Mapping[tuple[str, int], str]) -> list[Problem]:
-    """Playbooks whose (id, version) was used before with other content: `known` maps to hashes."""
+class Versioned(Protocol):
+    """What a version check needs of a playbook or an offer."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def file(self) -> str: ...
+
+
+def check_versions(items: Iterable[Versioned], known: Mapping[tuple[str, int], str],
+                   kind: str = "playbook") -> list[Problem]:
+    """Playbooks (or offers, `kind`) whose (id, version) was used before with other content:
+    `known` maps to hashes."""
     problems = []
-    for playbook in playbooks:
-        used = known.get((playbook.id, playbook.version))
-        if used is not None and used != playbook.hash:
-            source = load_yaml(playbook.text, playbook.file)
+    for item in items:
+        used = known.get((item.id, item.version))
+        if used is not None and used != item.hash:
+            source = load_yaml(item.text, item.file)
             problems.append(source.at(["version"], (
-                f"version {playbook.version} of playbook {playbook.id!r} is already in use with "
+                f"version {item.version} of {kind} {item.id!r} is already in use with "
                 f"different content: bump the version")))
     return problems

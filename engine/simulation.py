@@ -110,7 +110,7 @@ def natural_times(rng: Random, rate: float, start: dt.datetime,
 
 
 @dataclass(frozen=True)
-class Contact:
+class SimulatedContact:
     status: str  # the result the simulated channel reports on the task
     goal_at: dt.datetime | None  # when the persuaded customer reaches the goal
 
@@ -126,19 +126,19 @@ class World:
         self.first_reached: dict[tuple[int, str], dt.datetime] = {}
 
     def contact(self, ticket_id: int, customer_id: str, playbook: str, channel: str,
-                at: dt.datetime) -> Contact:
+                at: dt.datetime) -> SimulatedContact:
         """A task of `ticket_id` handled by `channel` at `at`."""
         call = channel in self.calls
         if self.rng.random() >= self.behaviour.reach.get(channel, DEFAULT_REACH):
-            return Contact("no_answer" if call else "failed", None)
+            return SimulatedContact("no_answer" if call else "failed", None)
         key = (ticket_id, customer_id)
         if key in self.first_reached:
-            return Contact("connected" if call else "delivered", None)
+            return SimulatedContact("connected" if call else "delivered", None)
         self.first_reached[key] = at
         if self.rng.random() < self.behaviour.effect(playbook):
-            return Contact("accepted" if call else "delivered",
+            return SimulatedContact("accepted" if call else "delivered",
                            at + self.behaviour.lag * self.rng.random())
-        return Contact("connected" if call else "delivered", None)
+        return SimulatedContact("connected" if call else "delivered", None)
 
     def reached(self, ticket_id: int, by: dt.datetime) -> int:
         """Members of the ticket first reached at or before `by`."""

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import fields, validate
 
 from engine.errors import Problem
+from engine.kpi import rate
 from engine.schemas import Duration, Integer, Strict
 from engine.source import Source
 
@@ -116,6 +117,8 @@ def week_of(now: dt.datetime, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def rate(part: int, whole: int) -> float | None:
-    """A share, or None when nothing was counted (no result is not a 0% rate)."""
-    return None if whole == 0 else round(part / whole, 4)
+def rounded_rate(part: int, whole: int) -> float | None:
+    """engine.kpi.rate to four places, for a supervisor's board; None when nothing was counted
+    (no result is not a 0% rate)."""
+    share = rate(part, whole)
+    return None if share is None else round(share, 4)

@@ -27,7 +27,7 @@ from engine.rules import Matcher
 
 
 @dataclass(frozen=True)
-class Outcome:
+class EventVerdict:
     """One playbook's answer to one event: matched, or the reason it did not."""
 
     playbook: str
@@ -65,7 +65,7 @@ def wanted_facts(customer: Customer, today: dt.date, config: Config,
 
 
 def contact_outcomes(playbooks: Iterable[Playbook], customer: Customer, channel: str,
-                     config: Config, now: dt.datetime) -> list[Outcome]:
+                     config: Config, now: dt.datetime) -> list[EventVerdict]:
     """Every playbook triggered by a contact on `channel`, highest priority first, with its
     answer for `customer` reaching us there at `now`. One customer at a time with the
     reference evaluator (engine.evaluate): no ruleset to compile, and the sweep that
@@ -76,8 +76,8 @@ def contact_outcomes(playbooks: Iterable[Playbook], customer: Customer, channel:
         return []
     today = config.today(now)
     seen = facts(customer, today, config.tiers, config.lifecycle)
-    return [Outcome(p.id, p.version, True) if holds(p.selector, seen, today)
-            else Outcome(p.id, p.version, False, "conditions not met") for p in mine]
+    return [EventVerdict(p.id, p.version, True) if holds(p.selector, seen, today)
+            else EventVerdict(p.id, p.version, False, "conditions not met") for p in mine]
 
 
 def _undated(_: dt.datetime) -> None:
@@ -112,7 +112,7 @@ class Triggers:
         return frozenset().union(*(self._reads.get(t, frozenset()) for t in event_types))
 
     def outcomes(self, event: Mapping[str, Any], customer: Customer | None,
-                 now: dt.datetime, known: Mapping[str, Any] | None = None) -> list[Outcome]:
+                 now: dt.datetime, known: Mapping[str, Any] | None = None) -> list[EventVerdict]:
         """Every playbook on this event type, highest priority first, with its answer.
 
         The customer's computed fields are those of `now`, the moment the event is handled
@@ -124,7 +124,7 @@ class Triggers:
             return []
         reason = self._refusal(event, customer, now)
         if reason is not None or customer is None:
-            return [Outcome(p.id, p.version, False, reason) for p, _ in named]
+            return [EventVerdict(p.id, p.version, False, reason) for p, _ in named]
         day = self._day  # a batch is handled at one `now`: its day is computed once
         if day[0] != now:
             day = self._day = (now, self.config.today(now))
@@ -133,8 +133,8 @@ class Triggers:
                 else wanted_facts(customer, today, self.config, self._reads[event["type"]]))
         seen.update(event_facts(event, self.config.today if event["type"] in self._dated
                                 else _undated))
-        return [Outcome(p.id, p.version, True) if self.matcher.matches(name, seen, today)
-                else Outcome(p.id, p.version, False, "conditions not met")
+        return [EventVerdict(p.id, p.version, True) if self.matcher.matches(name, seen, today)
+                else EventVerdict(p.id, p.version, False, "conditions not met")
                 for p, name in named]
 
     def _refusal(self, event: Mapping[str, Any], customer: Customer | None,

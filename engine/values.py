@@ -137,19 +137,13 @@ def coerce(value: Any, ftype: FieldType) -> Any:
         if not math.isfinite(number):
             raise ValueError(f"expected a finite number, got {value!r}")
         return number
-    if ftype is FieldType.STRING:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a string, got {value!r}")
-        reason = unstorable(value)
-        if reason:
-            raise ValueError(reason)
-        return value
     if ftype is FieldType.DATE:
         return parse_date(value)
     if ftype is FieldType.BOOL:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")
         return value
+    # STRING, and any other type (LIST): text as it may be stored
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
     reason = unstorable(value)

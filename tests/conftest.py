@@ -29,6 +29,7 @@ from adapters.db.migrate import upgrade
 from engine.clock import Clock, system_clock
 from engine.config import Config
 from engine.config_loader import load_config
+from engine.library import Library, load_library
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "tend_template"
@@ -71,6 +72,13 @@ def config() -> Config:
     """The shipped config.yaml with the shipped library folders handed in: a test that wants
     other folders replaces them (support.folders), no test sets TEND_RULES."""
     return dataclasses.replace(load_config(ROOT / "config.yaml"), folders=SHIPPED)
+
+
+@pytest.fixture(scope="module")
+def library(config: Config) -> Library:
+    """The shipped library, loaded once per test module (a module whose tests need other
+    playbooks overrides it)."""
+    return load_library(config)
 
 
 @pytest.fixture(scope="session")

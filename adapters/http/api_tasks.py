@@ -113,7 +113,7 @@ def report_result(body: dict[str, Any], task_id: int) -> Any:
         check_task(g.user, row.channel, row.route)
         reason = st.config.reasons.check(body["status"], body.get("reason"),
                                          by_person=row.route.startswith(tk.PERSON_ROUTE))
-        result = task_pull.report(conn, row, body["status"], at, body.get("detail"), now,
+        result = task_pull.record_result(conn, row, body["status"], at, body.get("detail"), now,
                                   reason)
         result["handoff"] = None if handoff is None else task_pull.handoff(
             conn, row, handoff["channel"], handoff.get("template"), handoff.get("note"), now)

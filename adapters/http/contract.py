@@ -39,7 +39,7 @@ def invalid(messages: Mapping[str, Any]) -> Invalid:
     return Invalid(f"invalid {', '.join(sorted(fields)) or 'request'}", fields)
 
 
-class Parser(FlaskParser):
+class RequestParser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
     DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {  # noqa: RUF012 (webargs' own)
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE, "querystring": ma.RAISE}
@@ -51,7 +51,7 @@ class Parser(FlaskParser):
         raise invalid(messages)
 
 
-PARSER = Parser()
+PARSER = RequestParser()
 
 
 class NoQuery(ma.Schema):

@@ -32,7 +32,7 @@ def configure_logging() -> None:
     ], logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
 
-class Metrics:
+class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.requests = Counter("tend_http_requests", "HTTP requests by endpoint and status",
@@ -60,12 +60,12 @@ class _GaugeCollector(Collector):
         yield family
 
 
-def add_gauge(metrics: Metrics, name: str, doc: str, label: str, read: Any) -> None:
+def add_gauge(metrics: HttpMetrics, name: str, doc: str, label: str, read: Any) -> None:
     metrics.registry.register(_GaugeCollector(name, doc, label, read))
 
 
-def instrument(app: Flask) -> Metrics:
-    metrics = Metrics(CollectorRegistry())
+def instrument(app: Flask) -> HttpMetrics:
+    metrics = HttpMetrics(CollectorRegistry())
     log = structlog.get_logger("tend.http")
 
     @app.before_request
@@ -87,5 +87,5 @@ def instrument(app: Flask) -> Metrics:
     return metrics
 
 
-def exposition(metrics: Metrics) -> Response:
+def exposition(metrics: HttpMetrics) -> Response:
     return Response(generate_latest(metrics.registry), mimetype="text/plain; version=0.0.4")

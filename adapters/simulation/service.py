@@ -215,7 +215,7 @@ def _next_due(conn: Connection, until: dt.datetime) -> dt.datetime | None:
 def _answer(conn: Connection, library: Library, world: World, row: Any, playbook_id: str,
             now: dt.datetime, counts: Counter[str]) -> list[Event]:
     contact = world.contact(row.ticket_id, row.customer_id, playbook_id, row.channel, now)
-    task_pull.report(conn, row, contact.status, now, {"simulated": True}, now)
+    task_pull.record_result(conn, row, contact.status, now, {"simulated": True}, now)
     counts[f"task results:{contact.status}"] += 1
     goal = library.playbooks[playbook_id].goal
     if contact.goal_at is None or goal is None:

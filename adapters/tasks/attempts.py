@@ -4,7 +4,7 @@ A task keeps its furthest result (engine.task: `no_answer` on Monday, `connected
 leaves `connected`), which is what channels, evaluation and the funnel rely on. A person's
 calls are a history too: the manager needs to see that they tried three times. So a result
 from the desk is an attempt (its own row, under an id made when the form was drawn, so a
-form sent twice is one attempt) and then a result through `service.report`, exactly as an
+form sent twice is one attempt) and then a result through `service.record_result`, exactly as an
 adapter's result moves the task.
 """
 
@@ -24,7 +24,7 @@ from engine.reasons import Reason
 def attempt(conn: Connection, row: Row[Any], status: str, attempt_id: str, by: str,
             note: str | None, now: dt.datetime, reason: Reason | None = None) -> bool:
     """Record the call `attempt_id` on the task `row` (from `service.task`, locked) with the
-    result `status`: the attempt, then the result on the task (`service.report`, which
+    result `status`: the attempt, then the result on the task (`service.record_result`, which
     refuses a task no channel had with a Conflict). False when this attempt was recorded
     before (nothing is written). `reason`: the result's reason code, checked by the caller
 (config.yaml `result_reasons`). Call in a write transaction: a Conflict rolls it back."""
@@ -32,7 +32,7 @@ def attempt(conn: Connection, row: Row[Any], status: str, attempt_id: str, by: s
                         .where(task_attempts.c.id == attempt_id))
     if known is not None:
         return False
-    service.report(conn, row, status, now, {"by": by, "note": note}, now, reason=reason)
+    service.record_result(conn, row, status, now, {"by": by, "note": note}, now, reason=reason)
     conn.execute(task_attempts.insert().values(
         id=attempt_id, task_id=row.id, ticket_id=row.ticket_id, customer_id=row.customer_id,
         channel=row.channel, status=status, note=note, by=by, at=now))

@@ -110,8 +110,8 @@ def task(conn: Connection, task_id: int) -> Row[Any]:
     return row
 
 
-def report(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail: Any,
-           now: dt.datetime, reason: Reason | None = None) -> dict[str, Any]:
+def record_result(conn: Connection, row: Row[Any], status: str, at: dt.datetime, detail: Any,
+                  now: dt.datetime, reason: Reason | None = None) -> dict[str, Any]:
     """Record an adapter's result on the task `row` (from `task`) and return the task.
 
     A result is taken only where the table allows one (engine.task): on a task the contact

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from adapters.db.engines import iso
 from adapters.db.schema import tasks
 from engine import task as tk
-from engine.supervision import Supervision, rate, week_of
+from engine.supervision import Supervision, rounded_rate, week_of
 
 # A result that reached the customer on a call (they talked), and one that won them.
 CONNECTED = tuple(s for s, stage in tk.STAGE.items() if stage >= tk.STAGE["connected"])
@@ -95,6 +95,7 @@ def board(conn: Connection, supervision: Supervision, channels: Collection[str],
             manager=manager, team=supervision.team_of(manager), open=n_open,
             overdue=n_overdue, warning=supervision.warns(n_overdue), results=n,
             connected=n_connected, succeeded=n_succeeded,
-            connect_rate=rate(n_connected, n), success_rate=rate(n_succeeded, n)))
+            connect_rate=rounded_rate(n_connected, n),
+            success_rate=rounded_rate(n_succeeded, n)))
     return Board(week_start=iso(start), week_end=iso(end),
                  overdue_warning=supervision.overdue_warning, managers=lines)

@@ -16,8 +16,8 @@ must not hold SQLite's write lock):
 
 Then the same three steps for cancels (DESIGN §6): a task the far side holds (it was pushed,
 or delivered without a later result) whose ticket was cancelled, or whose customer accepted
-elsewhere (adapters.tasks.service.report), is told so with the task's key, once; the task ends
-`cancelled` with `detail.cancel` saying when and how the receiver answered.
+elsewhere (adapters.tasks.service.record_result), is told so with the task's key, once; the
+task ends `cancelled` with `detail.cancel` saying when and how the receiver answered.
 
 The claims and records of pushes are adapters/tasks/pushes.py's, those of cancels
 adapters/tasks/cancels.py's; this module runs the rounds and sends between them.

@@ -81,7 +81,7 @@ class Notice:
                 f"at level {self.level}")
 
 
-Send = Callable[[Notice], None]  # raises on failure; the notice is retried next tick
+SendNotice = Callable[[Notice], None]  # raises on failure; the notice is retried next tick
 # The approval card of a ticket, read in the sender's connection (adapters.tickets.card.card
 # with the config and library bound); without one a notice carries no card.
 CardOf = Callable[[Connection, int], Mapping[str, Any] | None]
@@ -91,7 +91,7 @@ def log_sender(notice: Notice) -> None:
     log.info("notice %s", json.dumps(notice.as_json(), sort_keys=True))
 
 
-def smtp_sender(config: NotifierConfig) -> Send:
+def smtp_sender(config: NotifierConfig) -> SendNotice:
     """A plain-text mail per notice, to the role's address (`to_by_role`) or to `to`."""
 
     def send(notice: Notice) -> None:
@@ -111,7 +111,7 @@ def smtp_sender(config: NotifierConfig) -> Send:
     return send
 
 
-def webhook_sender(config: NotifierConfig, clock: Callable[[], float]) -> Send:
+def webhook_sender(config: NotifierConfig, clock: Callable[[], float]) -> SendNotice:
     """A signed JSON POST per notice; any 2xx is delivery. The secret is read from the
     environment variable the config names, when the notifier is made."""
     secret = os.environ.get(config.secret_env or "")
@@ -131,7 +131,7 @@ def webhook_sender(config: NotifierConfig, clock: Callable[[], float]) -> Send:
     return send
 
 
-def make_sender(config: NotifierConfig, clock: Callable[[], float]) -> Send:
+def make_sender(config: NotifierConfig, clock: Callable[[], float]) -> SendNotice:
     if config.kind == "smtp":
         return smtp_sender(config)
     if config.kind == "webhook":
@@ -139,7 +139,7 @@ def make_sender(config: NotifierConfig, clock: Callable[[], float]) -> Send:
     return log_sender
 
 
-def notify(engine: Engine, config: NotifierConfig, send: Send, now: dt.datetime,
+def notify(engine: Engine, config: NotifierConfig, send: SendNotice, now: dt.datetime,
            card_of: CardOf | None = None) -> int:
     """Decide the notices due at `now`, then send every undelivered one; returns how many
     went out."""

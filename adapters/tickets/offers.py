@@ -25,7 +25,7 @@ from engine.customer import facts
 from engine.errors import NotFound, ValidationError
 from engine.library import Library
 from engine.offer import LANGUAGES, offer_channels
-from engine.offer_ranking import Candidate, rank_offers, render_script, text_in
+from engine.offer_ranking import OfferCandidate, rank_offers, render_script, text_in
 from engine.playbook import Step
 from engine.variant import offers_named, resolved
 
@@ -70,7 +70,7 @@ def offers_for(conn: Connection, config: Config, library: Library, customer_id: 
     withheld = {name for _, pb in control for step in pb.steps for name in offers_named(step)}
     treated = sorted(((row, plays[row.id]) for row, grp in memberships if grp == "treatment"),
                      key=lambda rp: (-rp[1].priority, rp[0].id))
-    candidates = [Candidate(name, {"ticket_id": row.id, "playbook": pb.id, "step": step.id})
+    candidates = [OfferCandidate(name, {"ticket_id": row.id, "playbook": pb.id, "step": step.id})
                   for row, pb in treated for step in _steps(pb.id, pb.steps, customer_id)
                   for name in step.offers if name not in withheld]
     today = config.today(now)

@@ -7,7 +7,6 @@ Reads only; a ticket's own page and the paged list are `adapters.tickets.service
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,23 +15,20 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.schema import approvals, ticket_members, tickets
 from adapters.tickets.planning import tiers_of
-from adapters.tickets.store import approvals_of, ticket_shape
+from adapters.tickets.store import approval_of, approvals_of, ticket_shape
 from engine.config import Config
+from engine.ticket import Approval
 
 
 @dataclass(frozen=True)
-class Decision:
-    """One approver's decision on one level of a ticket, with the ticket's playbook."""
+class TicketApproval:
+    """One approver's decision on one level of a ticket (engine.ticket.Approval), with the
+    ticket's playbook and version."""
 
     ticket_id: int
     playbook: str
     version: int
-    level: int
-    role: str
-    by: str
-    decision: str  # approved | rejected
-    comment: str | None
-    at: dt.datetime
+    approval: Approval
 
 
 def planned_by(conn: Connection, name: str, limit: int) -> list[dict[str, Any]]:
@@ -43,15 +39,13 @@ def planned_by(conn: Connection, name: str, limit: int) -> list[dict[str, Any]]:
     return [ticket_shape(row, decided[row.id]) for row in rows]
 
 
-def recent_decisions(conn: Connection, limit: int) -> list[Decision]:
+def recent_decisions(conn: Connection, limit: int) -> list[TicketApproval]:
     """The latest `limit` approval decisions on any ticket, newest first."""
     rows = conn.execute(
         sa.select(approvals, tickets.c.playbook, tickets.c.version)
         .join(tickets, tickets.c.id == approvals.c.ticket_id)
-        .order_by(approvals.c.at.desc()).limit(limit)).mappings()
-    return [Decision(ticket_id=r["ticket_id"], playbook=r["playbook"], version=r["version"],
-                     level=r["level"], role=r["role"], by=r["by"], decision=r["decision"],
-                     comment=r["comment"], at=r["at"]) for r in rows]
+        .order_by(approvals.c.at.desc()).limit(limit))
+    return [TicketApproval(r.ticket_id, r.playbook, r.version, approval_of(r)) for r in rows]
 
 
 def treatment_tiers(conn: Connection, config: Config, ticket_id: int) -> set[str]:

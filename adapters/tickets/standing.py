@@ -35,7 +35,7 @@ from engine.library import Library
 from engine.playbook import Playbook
 from engine.rules import Matcher
 from engine.selection import global_share, in_control, in_global_control
-from engine.triggers import Outcome, Triggers
+from engine.triggers import EventVerdict, Triggers
 
 TASK_COLUMNS = ("id", "entry_id", "ticket_id", "customer_id", "step", "channel", "route",
                 "state", "idempotency_key", "due_at", "payload", "created_at", "updated_at")
@@ -60,7 +60,7 @@ class Matched:
 
     looked_up: frozenset[str]
     customers: dict[str, dict[str, Any]]
-    outcomes: dict[int, list[Outcome]]
+    outcomes: dict[int, list[EventVerdict]]
 
 
 def match(conn: Connection, config: Config, triggers: Triggers, batch: Sequence[Event],
@@ -82,7 +82,7 @@ def match(conn: Connection, config: Config, triggers: Triggers, batch: Sequence[
     customers.update(load_customers(conn, config, hits))  # whole records for the tasks
     for index, event in triggering:
         if event.customer_id in hits and event.customer_id not in customers:  # gone meanwhile
-            outcomes[index] = [Outcome(o.playbook, o.version, False, "unknown customer")
+            outcomes[index] = [EventVerdict(o.playbook, o.version, False, "unknown customer")
                                for o in outcomes[index]]
     return Matched(frozenset(wanted), customers, outcomes)
 

@@ -48,12 +48,17 @@ def planned_playbook(conn: Connection, config: Config, library: Library,
     return parse_playbook(text, f"{row.playbook}@v{row.version}", config, library.workflows)
 
 
+def approval_of(row: Row[Any]) -> Approval:
+    """An `approvals` row as the domain's Approval."""
+    return Approval(row.level, row.role, row.by, row.decision, row.comment, row.at)
+
+
 def approvals_of(conn: Connection, ids: Sequence[int]) -> dict[int, list[Approval]]:
     found: dict[int, list[Approval]] = {i: [] for i in ids}
     rows = conn.execute(sa.select(approvals).where(approvals.c.ticket_id.in_(ids))
                         .order_by(approvals.c.ticket_id, approvals.c.level))
     for r in rows:
-        found[r.ticket_id].append(Approval(r.level, r.role, r.by, r.decision, r.comment, r.at))
+        found[r.ticket_id].append(approval_of(r))
     return found
 
 

@@ -7,7 +7,6 @@ the campaign lead opens it. Screenshots go to var/screenshots/ (`<lang>-inbox-<w
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from support.browser import chromium, click, missing, screenshot, sign_in
 from support.clock import run_tend
+from support.served import operator_env
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,9 +40,7 @@ class Site:
 
 @pytest.fixture
 def site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
-    env = {**os.environ, "TEND_DATABASE_URL": sqlite_url,
-           "TEND_CONFIG": str(ROOT / "config.yaml"), "TEND_RULES": str(ROOT / "rules"),
-           "TEND_WORKFLOWS": str(ROOT / "workflows")}
+    env = operator_env(sqlite_url)
     (tmp_path / "customers.csv").write_text("\n".join(CUSTOMERS) + "\n")
     run_tend(env, tmp_path, "import", "customers", "customers.csv")
     token = run_tend(env, tmp_path, "users", "add", "lena", "--role",

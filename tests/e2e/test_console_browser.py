@@ -9,7 +9,6 @@ Screenshots of the inbox, a ticket and the draft editor go to var/screenshots/.
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from selenium.webdriver.support.ui import Select
 from support import browser
 from support.browser import chromium, click, missing, screenshot, sign_out, widths
 from support.clock import run_tend
+from support.served import operator_env
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,8 +60,7 @@ class Site:
 
 @pytest.fixture
 def site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
-    env = {**os.environ, "TEND_DATABASE_URL": sqlite_url, "TEND_CONFIG": str(ROOT / "config.yaml"),
-           "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
+    env = operator_env(sqlite_url)
     site = Site("", env, tmp_path, {})
     (tmp_path / "customers.csv").write_text("\n".join(CUSTOMERS) + "\n")
     site.cli("import", "customers", "customers.csv")

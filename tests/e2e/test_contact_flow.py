@@ -9,13 +9,11 @@ the playbook's control group goes through the same desks and is offered nothing.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.server import serving
-from test_ticket_flow import ROOT, Tend
+from support.served import ROOT, Tend, tend_served
 
 from adapters.db.engines import make_engine
 from adapters.tickets.scheduler import plan_standing
@@ -32,13 +30,11 @@ NOTE = "有意向,到店办理预存"
 
 @pytest.fixture
 def tend(db_url: str, tmp_path: Path) -> Iterator[Tend]:
-    env = {**os.environ, "TEND_DATABASE_URL": db_url, "TEND_CONFIG": str(ROOT / "config.yaml"),
-           "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
     # One worker: each gunicorn worker starts its own test clock at TEND_CLOCK_START when it
     # boots, so two workers disagree by their boot gap, and a task one made "now" may not yet
     # be due for the other, nor the trajectory's order the order things happened in.
-    with serving(env, tmp_path, workers=1) as base:
-        yield Tend(base, env, tmp_path)
+    with tend_served(db_url, tmp_path, workers=1) as served:
+        yield served
 
 
 def _standing_ticket(db_url: str) -> int:

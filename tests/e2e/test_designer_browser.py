@@ -8,7 +8,6 @@ problem link that puts the cursor in the YAML at the line. Nothing may scroll si
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from support.browser import chromium, click, missing, screenshot, sign_in, widths
 from support.clock import run_tend
+from support.served import operator_env
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,9 +47,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("designer")
     rules = tmp / "rules"
     subprocess.run(["cp", "-r", str(ROOT / "rules"), str(rules)], check=True)
-    env = {**os.environ, "TEND_DATABASE_URL": f"sqlite:///{tmp / 'tend.db'}",
-           "TEND_CONFIG": str(ROOT / "config.yaml"), "TEND_RULES": str(rules),
-           "TEND_WORKFLOWS": str(ROOT / "workflows")}
+    env = operator_env(f"sqlite:///{tmp / 'tend.db'}", rules)
     run_tend(env, tmp, "db", "upgrade")
     (tmp / "customers.csv").write_text("\n".join(CUSTOMERS) + "\n")
     run_tend(env, tmp, "import", "customers", "customers.csv")

@@ -9,7 +9,6 @@ screen too. Nothing may scroll sideways. Screenshots go to var/screenshots/
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import urllib.request
@@ -23,6 +22,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 from support.browser import chromium, click, missing, screenshot, sign_in, sign_out, widths
 from support.clock import run_tend
+from support.served import operator_env
 from support.server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,9 +58,7 @@ def _rules(tmp_path: Path) -> Path:
 @pytest.fixture
 def site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
     """churn_risk approved and executing: the six customers of manager m01 are called."""
-    env = {**os.environ, "TEND_DATABASE_URL": sqlite_url,
-           "TEND_CONFIG": str(ROOT / "config.yaml"), "TEND_RULES": str(_rules(tmp_path)),
-           "TEND_WORKFLOWS": str(ROOT / "workflows")}
+    env = operator_env(sqlite_url, _rules(tmp_path))
     (tmp_path / "customers.csv").write_text("\n".join(CUSTOMERS) + "\n")
     run_tend(env, tmp_path, "import", "customers", "customers.csv")
     tokens = {name: run_tend(env, tmp_path, "users", "add", name, "--role", role).splitlines()[-1]

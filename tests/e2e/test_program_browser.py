@@ -5,7 +5,6 @@ screenshot is kept in var/screenshots/<lang>-program-390.png."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from support.browser import chromium, missing, screenshot, sign_in, widths
 from support.program_seed import seed
+from support.served import operator_env
 from support.server import serving
 
 from adapters.access.users import add_user
@@ -37,8 +37,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, str]]:
             token = add_user(conn, "vic", ["viewer"], dt.datetime.now(dt.UTC))
     finally:
         engine.dispose()
-    env = {**os.environ, "TEND_DATABASE_URL": url, "TEND_CONFIG": str(ROOT / "config.yaml"),
-           "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
+    env = operator_env(url)
     with serving(env, tmp_path) as base:
         yield base, token
 

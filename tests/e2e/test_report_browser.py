@@ -6,7 +6,6 @@ leads with the verdict (`<lang>-results-<width>.png`)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from support.browser import chromium, click, missing, screenshot, sign_in, widths
 from support.evaluated import run_ticket, seed_customers
+from support.served import operator_env
 from support.server import serving
 
 from adapters.access.users import add_user
@@ -81,8 +81,7 @@ def evaluated_site(tmp_path: Path, config: Config) -> Iterator[tuple[str, str, i
             token = add_user(conn, "dora", ["director"], dt.datetime.now(dt.UTC))
     finally:
         engine.dispose()
-    env = {**os.environ, "TEND_DATABASE_URL": url, "TEND_CONFIG": str(ROOT / "config.yaml"),
-           "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
+    env = operator_env(url)
     with serving(env, tmp_path) as base:
         yield base, token, ticket_id
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.served import operator_env
 from support.server import serving
 
 from adapters.access.users import add_user
@@ -42,8 +43,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     with engine.begin() as conn:
         token = add_user(conn, "ops", ["viewer"], dt.datetime.now(dt.UTC))
     engine.dispose()
-    env = {**os.environ, "TEND_DATABASE_URL": url, "TEND_CONFIG": str(ROOT / "config.yaml"),
-           "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
+    env = operator_env(url)
     with serving(env, tmp_path) as base:
         yield base, token
 

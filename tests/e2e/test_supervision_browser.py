@@ -7,7 +7,6 @@ scroll sideways. Screenshots go to var/screenshots/ (`<lang>-supervision-1280.pn
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from support.browser import chromium, click, missing, screenshot, sign_in, widths
 from support.clock import child_env
+from support.served import operator_env
 from support.server import serving
 
 from adapters.db.schema import tasks
@@ -43,9 +43,7 @@ class Site:
 @pytest.fixture
 def site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
     """m01 has 12 tasks three days late (the warning is at 10), m02 one due now."""
-    env = {**os.environ, "TEND_DATABASE_URL": sqlite_url,
-           "TEND_CONFIG": str(ROOT / "config.yaml"), "TEND_RULES": str(ROOT / "rules"),
-           "TEND_WORKFLOWS": str(ROOT / "workflows")}
+    env = operator_env(sqlite_url)
     now = dt.datetime.now(dt.UTC)
     late = now - dt.timedelta(days=3)
     engine = sa.create_engine(sqlite_url)

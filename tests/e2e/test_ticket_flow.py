@@ -5,20 +5,12 @@ moved past the goal window and the ticket closed with treatment vs control resul
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from support.clock import run_tend
-from support.server import serving
+from support.served import Tend, tend_served
 
-ROOT = Path(__file__).resolve().parents[2]
 AT = "2026-06-01T09:00:00"
 AT_MANUAL = "2026-06-01T09:05:00"  # a manual plan of the same playbook supersedes the swept one
 CUSTOMERS = ["id,joined_on,arpu,manager,phone"] + [
@@ -26,38 +18,10 @@ CUSTOMERS = ["id,joined_on,arpu,manager,phone"] + [
     f"g{i:02d},2019-01-01,{160 + i},,1390000{i:04d}" for i in range(12)]
 
 
-@dataclass
-class Tend:
-    base: str
-    env: dict[str, str]
-    cwd: Path
-
-    def cli(self, *args: str) -> str:
-        return run_tend(self.env, self.cwd, *args)
-
-    def user(self, name: str, *roles: str) -> str:
-        flags = [part for role in roles for part in ("--role", role)]
-        return self.cli("users", "add", name, *flags).strip().splitlines()[-1]
-
-    def http(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        request.add_header("Authorization", f"Bearer {token}")
-        request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                return reply.status, json.loads(reply.read())
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, json.loads(exc.read())
-
-
 @pytest.fixture
 def tend(db_url: str, tmp_path: Path) -> Iterator[Tend]:
-    env = {**os.environ, "TEND_DATABASE_URL": db_url, "TEND_CONFIG": str(ROOT / "config.yaml"),
-           "TEND_RULES": str(ROOT / "rules"), "TEND_WORKFLOWS": str(ROOT / "workflows")}
-    with serving(env, tmp_path, workers=2) as base:
-        yield Tend(base, env, tmp_path)
+    with tend_served(db_url, tmp_path, workers=2) as served:
+        yield served
 
 
 def test_plan_approve_execute_evaluate(tend: Tend) -> None:

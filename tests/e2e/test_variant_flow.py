@@ -7,57 +7,15 @@ window; the results and `tend report` compare each variant with control and with
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import shutil
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from support.clock import child_env, real_today
-from support.server import serving
+from support.clock import real_today
+from support.served import ROOT, Tend, tend_served
 
-ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = "winback_split"
-
-
-@dataclass
-class Tend:
-    base: str
-    env: dict[str, str]
-    cwd: Path
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "adapters.cli", *args],
-                              env=child_env(self.env), cwd=self.cwd, capture_output=True,
-                              text=True, timeout=120)
-
-    def cli(self, *args: str) -> str:
-        done = self.run(*args)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def user(self, name: str, *roles: str) -> str:
-        flags = [part for role in roles for part in ("--role", role)]
-        return self.cli("users", "add", name, *flags).strip().splitlines()[-1]
-
-    def http(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        request.add_header("Authorization", f"Bearer {token}")
-        request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                return reply.status, json.loads(reply.read())
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, json.loads(exc.read())
 
 
 @pytest.fixture
@@ -66,10 +24,8 @@ def tend(db_url: str, tmp_path: Path) -> Iterator[Tend]:
     rules.mkdir()
     shutil.copytree(ROOT / "rules" / "offers", rules / "offers")
     shutil.copy(ROOT / "tests" / "fixtures" / "variants" / f"{PLAYBOOK}.yaml", rules)
-    env = {**os.environ, "TEND_DATABASE_URL": db_url, "TEND_CONFIG": str(ROOT / "config.yaml"),
-           "TEND_RULES": str(rules), "TEND_WORKFLOWS": str(ROOT / "workflows")}
-    with serving(env, tmp_path, workers=2) as base:
-        yield Tend(base, env, tmp_path)
+    with tend_served(db_url, tmp_path, workers=2, rules=rules) as served:
+        yield served
 
 
 def test_variants_from_plan_to_promotion(tend: Tend) -> None:

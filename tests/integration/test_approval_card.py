@@ -17,7 +17,7 @@ from adapters.tickets import card as approval
 from adapters.tickets import service
 from engine import approval_card
 from engine.config import Config
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.users import User
 
 AT = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
@@ -39,11 +39,6 @@ def engine(db_url: str) -> Iterator[Engine]:
         conn.execute(customers.insert(), [_customer(i) for i in range(DIAMONDS)])
     yield engine
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 def _plan(engine: Engine, config: Config, library: Library, playbook: str) -> int:
@@ -82,6 +77,8 @@ def test_the_card_says_who_what_when_cost_overlap_and_why(engine: Engine, config
     assert director["met"] == ["tiers contains diamond"]  # not the audience size: 2,185 ≤ 5,000
     assert card["levels"][0] == {"level": 1, "role": "campaign_lead", "rule": None, "met": []}
     assert card["standing"] is None and card["last_result"] is None
+    assert card["trigger"] == {"kind": "schedule", "cron": "0 9 1 * *", "words": {
+        "zh": "每月1日 09:00", "en": "monthly on day 1 at 09:00"}}  # engine/cron_words
     line = approval_card.summary(card)
     assert f"{treated} customers" in line and "already in a running ticket" in line
 

@@ -235,6 +235,7 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     lena, dong = console.browser("lena"), console.browser("dong")
     inbox = lena.text("/console/")
     assert f'href="{page}"' in inbox.split('id="awaiting"')[1].split("</table>")[0]
+    assert "monthly on day 1 at 09:00" in inbox  # the card's trigger, worded as the library's
     assert 'id="approve"' not in dong.text(page)  # level 1 is not the director's
     shown = lena.text(page)
     assert 'id="approve"' in shown and "manager_call" in shown and "d01" in shown
@@ -247,6 +248,9 @@ def test_approval_levels_through_the_console(console: Console) -> None:
     after = lena.text(page)  # two levels: the first approval is not "Approved."
     assert "Approved." not in after and "now waits for level 2 (marketing director)" in after
     assert "Waiting for level 2 (marketing director)." in after
+    decisions = lena.text("/console/").split('id="dec-h"')[1].split("</section>")[0]
+    assert f"#{console.swept} high_value_upsell" in decisions and "level 1 by lena" in decisions
+    assert "<q>checked</q>" in decisions
     assert 'id="approve"' not in lena.text(page)
     assert dong.post(page + "/approve", {"comment": "ok"}).status_code == 303
     ticket = console.ticket(console.swept)

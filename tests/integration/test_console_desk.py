@@ -8,27 +8,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from flask.testing import FlaskClient
+from console_support import ConsoleOf, ConsoleSite, customer_row
 from werkzeug.test import TestResponse
 
-from adapters.access.users import add_user
 from adapters.db.schema import contacts, customers, entries, events, task_attempts, tasks
-from adapters.http.app import create_app
-from adapters.http.state import State
-from adapters.tickets import service
 from engine.clock import Clock, FixedClock
 from engine.config import Config
 from engine.config_loader import parse_config
 from engine.errors import ValidationError
-from engine.users import User
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 12, 10, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
@@ -38,37 +28,14 @@ USERS = {"mia": ["manager:m01"], "max": ["manager:m02"], "sam": ["agent:store"]}
 IDS = [f"c{i:02d}" for i in range(30)]
 
 
-@dataclass
-class Site:
-    client: FlaskClient
-    state: State
-    churn: int  # churn_risk's ticket: offers prepay_168, renew_discount
-    renewal: int  # renewal's ticket: a call of its own
+class Site(ConsoleSite):
+    @property
+    def churn(self) -> int:  # churn_risk's ticket: offers prepay_168, renew_discount
+        return self.tickets[0]
 
-    def sign_in(self, name: str, lang: str = "zh-CN") -> None:
-        self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
-        self.client.get("/console/signin")
-        with self.client.session_transaction() as session:
-            csrf = session["csrf_token"]
-        with self.state.engine.begin() as conn:
-            token = add_user(conn, f"{name}-{uuid.uuid4().hex[:6]}", USERS[name], NOW)
-        assert self.client.post("/console/signin",
-                                data={"token": token, "csrf_token": csrf}).status_code == 303
-
-    def page(self, path: str) -> str:
-        reply = self.client.get(path)
-        assert reply.status_code == 200, (path, reply.status_code)
-        return reply.get_data(as_text=True)
-
-    def post(self, path: str, form: dict[str, str]) -> TestResponse:
-        with self.client.session_transaction() as session:
-            csrf = session["csrf_token"]
-        return self.client.post(path, data={**form, "csrf_token": csrf})
-
-    def rows(self, table: sa.Table, **where: Any) -> list[Any]:
-        with self.state.engine.connect() as conn:
-            return list(conn.execute(sa.select(table).where(
-                *(table.c[k] == v for k, v in where.items())).order_by(*table.primary_key)))
+    @property
+    def renewal(self) -> int:  # renewal's ticket: a call of its own
+        return self.tickets[1]
 
 
 @pytest.fixture
@@ -77,29 +44,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def site(db_url: str, config: Config, clock: Clock) -> Iterator[Site]:
+def site(console_site: ConsoleOf[Site], config: Config) -> Site:
     """churn_risk and renewal executing since AT for 30 customers of m01 on the 96-yuan plan,
     their contracts ending 2027-01-20."""
-    config = dataclasses.replace(config, embed_origins=(CRM,))
-    app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True,
-                      "CLOCK": clock})
-    state: State = app.extensions["tend"]
-    lead = User("bob", frozenset({"campaign_lead"}))
-    with state.engine.begin() as conn:
-        conn.execute(customers.insert(), [
-            {"id": cid, "name": f"客户{cid}", "phone": f"+86138{i:08d}", "manager": "m01",
-             "joined_on": dt.date(2019, 1, 1), "arpu": 100.0, "churn_score": 0.8,
-             "contract_end": dt.date(2027, 1, 20), "attrs": {"plan_fee": 96.0},
-             "updated_at": AT} for i, cid in enumerate(IDS)])
-        made = []
-        for name in ("churn_risk", "renewal"):
-            ticket = service.plan(conn, config, state.library, state.library.playbooks[name],
-                                  AT, "manual", "pat")
-            assert ticket is not None
-            service.approve(conn, config, state.library, ticket["id"], lead, "ok", AT)
-            made.append(ticket["id"])
-    yield Site(app.test_client(), state, made[0], made[1])
-    state.dispose()
+    made = console_site(Site, dataclasses.replace(config, embed_origins=(CRM,)), USERS, NOW)
+    made.executing(("churn_risk", "renewal"),
+                   [customer_row(cid, i, AT) for i, cid in enumerate(IDS)], AT)
+    return made
 
 
 def _sections(page: str) -> dict[str, str]:

@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
+from console_support import ConsoleOf, ConsoleSite, customer_row
 
-from adapters.access.users import add_user
-from adapters.db.schema import contacts, customer_views, customers, entries, tasks
-from adapters.http.app import create_app
-from adapters.http.state import State
-from adapters.tickets import service
+from adapters.db.schema import contacts, customer_views, entries, tasks
 from engine import task as tk
 from engine.clock import Clock, FixedClock
 from engine.config import Config
-from engine.users import User
 
 AT = dt.datetime(2026, 12, 10, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
 NOW = AT + dt.timedelta(hours=3)
@@ -34,45 +25,14 @@ USERS = {"sam": ["agent:store"], "hal": ["agent:hotline"], "mia": ["manager:m01"
 IDS = [f"c{i:02d}" for i in range(40)]
 
 
-def _customer(cid: str, number: int) -> dict[str, Any]:
-    return {"id": cid, "name": f"客户{cid}", "phone": f"+86138{number:08d}", "email": None,
-            "joined_on": dt.date(2019, 1, 1), "arpu": 100.0, "churn_score": 0.8,
-            "contract_end": dt.date(2027, 1, 20), "manager": "m01", "tags": None,
-            "opt_out": None, "attrs": {"plan_fee": 96.0}, "updated_at": AT}
-
-
 @dataclass
-class Site:
-    client: FlaskClient
-    state: State
-    treated: str
-    control: str
-    ticket_id: int
+class Site(ConsoleSite):
+    treated: str = ""
+    control: str = ""
 
-    def sign_in(self, name: str, lang: str = "zh-CN") -> None:
-        self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
-        self.client.get("/console/signin")
-        with self.client.session_transaction() as session:
-            csrf = session["csrf_token"]
-        with self.state.engine.begin() as conn:
-            token = add_user(conn, f"{name}-{lang}", USERS[name], NOW)
-        reply = self.client.post("/console/signin", data={"token": token, "csrf_token": csrf})
-        assert reply.status_code == 303
-
-    def page(self, path: str) -> str:
-        reply = self.client.get(path)
-        assert reply.status_code == 200, (path, reply.status_code, reply.get_data(as_text=True))
-        return reply.get_data(as_text=True)
-
-    def post(self, path: str, form: dict[str, str]) -> TestResponse:
-        with self.client.session_transaction() as session:
-            csrf = session["csrf_token"]
-        return self.client.post(path, data={**form, "csrf_token": csrf})
-
-    def rows(self, table: sa.Table, **where: Any) -> list[Any]:
-        with self.state.engine.connect() as conn:
-            return list(conn.execute(sa.select(table).where(
-                *(table.c[k] == v for k, v in where.items()))))
+    @property
+    def ticket_id(self) -> int:  # churn_risk's
+        return self.tickets[0]
 
 
 @pytest.fixture
@@ -81,25 +41,17 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def site(db_url: str, config: Config, clock: Clock) -> Iterator[Site]:
+def site(console_site: ConsoleOf[Site], config: Config) -> Site:
     """churn_risk executing since AT for 40 customers on the 96-yuan plan (c00 and c01 share a
     phone); the others' phones are their own."""
-    app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True,
-                      "CLOCK": clock})
-    state: State = app.extensions["tend"]
-    with state.engine.begin() as conn:
-        conn.execute(customers.insert(), [_customer(cid, max(i, 1))
-                                          for i, cid in enumerate(IDS)])
-        ticket = service.plan(conn, config, state.library, state.library.playbooks["churn_risk"],
-                              AT, "manual", "pat")
-        assert ticket is not None
-        service.approve(conn, config, state.library, ticket["id"],
-                        User("bob", frozenset({"campaign_lead"})), "ok", AT)
-        groups = dict(conn.execute(sa.select(entries.c.grp, sa.func.min(entries.c.customer_id))
-                                   .where(entries.c.ticket_id == ticket["id"])
-                                   .group_by(entries.c.grp)).all())
-    yield Site(app.test_client(), state, groups["treatment"], groups["control"], ticket["id"])
-    state.dispose()
+    made = console_site(Site, config, USERS, NOW)
+    [ticket] = made.executing(("churn_risk",),
+                              [customer_row(cid, max(i, 1), AT) for i, cid in enumerate(IDS)],
+                              AT)
+    groups = {grp: min(r.customer_id for r in made.rows(entries, ticket_id=ticket, grp=grp))
+              for grp in ("treatment", "control")}
+    made.treated, made.control = groups["treatment"], groups["control"]
+    return made
 
 
 def _forms(page: str) -> list[dict[str, str]]:

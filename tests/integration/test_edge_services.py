@@ -26,7 +26,7 @@ from adapters.tickets import service as tickets
 from engine import task as tk
 from engine.config import Config
 from engine.errors import Conflict, NotFound, ValidationError
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.users import User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,11 +40,6 @@ def _customer(cid: str, arpu: float) -> dict[str, Any]:
     return {"id": cid, "name": f"name {cid}", "phone": "+8613800000000", "email": None,
             "joined_on": dt.date(2019, 1, 1), "arpu": arpu, "churned_on": CHURNED,
             "manager": "m7", "tags": None, "opt_out": None, "updated_at": AT}
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 @pytest.fixture
@@ -188,9 +183,10 @@ def test_the_inbox_reads_plans_decisions_tiers_and_playbooks(engine: Engine, con
         assert queries.playbooks_with_tickets(conn) == ["winback"]
         assert queries.counts_by_state(conn) == {"executing": 1}
     assert [t["id"] for t in mine] == [ticket] and mine[0]["state"] == "executing"
-    assert dataclasses.astuple(decision)[:8] == (ticket, "winback", mine[0]["version"], 1,
-                                                 "campaign_lead", "bob", "approved", "fine")
-    assert decision.at == AT
+    assert (decision.ticket_id, decision.playbook, decision.version,
+            *dataclasses.astuple(decision.approval)[:5]) == (
+        ticket, "winback", mine[0]["version"], 1, "campaign_lead", "bob", "approved", "fine")
+    assert decision.approval.at == AT
     assert tiers == {"gold", "diamond"}
 
 

@@ -13,8 +13,6 @@ import dataclasses
 import datetime as dt
 import email
 import email.policy
-import hashlib
-import hmac
 import http.server
 import json
 import socket
@@ -25,6 +23,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from support.webhook import signed
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import audit, notices
@@ -110,10 +109,7 @@ class Hook(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        parts = dict(p.split("=", 1) for p in self.headers["Tend-Signature"].split(","))
-        expected = hmac.new(SECRET.encode(), f"{parts['t']}.".encode() + body,
-                            hashlib.sha256).hexdigest()
-        verified = hmac.compare_digest(expected, parts["v1"])
+        verified = signed(self.headers["Tend-Signature"], body, SECRET)
         if self.server.down or not verified:
             self.send_response(503 if verified else 401)
         else:

@@ -21,7 +21,7 @@ from adapters.tickets.offers import offers_for
 from engine.clock import Clock, FixedClock
 from engine.config import Config
 from engine.errors import NotFound, ValidationError
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.users import User
 
 AT = dt.datetime(2026, 12, 10, 1, 0, tzinfo=dt.UTC)     # 09:00 in Shanghai
@@ -46,11 +46,6 @@ CUSTOMERS = [*(_customer(cid) for cid in IDS),
 @pytest.fixture
 def clock() -> Clock:
     return FixedClock(NOW)
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 def _execute(engine: Engine, config: Config, library: Library) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support.executing import HOLD, NOW, executing, library
+from support.executing import HOLD, NOW, executing
 from support.postgres import PostgresServer
 from support.scheduling import TTL, Clock, lease_holder, rules
 
@@ -32,7 +32,8 @@ from engine.channel import Channel
 from engine.config import Config
 from engine.library import Library
 
-__all__ = ["library", "rules"]
+__all__ = ["rules"]  # the fixture (`library` is tests/conftest.py's)
+
 QUICK = {"first": 0.05, "most": 0.3}  # seconds: the test's outage lasts about one
 
 

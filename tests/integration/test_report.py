@@ -24,15 +24,10 @@ from adapters.tickets import report
 from adapters.tickets.report_text import render
 from adapters.tickets.report_words import Words
 from engine.config import Config
-from engine.library import Library, load_library
+from engine.library import Library
 
 PNG = b"\x89PNG\r\n\x1a\n"
 LATER = AT + dt.timedelta(days=41)
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 @pytest.fixture

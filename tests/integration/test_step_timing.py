@@ -20,17 +20,12 @@ from adapters.tickets import service
 from engine import policy as pol
 from engine import task as tk
 from engine.config import Config
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.users import User
 
 AT = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)  # 11:00 in Shanghai
 LEAD = User("lead", frozenset({"campaign_lead"}))
 DIAMONDS = ["d1", "d2"]
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 @pytest.fixture
@@ -79,7 +74,7 @@ def report(engine: sa.Engine, task_id: int, status: str, at: dt.datetime) -> Non
                 state=tk.move(task_id, row.state, tk.LEASE), sent_at=row.due_at,
                 lease_expires_at=at + dt.timedelta(minutes=5)))
             row = task_pull.task(conn, task_id)
-        task_pull.report(conn, row, status, at, None, at)
+        task_pull.record_result(conn, row, status, at, None, at)
 
 
 def claim(engine: sa.Engine, channel: str, at: dt.datetime) -> list[str]:

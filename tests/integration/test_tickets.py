@@ -17,7 +17,7 @@ from adapters.db.schema import customers, entries, events, tasks, ticket_members
 from adapters.tickets import designer, notices, service
 from engine.config import Config, Notifier
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.selection import in_global_control
 from engine.users import User
 
@@ -52,11 +52,6 @@ def engine(db_url: str) -> Iterator[Engine]:
         conn.execute(customers.insert(), CUSTOMERS)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 def _sweep(engine: Engine, config: Config, library: Library, at: dt.datetime,

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from support.webhook import Receiver, receiving
+from support.webhook import Receiver, receiving, signed
 
 from adapters.access.users import add_user
 from adapters.channels.registry import pushers
@@ -110,13 +108,6 @@ def gateway(request: pytest.FixtureRequest, db_url: str, config: Config, clock: 
         st.dispose()
 
 
-def _signed(signature: str, body: bytes) -> bool:
-    parts = dict(part.split("=", 1) for part in signature.split(","))
-    expected = hmac.new(SECRET.encode(), f"{parts['t']}.".encode() + body,
-                        hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, parts["v1"])
-
-
 def _hand_out(gateway: Gateway) -> list[int]:
     """The wechat tasks, sent the way the channel is bound; their ids."""
     st = gateway.state
@@ -129,7 +120,7 @@ def _hand_out(gateway: Gateway) -> list[int]:
         assert sorted(gateway.receiver.keys()) == sorted(r.idempotency_key for r in made)
         for key, signature, body in gateway.receiver.calls:
             message = json.loads(body)
-            assert _signed(signature, body) and message["idempotency_key"] == key
+            assert signed(signature, body, SECRET) and message["idempotency_key"] == key
             assert message["channel"] == "wechat" and message["step"] == "wechat"
         assert {r.state for r in gateway.rows("wechat")} == {"delivered"}
     else:

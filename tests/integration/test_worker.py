@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import hmac
 import json
 import threading
 from collections.abc import Iterator
@@ -17,8 +15,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 from support.cli import run
-from support.executing import HOLD, NOW, executing, library
-from support.webhook import Receiver, receiving
+from support.executing import HOLD, NOW, executing
+from support.webhook import Receiver, receiving, signed
 
 from adapters.channels.registry import pushers
 from adapters.db.engines import make_engine
@@ -28,7 +26,6 @@ from engine.channel import Channel
 from engine.config import Config
 from engine.library import Library
 
-__all__ = ["library"]  # a fixture
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_ENV, SECRET = "TEND_TEST_HOOK_SECRET", "s3cret-for-tests"
 
@@ -55,13 +52,6 @@ def _tasks(engine: Engine) -> list[Any]:
         return list(conn.execute(sa.select(tasks).order_by(tasks.c.id)))
 
 
-def _verifies(signature: str, body: bytes) -> bool:
-    parts = dict(part.split("=", 1) for part in signature.split(","))
-    expected = hmac.new(SECRET.encode(), f"{parts['t']}.".encode() + body,
-                        hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, parts["v1"])
-
-
 def test_every_task_is_delivered_once_signed_with_its_key(engine: Engine,
                                                            config: Config) -> None:
     with receiving() as receiver:
@@ -73,7 +63,7 @@ def test_every_task_is_delivered_once_signed_with_its_key(engine: Engine,
     assert first["delivered"] == 4 and first["delivered"] + rest["delivered"] == len(rows)
     assert sorted(receiver.keys()) == sorted(r.idempotency_key for r in rows)
     for key, signature, body in receiver.calls:
-        assert _verifies(signature, body) and json.loads(body)["idempotency_key"] == key
+        assert signed(signature, body, SECRET) and json.loads(body)["idempotency_key"] == key
     assert {(r.state, r.attempts, r.lease_expires_at) for r in rows} == {("delivered", 1, None)}
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from http_support import Api
-from support.webhook import Receiver, receiving
+from support.webhook import Receiver, receiving, signed
 
 from adapters.channels.base import DELIVERED, RETRY, Outcome, Pusher
 from adapters.channels.registry import pushers
@@ -78,13 +76,6 @@ def _rows(api: Api) -> list[Any]:
         return list(conn.execute(sa.select(tasks).order_by(tasks.c.id)))
 
 
-def _signed(signature: str, body: bytes) -> bool:
-    parts = dict(part.split("=", 1) for part in signature.split(","))
-    expected = hmac.new(SECRET.encode(), f"{parts['t']}.".encode() + body,
-                        hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, parts["v1"])
-
-
 # --- cancels ---
 
 def test_a_cancelled_ticket_sends_each_receiver_holding_a_task_one_signed_cancel(
@@ -101,7 +92,7 @@ def test_a_cancelled_ticket_sends_each_receiver_holding_a_task_one_signed_cancel
     assert sorted(receiver.keys("cancel")) == sorted(r.idempotency_key for r in rows)
     for key, signature, body in receiver.calls:
         message = json.loads(body)
-        assert _signed(signature, body) and message["idempotency_key"] == key
+        assert signed(signature, body, SECRET) and message["idempotency_key"] == key
         if message["kind"] == "cancel":
             assert "payload" not in message  # a cancel names the task; it is not re-sent
     assert {(r.state, r.lease_expires_at, r.detail["cancel"]["outcome"]) for r in rows} == {

@@ -43,11 +43,17 @@ def child_env(env: Mapping[str, str]) -> dict[str, str]:
     return {**env, "TEND_CLOCK_START": dt.datetime.now(dt.UTC).isoformat()}
 
 
-def run_tend(env: Mapping[str, str], cwd: Path, *args: str) -> str:
+def tend_child(env: Mapping[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`python -m adapters.cli ARGS` as a user types `tend ARGS`, in a child process whose clock
-    starts at the test's now; its output, after asserting it succeeded (stderr shown if not)."""
-    done = subprocess.run([sys.executable, "-m", "adapters.cli", *args], env=child_env(env),
+    starts at the test's now, however it ends."""
+    return subprocess.run([sys.executable, "-m", "adapters.cli", *args], env=child_env(env),
                           cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def run_tend(env: Mapping[str, str], cwd: Path, *args: str) -> str:
+    """`tend ARGS` in a child process (`tend_child`); its output, after asserting it
+    succeeded (stderr shown if not)."""
+    done = tend_child(env, cwd, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from adapters.db.schema import customers
 from adapters.tickets import service as tickets
 from engine.config import Config
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.users import User
 
 NOW = dt.datetime.now(dt.UTC)
 STARTED = NOW - dt.timedelta(days=4)  # winback's call is due at the start, its sms 3 days on
 DIAMONDS = [f"d{i:02d}" for i in range(6)]
 HOLD = dt.timedelta(minutes=5)
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 def executing(engine: Engine, config: Config, library: Library) -> None:

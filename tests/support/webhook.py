@@ -7,6 +7,8 @@ kept alive (HTTP/1.1), as a production receiver's would be.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -66,3 +68,13 @@ def receiving(script: Sequence[int] = (), delay: float = 0.0) -> Iterator[Receiv
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def signed(signature: str, body: bytes, secret: str) -> bool:
+    """Whether a `Tend-Signature` header (`t=<unix time>,v1=<hex>`) signs `body` with `secret`,
+    checked as a receiver would from the documented formula (docs/CHANNELS.md), not by
+    calling tend's own signer: HMAC-SHA256 of "<t>." + body."""
+    parts = dict(part.split("=", 1) for part in signature.split(","))
+    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + body,
+                        hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"])

@@ -12,12 +12,12 @@ from jsonschema import Draft202012Validator
 from engine.config import Config
 from engine.errors import ValidationError
 from engine.explain import explain_playbook
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.playbook import Trigger
 from engine.playbook_loader import parse_playbook
 from engine.playbook_schema import playbook_schema
 from engine.source import load_yaml, plain
-from engine.triggers import Outcome, contact_outcomes
+from engine.triggers import EventVerdict, contact_outcomes
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 12, 20, 3, 0, tzinfo=dt.UTC)
@@ -35,11 +35,6 @@ steps:
 DECLINING = {"id": "c1", "joined_on": dt.date(2020, 1, 1), "arpu": 200.0,
              "churn_score": 0.8, "opt_out": ()}
 STEADY = {**DECLINING, "id": "c2", "churn_score": 0.1}
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 def test_the_contact_channels_are_the_trigger(config: Config, library: Library) -> None:
@@ -73,12 +68,13 @@ def test_a_contact_is_judged_for_the_playbooks_of_its_channel(config: Config,
     extra = parse_playbook(text, "inbound.yaml", config, library.workflows)
     playbooks = [*library.playbooks.values(), extra]
     assert contact_outcomes(playbooks, DECLINING, "hotline", config, NOW) == [
-        Outcome("retention_inbound", 2, True), Outcome("inbound", 1, True)]  # priority order
+        EventVerdict("retention_inbound", 2, True),
+        EventVerdict("inbound", 1, True)]  # priority order
     assert contact_outcomes(playbooks, STEADY, "hotline", config, NOW) == [
-        Outcome("retention_inbound", 2, False, "conditions not met"),
-        Outcome("inbound", 1, False, "conditions not met")]
+        EventVerdict("retention_inbound", 2, False, "conditions not met"),
+        EventVerdict("inbound", 1, False, "conditions not met")]
     assert contact_outcomes(playbooks, DECLINING, "store", config, NOW) == [
-        Outcome("retention_inbound", 2, True)]
+        EventVerdict("retention_inbound", 2, True)]
     assert contact_outcomes(playbooks, DECLINING, "sms", config, NOW) == []
 
 

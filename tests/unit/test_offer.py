@@ -14,7 +14,7 @@ from engine.customer import facts
 from engine.errors import ValidationError
 from engine.library import check_paths, load_library
 from engine.offer import Offer, check_offer_versions, parse_offer
-from engine.offer_ranking import Candidate, rank_offers, render_script
+from engine.offer_ranking import OfferCandidate, rank_offers, render_script
 from engine.playbook_loader import parse_playbook
 from engine.users import User, check_roles
 
@@ -155,8 +155,9 @@ def offers(config: Config) -> dict[str, Offer]:
 
 def ranked_ids(offers: dict[str, Offer], fact: dict[str, object], *, today: dt.date = TODAY,
                channel: str = "online", handled: dict[str, int] | None = None) -> list[str]:
-    candidates = [Candidate("prepay_168", {"step": "a"}), Candidate("missing"),
-                  Candidate("other", {"step": "b"}), Candidate("prepay_168", {"step": "c"})]
+    candidates = [OfferCandidate("prepay_168", {"step": "a"}), OfferCandidate("missing"),
+                  OfferCandidate("other", {"step": "b"}),
+                  OfferCandidate("prepay_168", {"step": "c"})]
     found = rank_offers(candidates, offers, fact, today, channel, handled or {})
     assert [r.rank for r in found] == list(range(1, len(found) + 1))
     return [r.offer.id for r in found]
@@ -164,8 +165,8 @@ def ranked_ids(offers: dict[str, Offer], fact: dict[str, object], *, today: dt.d
 
 def test_ranking_keeps_the_steps_order_once_each(config: Config,
                                                  offers: dict[str, Offer]) -> None:
-    found = rank_offers([Candidate("prepay_168", {"step": "a"}), Candidate("other"),
-                         Candidate("prepay_168", {"step": "c"})], offers,
+    found = rank_offers([OfferCandidate("prepay_168", {"step": "a"}), OfferCandidate("other"),
+                         OfferCandidate("prepay_168", {"step": "c"})], offers,
                         customer(config), TODAY, "online", {})
     assert [(r.offer.id, r.rank, dict(r.source)) for r in found] == [
         ("prepay_168", 1, {"step": "a"}), ("other", 2, {})]

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from engine.condition import All, Leaf, leaves
 from engine.config import Config
 from engine.errors import ValidationError
-from engine.library import Library, check_paths, load_library
+from engine.library import Library, check_paths
 from engine.playbook import Trigger, check_versions, content_hash
 from engine.playbook_loader import parse_playbook
 from engine.source import PathKey, load_yaml, plain
@@ -37,11 +37,6 @@ workflow: standard
 steps:
   - {id: sms, channel: sms, template: t}
 """
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 @pytest.mark.parametrize("path", sorted(BAD.glob("*.yaml")), ids=lambda p: p.stem)

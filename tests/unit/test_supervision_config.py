@@ -11,7 +11,7 @@ import pytest
 
 from engine.config_loader import parse_config
 from engine.errors import ValidationError
-from engine.supervision import rate, week_of
+from engine.supervision import rounded_rate, week_of
 from engine.users import check_roles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,5 +68,5 @@ def test_the_week_is_monday_to_monday_in_the_configured_zone(
 
 
 def test_no_results_is_no_rate_not_zero() -> None:
-    assert rate(0, 0) is None
-    assert rate(3, 4) == 0.75
+    assert rounded_rate(0, 0) is None
+    assert rounded_rate(3, 4) == 0.75

@@ -8,17 +8,12 @@ from pathlib import Path
 import pytest
 
 from engine.config import Config
-from engine.library import Library, load_library
+from engine.library import Library
 from engine.rules import Matcher
-from engine.triggers import Outcome, Triggers
+from engine.triggers import EventVerdict, Triggers
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def library(config: Config) -> Library:
-    return load_library(config)
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +30,12 @@ SILVER = {"id": "c1", "joined_on": dt.date(2020, 1, 1), "arpu": 100.0}
 
 
 def test_a_matching_event_sets_off_its_playbook(triggers: Triggers) -> None:
-    assert triggers.outcomes(silent(7), SILVER, NOW) == [Outcome("zero_usage_alert", 2, True)]
+    assert triggers.outcomes(silent(7), SILVER, NOW) == [EventVerdict("zero_usage_alert", 2, True)]
 
 
 def test_a_non_match_says_why(triggers: Triggers) -> None:
     assert triggers.outcomes(silent(6), SILVER, NOW) == [
-        Outcome("zero_usage_alert", 2, False, "conditions not met")]
+        EventVerdict("zero_usage_alert", 2, False, "conditions not met")]
     standard = {**SILVER, "arpu": 10.0}
     assert not triggers.outcomes(silent(9), standard, NOW)[0].matched
 

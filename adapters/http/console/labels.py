@@ -8,7 +8,7 @@ config.yaml) shows as itself, never as an empty cell.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask
@@ -115,15 +115,29 @@ def schedule_words(cron: str) -> str:
     return cron_in_words(cron, lang())
 
 
-def playbook_trigger(playbook: Any) -> str:
-    """What sets a playbook off, in words: its schedule, its event, or its contact channels."""
-    trigger = playbook.trigger
-    if trigger.schedule:
-        return schedule_words(trigger.schedule)
-    if trigger.event:
-        return _("on the event %(event)s", event=trigger.event)
+def _trigger_words(schedule: str | None, event: str | None, channels: Sequence[str]) -> str:
+    """The one wording of what sets a playbook off: its schedule, its event, or its contact
+    channels (a playbook's library row, its explain, its approval card)."""
+    if schedule:
+        return schedule_words(schedule)
+    if event:
+        return _("on the event %(event)s", event=event)
     return _("when the customer contacts us on %(channels)s",
-             channels=listed([channel_label(c) for c in trigger.contact]))
+             channels=listed([channel_label(c) for c in channels]))
+
+
+def playbook_trigger(playbook: Any) -> str:
+    """What sets a playbook off, in words."""
+    trigger = playbook.trigger
+    return _trigger_words(trigger.schedule, trigger.event, trigger.contact)
+
+
+def card_trigger(trigger: Mapping[str, Any]) -> str:
+    """The approval card's trigger (engine.approval_card.trigger_of) in words."""
+    kind = trigger.get("kind")
+    return _trigger_words(trigger.get("cron") if kind == "schedule" else None,
+                          trigger.get("event") if kind == "event" else None,
+                          trigger.get("channels") or ())
 
 
 GROUP_REASONS = {
@@ -154,14 +168,11 @@ def actor_label(actor: str | None) -> str:
 def explained_trigger(text: str | None) -> str:
     """engine.explain's trigger (`schedule 0 9 * * *`, `event x`, `contact a, b`) in words."""
     kind, _sep, rest = (text or "").partition(" ")
-    if kind == "schedule":
-        return schedule_words(rest)
-    if kind == "event":
-        return _("on the event %(event)s", event=rest)
-    if kind == "contact":
-        return _("when the customer contacts us on %(channels)s",
-                 channels=listed([channel_label(c.strip()) for c in rest.split(",")]))
-    return text or ""
+    if kind not in ("schedule", "event", "contact"):
+        return text or ""
+    return _trigger_words(rest if kind == "schedule" else None,
+                          rest if kind == "event" else None,
+                          [c.strip() for c in rest.split(",")])
 
 
 def reader_words() -> Words:
@@ -176,7 +187,8 @@ def register(app: Flask) -> None:
     helpers = {"role_label": role_label, "action_label": action_label,
                "trigger_label": trigger_label, "tier_label": tier_label,
                "stage_label": stage_label, "title_of": title_of,
-               "playbook_trigger": playbook_trigger, "schedule_words": schedule_words,
+               "playbook_trigger": playbook_trigger, "card_trigger": card_trigger,
+               "schedule_words": schedule_words,
                "listed": listed, "group_label": group_label, "actor_label": actor_label,
                "explained_trigger": explained_trigger, "error_text": error_text,
                "problem_words": problem_words, "channel_label": channel_label,

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from adapters.evaluation import readouts
 from adapters.http.console.access import bp, page, permitted
-from adapters.http.console.queries import DraftQuery, ExplainQuery, PlaybookQuery
+from adapters.http.console.queries import DraftQuery, ExplainPageQuery, PlaybookQuery
 from adapters.http.contract import query_args
 from adapters.http.state import state
 from adapters.tickets import designer, planning, promotion, versions
@@ -162,7 +162,7 @@ def _try(text: str, at_text: str) -> tuple[list[Problem], dict[str, Any] | None]
 @page("read")
 def explain() -> str:
     st = state()
-    query_args(ExplainQuery())
+    query_args(ExplainPageQuery())
     customer = (request.args.get("customer") or "").strip()
     chosen = request.args.get("playbook") or ""
     at_text = request.args.get("at") or ""

@@ -22,7 +22,7 @@ VERDICTS = {"significant": _l("significant"), "not significant": _l("not signifi
             "too small to tell": _l("too small to tell")}
 
 
-class ProgramQuery(Schema):
+class ProgramPageQuery(Schema):
     from_day = fields.String(data_key="from")
     to_day = fields.String(data_key="to")
 
@@ -32,7 +32,7 @@ class ProgramQuery(Schema):
 def program_page() -> str:
     st = state()
     now = st.now()
-    args = query_args(ProgramQuery())
+    args = query_args(ProgramPageQuery())
     first, end = args.get("from_day"), args.get("to_day")
     if not first and not end:  # the quarter up to today; one without the other is refused
         tomorrow = st.config.today(now) + dt.timedelta(1)

@@ -29,7 +29,7 @@ class DraftQuery(Schema):
     at = fields.String()
 
 
-class ExplainQuery(Schema):
+class ExplainPageQuery(Schema):
     customer = fields.String()
     playbook = fields.String()
     at = fields.String()
