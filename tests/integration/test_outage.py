@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from support.executing import HOLD, NOW, executing
 from support.postgres import PostgresServer
-from support.scheduling import TTL, Clock, lease_holder, rules
+from support.lease import TTL, Clock, lease_holder, rules
 
 from adapters.channels.registry import pushers
 from adapters.cli import main

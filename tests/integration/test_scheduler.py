@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from support.clock import child_env
 from support.folders import with_rules
-from support.scheduling import TTL, Clock, lease_holder, rules
+from support.lease import TTL, Clock, lease_holder, rules
 
 from adapters.db.engines import make_engine
 from adapters.db.schema import tickets
