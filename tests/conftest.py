@@ -24,6 +24,7 @@ from support.clock import real_today, suite_instant
 from support.database_pool import DatabasePool
 from support.folders import SHIPPED
 from support.postgres import PostgresServer, Unavailable
+from support.scheduling import pytest_xdist_make_scheduler
 
 from adapters.db.migrate import upgrade
 from engine.clock import Clock, system_clock
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "tend_template"
 _travel: list[time_machine.travel] = []
 _instant_key = pytest.StashKey[dt.datetime | None]()
+__all__ = ["pytest_xdist_make_scheduler"]  # the hook: how `pytest -n 2` deals out the tests
 
 
 def pytest_configure(config: pytest.Config) -> None:
