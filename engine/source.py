@@ -7,6 +7,7 @@ Python (dict, list, str, ...) only after validation.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,17 @@ def load_yaml(text: str, file: str) -> Source:
     except YAMLError as exc:
         raise ValidationError([Problem(file, 1, 1, f"invalid YAML: {exc}")]) from None
     return Source(file, root)
+
+
+@functools.lru_cache(maxsize=64)
+def load_yaml_shared(text: str, file: str) -> Source:
+    """`load_yaml`, remembered by file name and text, for the library's files: a process reads
+    the same few dozen again and again (the scheduler on every tick, to see what changed;
+    the test suite for each test) and parsing is nearly all of the cost of loading them. A
+    changed file is a new text, so it is parsed again; a file that fails is not remembered.
+    The Source is shared by everyone who read the same text: read it, never change it (every
+    reader does: the loaders take `plain` copies and ask `at` for places)."""
+    return load_yaml(text, file)
 
 
 def _check_size(text: str, file: str) -> None:
