@@ -20,7 +20,7 @@ from engine.offer import Offer, offer_from
 from engine.playbook import Playbook
 from engine.playbook_loader import parse_playbook, playbook_from
 from engine.policy_fit import policy_warnings
-from engine.source import Source, load_yaml
+from engine.source import Source, load_yaml_shared
 from engine.workflow import Workflow, workflow_from
 
 SUFFIXES = (".yaml", ".yml")
@@ -155,7 +155,7 @@ def _read_all(paths: Iterable[Path], problems: list[Problem]) -> list[Document]:
         if text is None:
             continue
         try:
-            source = load_yaml(text, str(path))
+            source = load_yaml_shared(text, str(path))
         except ValidationError as exc:
             problems.extend(exc.problems)
             continue

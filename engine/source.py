@@ -7,6 +7,7 @@ Python (dict, list, str, ...) only after validation.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from ruamel.yaml.events import (
     CollectionStartEvent,
     NodeEvent,
 )
+from ruamel.yaml.parser import RoundTripParser
 
 from engine.errors import Problem, ValidationError
 from engine.limits import MAX_DEPTH, MAX_YAML_BYTES, MAX_YAML_NODES
@@ -43,12 +45,11 @@ class Source:
 
 
 def load_yaml(text: str, file: str) -> Source:
-    yaml = YAML(typ="rt")
+    yaml = _Yaml(file)
     yaml.allow_duplicate_keys = False
     yaml.constructor.add_constructor(_TIMESTAMP, RoundTripConstructor.construct_yaml_str)
     _check_size(text, file)
     try:
-        _check_shape(yaml, text, file)
         root = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -60,47 +61,83 @@ def load_yaml(text: str, file: str) -> Source:
     return Source(file, root)
 
 
+@functools.lru_cache(maxsize=64)
+def load_yaml_shared(text: str, file: str) -> Source:
+    """`load_yaml`, remembered by file name and text, for the library's files: a process reads
+    the same few dozen again and again (the scheduler on every tick, to see what changed;
+    the test suite for each test) and parsing is nearly all of the cost of loading them. A
+    changed file is a new text, so it is parsed again; a file that fails is not remembered.
+    The Source is shared by everyone who read the same text: read it, never change it (every
+    reader does: the loaders take `plain` copies and ask `at` for places)."""
+    return load_yaml(text, file)
+
+
 def _check_size(text: str, file: str) -> None:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
         raise ValidationError([Problem(file, 1, 1, f"larger than {MAX_YAML_BYTES} bytes")])
 
 
-def _check_shape(yaml: YAML, text: str, file: str) -> None:
-    """Refuse deep nesting and alias bombs from the event stream, before anything is built.
+class _Yaml(YAML):
+    """ruamel's round-trip YAML reading `file` through the shape-checking parser (ruamel
+    makes the parser with this object as its `loader`)."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(typ="rt")
+        self.file = file
+        self.Parser = _ShapeCheckingParser
+
+
+class _ShapeCheckingParser(RoundTripParser):
+    """ruamel's round-trip parser, refusing deep nesting and alias bombs as the loader takes
+    each event, before the composer builds anything from it.
 
     The composer recurses once per level, and every later walk (validation, `plain`) expands
     each alias into a copy of what it names: nine levels of ten aliases are a billion
     values from a few hundred bytes. So values are counted as if aliases were expanded
     (the size of each anchored node is known when its alias appears), and an alias of a
-    node that is still open (a structure containing itself) is refused.
+    node that is still open (a structure containing itself) is refused. The composer takes
+    every event through `get_event`, a collection's start before anything inside it, so the
+    count is ahead of what it has built. (The file used to be parsed twice, once for this
+    check and once to load it: parsing was nearly all of the time of loading the library.)
     """
-    nodes = 0
-    open_nodes: list[tuple[str | None, int]] = []
-    sizes: dict[str, int] = {}
-    for event in yaml.parse(text):
-        reason = None
-        if isinstance(event, AliasEvent):
-            if any(anchor == event.anchor for anchor, _ in open_nodes):
-                reason = f"alias *{event.anchor} inside its own anchor (a recursive structure)"
-            nodes += sizes.get(event.anchor, 1)
-        elif isinstance(event, CollectionStartEvent):
-            open_nodes.append((event.anchor, nodes))
-            nodes += 1
-            if len(open_nodes) > MAX_DEPTH:
-                reason = f"nested deeper than {MAX_DEPTH} levels"
-        elif isinstance(event, CollectionEndEvent):
-            anchor, start = open_nodes.pop()
-            if anchor is not None:
-                sizes[anchor] = nodes - start
-        elif isinstance(event, NodeEvent):  # a scalar
-            nodes += 1
-            if event.anchor is not None:
-                sizes[event.anchor] = 1
-        if nodes > MAX_YAML_NODES and reason is None:
+
+    def __init__(self, loader: Any) -> None:
+        super().__init__(loader)
+        self._nodes = 0
+        self._open: list[tuple[str | None, int]] = []
+        self._sizes: dict[str, int] = {}
+
+    def get_event(self) -> Any:
+        event = super().get_event()
+        reason = self._count(event)
+        if self._nodes > MAX_YAML_NODES and reason is None:
             reason = f"more than {MAX_YAML_NODES} values (aliases count as what they repeat)"
         if reason is not None:
             mark = event.start_mark
-            raise ValidationError([Problem(file, mark.line + 1, mark.column + 1, reason)])
+            raise ValidationError([Problem(self.loader.file, mark.line + 1, mark.column + 1,
+                                           reason)])
+        return event
+
+    def _count(self, event: Any) -> str | None:
+        """Counts `event`; why the document is refused at it, if it is."""
+        if isinstance(event, AliasEvent):
+            self._nodes += self._sizes.get(event.anchor, 1)
+            if any(anchor == event.anchor for anchor, _ in self._open):
+                return f"alias *{event.anchor} inside its own anchor (a recursive structure)"
+        elif isinstance(event, CollectionStartEvent):
+            self._open.append((event.anchor, self._nodes))
+            self._nodes += 1
+            if len(self._open) > MAX_DEPTH:
+                return f"nested deeper than {MAX_DEPTH} levels"
+        elif isinstance(event, CollectionEndEvent):
+            anchor, start = self._open.pop()
+            if anchor is not None:
+                self._sizes[anchor] = self._nodes - start
+        elif isinstance(event, NodeEvent):  # a scalar
+            self._nodes += 1
+            if event.anchor is not None:
+                self._sizes[event.anchor] = 1
+        return None
 
 
 def locate(node: Any, path: Sequence[PathKey]) -> tuple[int, int]:

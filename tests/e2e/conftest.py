@@ -2,8 +2,9 @@
 
 Each starts `tend serve`, workers or a browser against deadlines; two at once on a 2-core
 machine would race each other for the cores. A lock file in the folder the xdist workers'
-temporary folders share serialises them across workers. (xdist's `--dist loadgroup` would do
-this by scheduling, but with pytest 9.2 it silently stops grouping: pytest-xdist issue #1386.)
+temporary folders share serialises them across workers. Under `make test` they all go to one
+worker anyway (tests/support/scheduling.py), so the lock only matters for a run given
+`--dist load` on purpose.
 """
 
 from __future__ import annotations

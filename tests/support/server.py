@@ -24,8 +24,12 @@ def free_port() -> int:
 
 @contextmanager
 def serving(env: Mapping[str, str], cwd: Path, workers: int = 1,
-            startup_seconds: float = 30, log: Path | None = None) -> Iterator[str]:
+            startup_seconds: float = 90, log: Path | None = None) -> Iterator[str]:
     """The server's base URL once /healthz answers; the server is stopped when the block ends.
+
+    `startup_seconds` is a wait, not a check: gunicorn and its workers importing the app took
+    over 30 s once on a 2-core machine loaded by other test runs. A server that exits is
+    reported at once, whatever the wait.
 
     `log` keeps the server's output (for a benchmark to show when it fails).
     """
