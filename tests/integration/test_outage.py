@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from support.executing import HOLD, NOW, executing
-from support.postgres import PostgresServer
 from support.lease import TTL, Clock, lease_holder, rules
+from support.postgres import PostgresServer
 
 from adapters.channels.registry import pushers
 from adapters.cli import main
