@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from support.executing import HOLD, NOW, executing
 from support.fakes import BUSY, OK, FakePusher, pushers
-from test_worker import HOLD, NOW, _executing, library
 
 from adapters.channels.base import REFUSED, Outcome
 from adapters.db.engines import make_engine
@@ -24,7 +24,6 @@ from engine.config import Config
 from engine.library import Library
 from engine.users import User
 
-__all__ = ["library"]  # the module's fixture, shared with test_worker.py
 LATER = NOW + dt.timedelta(hours=1)
 
 
@@ -32,7 +31,7 @@ LATER = NOW + dt.timedelta(hours=1)
 def engine(db_url: str, config: Config, library: Library) -> Iterator[Engine]:
     """A winback ticket executing since four days ago: its 12 tasks (6 calls, 6 sms) are due."""
     engine = make_engine(db_url)
-    _executing(engine, config, library)
+    executing(engine, config, library)
     yield engine
     engine.dispose()
 
