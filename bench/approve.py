@@ -36,8 +36,8 @@ from adapters.tickets import service  # noqa: E402
 from engine.config import Config  # noqa: E402
 from engine.config_loader import load_config  # noqa: E402
 from engine.folders import Folders  # noqa: E402
-from engine.library import Library, load_library  # noqa: E402
-from engine.users import User  # noqa: E402
+from engine.playbooks.library import Library, load_library  # noqa: E402
+from engine.tickets.users import User  # noqa: E402
 
 AT = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
 LEAD = User("bench_lead", frozenset({"campaign_lead"}))

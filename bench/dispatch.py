@@ -46,9 +46,9 @@ from adapters.tickets import service as tickets  # noqa: E402
 from engine.config import Config  # noqa: E402
 from engine.config_loader import load_config  # noqa: E402
 from engine.folders import Folders  # noqa: E402
-from engine.library import load_library  # noqa: E402
-from engine.policy import Policy  # noqa: E402
-from engine.users import User  # noqa: E402
+from engine.playbooks.library import load_library  # noqa: E402
+from engine.tasks.policy import Policy  # noqa: E402
+from engine.tickets.users import User  # noqa: E402
 
 PEER = ROOT / "bench" / "dispatch_peer.py"
 SECRET_ENV, SECRET = "TEND_BENCH_HOOK_SECRET", "bench-secret"

@@ -8,8 +8,8 @@ On a fresh database with demo customers and an approved standing ticket for
      response, validation, storage, matching and the tasks made included; the best of three
      passes, each on its own third of the customers (a customer's second event would meet
      cooldown and make no task), as the baseline is the best of three;
-  2. the baseline, in its own process in the same run: engine.rules.Matcher.matches over the
-     same events' facts (customer facts + event facts, built before timing), events/s, the
+  2. the baseline, in its own process in the same run: engine.compilers.rules.Matcher.matches over
+     the same events' facts (customer facts + event facts, built before timing), events/s, the
      best of three passes.
      Goal: ingest >= 25% of durable-rules' own rate;
   3. open-loop latency of single-event `POST /events` at 100 requests/s (one request every
@@ -61,14 +61,14 @@ from adapters.db.schema import tasks as task_table  # noqa: E402
 from adapters.intake.customer_import import import_customers  # noqa: E402
 from adapters.intake.demo_files import demo_spec, write_demo  # noqa: E402
 from adapters.tickets import service as tickets  # noqa: E402
+from engine.compilers.rules import Matcher  # noqa: E402
 from engine.config import Config  # noqa: E402
 from engine.config_loader import load_config  # noqa: E402
-from engine.customer import event_facts, facts  # noqa: E402
 from engine.folders import Folders  # noqa: E402
-from engine.library import load_library  # noqa: E402
-from engine.rules import Matcher  # noqa: E402
-from engine.triggers import ruleset_name  # noqa: E402
-from engine.users import User  # noqa: E402
+from engine.language.customer import event_facts, facts  # noqa: E402
+from engine.playbooks.library import load_library  # noqa: E402
+from engine.playbooks.triggers import ruleset_name  # noqa: E402
+from engine.tickets.users import User  # noqa: E402
 
 PLAYBOOK = "zero_usage_alert"
 SEED = 7

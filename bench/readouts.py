@@ -1,13 +1,14 @@
 """The pooled readout's proof at full size: 1,000 seeded trials per shipped daily playbook
-(engine/readout_trials.py: its holdout and goal window, a daily ticket of 1,000 customers, a
-5% base rate, looked at every evening for 90 days), with +5 pts planted and with nothing.
+(engine/measurement/readout_trials.py: its holdout and goal window, a daily ticket of 1,000
+customers, a 5% base rate, looked at every evening for 90 days), with +5 pts planted and with
+nothing.
 
 Prints, per playbook: the day power predicted (80% power for +5 pts) and the chance it
 predicts for that day (the first day at or above 80%, so often more), the share of trials
 whose readout said `works` by that day (to compare with that chance), the share that ever
 said `works` with nothing planted (the type-I error under daily looks), and the share whose
 interval held the truth on every evening. `python bench/readouts.py --runs 50` is the size
-`make test` checks (tests/unit/test_sequential.py).
+`make test` checks (tests/unit/measurement/test_sequential.py).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from engine.config_loader import load_config  # noqa: E402
 from engine.folders import Folders  # noqa: E402
-from engine.library import load_library  # noqa: E402
-from engine.readout_trials import run, shipped_designs  # noqa: E402
-from engine.sequential import WORKS  # noqa: E402
+from engine.measurement.readout_trials import run, shipped_designs  # noqa: E402
+from engine.measurement.sequential import WORKS  # noqa: E402
+from engine.playbooks.library import load_library  # noqa: E402
 
 
 def main() -> None:

@@ -45,11 +45,11 @@ from adapters.intake.event_import import import_events  # noqa: E402
 from adapters.tickets.sweep import REPLAY_WINDOW, sweep  # noqa: E402
 from engine.config import Config  # noqa: E402
 from engine.config_loader import load_config  # noqa: E402
-from engine.customer import event_facts, facts  # noqa: E402
-from engine.evaluate import holds  # noqa: E402
 from engine.folders import Folders  # noqa: E402
-from engine.library import load_library  # noqa: E402
-from engine.playbook import Playbook  # noqa: E402
+from engine.language.customer import event_facts, facts  # noqa: E402
+from engine.language.evaluate import holds  # noqa: E402
+from engine.playbooks.library import load_library  # noqa: E402
+from engine.playbooks.playbook import Playbook  # noqa: E402
 
 AT = dt.datetime(2026, 5, 20, 1, 0, tzinfo=dt.UTC)
 SEED = 11

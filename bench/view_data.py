@@ -34,7 +34,7 @@ from adapters.db.engines import make_engine
 from adapters.db.migrate import upgrade
 from engine.config import Config
 from engine.folders import Folders
-from engine.library import Library, load_library
+from engine.playbooks.library import Library, load_library
 
 VERSION = 1  # bump when what is generated changes: the cached databases are rebuilt
 SEED = 20

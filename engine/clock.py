@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from engine.errors import ValidationError
-from engine.values import parse_instant
+from engine.formats.values import parse_instant
 
 Clock = Callable[[], dt.datetime]
 START_VARIABLE = "TEND_CLOCK_START"

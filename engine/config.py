@@ -14,15 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from engine.assignment import AssignmentRules
-from engine.channel import Channel
-from engine.customer import Stage, Tier
-from engine.fields import Catalog, customer_catalog, with_event
 from engine.folders import Folders
-from engine.policy import Policy
-from engine.reasons import ResultReasons
-from engine.supervision import Supervision
-from engine.values import FieldType
+from engine.formats.values import FieldType
+from engine.language.customer import Stage, Tier
+from engine.language.fields import Catalog, customer_catalog, with_event
+from engine.tasks.assignment import AssignmentRules
+from engine.tasks.channel import Channel
+from engine.tasks.policy import Policy
+from engine.tasks.reasons import ResultReasons
+from engine.tasks.supervision import Supervision
 
 DEFAULT_DATABASE_URL = "sqlite:///var/tend.db"
 DEFAULT_MISFIRE_GRACE = dt.timedelta(hours=1)

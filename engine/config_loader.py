@@ -14,11 +14,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import fields, validate, validates, validates_schema
 
-from engine.assignment_schema import AssignmentSchema
-from engine.assignment_schema import build as build_assignment
-from engine.assignment_schema import problems as assignment_problems
-from engine.channel import CHANNEL_NAME, ChannelSchema, build_channel
-from engine.condition import Parser
 from engine.config import (
     DEFAULT_DATABASE_URL,
     DEFAULT_MISFIRE_GRACE,
@@ -26,13 +21,9 @@ from engine.config import (
     Config,
     Notifier,
 )
-from engine.customer import Stage, Tier
 from engine.errors import Problem, ValidationError
-from engine.fields import customer_catalog
 from engine.folders import Folders
-from engine.policy_schema import PolicySchema, build_policy
-from engine.reasons import ReasonsSchema, build_reasons
-from engine.schemas import (
+from engine.formats.schemas import (
     NAME,
     Duration,
     Entries,
@@ -42,13 +33,22 @@ from engine.schemas import (
     Text,
     load_checked,
 )
-from engine.source import Source, load_yaml
-from engine.supervision import (
+from engine.formats.source import Source, load_yaml
+from engine.formats.values import DECLARABLE_TYPES
+from engine.language.condition import Parser
+from engine.language.customer import Stage, Tier
+from engine.language.fields import customer_catalog
+from engine.tasks.assignment_schema import AssignmentSchema
+from engine.tasks.assignment_schema import build as build_assignment
+from engine.tasks.assignment_schema import problems as assignment_problems
+from engine.tasks.channel import CHANNEL_NAME, ChannelSchema, build_channel
+from engine.tasks.policy_schema import PolicySchema, build_policy
+from engine.tasks.reasons import ReasonsSchema, build_reasons
+from engine.tasks.supervision import (
     SupervisionSchema,
     build_supervision,
     supervision_problems,
 )
-from engine.values import DECLARABLE_TYPES
 
 NOTIFIERS = ("log", "smtp", "webhook")
 # What each notifier kind cannot work without (the rest have defaults).

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any
 
-from engine.values import FieldType
+from engine.formats.values import FieldType
 
 BASE_COLUMNS = ("id", "name", "phone", "email", "birthday", "joined_on", "plan", "arpu",
                 "balance", "usage_change_pct", "churn_score", "contract_end", "last_active_on",

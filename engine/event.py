@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.config import Config
+from engine.formats.values import coerce, parse_instant, unstorable
 from engine.limits import MAX_TEXT
-from engine.values import coerce, parse_instant, unstorable
 
 FIELDS = ("id", "customer_id", "type", "at", "data")
 _KNOWN = frozenset(FIELDS)

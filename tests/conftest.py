@@ -31,7 +31,7 @@ from adapters.db.migrate import upgrade
 from engine.clock import Clock, system_clock
 from engine.config import Config
 from engine.config_loader import load_config
-from engine.library import Library, load_library
+from engine.playbooks.library import Library, load_library
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "tend_template"

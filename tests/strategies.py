@@ -1,6 +1,6 @@
 """Hypothesis strategies for differential tests: typed conditions, facts and customer records.
 
-Every backend of the condition compiler is held to `engine.evaluate.holds`. Random values
+Every backend of the condition compiler is held to `engine.language.evaluate.holds`. Random values
 rarely land on the places backends get wrong, so literals and values are drawn from shared
 pools of boundary values as often as at random: numbers equal to the literals and one ulp
 away, -0.0, tiny and huge floats; dates at today ± N and ± N ± 1 for the durations the date
@@ -22,10 +22,19 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from engine.condition import DATE_OPS, OPS_BY_TYPE, All, AnyOf, Condition, Leaf, Not, fields_of
-from engine.condition import leaves as leaves_of
-from engine.fields import CUSTOMER_FIELDS, Catalog
-from engine.values import FieldType
+from engine.formats.values import FieldType
+from engine.language.condition import (
+    DATE_OPS,
+    OPS_BY_TYPE,
+    All,
+    AnyOf,
+    Condition,
+    Leaf,
+    Not,
+    fields_of,
+)
+from engine.language.condition import leaves as leaves_of
+from engine.language.fields import CUSTOMER_FIELDS, Catalog
 
 settings.register_profile("differential", max_examples=200, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -19,7 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from adapters.db.engines import begin_writes
 from adapters.db.schema import tokens, user_roles, users
 from engine.errors import Conflict, NotFound, ValidationError
-from engine.users import User
+from engine.tickets.users import User
 
 USE_STAMP_EVERY = dt.timedelta(minutes=1)
 MIN_PASSWORD = 10

@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine import task as tk
 from engine.errors import ValidationError
 from engine.privacy import mask_personal_data
+from engine.tasks import task as tk
 
 DELIVERED = tk.DELIVERED  # the outcome is the state it leaves the task in
 RETRY = "retry"  # the far side may take it later

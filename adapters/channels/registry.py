@@ -1,8 +1,8 @@
 """The push channels of a config, by name: each bound to its adapter type's builder.
 
-Channel names are the operator's (engine/channel.py); adapter types are this table's. `pull`
+Channel names are the operator's (engine/tasks/channel.py); adapter types are this table's. `pull`
 has no builder: adapters fetch those channels' tasks (adapters.tasks.service). A new push
-adapter is one builder here and its type in engine.channel.ADAPTERS (a test holds the two
+adapter is one builder here and its type in engine.tasks.channel.ADAPTERS (a test holds the two
 together)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from adapters.channels.base import CANCEL, TASK, Push, Pusher, Send, number
 from adapters.channels.log import log_push
 from adapters.channels.smtp import smtp_sender
 from adapters.channels.webhook import Client, webhook_push
-from engine.channel import Channel
 from engine.clock import Clock, system_clock
+from engine.tasks.channel import Channel
 
 PULLED = "pull"  # the adapter type whose tasks are fetched, not pushed
 

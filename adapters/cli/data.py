@@ -112,8 +112,8 @@ def _event_trigger(config: Config, engine: Any, outcomes: Any,
 
     from adapters.db.engines import begin_writes
     from adapters.tickets.standing import on_events, process_matcher
-    from engine.library import load_library
-    from engine.triggers import Triggers
+    from engine.playbooks.library import load_library
+    from engine.playbooks.triggers import Triggers
 
     library = load_library(config)
     triggers = Triggers(library.playbooks.values(), config, process_matcher())
@@ -150,7 +150,7 @@ def demo_data(ctx: click.Context, customer_count: int, event_count: int | None, 
     """Write synthetic telecom customers and events, ready for `tend import`."""
 
     from adapters.intake.demo_files import demo_spec, write_demo
-    from engine.values import parse_date
+    from engine.formats.values import parse_date
 
     config = config_from(ctx)
     try:

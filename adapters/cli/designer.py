@@ -20,7 +20,7 @@ from adapters.cli.base import (
 )
 from engine.config import Config
 from engine.folders import Folders
-from engine.values import given_instant
+from engine.formats.values import given_instant
 
 if TYPE_CHECKING:
     from adapters.tickets.designer import Preview
@@ -42,7 +42,7 @@ def _designer_paths(folders: Folders, paths: tuple[Path, ...], *,
 
 def _checked(ctx: click.Context, paths: list[Path]) -> Any:
     """check_paths, printing every problem to stderr and exiting 1 if there is any."""
-    from engine.library import check_paths
+    from engine.playbooks.library import check_paths
 
     checked = check_paths(paths, config_from(ctx))
     if checked.problems:
@@ -62,7 +62,8 @@ def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     checked = _checked(ctx, _designer_paths(config_from(ctx).folders, paths, cases_only=False))
     for line in checked.summaries:
         click.echo(line)
-    for warning in checked.warnings:  # the exit status stays 0: engine/policy_fit.py says why
+    # the exit status stays 0: engine/playbooks/policy_fit.py says why
+    for warning in checked.warnings:
         click.echo(str(warning), err=True)
     found = f", {len(checked.warnings)} warning(s)" if checked.warnings else ""
     click.echo(f"{len(checked.summaries)} file(s) OK{found}")
@@ -75,8 +76,8 @@ def schema(ctx: click.Context) -> None:
     """Print the JSON Schema of playbooks, for editors (e.g. VS Code's YAML extension)."""
     import json
 
-    from engine.library import installed_library
-    from engine.playbook_schema import playbook_schema
+    from engine.playbooks.library import installed_library
+    from engine.playbooks.playbook_schema import playbook_schema
 
     config = config_from(ctx)
     document = playbook_schema(config, installed_library(config).workflows)
@@ -89,7 +90,7 @@ def schema(ctx: click.Context) -> None:
 @reports_errors
 def run_tests(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Run designer test cases (default: the tests/ folder beside the playbooks)."""
-    from engine.caserun import run_case
+    from engine.playbooks.caserun import run_case
 
     checked = _checked(ctx, _designer_paths(config_from(ctx).folders, paths, cases_only=True))
     outcomes = [run_case(case, config_from(ctx)) for case in checked.cases]
@@ -108,7 +109,7 @@ def run_tests(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @contextmanager
 def _designer_context(ctx: click.Context) -> Iterator[tuple[Config, Any, Any]]:
     """Config, installed library and a database connection for preview and explain."""
-    from engine.library import load_library
+    from engine.playbooks.library import load_library
 
     config = config_from(ctx)
     library = load_library(config)
@@ -117,7 +118,7 @@ def _designer_context(ctx: click.Context) -> Iterator[tuple[Config, Any, Any]]:
 
 
 def _chosen(ref: str | None, library: Any, config: Config) -> list[Any]:
-    from engine.library import find_playbook
+    from engine.playbooks.library import find_playbook
 
     if ref:
         return [find_playbook(ref, library, config)]
@@ -238,7 +239,7 @@ def promote_command(ctx: click.Context, playbook_id: str, variant: str,
     import getpass
 
     from adapters.tickets import promotion
-    from engine.library import load_library
+    from engine.playbooks.library import load_library
 
     config = config_from(ctx)
     library = load_library(config)

@@ -30,7 +30,7 @@ def report_command(ctx: click.Context, ticket_id: int, out: Path | None,
 
     from adapters.tickets import report
     from adapters.tickets.report_text import render
-    from engine.library import load_library
+    from engine.playbooks.library import load_library
 
     config = config_from(ctx)
     library = load_library(config)
@@ -76,7 +76,7 @@ def kpis_command(ctx: click.Context, by: str, start: str | None, end: str | None
     (definitions: docs/EVALUATION.md)."""
 
     from adapters.evaluation import kpis, offer_kpis
-    from engine.library import load_library
+    from engine.playbooks.library import load_library
 
     config = config_from(ctx)
     period = kpis.period(start, end, config, clock_of(ctx)(), "--from", "--to")
@@ -102,7 +102,7 @@ def history_command(ctx: click.Context, playbook_id: str, as_json: bool) -> None
     read, and its verdict (docs/EVALUATION.md)."""
 
     from adapters.evaluation import history, offer_kpis, readouts
-    from engine.library import load_library
+    from engine.playbooks.library import load_library
 
     config = config_from(ctx)
     library = load_library(config)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from adapters.cli.base import config_from, engine_for, main, reports_errors
-from engine import task as tk
+from engine.tasks import task as tk
 
 
 @main.group("export")

@@ -31,7 +31,7 @@ def snapshot_command(ctx: click.Context, at_text: str | None) -> None:
     """
     from adapters.evaluation import snapshots
     from engine.errors import ValidationError
-    from engine.values import given_instant
+    from engine.formats.values import given_instant
 
     config = config_from(ctx)
     now = clock_of(ctx)()
@@ -70,7 +70,7 @@ def score_churn_command(ctx: click.Context, at_text: str | None, horizon: int) -
     months before it; the scores come from a model refitted on all of them.
     """
     from adapters.evaluation.churn_model import score_churn
-    from engine.values import given_instant
+    from engine.formats.values import given_instant
 
     config = config_from(ctx)
     at = given_instant(at_text, config.timezone, "--at", clock_of(ctx)())
@@ -98,8 +98,8 @@ def score_churn_command(ctx: click.Context, at_text: str | None, horizon: int) -
               help="The first simulated day (default: today).")
 @click.option("--effect", "effects", multiple=True, metavar="PLAYBOOK=X",
               help="The true effect of a playbook: the chance that reaching a customer "
-                   "persuades them (repeatable; defaults in engine/simulation.py; '*=X': "
-                   "every playbook's, a program-wide effect).")
+                   "persuades them (repeatable; defaults in engine/measurement/simulation.py; "
+                   "'*=X': every playbook's, a program-wide effect).")
 @click.option("--auto-approve", is_flag=True,
               help="Approve every planned ticket, recorded in its audit as auto-approved; "
                    "without it you are asked at the terminal.")
@@ -124,9 +124,9 @@ def simulate_command(ctx: click.Context, customer_count: int, days: int, seed: i
     from adapters.db.engines import make_engine
     from adapters.db.migrate import upgrade
     from adapters.simulation.service import render, simulate
-    from engine.library import load_library
-    from engine.simulation import Behaviour, with_effects
-    from engine.values import parse_date
+    from engine.formats.values import parse_date
+    from engine.measurement.simulation import Behaviour, with_effects
+    from engine.playbooks.library import load_library
 
     config = config_from(ctx)
     if not auto_approve and not sys.stdin.isatty():

@@ -26,8 +26,8 @@ def program_command(ctx: click.Context, start: str | None, end: str | None,
     with their 95% interval, cost and cost per incremental conversion."""
 
     from adapters.evaluation import offer_kpis, program
-    from engine.library import load_library
-    from engine.program import as_json as json_of
+    from engine.measurement.program import as_json as json_of
+    from engine.playbooks.library import load_library
 
     config = config_from(ctx)
     span = program.period(start, end, config, "--from", "--to")

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from engine.program import ProgramReport
+from engine.measurement.program import ProgramReport
 
 
 def tables(found: ProgramReport) -> list[Any]:

@@ -41,9 +41,9 @@ def sweep_command(ctx: click.Context, at_text: str | None, forced: str | None) -
     from adapters.tickets import service as tickets
     from adapters.tickets.due import fire_time
     from engine.errors import NotFound
-    from engine.library import load_library
-    from engine.ticket import SYSTEM
-    from engine.values import given_instant
+    from engine.formats.values import given_instant
+    from engine.playbooks.library import load_library
+    from engine.tickets.ticket import SYSTEM
 
     config = config_from(ctx)
     library = load_library(config)
@@ -99,7 +99,7 @@ def users_group() -> None:
 def users_add(ctx: click.Context, name: str, roles: tuple[str, ...]) -> None:
     """Add a user; the new token is the last line printed (it is not stored, keep it)."""
     from adapters.access.users import add_user
-    from engine.users import check_roles
+    from engine.tickets.users import check_roles
 
     checked = check_roles(roles, config_from(ctx))
     with engine_for(ctx) as engine, engine.begin() as conn:

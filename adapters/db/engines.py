@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from adapters.db.schema import UTCDateTime, customers
 from engine.config import Config
-from engine.fields import CUSTOMER_FIELDS
-from engine.values import FieldType
+from engine.formats.values import FieldType
+from engine.language.fields import CUSTOMER_FIELDS
 
 try:
     import fcntl

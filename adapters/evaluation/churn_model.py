@@ -2,8 +2,8 @@
 
 The rows come from `customer_snapshots` (what was known at the start of each month); the only
 thing read from today's `customers` rows for training is `churned_on`, for the label, and only
-a churn dated after the snapshot counts (engine/churn.py). The latest labelled month is held
-out: the model trained on the months before it is judged on it (AUC, top-decile lift, and the
+a churn dated after the snapshot counts (engine/measurement/churn.py). The latest labelled month is
+held out: the model trained on the months before it is judged on it (AUC, top-decile lift, and the
 seeds' naive Bayes as the floor). The model that writes the scores is then refitted on every
 labelled month, and scores today's customers from today's values, the same features the
 snapshots keep; customers who have churned already keep the score they had.
@@ -23,9 +23,9 @@ from sqlalchemy.engine import Connection
 from adapters.db.engines import begin_writes, load_customers
 from adapters.db.schema import customer_snapshots, customers
 from adapters.evaluation.snapshots import event_counts
-from engine import churn
 from engine.config import Config
 from engine.errors import ValidationError
+from engine.measurement import churn
 
 CHUNK = 5_000
 MAX_ROWS = 200_000  # training rows kept per month: plenty for a dozen features

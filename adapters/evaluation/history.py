@@ -3,9 +3,9 @@ so a designer sees whether version 3 beats version 2.
 
 Per ticket the figures are its stored results (closed tickets) or, before it closes, the
 audience it was planned with. Per version the closed tickets are pooled twice: `pooled` sums
-their counts and judges them as one comparison (engine.uplift; kept for existing clients,
-it assumes the tickets' audiences are alike), and `readout` stratifies by ticket (and by
-week for standing tickets) with an interval valid at every look (engine.sequential,
+their counts and judges them as one comparison (engine.measurement.uplift; kept for existing
+clients, it assumes the tickets' audiences are alike), and `readout` stratifies by ticket (and by
+week for standing tickets) with an interval valid at every look (engine.measurement.sequential,
 adapters.evaluation.readouts), which is the one to read every day.
 """
 
@@ -22,10 +22,10 @@ from adapters.db.engines import iso
 from adapters.db.schema import playbook_versions, tickets
 from adapters.evaluation import offer_kpis, readouts
 from engine.errors import NotFound
-from engine.offer_kpi import offer_results
-from engine.sequential import NO_DIFFERENCE
-from engine.units import in_units, interval_pts, pts
-from engine.uplift import uplift
+from engine.measurement.offer_kpi import offer_results
+from engine.measurement.sequential import NO_DIFFERENCE
+from engine.measurement.units import in_units, interval_pts, pts
+from engine.measurement.uplift import uplift
 
 
 def history(conn: Connection, playbook_id: str, reading: readouts.Reading,

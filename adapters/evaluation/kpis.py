@@ -1,6 +1,6 @@
 """KPIs over time: the entries of a period, their goal conversions, tasks and churn, grouped by
 playbook, channel, manager or tier (definitions in docs/EVALUATION.md, arithmetic in
-engine/kpi.py).
+engine/measurement/kpi.py).
 
 A period is a range of local calendar days (configured timezone), both ends included. An
 entry belongs to it when it entered on one of those days; its outcomes (goal events, churn)
@@ -23,11 +23,11 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.schema import customers, entries, events, playbook_versions, tasks, tickets
 from engine.config import Config
-from engine.customer import tier_of
 from engine.errors import ValidationError
-from engine.kpi import EntryFacts, Group
-from engine.units import pts
-from engine.values import parse_date, parse_duration
+from engine.formats.values import parse_date, parse_duration
+from engine.language.customer import tier_of
+from engine.measurement.kpi import EntryFacts, Group
+from engine.measurement.units import pts
 
 DIMENSIONS = ("playbook", "channel", "manager", "tier")
 DEFAULT_DAYS = 30
@@ -198,7 +198,7 @@ def _pct(value: float | None) -> str:
 
 
 def _pts(value: float | None) -> str:
-    """An uplift: a difference of rates, in percentage points (engine.units)."""
+    """An uplift: a difference of rates, in percentage points (engine.measurement.units)."""
     return "-" if value is None else pts(value)
 
 

@@ -1,5 +1,5 @@
 """Results per offer (`tend kpis --by offer`, `GET /kpis?by=offer`, a ticket's report): the
-contacts that named an offer, read here; counted by engine/offer_kpi.py.
+contacts that named an offer, read here; counted by engine/measurement/offer_kpi.py.
 
 The period of `--by offer` is one of contact dates, not entry dates: a contact is what
 happened on a day, whichever ticket (or none) it followed, and a store clerk's contact names
@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.schema import contacts
 from adapters.evaluation.kpis import Period
-from engine.offer import Offer
-from engine.offer_kpi import OfferContact, offer_results
+from engine.measurement.offer_kpi import OfferContact, offer_results
+from engine.playbooks.offer import Offer
 
 BY = "offer"
 CHUNK = 1_000  # ticket ids per IN list: a playbook run daily for years has thousands

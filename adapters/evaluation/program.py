@@ -1,6 +1,6 @@
 """The program report (`tend program`, `GET /program/report`, the console's Program page):
-the reads behind engine/program.py, which compares everyone the marketing playbooks treated in
-a period with the global control group.
+the reads behind engine/measurement/program.py, which compares everyone the marketing playbooks
+treated in a period with the global control group.
 
 The period is `[from, to)`: local days of the configured timezone, `to` excluded. A ticket
 belongs to it when it started executing inside it; only sweeps count (scheduled and manual
@@ -35,8 +35,9 @@ from adapters.db.schema import (
 )
 from engine.config import Config
 from engine.errors import ValidationError
-from engine.kpi import cost_of, stages_reached, unpriced
-from engine.program import (
+from engine.formats.values import parse_date, parse_duration
+from engine.measurement.kpi import cost_of, stages_reached, unpriced
+from engine.measurement.program import (
     GLOBAL_CONTROL,
     TREATED,
     Membership,
@@ -45,8 +46,7 @@ from engine.program import (
     program_report,
     twin_treated,
 )
-from engine.selection import EXEMPT_CLASSES
-from engine.values import parse_date, parse_duration
+from engine.playbooks.selection import EXEMPT_CLASSES
 
 CHUNK = 500  # ticket ids per IN list: daily sweeps of a dozen playbooks over a quarter
 SWEEPS = ("schedule", "manual")
@@ -99,7 +99,7 @@ def _day(text: str | None, name: str) -> dt.date:
 def report(conn: Connection, config: Config, offer_prices: Mapping[str, float | None],
            span: Period, now: dt.datetime) -> ProgramReport:
     """Load the period's sweeps, their treated and set-aside members, goal events, churn
-    dates and costs, and compare the arms (engine/program.py)."""
+    dates and costs, and compare the arms (engine/measurement/program.py)."""
     started = _tickets(conn, span)
     versions = _versions(conn, {(p, v) for p, v, _ in started.values()})
     members: list[Membership] = []

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from matplotlib.figure import Figure
 
-from engine.sequential import HARMS, WORKS
+from engine.measurement.sequential import HARMS, WORKS
 
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 TICKET = "#8d99ae"

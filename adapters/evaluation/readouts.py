@@ -1,4 +1,5 @@
-"""Each playbook version's pooled readout (engine/sequential.py), loaded from its tickets.
+"""Each playbook version's pooled readout (engine/measurement/sequential.py), loaded from its
+tickets.
 
 The strata are what the version has **evaluated**: each closed ticket with results (its goal
 window ended), and each **complete weekly cohort of a standing ticket** (event- and
@@ -31,11 +32,11 @@ from adapters.evaluation.readout_chart import Interval, chart
 from adapters.evaluation.results import cohorts
 from engine.config import Config
 from engine.errors import ValidationError
-from engine.library import Library
-from engine.playbook import Goal
-from engine.playbook_loader import parse_playbook
-from engine.sequential import Readout, Stratum, readout
-from engine.uplift import uplift
+from engine.measurement.sequential import Readout, Stratum, readout
+from engine.measurement.uplift import uplift
+from engine.playbooks.library import Library
+from engine.playbooks.playbook import Goal
+from engine.playbooks.playbook_loader import parse_playbook
 
 STANDING = "standing:"  # the window_key of a standing ticket: standing:v<N>
 
@@ -112,8 +113,8 @@ def _goal(conn: Connection, reading: Reading, playbook_id: str, version: int
 def charted(conn: Connection, playbook_id: str, reading: Reading
             ) -> dict[int, dict[str, Any]]:
     """Per version with an evaluated ticket or cohort: its `readout` (readout_json) and
-    `chart` (PNG bytes or None): each stratum's uplift and 95% interval (engine.uplift, from
-    its counts) above the pooled readout's, for the console's playbook page."""
+    `chart` (PNG bytes or None): each stratum's uplift and 95% interval (engine.measurement.uplift,
+    from its counts) above the pooled readout's, for the console's playbook page."""
     out = {}
     for version, found in _evaluated(conn, playbook_id, reading).items():
         shape = readout_json(readout([s.stratum for s in found]), _cohorts(found))

@@ -22,10 +22,10 @@ from sqlalchemy.engine import Connection
 from adapters.db.schema import entries, events, tasks
 from adapters.evaluation.variants import variant_results
 from engine.config import Config
-from engine.kpi import Funnel, cost_of, rate, unpriced
-from engine.playbook import Goal, Playbook
-from engine.units import in_units
-from engine.uplift import uplift
+from engine.measurement.kpi import Funnel, cost_of, rate, unpriced
+from engine.measurement.units import in_units
+from engine.measurement.uplift import uplift
+from engine.playbooks.playbook import Goal, Playbook
 
 GROUPS = ("treatment", "control")
 DAY = dt.timedelta(days=1)

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters.db.engines import begin_writes, load_customers
 from adapters.db.schema import customer_snapshots, customers, events
-from engine.churn import EVENT_WINDOW, month_of, snapshot_values
 from engine.config import Config
+from engine.measurement.churn import EVENT_WINDOW, month_of, snapshot_values
 
 CHUNK = 5_000
 

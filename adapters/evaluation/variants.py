@@ -2,13 +2,13 @@
 and every pair of variants against each other, corrected as one family.
 
 Intention-to-treat like the ticket's own results (results.py): a treatment entry counts in
-the variant it recorded when it entered (entries.variant, engine/variant.py), whether or not a
-task reached the customer, and converts by the same goal events in the same window. Each
-comparison is engine/uplift.py's (Newcombe's interval, the pooled z-test, "too small to tell"
-below five expected in a cell), corrected for the family by engine/multiplicity.py: Holm's
-verdicts, Bonferroni's intervals, and the `winner`. `absolute` is a rate difference, shown as
-points (x100). Results stored before the correction are judged again from their counts
-(`judged`), as the history judges stored tickets again.
+the variant it recorded when it entered (entries.variant, engine/playbooks/variant.py), whether or
+not a task reached the customer, and converts by the same goal events in the same window. Each
+comparison is engine/measurement/uplift.py's (Newcombe's interval, the pooled z-test, "too small to
+tell" below five expected in a cell), corrected for the family by
+engine/measurement/multiplicity.py: Holm's verdicts, Bonferroni's intervals, and the `winner`.
+`absolute` is a rate difference, shown as points (x100). Results stored before the correction are
+judged again from their counts (`judged`), as the history judges stored tickets again.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters.db.schema import entries
-from engine.kpi import rate
-from engine.multiplicity import family, level_text
-from engine.playbook import Playbook
-from engine.variant import variant_step
+from engine.measurement.kpi import rate
+from engine.measurement.multiplicity import family, level_text
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.variant import variant_step
 
 
 def variant_results(conn: Connection, ticket_id: int, playbook: Playbook,

@@ -14,9 +14,9 @@ from adapters.http.state import state
 from adapters.intake.customer_json import upsert_customers
 from adapters.tickets import designer
 from adapters.view.service import manager_of
-from engine.customer import facts
 from engine.errors import NotFound
-from engine.values import given_instant
+from engine.formats.values import given_instant
+from engine.language.customer import facts
 
 blp = Blueprint("customers", __name__, url_prefix="/customers",
                 description="Customer records: upsert, read, explain")

@@ -1,7 +1,7 @@
 """An account manager's tasks and customers: `GET /managers/<id>/tasks`, `.../customers`.
 
 Execution routes a `route: manager` step to `manager:<the customer's manager>`; a user
-holding the role `manager:<id>` is that manager (engine.users.User.routes, the mapping the
+holding the role `manager:<id>` is that manager (engine.tickets.users.User.routes, the mapping the
 console's desk uses too). A manager reads their own tasks here and reports on them through
 `POST /tasks/<id>/result`; admins read anyone's. The customers are those whose `manager`
 is `<id>` (adapters.view.portfolio), for the manager and admins.

@@ -21,7 +21,7 @@ from adapters.tickets.offers import offers_for
 from adapters.view import contacts
 from adapters.view import service as view_service
 from engine.errors import NotFound
-from engine.offer import LANGUAGES
+from engine.playbooks.offer import LANGUAGES
 
 blp = Blueprint("offers", __name__, url_prefix="/customers",
                 description="Offers (维系政策) a customer may be given now on a channel")

@@ -24,11 +24,11 @@ from adapters.http.playbook_schemas import (
 from adapters.http.state import state
 from adapters.tickets import designer, versions
 from engine.errors import Invalid, NotFound, ValidationError
-from engine.playbook import Playbook
-from engine.playbook_loader import parse_playbook
-from engine.policy_fit import policy_warnings
-from engine.selection import Selection
-from engine.values import given_instant
+from engine.formats.values import given_instant
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.playbook_loader import parse_playbook
+from engine.playbooks.policy_fit import policy_warnings
+from engine.playbooks.selection import Selection
 
 blp = Blueprint("playbooks", __name__, url_prefix="/playbooks",
                 description="The playbook library, draft validation and previews")

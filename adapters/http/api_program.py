@@ -12,7 +12,7 @@ from adapters.http.auth import allow
 from adapters.http.contract import Blueprint
 from adapters.http.schemas import Out
 from adapters.http.state import state
-from engine.program import as_json
+from engine.measurement.program import as_json
 
 blp = Blueprint("program", __name__, description="The whole program against the global control")
 
@@ -45,11 +45,13 @@ class ProgramOut(Out):
     share = fields.Float(metadata={"description": "config.yaml global_control now"})
     treated = fields.Nested(ArmOut)
     global_control = fields.Nested(ArmOut)
-    uplift = fields.Dict(metadata={"description": "engine.uplift fields: treated vs global "
+    uplift = fields.Dict(metadata={"description": "engine.measurement.uplift fields: treated vs "
+                                                  "global "
                                                   "control conversion rates, interval, verdict"})
     incremental = fields.Dict(metadata={"description": "conversions over the control's rate, "
                                                        "with low and high"})
-    churn = fields.Dict(metadata={"description": "engine.uplift fields over churn rates"})
+    churn = fields.Dict(metadata={"description": "engine.measurement.uplift fields over churn "
+                                                 "rates"})
     cost = fields.Dict(metadata={"description": "channels, offers, total, unpriced_channels, "
                                                 "unpriced_offers, per_incremental_conversion"})
     playbooks = fields.List(fields.Dict(), metadata={

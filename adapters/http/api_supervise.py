@@ -23,7 +23,7 @@ from adapters.tasks import supervision
 from engine.config import Config
 from engine.errors import Forbidden
 from engine.limits import MAX_ID
-from engine.users import User
+from engine.tickets.users import User
 
 blp = Blueprint("supervise", __name__, description="Supervision: managers' queues, reassignment")
 

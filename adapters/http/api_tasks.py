@@ -28,10 +28,10 @@ from adapters.http.task_schemas import (
 )
 from adapters.tasks import listing
 from adapters.tasks import service as task_pull
-from engine import task as tk
 from engine.errors import Invalid, NotFound
+from engine.formats.values import given_instant
 from engine.limits import MAX_ID
-from engine.values import given_instant
+from engine.tasks import task as tk
 
 blp = Blueprint("tasks", __name__, description="Tasks: adapter pull, results, dead letters")
 STATES = tk.STATES

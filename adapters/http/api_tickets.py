@@ -30,7 +30,7 @@ from adapters.http.ticket_schemas import (
 from adapters.tickets import card as approval
 from adapters.tickets import service as tickets
 from engine.errors import Conflict, Invalid
-from engine.values import given_instant
+from engine.formats.values import given_instant
 
 blp = Blueprint("tickets", __name__, url_prefix="/tickets",
                 description="Campaign tickets: plan, approve, execute, evaluate")

@@ -19,9 +19,9 @@ from adapters.http.contract import Blueprint
 from adapters.http.schemas import AtField, Out
 from adapters.http.state import state
 from adapters.view import contacts, service
-from engine import contact as ct
 from engine.errors import Invalid
-from engine.offer import LANGUAGES, offer_channels
+from engine.playbooks.offer import LANGUAGES, offer_channels
+from engine.tasks import contact as ct
 
 blp = Blueprint("customer_view", __name__, url_prefix="/customers",
                 description="The unified customer view and the contacts every channel shares")

@@ -37,7 +37,8 @@ class PreviewOut(Out):
     steps = fields.Dict(keys=fields.String(), values=fields.Integer())
     suppressed = fields.Dict(keys=fields.String(), values=fields.Integer())
     sample = fields.List(fields.String())
-    power = fields.Dict(metadata={"description": "engine.power for this split, as a ticket's "
+    power = fields.Dict(metadata={"description": "engine.measurement.power for this split, as a "
+                                                 "ticket's "
                                                 "rehearsal shows it (docs/EVALUATION.md)"})
     offers = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={
         "description": "per step that names offers (its variants' included): offer -> "

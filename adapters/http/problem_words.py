@@ -18,12 +18,12 @@ from flask_babel.speaklater import LazyString
 from markupsafe import Markup
 
 _PATH = re.compile(r"^(?P<path>[A-Za-z_][\w.\[\]-]*): (?P<rest>.+)$", re.DOTALL)
-# engine.suggest's " — did you mean 'x'?" (or 'x' or 'y'), worded apart from its sentence.
+# engine.language.suggest's " — did you mean 'x'?" (or 'x' or 'y'), worded apart from its sentence.
 _HINT = re.compile(r" — did you mean (?P<close>'[^']*'(?: or '[^']*')*)\?")
 _NAME = r"'(?P<name>[^']*)'"
 # (shape, sentence): the shape's named groups are the sentence's parameters. First match wins.
 # Every shape the draft checks produce (parse_playbook, the `at` field, the policy warnings)
-# is here: tests/unit/test_problem_words.py walks the bad fixtures and generated bad drafts.
+# is here: tests/unit/http/test_problem_words.py walks the bad fixtures and generated bad drafts.
 SHAPES: tuple[tuple[re.Pattern[str], LazyString], ...] = tuple(
     (re.compile(f"^{shape}$", re.DOTALL), sentence) for shape, sentence in (
         (r"this key is required", _l("this key is required")),
@@ -166,7 +166,8 @@ SHAPES: tuple[tuple[re.Pattern[str], LazyString], ...] = tuple(
             "contacted often enough); retry fewer times, or at least %(per)s apart, or change "
             "the cap")),
     ))
-# Words inside a shape's values: cron fields and field types (engine.schedule, engine.values).
+# Words inside a shape's values: cron fields and field types (engine.playbooks.schedule,
+# engine.formats.values).
 VALUE_WORDS: dict[str, dict[str, LazyString]] = {
     "field": {"minute": _l("minute"), "hour": _l("hour"), "day of month": _l("day of month"),
               "month": _l("month"), "day of week": _l("day of week")},

@@ -19,8 +19,8 @@ from adapters.db.engines import begin_writes, make_engine
 from adapters.tickets.standing import process_matcher
 from engine.clock import Clock
 from engine.config import Config
-from engine.library import Library, load_library
-from engine.triggers import Triggers
+from engine.playbooks.library import Library, load_library
+from engine.playbooks.triggers import Triggers
 
 
 @dataclass

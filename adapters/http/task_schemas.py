@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from adapters.http.schemas import AtField, Out
-from engine.playbook import RESULT_STATUSES
+from engine.playbooks.playbook import RESULT_STATUSES
 
 
 class TaskOut(Out):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from adapters.http.schemas import AtField, NonEmpty, Out
-from engine import ticket as tk
+from engine.tickets import ticket as tk
 
 
 class TicketsQuery(Schema):
@@ -61,8 +61,8 @@ class TicketOut(Out):
     closed_at = fields.String(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
     power = fields.Dict(allow_none=True, metadata={
-        "description": "engine.power at planning: minimum detectable effect at 80% power, "
-                       "base rate and its source, holdout needed (docs/EVALUATION.md)"})
+        "description": "engine.measurement.power at planning: minimum detectable effect at 80% "
+                       "power, base rate and its source, holdout needed (docs/EVALUATION.md)"})
     warnings = fields.List(fields.Dict(), metadata={
         "description": "what an approver must weigh, each {code, message}: under_powered"})
 
@@ -70,8 +70,8 @@ class TicketOut(Out):
 class TicketDetailOut(TicketOut):
     rehearsal = fields.Dict(allow_none=True)
     card = fields.Dict(allow_none=True, metadata={
-        "description": "the approval card (engine/approval_card.py): who, what, when, cost, "
-                       "overlap with executing tickets, why each level applies, the last "
+        "description": "the approval card (engine/tickets/approval_card.py): who, what, when, "
+                       "cost, overlap with executing tickets, why each level applies, the last "
                        "measured result, and for a standing ticket what approving starts; "
                        "null when the ticket's playbook version cannot be read"})
     audit = fields.List(fields.Dict())

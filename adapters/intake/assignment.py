@@ -1,5 +1,5 @@
 """Assignment (划配) against the database: load the customers without a manager and each
-manager's workload, let engine.assignment decide, write the managers and one audit row each.
+manager's workload, let engine.tasks.assignment decide, write the managers and one audit row each.
 
 Run after every customer import (`tend import customers`, `POST /customers`), by the
 scheduler once a day, and by `tend assign` (`dry_run`: decide and write nothing). Churned
@@ -15,9 +15,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters.db.engines import begin_writes, load_customers
 from adapters.db.schema import assignments, customers
-from engine.assignment import Assignment, Candidate, decide
 from engine.config import Config
-from engine.customer import facts
+from engine.language.customer import facts
+from engine.tasks.assignment import Assignment, Candidate, decide
 
 
 def workloads(conn: Connection, managers: frozenset[str]) -> dict[str, int]:

@@ -1,8 +1,8 @@
 """Typed conversion of one CSV column at a time (a tuple of cells from one chunk).
 
 Each function returns the column's values and {row position: message} for bad cells. The fast
-paths are exact: they accept what engine.values.parse_cell accepts, and a column that fails one
-is parsed cell by cell with parse_cell, which also words the messages.
+paths are exact: they accept what engine.formats.values.parse_cell accepts, and a column that fails
+one is parsed cell by cell with parse_cell, which also words the messages.
 
 An empty cell becomes `missing`: None, or "" for SQLite, whose driver binds None slowly (it
 looks for an adapter first, about a microsecond a row here) while the statement's
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from math import isfinite
 from typing import Any
 
-from engine.values import FieldType, parse_cell, unstorable
+from engine.formats.values import FieldType, parse_cell, unstorable
 
 ID_LENGTH = 64
 MEMO_LIMIT = 200_000

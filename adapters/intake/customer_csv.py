@@ -2,7 +2,7 @@
 
 A chunk is converted column by column: a column's cells go through one comprehension, and
 values that repeat (dates, tags, opt-outs, booleans) are parsed once with
-engine.values.parse_cell and remembered. That keeps per-row Python work near what the csv
+engine.formats.values.parse_cell and remembered. That keeps per-row Python work near what the csv
 module itself costs. A column that fails the fast path is parsed cell by cell to name every
 bad cell. Chunks are small so that a chunk's strings stay in the CPU cache across the column
 passes (measured: large chunks were markedly slower).
@@ -37,9 +37,9 @@ from adapters.intake.csv_cells import (
 )
 from engine.config import Config
 from engine.errors import Problem, ValidationError
-from engine.fields import CUSTOMER_FIELDS
+from engine.formats.values import FieldType, parse_cell
+from engine.language.fields import CUSTOMER_FIELDS
 from engine.limits import MAX_COLUMNS, MAX_TEXT
-from engine.values import FieldType, parse_cell
 
 REQUIRED = ("id", "joined_on")
 CHUNK_ROWS = 1024

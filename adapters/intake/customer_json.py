@@ -29,8 +29,8 @@ from adapters.intake.customer_csv import ColumnParser, Layout, plan_columns
 from adapters.intake.customer_store import open_writer
 from engine.config import Config
 from engine.errors import Invalid, ValidationError
+from engine.formats.values import FieldType, unstorable
 from engine.limits import MAX_TEXT
-from engine.values import FieldType, unstorable
 
 MAX_ITEMS = 10_000
 Errors = dict[str, dict[str, list[str]]]

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from adapters.db.schema import customers
 from adapters.intake.customer_csv import Layout
-from engine.values import FieldType
+from engine.formats.values import FieldType
 
 REBUILD_MIN_ROWS = 50_000
 STAGE_ROWS = 50_000  # PostgreSQL: rows per COPY into staging and upsert from it

@@ -8,9 +8,9 @@ that day is planned at its fire time (adapters.tickets.due.fire_time,
 adapters.tickets.service.plan);
 each planned ticket is approved or rejected, level by level, by one simulated person per
 role (adapters.tickets.service.approve/reject); each channel's due tasks are pulled and answered by
-the simulated customers (adapters.tasks.service.pull/report, engine.simulation.World); and the
-day's goal events are stored (adapters.intake.event_import.store_events): the customers' own, and
-those of customers a contact persuaded. Event-triggered playbooks are not simulated (no
+the simulated customers (adapters.tasks.service.pull/report, engine.measurement.simulation.World);
+and the day's goal events are stored (adapters.intake.event_import.store_events): the customers'
+own, and those of customers a contact persuaded. Event-triggered playbooks are not simulated (no
 trigger events are made).
 """
 
@@ -39,16 +39,16 @@ from adapters.simulation.verdicts import render as render_verdicts
 from adapters.tasks import service as task_pull
 from adapters.tickets import service as tickets
 from adapters.tickets.due import fire_time
-from engine import task as tk
 from engine.config import Config
 from engine.demo import customer_id
 from engine.errors import Problem, ValidationError
 from engine.event import Event
-from engine.library import Library
-from engine.simulation import DAY, Behaviour, World, natural_times
-from engine.ticket import SYSTEM
-from engine.units import pts
-from engine.users import User
+from engine.measurement.simulation import DAY, Behaviour, World, natural_times
+from engine.measurement.units import pts
+from engine.playbooks.library import Library
+from engine.tasks import task as tk
+from engine.tickets.ticket import SYSTEM
+from engine.tickets.users import User
 
 AUTO_COMMENT = "auto-approved by tend simulate --auto-approve"
 PULL = 500

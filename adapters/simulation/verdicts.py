@@ -1,7 +1,7 @@
 """What `tend simulate` says per playbook about its pooled readout: the effect planted, the
 power shown before the first approval, the day power predicted a verdict, and the evening the
-readout (adapters.evaluation.readouts, engine.sequential) first left `collecting`, with that
-verdict. The readout is looked at every simulated evening, as a designer would.
+readout (adapters.evaluation.readouts, engine.measurement.sequential) first left `collecting`, with
+that verdict. The readout is looked at every simulated evening, as a designer would.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from adapters.evaluation import readouts
-from engine.library import Library
-from engine.power import DEFAULT_PLAUSIBLE_EFFECT
-from engine.sequential import COLLECTING, NO_DIFFERENCE, verdict_day
-from engine.simulation import DAY, Behaviour
-from engine.units import pts
+from engine.measurement.power import DEFAULT_PLAUSIBLE_EFFECT
+from engine.measurement.sequential import COLLECTING, NO_DIFFERENCE, verdict_day
+from engine.measurement.simulation import DAY, Behaviour
+from engine.measurement.units import pts
+from engine.playbooks.library import Library
 
 
 @dataclass

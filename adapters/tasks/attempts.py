@@ -1,6 +1,6 @@
 """Call attempts: each result a person records on a task, kept as its own row.
 
-A task keeps its furthest result (engine.task: `no_answer` on Monday, `connected` on Tuesday
+A task keeps its furthest result (engine.tasks.task: `no_answer` on Monday, `connected` on Tuesday
 leaves `connected`), which is what channels, evaluation and the funnel rely on. A person's
 calls are a history too: the manager needs to see that they tried three times. So a result
 from the desk is an attempt (its own row, under an id made when the form was drawn, so a
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Row
 
 from adapters.db.schema import task_attempts, tasks
 from adapters.tasks import service
-from engine.reasons import Reason
+from engine.tasks.reasons import Reason
 
 
 def attempt(conn: Connection, row: Row[Any], status: str, attempt_id: str, by: str,

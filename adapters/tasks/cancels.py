@@ -18,7 +18,7 @@ from adapters.channels.base import RETRY, Outcome, Pusher, masked
 from adapters.db.engines import begin_writes
 from adapters.db.schema import tasks, tickets
 from adapters.tasks.pushes import backoff, hold_tasks
-from engine import task as tk
+from engine.tasks import task as tk
 
 CANCELLED, DELIVERED = tk.CANCELLED, tk.DELIVERED
 log = logging.getLogger("tend.worker")

@@ -1,5 +1,5 @@
 """The contact policy against the database: what a customer got lately, what a channel sent
-today, and the decisions of engine.policy applied to task rows.
+today, and the decisions of engine.tasks.policy applied to task rows.
 
 Twice per task: when it is made (`admit`: execution, standing entries, retries; `judge_new`
 alone for the rehearsal) and when it is claimed to be sent (`screen`: the adapter pull and
@@ -25,8 +25,8 @@ from sqlalchemy.engine import Connection
 from adapters.db.engines import decode_list, one_of
 from adapters.db.schema import customers, entries, events, tasks, tickets
 from adapters.tasks import sends
-from engine import policy as pol
-from engine import task as tk
+from engine.tasks import policy as pol
+from engine.tasks import task as tk
 
 SUPPRESSED = tk.SUPPRESSED
 # Sent, yet no contact: the attempt failed, or no channel had the task at all.

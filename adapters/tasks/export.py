@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters.db.schema import customers, tasks
 from engine.privacy import mask_phone
-from engine.reasons import ResultReasons
+from engine.tasks.reasons import ResultReasons
 
 FORMATS = ("csv", "xlsx")
 LANGUAGES = ("zh", "en")

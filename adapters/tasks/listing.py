@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection, Row
 
 from adapters.db.engines import iso
 from adapters.db.schema import tasks
-from engine import task as tk
 from engine.errors import ValidationError
+from engine.tasks import task as tk
 
 
 class HeldTask(TypedDict):

@@ -21,9 +21,9 @@ from adapters.db.schema import tasks
 from adapters.intake.event_import import prepare, store_events
 from adapters.tasks import service as task_pull
 from adapters.tasks.store import task_shape
-from engine import task as tk
 from engine.event import Event
-from engine.policy import Policy
+from engine.tasks import task as tk
+from engine.tasks.policy import Policy
 
 PUSHED, DEAD, CANCELLED, DELIVERED = tk.PUSHED, tk.DEAD, tk.CANCELLED, tk.DELIVERED
 CHANGED = "changed"  # cancelled or reported on while being pushed: left as it is

@@ -19,10 +19,10 @@ from sqlalchemy.engine import Connection
 from adapters.db.engines import begin_writes, iso
 from adapters.db.schema import task_audit, tasks
 from adapters.tasks.supervision import route_of
-from engine import task as tk
 from engine.config import Config
 from engine.errors import Forbidden, Invalid, NotFound
-from engine.users import User
+from engine.tasks import task as tk
+from engine.tickets.users import User
 
 MAX_TASKS = 1000  # one request's worth: a supervisor's selection, not a bulk migration
 POOL = "pool"  # the route of a task its channel's adapter takes (a store's own queue)
@@ -55,7 +55,7 @@ def reassign(conn: Connection, ids: Sequence[int], target: Target, *, actor: str
              now: dt.datetime) -> list[Moved]:
     """Move the tasks `ids` to `target` and audit each; `may_touch(route)` says whether the
     caller may take a task from that route (a supervisor: their team's managers). Unknown
-    ids are NotFound, another team's Forbidden, a task not waiting a Conflict (engine.task's
+    ids are NotFound, another team's Forbidden, a task not waiting a Conflict (engine.tasks.task's
     `reassign` move), each naming the task, before anything is written. Call first in a
     write transaction."""
     wanted = list(dict.fromkeys(ids))

@@ -26,11 +26,11 @@ from adapters.tasks import contact_policy
 from adapters.tasks import timing as step_timing
 from adapters.tasks.listing import HeldTask, held
 from adapters.tasks.store import cancelled, task_shape
-from engine import task as tk
 from engine.errors import NotFound
 from engine.event import Event
-from engine.policy import Policy
-from engine.reasons import Reason
+from engine.tasks import task as tk
+from engine.tasks.policy import Policy
+from engine.tasks.reasons import Reason
 
 NO_LIMITS = Policy()
 log = logging.getLogger("tend.tasks")
@@ -114,12 +114,12 @@ def record_result(conn: Connection, row: Row[Any], status: str, at: dt.datetime,
                   now: dt.datetime, reason: Reason | None = None) -> dict[str, Any]:
     """Record an adapter's result on the task `row` (from `task`) and return the task.
 
-    A result is taken only where the table allows one (engine.task): on a task the contact
+    A result is taken only where the table allows one (engine.tasks.task): on a task the contact
     policy suppressed, one cancelled before it was sent, or a dead one, it is a Conflict
     naming the state, before anything is written (a task cancelled after it went out still
     takes a late result: what was sent may be answered). The result is stored as a `task_result`
     event whose id names task and status, so a repeated report stores nothing twice. The
-    task keeps its furthest result (engine.task); a kept result the step's `retry` names
+    task keeps its furthest result (engine.tasks.task); a kept result the step's `retry` names
     re-plans the step (adapters.tasks.timing.retry); an accepted or converted one cancels
     the customer's other open tasks of the ticket. A `reason` (checked by the caller against
     config.yaml `result_reasons`) is kept with the result it came with; one that says the
@@ -147,7 +147,7 @@ def record_result(conn: Connection, row: Row[Any], status: str, at: dt.datetime,
 def mark_bad_phone(conn: Connection, customer_id: str) -> None:
     """The customer's phone, as it is now, was reported wrong: the contact policy stops the
     channels that use it while the stored phone is still this one (an import bringing a
-    different phone clears it; engine.policy `wrong_number`)."""
+    different phone clears it; engine.tasks.policy `wrong_number`)."""
     conn.execute(customers.update().where(customers.c.id == customer_id,
                                           customers.c.phone.is_not(None))
                  .values(bad_phone=customers.c.phone))
@@ -174,7 +174,7 @@ def close_open(conn: Connection, ticket_id: int, customer_id: str, note: str,
 def retry(conn: Connection, task_id: int, by: str, now: dt.datetime) -> HeldTask:
     """An operator puts the dead task `task_id` back (`POST /tasks/<id>/retry`): `pending`,
     due now, its attempts counted afresh, the same idempotency key (a receiver that saw it
-    before still recognises it). The move is engine.task's `revive`, so any state but dead
+    before still recognises it). The move is engine.tasks.task's `revive`, so any state but dead
     is a Conflict naming it, before anything is written. Tasks have no audit table: the
     record of the retry is `detail.retried` (who, when, what had killed it) and a warning
     on logger tend.tasks. NotFound for an unknown id. Call first in a write transaction."""

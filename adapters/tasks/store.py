@@ -1,5 +1,5 @@
 """A task as the API shows it, a ticket's tasks, and what cancelling an unfinished one sets:
-the task rows every service writes and reads the same way (their states: engine.task)."""
+the task rows every service writes and reads the same way (their states: engine.tasks.task)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Row
 
 from adapters.db.engines import iso
 from adapters.db.schema import tasks
-from engine import task as tk
+from engine.tasks import task as tk
 
 
 def task_shape(row: Row[Any]) -> dict[str, Any]:

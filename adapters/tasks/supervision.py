@@ -3,7 +3,7 @@ their calls went this week (connect rate 接通率, success rate 成功率).
 
 Reads only, in a handful of GROUP BY queries however long the queues are. The edges
 (`GET /supervision`, the console's supervision page) decide whose managers a user may see
-(engine.supervision) and render what this returns.
+(engine.tasks.supervision) and render what this returns.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.engines import iso
 from adapters.db.schema import tasks
-from engine import task as tk
-from engine.supervision import Supervision, rounded_rate, week_of
+from engine.tasks import task as tk
+from engine.tasks.supervision import Supervision, rounded_rate, week_of
 
 # A result that reached the customer on a call (they talked), and one that won them.
 CONNECTED = tuple(s for s, stage in tk.STAGE.items() if stage >= tk.STAGE["connected"])

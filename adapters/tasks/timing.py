@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from adapters.db.schema import OPEN, entries, tasks, tickets
-from engine import task as tk
 from engine.event import StoredEvent
-from engine.playbook import Retry, Step
+from engine.playbooks.playbook import Retry, Step
+from engine.tasks import task as tk
 
 CHUNK = 2_000
 

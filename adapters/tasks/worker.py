@@ -45,9 +45,9 @@ from adapters.tasks import service as task_pull
 from adapters.tasks.cancels import claim_cancels, record_cancels
 from adapters.tasks.pushes import CHANGED, claim_pushes, record_pushes
 from adapters.tasks.store import task_shape
-from engine import task as tk
 from engine.clock import Clock, system_clock
-from engine.policy import Policy
+from engine.tasks import task as tk
+from engine.tasks.policy import Policy
 
 DEAD, DELIVERED = tk.DEAD, tk.DELIVERED
 CANCELS = "cancels"  # cancels the far side has taken (or refused: it holds nothing then)

@@ -1,4 +1,4 @@
-"""The approval card of a ticket (engine/approval_card.py): what it needs from the database.
+"""The approval card of a ticket (engine/tickets/approval_card.py): what it needs from the database.
 
 The stored rehearsal gives who and how many; the playbook version the ticket was planned with
 gives what; the config gives costs, quiet hours and capacities; two queries give the customers
@@ -16,10 +16,10 @@ from sqlalchemy.engine import Connection
 from adapters.db.engines import iso
 from adapters.db.schema import entries, ticket_members, tickets
 from adapters.tickets.store import planned_playbook, ticket_row
-from engine import approval_card
 from engine.config import Config
 from engine.errors import TendError
-from engine.library import Library
+from engine.playbooks.library import Library
+from engine.tickets import approval_card
 
 OVERLAP_TICKETS = 10  # the card names this many overlapping tickets, largest first
 

@@ -30,10 +30,10 @@ from adapters.db.engines import begin_writes
 from adapters.db.schema import entries, tickets
 from adapters.tickets import standing
 from engine.config import Config
-from engine.customer import Customer
-from engine.library import Library
-from engine.playbook import Playbook
-from engine.triggers import contact_outcomes
+from engine.language.customer import Customer
+from engine.playbooks.library import Library
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.triggers import contact_outcomes
 
 ONCE = "entered before (no cooldown: once per version)"
 

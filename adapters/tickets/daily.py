@@ -34,13 +34,13 @@ from adapters.db.schema import tickets as ticket_table
 from adapters.tickets import service as tickets
 from adapters.tickets.planning import cooldown_ids
 from adapters.tickets.sweep import OPTED_OUT_ALL
-from engine import ticket as tk
-from engine.condition import Not
+from engine.compilers.sql import SqlRenderer
 from engine.config import Config
-from engine.library import Library
-from engine.playbook import Playbook
-from engine.selection import Selection, global_share, select_members
-from engine.sql import SqlRenderer
+from engine.language.condition import Not
+from engine.playbooks.library import Library
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.selection import Selection, global_share, select_members
+from engine.tickets import ticket as tk
 
 PREFIX = "day:"
 

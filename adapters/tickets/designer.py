@@ -25,17 +25,17 @@ from adapters.evaluation.history import control_rate
 from adapters.tickets import versions
 from adapters.tickets.sweep import REPLAY_WINDOW, sweep
 from engine.config import Config
-from engine.customer import facts
 from engine.errors import NotFound, ValidationError
-from engine.evaluate import holds
-from engine.explain import explain_playbook, render_text, task_story
-from engine.library import Library
-from engine.offer import Offer
-from engine.playbook import Playbook
-from engine.playbook_loader import parse_playbook
-from engine.power import power_of
-from engine.selection import Selection
-from engine.variant import assign, offers_named, variant_step
+from engine.language.customer import facts
+from engine.language.evaluate import holds
+from engine.measurement.power import power_of
+from engine.playbooks.explain import explain_playbook, render_text, task_story
+from engine.playbooks.library import Library
+from engine.playbooks.offer import Offer
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.playbook_loader import parse_playbook
+from engine.playbooks.selection import Selection
+from engine.playbooks.variant import assign, offers_named, variant_step
 
 CHUNK = 5_000  # treatment customers loaded at a time to count offer eligibility
 TASKS_SHOWN = 50
@@ -53,7 +53,8 @@ class Preview:
     # offer would be given to and they are eligible for (only when the library's offers
     # were given).
     offers: dict[str, dict[str, int]]
-    power: dict[str, Any]  # engine.power as the rehearsal would show it (docs/EVALUATION.md)
+    # engine.measurement.power as the rehearsal would show it (docs/EVALUATION.md)
+    power: dict[str, Any]
     # The variant step's split: per variant, the treatment it gets and the offers it gives
     # with how many of them are eligible; None without variants.
     variants: dict[str, Any] | None = None
@@ -67,7 +68,7 @@ class Preview:
 
 class Explanation(TypedDict):
     """Why a customer is or isn't taken by each playbook, condition by condition, and what
-    became of their tasks (engine.explain): every value is plain JSON."""
+    became of their tasks (engine.playbooks.explain): every value is plain JSON."""
 
     customer: str
     at: str
@@ -104,7 +105,7 @@ def offer_counts(conn: Connection, playbook: Playbook, sel: Selection, config: C
     """Per step that names offers, how many of the treatment would be given each one and are
     eligible for it at `at`: what a designer weighs when ordering a step's offers (validity,
     channel and limit act when the offer is shown). A customer of the variant step is given
-    their variant's offers (engine/variant.py: the step's own unless the variant names
+    their variant's offers (engine/playbooks/variant.py: the step's own unless the variant names
     others), so that step counts each offer over the variants that give it, and `variants`
     counts it per variant."""
     split = variant_step(playbook.steps)

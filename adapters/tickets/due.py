@@ -19,9 +19,9 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.schema import tickets
 from engine.config import Config
-from engine.library import Library
-from engine.playbook import Playbook
-from engine.schedule import Schedule
+from engine.playbooks.library import Library
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.schedule import Schedule
 
 
 @dataclass(frozen=True)

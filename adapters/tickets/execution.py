@@ -23,12 +23,12 @@ from adapters.db.schema import OPEN, entries, tasks, ticket_members
 from adapters.tasks import contact_policy
 from adapters.tasks.store import cancelled
 from adapters.tasks.timing import step_rules
-from engine import task as tk
 from engine.config import Config
-from engine.customer import Customer, facts
-from engine.evaluate import holds
-from engine.playbook import Playbook, Step
-from engine.variant import resolved, variant_of
+from engine.language.customer import Customer, facts
+from engine.language.evaluate import holds
+from engine.playbooks.playbook import Playbook, Step
+from engine.playbooks.variant import resolved, variant_of
+from engine.tasks import task as tk
 
 PENDING = tk.PENDING
 SELECTED = ("treatment", "control")
@@ -74,7 +74,7 @@ def entry_variant(playbook: Playbook, customer_id: str, group: str) -> str | Non
 
 def steps_for(playbook: Playbook, customer_id: str) -> list[Step]:
     """The playbook's steps as this customer gets them: a step with variants becomes the
-    customer's variant of it (engine/variant.py)."""
+    customer's variant of it (engine/playbooks/variant.py)."""
     return [resolved(playbook.id, step, customer_id)[0] for step in playbook.steps]
 
 

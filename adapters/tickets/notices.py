@@ -37,10 +37,10 @@ from adapters.channels.base import signature
 from adapters.db.engines import begin_writes
 from adapters.db.schema import approvals, notices, tickets
 from adapters.tickets.store import approvals_of, domain_ticket, record_change, warnings_of
-from engine import approval_card
-from engine import ticket as tk
 from engine.config import Notifier as NotifierConfig
 from engine.errors import ValidationError
+from engine.tickets import approval_card
+from engine.tickets import ticket as tk
 
 AWAITING = "awaiting"
 OVERDUE = "overdue"

@@ -4,8 +4,8 @@ A customer is offered what the playbooks of their executing tickets name, and on
 are in the treatment group: the control group measures what happens without the campaign, so
 an offer named by a ticket that holds the customer as control is withheld on every channel,
 even when another ticket names it too (DESIGN §10). Load (memberships, the customer, the
-planned playbooks) → engine.offer_ranking → plain dicts the view, the contacts endpoint and
-`GET /customers/<id>/offers` render.
+planned playbooks) → engine.playbooks.offer_ranking → plain dicts the view, the contacts endpoint
+and `GET /customers/<id>/offers` render.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ from adapters.db.engines import load_customer
 from adapters.db.schema import entries, tickets
 from adapters.tickets.store import planned_playbook
 from engine.config import Config
-from engine.customer import facts
 from engine.errors import NotFound, ValidationError
-from engine.library import Library
-from engine.offer import LANGUAGES, offer_channels
-from engine.offer_ranking import OfferCandidate, rank_offers, render_script, text_in
-from engine.playbook import Step
-from engine.variant import offers_named, resolved
+from engine.language.customer import facts
+from engine.playbooks.library import Library
+from engine.playbooks.offer import LANGUAGES, offer_channels
+from engine.playbooks.offer_ranking import OfferCandidate, rank_offers, render_script, text_in
+from engine.playbooks.playbook import Step
+from engine.playbooks.variant import offers_named, resolved
 
 OfferList = dict[str, list[dict[str, Any]]]
-EXECUTING = "executing"  # engine/ticket.py: the state whose members are being contacted
+EXECUTING = "executing"  # engine/tickets/ticket.py: the state whose members are being contacted
 _HELD = sa.select(entries.c.ticket_id, entries.c.grp).distinct().where(
     entries.c.customer_id == sa.bindparam("cid"),
     entries.c.grp.in_(("treatment", "control"))).subquery()

@@ -1,10 +1,10 @@
 """What planning a ticket needs from the database: versions, cooldown, tiers, the rehearsal.
 
 The rehearsal is what an approver judges: the sizes of the groups, whether they can ever tell
-a plausible effect apart (engine.power, from the playbook's measured control rate), how many
-tasks each step and channel would get, who was suppressed and why, what the contact policy
+a plausible effect apart (engine.measurement.power, from the playbook's measured control rate), how
+many tasks each step and channel would get, who was suppressed and why, what the contact policy
 would suppress or hold, and a sample of selected customers with the conditions that selected them
-(engine.explain, the reference evaluator).
+(engine.playbooks.explain, the reference evaluator).
 """
 
 from __future__ import annotations
@@ -32,18 +32,18 @@ from adapters.db.schema import (
 from adapters.evaluation.history import control_rate
 from adapters.tasks import contact_policy
 from adapters.tickets import execution
-from engine import policy as pol
-from engine import task as tk
 from engine.config import Config
-from engine.customer import Customer, facts, tier_of
 from engine.errors import Conflict
-from engine.explain import explain_playbook
-from engine.offer import Offer, check_offer_versions
-from engine.playbook import Playbook, check_versions
-from engine.power import power_of
-from engine.selection import Selection
-from engine.values import before
-from engine.variant import offers_named, variant_step
+from engine.formats.values import before
+from engine.language.customer import Customer, facts, tier_of
+from engine.measurement.power import power_of
+from engine.playbooks.explain import explain_playbook
+from engine.playbooks.offer import Offer, check_offer_versions
+from engine.playbooks.playbook import Playbook, check_versions
+from engine.playbooks.selection import Selection
+from engine.playbooks.variant import offers_named, variant_step
+from engine.tasks import policy as pol
+from engine.tasks import task as tk
 
 CHUNK = 5_000
 

@@ -8,11 +8,11 @@ library's version (the newest one that started, or the one named), writes the ne
 text into the playbook's own file (checked like any library file first, then replaced
 atomically), and stores that version in `playbook_versions` with the reason the history shows
 ("promoted variant X from ticket N: +a pts vs control ...; the winner at 5% (Holm, 6
-comparisons)"). The ticket's comparisons are corrected as one family (engine/multiplicity.py);
-a variant that is not their winner may still be promoted (it may be cheaper, or the evidence
-may be a pilot's), but only with a written reason. Planning the new version later
-finds the same text and hash there. The file is written before the transaction commits; if
-the commit fails, the old text is put back.
+comparisons)"). The ticket's comparisons are corrected as one family
+(engine/measurement/multiplicity.py); a variant that is not their winner may still be promoted (it
+may be cheaper, or the evidence may be a pilot's), but only with a written reason. Planning the new
+version later finds the same text and hash there. The file is written before the transaction
+commits; if the commit fails, the old text is put back.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ from adapters.evaluation.variants import judged
 from adapters.tickets.store import planned_playbook
 from engine.config import Config
 from engine.errors import Conflict, NotFound, ValidationError
-from engine.library import Library
-from engine.playbook import Playbook
-from engine.playbook_loader import parse_playbook
-from engine.promotion import promoted_text, reason_of, standing_of
-from engine.variant import variant_step
+from engine.measurement.promotion import promoted_text, reason_of, standing_of
+from engine.playbooks.library import Library
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.playbook_loader import parse_playbook
+from engine.playbooks.variant import variant_step
 
 STARTED = ("executing", "evaluating", "closed")
 MAX_NOTE = 500

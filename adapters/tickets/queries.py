@@ -17,12 +17,12 @@ from adapters.db.schema import approvals, ticket_members, tickets
 from adapters.tickets.planning import tiers_of
 from adapters.tickets.store import approval_of, approvals_of, ticket_shape
 from engine.config import Config
-from engine.ticket import Approval
+from engine.tickets.ticket import Approval
 
 
 @dataclass(frozen=True)
 class TicketApproval:
-    """One approver's decision on one level of a ticket (engine.ticket.Approval), with the
+    """One approver's decision on one level of a ticket (engine.tickets.ticket.Approval), with the
     ticket's playbook and version."""
 
     ticket_id: int

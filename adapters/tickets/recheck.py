@@ -28,8 +28,8 @@ from adapters.tickets.store import planned_playbook, ticket_row
 from adapters.tickets.sweep import sweep
 from engine.config import Config
 from engine.errors import TendError
-from engine.library import Library
-from engine.playbook import Playbook
+from engine.playbooks.library import Library
+from engine.playbooks.playbook import Playbook
 
 # Tickets whose members a sweep chose: event and contact tickets gather theirs one event or
 # contact at a time, which a sweep at another instant does not repeat.

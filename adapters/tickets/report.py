@@ -28,9 +28,9 @@ from adapters.tickets import service as tickets
 from adapters.tickets.report_words import ENGLISH, Words
 from adapters.tickets.store import planned_playbook, ticket_row
 from engine.config import Config
-from engine.kpi import FUNNEL
-from engine.library import Library
-from engine.units import in_units, relative
+from engine.measurement.kpi import FUNNEL
+from engine.measurement.units import in_units, relative
+from engine.playbooks.library import Library
 
 TEMPLATES = Path(__file__).parent / "report_templates"
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from adapters.tickets.report_words import ENGLISH, FUNNEL_STAGES, STATES, VERDICTS, Words
-from engine.kpi import FUNNEL
+from engine.measurement.kpi import FUNNEL
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 # The first import builds matplotlib's font cache and says so at WARNING; a report has

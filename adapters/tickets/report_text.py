@@ -7,8 +7,8 @@ from typing import Any
 
 from adapters.evaluation.offer_kpis import table
 from adapters.evaluation.variants import render_lines
-from engine.kpi import FUNNEL
-from engine.units import pts, relative
+from engine.measurement.kpi import FUNNEL
+from engine.measurement.units import pts, relative
 
 
 def render(ticket: Mapping[str, Any]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from engine import units
+from engine.measurement import units
 
 
 def _(text: str) -> str:
@@ -45,7 +45,7 @@ VERDICTS = {
     "significant": _("significant"), "not significant": _("not significant"),
     "too small to tell": _("too small to tell"),
 }
-FUNNEL_STAGES = {  # engine.kpi.FUNNEL
+FUNNEL_STAGES = {  # engine.measurement.kpi.FUNNEL
     "tasks": _("tasks"), "sent": _("sent"), "delivered": _("delivered"),
     "connected": _("connected"), "accepted": _("accepted"), "converted": _("converted"),
 }
@@ -64,7 +64,7 @@ class Words:
 
     language: str = "en"
     translations: Any = field(default_factory=gettext_module.NullTranslations)
-    # config.yaml's `label: {zh, en}` by channel (engine.channel.Channel.label)
+    # config.yaml's `label: {zh, en}` by channel (engine.tasks.channel.Channel.label)
     channel_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def channel(self, name: str) -> str:

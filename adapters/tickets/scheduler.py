@@ -40,9 +40,9 @@ from adapters.tickets import service as tickets
 from engine.clock import Clock, system_clock
 from engine.config import Config
 from engine.errors import TendError
-from engine.library import Library, load_library
-from engine.playbook import Playbook
-from engine.schedule import Schedule
+from engine.playbooks.library import Library, load_library
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.schedule import Schedule
 
 LEASE = "scheduler"
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
@@ -65,7 +65,7 @@ def hold_lease(conn: Connection, holder: str, now: dt.datetime, ttl: dt.timedelt
 
 
 class CrontabTrigger(BaseTrigger):
-    """An APScheduler trigger firing when crontab(5) would (engine/schedule.py), because
+    """An APScheduler trigger firing when crontab(5) would (engine/playbooks/schedule.py), because
     APScheduler 3's own CronTrigger numbers weekdays from Monday and ANDs the day fields."""
 
     def __init__(self, schedule: Schedule) -> None:

@@ -2,7 +2,7 @@
 
 Each function works in the caller's transaction (a Connection from `engine.begin()`), takes
 SQLite's write lock first (adapters.db.engines.begin_writes) when it writes, and returns JSON-ready
-dicts. Every state change goes through engine.ticket.transition and
+dicts. Every state change goes through engine.tickets.ticket.transition and
 adapters.tickets.store.record_change, so each writes exactly one audit row.
 """
 
@@ -34,15 +34,15 @@ from adapters.tickets.store import (
     ticket_shape,
 )
 from adapters.tickets.sweep import sweep
-from engine import ticket as tk
 from engine.config import Config
 from engine.errors import Conflict, ValidationError
-from engine.library import Library
 from engine.limits import MAX_ID
-from engine.playbook import Playbook
-from engine.selection import Selection
-from engine.users import User
-from engine.workflow import Workflow, ticket_facts
+from engine.playbooks.library import Library
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.selection import Selection
+from engine.playbooks.workflow import Workflow, ticket_facts
+from engine.tickets import ticket as tk
+from engine.tickets.users import User
 
 TRIGGERS = ("schedule", "event", "contact", "manual")
 # A ticket planned by hand holds a sweep's customers, but an event playbook's audience is

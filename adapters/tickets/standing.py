@@ -28,14 +28,14 @@ from adapters.tasks.store import task_shape
 from adapters.tickets import daily as event_matches
 from adapters.tickets import execution
 from adapters.tickets.planning import cooldown_ids
+from engine.compilers.rules import Matcher
 from engine.config import Config
-from engine.customer import facts
 from engine.event import Event, StoredEvent
-from engine.library import Library
-from engine.playbook import Playbook
-from engine.rules import Matcher
-from engine.selection import global_share, in_control, in_global_control
-from engine.triggers import EventVerdict, Triggers
+from engine.language.customer import facts
+from engine.playbooks.library import Library
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.selection import global_share, in_control, in_global_control
+from engine.playbooks.triggers import EventVerdict, Triggers
 
 TASK_COLUMNS = ("id", "entry_id", "ticket_id", "customer_id", "step", "channel", "route",
                 "state", "idempotency_key", "due_at", "payload", "created_at", "updated_at")

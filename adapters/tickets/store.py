@@ -1,7 +1,7 @@
 """Ticket rows: reading them into the domain and the JSON shapes, and the one state writer.
 
 `record_change` is the only code that writes a ticket's state: it takes what
-engine.ticket.transition returned (the moved ticket and its audit record) and writes both in
+engine.tickets.ticket.transition returned (the moved ticket and its audit record) and writes both in
 the caller's transaction, so a state change and its audit row exist together or not at all.
 """
 
@@ -18,10 +18,10 @@ from adapters.db.schema import approvals, audit, tickets
 from adapters.tickets import versions
 from engine.config import Config
 from engine.errors import Conflict, NotFound
-from engine.library import Library
-from engine.playbook import Playbook
-from engine.playbook_loader import parse_playbook
-from engine.ticket import Approval, AuditRecord, Level, Ticket, next_level
+from engine.playbooks.library import Library
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.playbook_loader import parse_playbook
+from engine.tickets.ticket import Approval, AuditRecord, Level, Ticket, next_level
 
 
 def ticket_row(conn: Connection, ticket_id: int, lock: bool = False) -> Row[Any]:

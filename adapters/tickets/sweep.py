@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from adapters.db.schema import customers, events
-from engine.condition import Leaf
+from engine.compilers.sql import SqlRenderer
 from engine.config import Config
-from engine.playbook import Playbook
-from engine.selection import Selection, global_share, select_members
-from engine.sql import SqlRenderer
-from engine.values import FieldType
+from engine.formats.values import FieldType
+from engine.language.condition import Leaf
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.selection import Selection, global_share, select_members
 
 OPTED_OUT_ALL = Leaf("opt_out", "contains", "all", FieldType.LIST)
 REPLAY_WINDOW = dt.timedelta(days=7)

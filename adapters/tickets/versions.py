@@ -25,7 +25,7 @@ from engine.errors import NotFound
 class StoredVersion:
     playbook: str
     version: int
-    hash: str  # engine.playbook.content_hash: comments and formatting don't count
+    hash: str  # engine.playbooks.playbook.content_hash: comments and formatting don't count
     loaded_at: dt.datetime  # when a ticket was first planned on it (or it was promoted)
     reason: str | None = None  # why Tend wrote it: a promotion's evidence (0019)
 

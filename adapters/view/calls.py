@@ -6,7 +6,7 @@ its own ticket.
 Every part is checked before the first write (bad input names its field: `task:<id>`,
 `reason:<id>` (a result's reason code, required where config.yaml `result_reasons` says),
 `offer:<ticket>:<offer>`), and the whole call is one transaction, so a task that refuses
-its result (engine.task: suppressed, cancelled before sending, dead) leaves nothing written
+its result (engine.tasks.task: suppressed, cancelled before sending, dead) leaves nothing written
 either. Results go through the task service (an attempt kept per call, then the task's
 result, adapters.tasks.attempts), outcomes through the contacts service
 (adapters.view.contacts.record), under ids derived from the call's id, which the desk makes
@@ -26,11 +26,11 @@ from adapters.tasks import attempts
 from adapters.tasks import service as task_service
 from adapters.view import contacts
 from adapters.view.desk import RESULTS
-from engine import contact as ct
 from engine.config import Config
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.library import Library
-from engine.reasons import Reason
+from engine.playbooks.library import Library
+from engine.tasks import contact as ct
+from engine.tasks.reasons import Reason
 
 OUTCOMES = (ct.PRESENTED, ct.INTERESTED, ct.DECLINED, ct.HANDLED)  # on an offer, in a call
 
@@ -48,7 +48,8 @@ class Call:
 
 
 class TaskRefused(Conflict):
-    """A task takes no result (engine.task): someone else's change since the desk was drawn."""
+    """A task takes no result (engine.tasks.task): someone else's change since the desk was
+    drawn."""
 
     def __init__(self, task_id: int, state: str, why: Conflict) -> None:
         super().__init__(f"task:{task_id}: {why}")

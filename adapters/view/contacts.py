@@ -22,11 +22,11 @@ from sqlalchemy.engine import Connection, Row
 from adapters.db.engines import begin_writes, iso, load_customer
 from adapters.db.schema import contacts, entries, offer_handled, tasks
 from adapters.tasks import service as task_service
-from engine import contact as ct
 from engine.config import Config
 from engine.errors import Conflict, Invalid, NotFound
-from engine.offer import Offer, offer_channels
-from engine.values import given_instant
+from engine.formats.values import given_instant
+from engine.playbooks.offer import Offer, offer_channels
+from engine.tasks import contact as ct
 
 ROUTES = ("pool", "manager")  # as a step's `route`
 
@@ -112,7 +112,7 @@ def recent(conn: Connection, customer_id: str, limit: int) -> list[Row[Any]]:
 
 def handled(conn: Connection, offers: Mapping[str, Offer]) -> Mapping[str, int]:
     """How many times each offer of `offers` was `handled`, on every channel: what an
-    offer's `limit` counts (engine/offer_ranking.py). Read from the counts `record` keeps
+    offer's `limit` counts (engine/playbooks/offer_ranking.py). Read from the counts `record` keeps
     (offer_handled), all in one statement on first use: counting the contacts themselves
     grew with them (16,000 index entries per offer at 1,000,000 customers, bench/view.py)."""
     return HandledCounts(conn, offers)
@@ -141,7 +141,7 @@ class HandledCounts(Mapping[str, int]):
 
 
 def declines(conn: Connection, customer_id: str, since: dt.datetime) -> list[ct.Decline]:
-    """The customer's `declined` contacts after `since`: what engine.contact.offer_stopped
+    """The customer's `declined` contacts after `since`: what engine.tasks.contact.offer_stopped
     judges an offer by (the offers service asks, with the policy's `declines.within`)."""
     return [ct.Decline(offer, at) for offer, at in conn.execute(
         _DECLINES, {"cid": customer_id, "since": since})]

@@ -2,7 +2,7 @@
 calls to make for, grouped by customer.
 
 A user holding `manager:M` is routed the `route: manager` tasks of M's customers
-(`User.routes`). The desk lists the tasks a call can still change (engine.task.actionable),
+(`User.routes`). The desk lists the tasks a call can still change (engine.tasks.task.actionable),
 one group per customer, first due first, and with each customer what to say: who they are
 (their phone in full, since the manager dials it), when their contract ends, their churn
 score, the offers with scripts (the view's offers on the tasks' channel, best first, each
@@ -23,10 +23,10 @@ from sqlalchemy.engine import Connection
 from adapters.db.engines import load_customers
 from adapters.db.schema import tasks, tickets
 from adapters.view import service as view_service
-from engine import task as tk
 from engine.config import Config
-from engine.customer import facts
-from engine.library import Library
+from engine.language.customer import facts
+from engine.playbooks.library import Library
+from engine.tasks import task as tk
 
 RESULTS = ("connected", "no_answer", "accepted", "declined")  # what a call ends with
 ACTIONABLE = tk.actionable(RESULTS)  # tasks a call can still change

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.engines import load_customers
 from adapters.db.schema import customers, tasks
-from engine import task as tk
 from engine.config import Config
-from engine.customer import facts
+from engine.language.customer import facts
 from engine.privacy import mask_phone
+from engine.tasks import task as tk
 
 
 def customers_of(conn: Connection, config: Config, manager: str, now: dt.datetime,

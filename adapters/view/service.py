@@ -25,15 +25,15 @@ from adapters.tasks import attempts, contact_policy
 from adapters.tickets import contact as contact_entry
 from adapters.tickets.offers import OfferList, offers_for
 from adapters.view import contacts as contact_store
-from engine import policy as pol
-from engine import task as tk
 from engine.config import Config
-from engine.contact import offer_stopped
-from engine.customer import facts
 from engine.errors import NotFound
-from engine.library import Library
+from engine.formats.values import before
+from engine.language.customer import facts
+from engine.playbooks.library import Library
 from engine.privacy import mask_phone
-from engine.values import before
+from engine.tasks import policy as pol
+from engine.tasks import task as tk
+from engine.tasks.contact import offer_stopped
 
 TRAJECTORY = 20  # newest entries shown
 
@@ -173,7 +173,8 @@ def control(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
 
 
 def open_tasks(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
-    """The customer's tasks waiting for or held by a channel, every channel (engine.task.OPEN)."""
+    """The customer's tasks waiting for or held by a channel, every channel
+    (engine.tasks.task.OPEN)."""
     rows = conn.execute(_OPEN_TASKS, {"cid": customer_id})
     return [{"id": r.id, "channel": r.channel, "step": r.step, "state": r.state,
              "ticket_id": r.ticket_id} for r in rows]
@@ -204,7 +205,7 @@ def policy(conn: Connection, config: Config, customer_id: str, opt_out: tuple[st
            now: dt.datetime) -> dict[str, dict[str, Any]]:
     """What the contact policy lets each channel do for the customer now: opt-outs, quiet
     hours, the channel's capacity today, the frequency caps over what they were sent
-    (engine.policy.at_send, as a claim judges a first send); on the contact channels where
+    (engine.tasks.policy.at_send, as a claim judges a first send); on the contact channels where
     no task goes out (hotline, online), the opt-out alone. Arbitration is left out: it
     ranks playbooks against each other, and a person's contact belongs to none."""
     rules = dataclasses.replace(config.policy, arbitration=None)

@@ -1,6 +1,6 @@
 """Tickets: users and tokens, tickets with members, approvals, audit, entries, tasks, lease.
 
-Written by hand like 0001; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata. The audit table is append-only in the database itself: triggers refuse
 UPDATE and DELETE, so no code path (or person with a SQL shell and the app's login) can
 rewrite history by accident.

@@ -1,6 +1,6 @@
 """Notices: one row per ticket, approval level and kind (awaiting, overdue) told to approvers.
 
-Written by hand like 0001 and 0002; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001 and 0002; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0003

@@ -1,6 +1,6 @@
 """Task leases and results: adapters pull tasks under a lease and report results on them.
 
-Written by hand like 0001-0003; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0003; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0004

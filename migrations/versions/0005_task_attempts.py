@@ -1,6 +1,6 @@
 """Task attempts: the push worker counts delivery attempts to retry, then dead-letter, a task.
 
-Written by hand like 0001-0004; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0004; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0005

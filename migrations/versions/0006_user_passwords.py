@@ -1,7 +1,7 @@
 """User passwords: the web console lets a user sign in with a password set by
 `tend users passwd` as well as with a token; only a salted scrypt hash is stored.
 
-Written by hand like 0001-0005; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0005; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0006

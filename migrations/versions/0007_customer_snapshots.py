@@ -1,7 +1,7 @@
 """Customer snapshots: one row per month and customer with the churn model's features as they
 were that month, so the model trains on what was known at the time (adapters/evaluation/snapshots.py).
 
-Written by hand like 0001-0006; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0006; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0007

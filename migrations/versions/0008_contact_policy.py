@@ -1,7 +1,7 @@
 """Contact policy and step timing: tasks record when they were first sent, their playbook's
 priority, which retry of their step they are, and the step's `unless`/`retry` rules.
 
-Written by hand like 0001-0007; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0007; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0008

@@ -2,7 +2,7 @@
 match here (customer, event, playbook version, local day), and the matches of a day become
 one planned ticket after the day ends (adapters/tickets/daily.py).
 
-Written by hand like 0001-0008; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0008; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0009

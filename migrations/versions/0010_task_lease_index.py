@@ -1,7 +1,7 @@
 """Task holds by channel: the push worker finds the cancels it owes and the pushes of a
 worker that died by their ended hold, without reading a channel's delivered tasks.
 
-Written by hand like 0001-0009; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0009; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0010

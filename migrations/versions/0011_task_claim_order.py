@@ -1,7 +1,7 @@
 """Due tasks in claim order (PostgreSQL only): priority first, then oldest due, among open
 tasks, so a claim reads a batch's worth of rows instead of sorting every due task.
 
-Written by hand like 0001-0010; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0010; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0011

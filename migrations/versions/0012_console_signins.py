@@ -2,7 +2,7 @@
 is throttled across every gunicorn worker, and the live console sessions, so signing out
 revokes a session (a copied cookie stops working).
 
-Written by hand like 0001-0011; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0011; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0012

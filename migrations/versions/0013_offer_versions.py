@@ -1,7 +1,7 @@
 """Offer versions: the text and content hash of each offer version a ticket was planned
 with, so that one (offer, version) always names one content, as playbook versions do.
 
-Written by hand like 0001-0012; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0012; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0013

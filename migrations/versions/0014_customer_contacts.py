@@ -2,7 +2,7 @@
 (the trajectory every channel shares: intent, referrals, declines), and each view a person
 opened (who looked at whom, from which channel, when).
 
-Written by hand like 0001-0012; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0012; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0014

@@ -1,8 +1,8 @@
-"""Contact classes (engine.policy): each ticket keeps its playbook version's class, so the
+"""Contact classes (engine.tasks.policy): each ticket keeps its playbook version's class, so the
 contact policy spares care and service from marketing's arbitration and caps for every task
 of the ticket. Tickets planned before this are sales, the default every playbook had.
 
-Written by hand like 0001-0014; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0014; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0015

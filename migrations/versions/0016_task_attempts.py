@@ -2,7 +2,7 @@
 furthest result, so a second call (no answer on Monday, connected on Tuesday) would otherwise
 write over the first; each attempt is a row, shown in the trajectory.
 
-Written by hand like 0001-0014; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0014; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0016

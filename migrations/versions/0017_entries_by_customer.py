@@ -3,7 +3,7 @@ hold them, and a contact-triggered playbook asks whether they entered it before.
 the customer's entries; without this index each question scanned every entry (a sweep of a
 million customers writes a million).
 
-Written by hand like 0001-0016; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0016; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0017

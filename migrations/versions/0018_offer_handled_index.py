@@ -2,7 +2,7 @@
 every view by counting them, one offer at a time, up to the limit, instead of grouping every
 contact of every offer. (A customer's memberships are read from entries, indexed by 0017.)
 
-Written by hand like 0001-0017; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0017; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0018

@@ -1,9 +1,9 @@
-"""Step variants (champion/challenger, engine/variant.py): each entry keeps the variant its
+"""Step variants (champion/challenger, engine/playbooks/variant.py): each entry keeps the variant its
 customer was assigned (NULL for control, and for playbooks without variants), and a playbook
 version may carry the reason it was published (a promotion: "promoted variant X from ticket
 N: ..."), which the version history shows.
 
-Written by hand like 0001-0018; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0018; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0019

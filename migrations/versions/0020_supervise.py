@@ -2,7 +2,7 @@
 `result_reasons`), the phone a result reported wrong, and task_audit: one row per task and act a person does to it besides its state (a supervisor's
 reassignment, 转派): who, as which role, when, from which route and channel to which.
 
-Written by hand like 0001-0018; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0018; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0020

@@ -3,7 +3,7 @@
 customers are indexed by manager, which assignment counts (each manager's workload) and a
 manager's list of their customers reads.
 
-Written by hand like 0001-0018; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0018; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0021

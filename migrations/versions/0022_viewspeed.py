@@ -4,7 +4,7 @@ then on in the transactions that write those rows: each offer's `handled` contac
 (offer_handled, for an offer's `limit`), and each channel's first sends per quarter hour
 (channel_sends, UTC slots from the epoch, for a channel's daily `capacity`).
 
-Written by hand like 0001-0021; tests/integration/test_migrations.py checks it matches
+Written by hand like 0001-0021; tests/integration/db/test_migrations.py checks it matches
 adapters.db.schema.metadata.
 
 Revision ID: 0022_viewspeed

@@ -18,8 +18,8 @@ from support.served import ROOT, Tend, tend_served
 from adapters.db.engines import make_engine
 from adapters.tickets.scheduler import plan_standing
 from engine.config_loader import load_config
-from engine.library import load_library
-from engine.selection import in_control
+from engine.playbooks.library import load_library
+from engine.playbooks.selection import in_control
 
 TREATED, CONTROL = "d00", "d20"  # d20 falls in retention_inbound's 10% holdout
 CUSTOMERS = ["id,name,phone,joined_on,arpu,churn_score,manager,contract_end,plan_fee",

@@ -22,7 +22,7 @@ from adapters.access.users import add_user
 from adapters.db.engines import make_engine
 from adapters.db.migrate import upgrade
 from engine.config import Config
-from engine.library import load_library
+from engine.playbooks.library import load_library
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "var" / "screenshots"

@@ -27,9 +27,9 @@ from adapters.db.schema import customers, tasks
 from adapters.tasks.worker import LANES
 from adapters.tickets import service as tickets
 from engine.config import Config
-from engine.library import load_library
-from engine.policy import Policy
-from engine.users import User
+from engine.playbooks.library import load_library
+from engine.tasks.policy import Policy
+from engine.tickets.users import User
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMERS = 150  # diamonds: a call and an sms each, but for the control group

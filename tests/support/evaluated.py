@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from adapters.db.schema import customers, entries, events, tasks
 from adapters.tickets import service
 from engine.config import Config
-from engine.library import Library
-from engine.users import User
+from engine.playbooks.library import Library
+from engine.tickets.users import User
 
 AT = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
 LEAD = User("bob", frozenset({"campaign_lead"}))

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from adapters.db.schema import customers
 from adapters.tickets import service as tickets
 from engine.config import Config
-from engine.library import Library
-from engine.users import User
+from engine.playbooks.library import Library
+from engine.tickets.users import User
 
 NOW = dt.datetime.now(dt.UTC)
 STARTED = NOW - dt.timedelta(days=4)  # winback's call is due at the start, its sms 3 days on

@@ -1,14 +1,14 @@
 """The program in the pure model (no database), for the program report's coverage proof
-(tests/unit/test_program_simulation.py) and its larger run (bench/program_coverage.py).
+(tests/unit/measurement/test_program_simulation.py) and its larger run (bench/program_coverage.py).
 
 Customers are matched by two marketing playbooks with overlapping audiences, both sweeping
-at one instant; each sweep splits its matches with the real selection (engine/selection.py:
-the global control, then the playbook's own holdout). Each treated member gets one SMS from
-each ticket (engine/simulation.World: reach, and a first reach persuades with the playbook's
-effect); everyone has their own goal events. The arms are built as the program report's reads
-build them (treatment entries; set-aside members whose twin would have been treated,
-engine.program.twin_treated) and judged by engine/program.py. The truth is
-engine.simulation.program_true_uplift over the treated arm's reached playbooks.
+at one instant; each sweep splits its matches with the real selection
+(engine/playbooks/selection.py: the global control, then the playbook's own holdout). Each treated
+member gets one SMS from each ticket (engine/simulation.World: reach, and a first reach persuades
+with the playbook's effect); everyone has their own goal events. The arms are built as the program
+report's reads build them (treatment entries; set-aside members whose twin would have been treated,
+engine.measurement.program.twin_treated) and judged by engine/measurement/program.py. The truth is
+engine.measurement.simulation.program_true_uplift over the treated arm's reached playbooks.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import datetime as dt
 from collections import defaultdict
 from random import Random
 
-from engine.program import (
+from engine.measurement.program import (
     GLOBAL_CONTROL,
     TREATED,
     Membership,
@@ -26,8 +26,8 @@ from engine.program import (
     program_report,
     twin_treated,
 )
-from engine.selection import select_members
-from engine.simulation import Behaviour, World, natural_times, program_true_uplift
+from engine.measurement.simulation import Behaviour, World, natural_times, program_true_uplift
+from engine.playbooks.selection import select_members
 
 START = dt.datetime(2026, 9, 1, 1, 0, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(days=30)

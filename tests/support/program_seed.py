@@ -1,9 +1,9 @@
 """A small program for the program report's tests, computed by hand in
-tests/integration/test_program.py: one win-back sweep started on 5 November, t1..t4 treated,
-c1 in its own holdout, g1..g4 set aside as global control (g4 would have fallen in win-back's
-own 10% holdout, so their twin is untreated and they are left out). Outside the comparison:
-a care ticket's treated t9 (care is exempt), a standing ticket's t8, and a sweep of October
-(t7)."""
+tests/integration/evaluation/test_program.py: one win-back sweep started on 5 November, t1..t4
+treated, c1 in its own holdout, g1..g4 set aside as global control (g4 would have fallen in
+win-back's own 10% holdout, so their twin is untreated and they are left out). Outside the
+comparison: a care ticket's treated t9 (care is exempt), a standing ticket's t8, and a sweep of
+October (t7)."""
 
 from __future__ import annotations
 

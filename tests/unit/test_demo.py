@@ -11,8 +11,8 @@ import pytest
 
 from engine.config import Config
 from engine.config_loader import load_config
-from engine.customer import tier_of
 from engine.demo import DemoSpec, customer_header, generate
+from engine.language.customer import tier_of
 
 AT = dt.date(2026, 5, 20)
 

@@ -2,7 +2,7 @@
 from one module per noun (customers, playbook versions, access, tickets, tasks) into one
 `metadata`. The stores import their tables from this package, the one place they come from.
 
-The migrations are the only thing that creates them; tests/integration/test_migrations.py
+The migrations are the only thing that creates them; tests/integration/db/test_migrations.py
 checks that this metadata and the migrated database agree. Columns carry the field names
 conditions use, so the SQL renderer can be handed `customers` and find `arpu`, `churned_on`,
 ... by name.

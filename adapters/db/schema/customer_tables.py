@@ -114,7 +114,7 @@ contacts = sa.Table(
     sa.Column("channel", text_c(32), nullable=False),
     sa.Column("offer", text_c(64)),
     sa.Column("ticket_id", sa.Integer),
-    sa.Column("outcome", text_c(16), nullable=False),   # engine.contact.OUTCOMES
+    sa.Column("outcome", text_c(16), nullable=False),   # engine.tasks.contact.OUTCOMES
     sa.Column("note", sa.Text),
     sa.Column("by", text_c(128), nullable=False),       # the user who recorded it
     sa.Column("at", UTCDateTime, nullable=False),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from adapters.db.schema.columns import JSONDoc, UTCDateTime, metadata, text_c
-from engine import task as tk
+from engine.tasks import task as tk
 
 tasks = sa.Table(
     "tasks", metadata,
@@ -59,7 +59,7 @@ tasks = sa.Table(
 # sorting every due task of the channels on every claim (a drain of N due tasks in batches
 # of B was N²/B rows sorted). SQLite would never use it (a partial index serves only queries
 # that repeat its WHERE term) and sorts its due tasks as before.
-# Tasks no adapter has reported on (engine.task.OPEN): what claims take, a ticket's cancel
+# Tasks no adapter has reported on (engine.tasks.task.OPEN): what claims take, a ticket's cancel
 # or an answer on another channel stops, and what the claim order index holds.
 OPEN = tk.OPEN
 sa.Index("ix_tasks_claim_order", tasks.c.priority.desc(), tasks.c.due_at, tasks.c.id,
@@ -93,7 +93,7 @@ task_attempts = sa.Table(
     sa.Column("ticket_id", sa.Integer, nullable=False),
     sa.Column("customer_id", text_c(64), nullable=False),
     sa.Column("channel", text_c(32), nullable=False),
-    sa.Column("status", text_c(16), nullable=False),       # engine.task.RESULTS
+    sa.Column("status", text_c(16), nullable=False),       # engine.tasks.task.RESULTS
     sa.Column("note", sa.Text),
     sa.Column("by", text_c(128), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),

@@ -28,7 +28,7 @@ tickets = sa.Table(
     sa.Column("rehearsal", JSONDoc),
     sa.Column("results", JSONDoc),
     sa.Column("cancel_reason", sa.Text),
-    # Migration 0015: the playbook version's contact class (engine.policy), read by the
+    # Migration 0015: the playbook version's contact class (engine.tasks.policy), read by the
     # contact policy for every task of the ticket, handoffs and referrals included.
     sa.Column("contact_class", text_c(16), nullable=False, server_default="sales"),
     # A sweep of one window opens one ticket, however often it runs (overlapping schedulers).
@@ -75,7 +75,7 @@ entries = sa.Table(
     sa.Column("ticket_id", sa.Integer, nullable=False, index=True),
     sa.Column("grp", text_c(16), nullable=False),
     sa.Column("entered_at", UTCDateTime, nullable=False),
-    # Migration 0019: the step variant a treatment entry was assigned (engine/variant.py).
+    # Migration 0019: the step variant a treatment entry was assigned (engine/playbooks/variant.py).
     sa.Column("variant", text_c(64)),
     # Cooldown asks: did this customer enter this playbook after a given instant?
     sa.Index("ix_entries_playbook_customer_id_entered_at",

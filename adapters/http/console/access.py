@@ -31,7 +31,7 @@ from adapters.http.console.framing import embedded, signin_prompt
 from adapters.http.console.labels import role_label
 from adapters.http.state import state
 from engine.errors import Forbidden
-from engine.users import User
+from engine.tickets.users import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 OPEN = "open"          # the sign-in page, static files: no user needed

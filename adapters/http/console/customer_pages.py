@@ -32,11 +32,11 @@ from adapters.http.contract import invalid, query_args
 from adapters.http.state import state
 from adapters.view import contacts
 from adapters.view import service as view_service
-from engine import contact as ct
 from engine.config import Config
 from engine.errors import Forbidden, Invalid
-from engine.offer import LANGUAGES, offer_channels
-from engine.users import User
+from engine.playbooks.offer import LANGUAGES, offer_channels
+from engine.tasks import contact as ct
+from engine.tickets.users import User
 
 # What a person records on an offer; a referral has its own form.
 OUTCOMES = (ct.PRESENTED, ct.INTERESTED, ct.DECLINED, ct.HANDLED)

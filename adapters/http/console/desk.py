@@ -27,7 +27,7 @@ from adapters.http.state import state
 from adapters.view import desk as desk_service
 from adapters.view.calls import OUTCOMES, Call, TaskRefused, record_call
 from engine.errors import Conflict, Invalid
-from engine.offer import LANGUAGES
+from engine.playbooks.offer import LANGUAGES
 
 TASK = re.compile(r"^task:([0-9]{1,9})$")
 OFFER = re.compile(r"^offer:([0-9]{1,9}):([a-z0-9_-]{1,64})$")

@@ -26,8 +26,8 @@ from flask_babel import (
 from flask_babel import lazy_gettext as _l
 
 from adapters.http.state import state
-from engine import units
 from engine.config import Config
+from engine.measurement import units
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -46,7 +46,7 @@ STATE_LABELS = {
     "treatment": _l("treatment"), "control": _l("control"), "not matched": _l("not matched"),
 }
 
-# Why the contact policy holds a channel back (engine.policy), on the customer's page.
+# Why the contact policy holds a channel back (engine.tasks.policy), on the customer's page.
 REASON_LABELS = {
     "opted_out": _l("opted out"), "quiet_hours": _l("quiet hours"),
     "capacity": _l("channel full today"), "frequency_cap": _l("contacted often enough"),
@@ -117,7 +117,7 @@ def pct(value: Any) -> str:
 
 def pts(value: Any) -> str:
     """An absolute uplift in the reader's language: "+3.2 pts", "+3.2 个百分点"
-    (engine.units: absolute in points, relative in percent, everywhere)."""
+    (engine.measurement.units: absolute in points, relative in percent, everywhere)."""
     language = get_locale()
     return units.pts(value, language.language if language else "en")
 

@@ -19,10 +19,10 @@ from adapters.tickets import card as approval
 from adapters.tickets import queries
 from adapters.tickets import service as tickets
 from adapters.tickets.store import approvals_of, domain_ticket, planned_playbook, ticket_row
-from engine import ticket as tk
 from engine.config import Config
 from engine.errors import TendError
-from engine.users import User
+from engine.tickets import ticket as tk
+from engine.tickets.users import User
 
 PAGE = 20
 RECENT = 8
@@ -31,7 +31,7 @@ PLANNED_AT_MOST = 1000  # a playbook has at most one planned ticket: this is eve
 
 def may(conn: Connection, st: State, ticket_id: int, user: User) -> dict[str, bool]:
     """What the user may do to the ticket now: the role table first, then the engine's own
-    rules (`engine.ticket.decide` and `cancel`, pure functions) run without writing."""
+    rules (`engine.tickets.ticket.decide` and `cancel`, pure functions) run without writing."""
     row = ticket_row(conn, ticket_id)
     try:
         owner = planned_playbook(conn, st.config, st.library, row).owner

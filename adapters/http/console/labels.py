@@ -22,13 +22,13 @@ from adapters.http.problem_words import problem_words
 from adapters.http.state import state
 from adapters.tickets import report_words
 from adapters.tickets.report_words import Words
-from engine.cron_words import cron_in_words
+from engine.playbooks.cron_words import cron_in_words
 
 # Roles and the shipped channels: the evaluation report's tables (the same msgids), worded
 # here with the reader's catalog.
 ROLE_LABELS = report_words.ROLES
 CHANNEL_LABELS = report_words.CHANNELS
-# engine.ticket.TRANSITIONS' actions, as the audit trail says them.
+# engine.tickets.ticket.TRANSITIONS' actions, as the audit trail says them.
 ACTION_LABELS = report_words.ACTIONS
 TRIGGER_LABELS = {
     "schedule": _l("on schedule"), "event": _l("on an event"), "contact": _l("on contact"),
@@ -133,7 +133,7 @@ def playbook_trigger(playbook: Any) -> str:
 
 
 def card_trigger(trigger: Mapping[str, Any]) -> str:
-    """The approval card's trigger (engine.approval_card.trigger_of) in words."""
+    """The approval card's trigger (engine.tickets.approval_card.trigger_of) in words."""
     kind = trigger.get("kind")
     return _trigger_words(trigger.get("cron") if kind == "schedule" else None,
                           trigger.get("event") if kind == "event" else None,
@@ -166,7 +166,8 @@ def actor_label(actor: str | None) -> str:
 
 
 def explained_trigger(text: str | None) -> str:
-    """engine.explain's trigger (`schedule 0 9 * * *`, `event x`, `contact a, b`) in words."""
+    """engine.playbooks.explain's trigger (`schedule 0 9 * * *`, `event x`, `contact a, b`) in
+    words."""
     kind, _sep, rest = (text or "").partition(" ")
     if kind not in ("schedule", "event", "contact"):
         return text or ""

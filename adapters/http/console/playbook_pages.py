@@ -23,10 +23,10 @@ from adapters.http.contract import query_args
 from adapters.http.state import state
 from adapters.tickets import designer, planning, promotion, versions
 from engine.errors import Conflict, NotFound, Problem, ValidationError
-from engine.playbook import Playbook
-from engine.playbook_loader import parse_playbook
-from engine.policy_fit import policy_warnings
-from engine.values import given_instant
+from engine.formats.values import given_instant
+from engine.playbooks.playbook import Playbook
+from engine.playbooks.playbook_loader import parse_playbook
+from engine.playbooks.policy_fit import policy_warnings
 
 DRAFT = "draft.yaml"
 DRAFT_SAMPLE = 10

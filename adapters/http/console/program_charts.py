@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from engine.program import ProgramReport
+from engine.measurement.program import ProgramReport
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)

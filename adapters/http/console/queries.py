@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from engine import contact as ct
-from engine import ticket as tk
 from engine.limits import MAX_ID
+from engine.tasks import contact as ct
+from engine.tickets import ticket as tk
 
 Version = validate.Range(min=1, max=MAX_ID)
 

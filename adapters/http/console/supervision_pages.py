@@ -4,7 +4,7 @@ threshold, and a form to reassign (转派) a manager's waiting tasks to another 
 team or to a store.
 
 The page needs the API's `supervise` permission; a `supervisor:<team>` sees their teams only
-(engine.supervision `teams_for`), admin every team. It renders adapters.tasks.supervision's
+(engine.tasks.supervision `teams_for`), admin every team. It renders adapters.tasks.supervision's
 board and sends the form to adapters.tasks.reassign, all or nothing, as `POST /tasks/reassign`.
 """
 
@@ -24,8 +24,8 @@ from adapters.http.contract import invalid, query_args
 from adapters.http.state import state
 from adapters.tasks import listing, supervision
 from adapters.tasks import reassign as reassigning
-from engine import task as tk
 from engine.errors import Forbidden
+from engine.tasks import task as tk
 
 QUEUE_PAGE = 200  # a manager's waiting tasks listed for reassignment, oldest first
 

@@ -25,9 +25,9 @@ from adapters.tasks import listing as task_listing
 from adapters.tickets import card as approval
 from adapters.tickets import queries, recheck
 from adapters.tickets import service as tickets
-from engine import ticket as tk
 from engine.errors import Invalid, ValidationError
-from engine.uplift import reading
+from engine.measurement.uplift import reading
+from engine.tickets import ticket as tk
 
 
 def _now() -> dt.datetime:
@@ -82,7 +82,7 @@ def ticket_page(ticket_id: int) -> str:
 
 
 def _reading(results: dict[str, Any]) -> str | None:
-    """The verdict in the words the page leads with (engine.uplift.reading)."""
+    """The verdict in the words the page leads with (engine.measurement.uplift.reading)."""
     u = (results.get("goal") or {}).get("uplift")
     if not isinstance(u, dict) or "verdict" not in u:
         return None
