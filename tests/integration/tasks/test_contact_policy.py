@@ -20,7 +20,7 @@ from support.http_api import Api
 from adapters.db.engines import make_engine
 from adapters.db.schema import channel_sends, customers, tasks
 from adapters.http.state import State
-from adapters.tasks import contact_policy, sends, worker
+from adapters.tasks import contact_policy, pushes, sends
 from adapters.tasks import service as task_pull
 from adapters.tickets import designer, service
 from adapters.tickets.scheduler import plan_standing
@@ -286,7 +286,7 @@ def test_the_send_counts_capacity_reads_equal_the_stamped_tasks_after_a_mix_of_c
     run(engine, free, library, "twice", local(20, 8))
     assert pull(engine, rules, local(20, 8, 30)) == []  # quiet hours: held, nothing sent
     pull(engine, rules, local(20, 9), limit=2, lease=dt.timedelta(minutes=5))
-    worker.claim(engine, ["sms"], 10, dt.timedelta(minutes=5), local(20, 9, 20), rules.policy)
+    pushes.claim(engine, ["sms"], 10, dt.timedelta(minutes=5), local(20, 9, 20), rules.policy)
     pull(engine, rules, local(20, 9, 40))  # re-sends of those whose leases ran out
     run(engine, free, library, "gamma", local(20, 10))
     pull(engine, rules, local(20, 10, 5))  # the cap suppresses, the capacity holds

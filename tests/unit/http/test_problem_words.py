@@ -24,7 +24,7 @@ from engine.config import Config
 from engine.errors import ValidationError
 from engine.formats.values import given_instant
 from engine.playbooks.library import Library, load_library
-from engine.playbooks.playbook import parse_playbook
+from engine.playbooks.playbook_loader import parse_playbook
 from engine.playbooks.policy_fit import policy_warnings
 
 ROOT = Path(__file__).resolve().parents[3]
