@@ -98,7 +98,10 @@ def build(url: str, config: Config, customers: int, folder: Path) -> dict[str, A
         add_user(conn, "bench_designer", ["designer"], NOW)
         add_user(conn, "bench_lead", ["campaign_lead"], NOW)
     with engine.begin() as conn:
-        ticket = tickets.plan(conn, config, library, playbook, now, "manual", "bench_designer")
+        # as the scheduler opens a standing ticket (adapters.tickets.scheduler.plan_standing):
+        # an event playbook's ticket planned by hand is refused
+        ticket = tickets.plan(conn, config, library, playbook, now, "event", "scheduler",
+                              window_key=f"standing:v{playbook.version}")
     if ticket is None:
         raise SystemExit("the standing ticket was not planned")
     with engine.begin() as conn:
