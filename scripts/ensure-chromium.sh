@@ -19,17 +19,9 @@ fail() {
     exit 0
 }
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || fail "not root and no sudo"
-    sudo="sudo -n"
-fi
-command -v apt-get >/dev/null 2>&1 || fail "apt-get is not available"
-
-echo "Installing Debian's chromium, chromium-driver and fonts-noto-cjk for the browser tests..."
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq || fail "apt-get update failed"
-$sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-cjk \
-    >/dev/null || fail "apt-get install failed"
+# shellcheck source=scripts/apt.sh
+. "$(dirname "$0")/apt.sh"
+apt_install "Installing Debian's chromium, chromium-driver and fonts-noto-cjk for the browser tests..." \
+    chromium chromium-driver fonts-noto-cjk || fail "$APT_WHY"
 have || fail "the packages installed but /usr/bin/chromium or /usr/bin/chromedriver is missing"
 echo "Chromium for the browser tests: /usr/bin/chromium, /usr/bin/chromedriver"

@@ -19,17 +19,9 @@ fail() {
     exit 0
 }
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || fail "not root and no sudo"
-    sudo="sudo -n"
-fi
-command -v apt-get >/dev/null 2>&1 || fail "apt-get is not available"
-
-echo "Installing Debian's fonts-noto-cjk for Chinese charts..."
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq || fail "apt-get update failed"
-$sudo apt-get install -y -qq --no-install-recommends fonts-noto-cjk fontconfig >/dev/null \
-    || fail "apt-get install failed"
+# shellcheck source=scripts/apt.sh
+. "$(dirname "$0")/apt.sh"
+apt_install "Installing Debian's fonts-noto-cjk for Chinese charts..." \
+    fonts-noto-cjk fontconfig || fail "$APT_WHY"
 have || fail "fonts-noto-cjk installed but fc-list finds no Chinese font"
 echo "CJK font for Chinese charts: $(fc-list :lang=zh family | sort | head -n 1)"
