@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from support.folders import with_rules
 
 from adapters.access.users import add_user
@@ -38,14 +38,19 @@ LEAD = User("bob", frozenset({"campaign_lead"}))
 PLAYBOOK = "winback_split"
 
 
+def _churned(conn: Connection) -> None:
+    """600 customers who churned on 2026-10-01 at 200 a month: winback_split takes them all."""
+    conn.execute(customers.insert(), [
+        {"id": f"v{i:04d}", "name": f"name {i}", "joined_on": dt.date(2019, 1, 1),
+         "arpu": 200.0, "churned_on": dt.date(2026, 10, 1), "updated_at": AT}
+        for i in range(600)])
+
+
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     with engine.begin() as conn:
-        conn.execute(customers.insert(), [
-            {"id": f"v{i:04d}", "name": f"name {i}", "joined_on": dt.date(2019, 1, 1),
-             "arpu": 200.0, "churned_on": dt.date(2026, 10, 1), "updated_at": AT}
-            for i in range(600)])
+        _churned(conn)
     yield engine
     engine.dispose()
 
@@ -236,10 +241,7 @@ def test_the_console_shows_the_variants_and_a_designer_promotes_one(
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
     st: State = app.extensions["tend"]
     with st.engine.begin() as conn:
-        conn.execute(customers.insert(), [
-            {"id": f"v{i:04d}", "name": f"name {i}", "joined_on": dt.date(2019, 1, 1),
-             "arpu": 200.0, "churned_on": dt.date(2026, 10, 1), "updated_at": AT}
-            for i in range(600)])
+        _churned(conn)
         tokens = {name: add_user(conn, name, [role], AT)
                   for name, role in (("pat", "designer"), ("vic", "viewer"))}
     ticket_id = run_split(st.engine, config, st.library)
@@ -291,10 +293,7 @@ def test_preview_counts_the_offers_each_variant_would_give(
     app = create_app({"TEND_CONFIG": config, "DATABASE_URL": db_url, "TESTING": True})
     st: State = app.extensions["tend"]
     with st.engine.begin() as conn:
-        conn.execute(customers.insert(), [
-            {"id": f"v{i:04d}", "name": f"name {i}", "joined_on": dt.date(2019, 1, 1),
-             "arpu": 200.0, "churned_on": dt.date(2026, 10, 1), "updated_at": AT}
-            for i in range(600)])
+        _churned(conn)
         tokens = {name: add_user(conn, name, [role], AT) for name, role in (("pat", "designer"),)}
         found = designer.preview(conn, st.library.playbooks[PLAYBOOK], config, AT,
                                  st.library.offers)
