@@ -258,7 +258,7 @@ def test_the_report_and_its_charts_read_in_chinese(engine: Engine, config: Confi
                                                     library: Library) -> None:
     """A Chinese reader gets the whole report in Chinese, with no English sentence of the
     catalog, and its charts' titles, axes and legends in Chinese (a CJK font is installed)."""
-    from test_console_chinese import untranslated
+    from support.untranslated import untranslated
 
     from adapters.tickets import report_charts
     ticket_id = run_ticket(engine, config, library, treated_share=0.3, control_share=0.1)
