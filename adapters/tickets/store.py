@@ -37,14 +37,17 @@ def ticket_row(conn: Connection, ticket_id: int, lock: bool = False) -> Row[Any]
 
 
 def planned_playbook(conn: Connection, config: Config, library: Library,
-                     row: Row[Any]) -> Playbook:
-    """The playbook version the ticket was planned with: a ticket runs to its end on it. When
-    the library holds that very text it is reused, since parsing costs more than the step that
-    asked for it (approve, advance)."""
-    text = versions.text(conn, row.playbook, row.version)
+                     row: Any) -> Playbook:
+    """The playbook version the ticket `row` (its `playbook`, `version` and `playbook_hash`)
+    was planned with: a ticket runs to its end on it. When the library holds that version
+    with the same content (the hash: a version is its content, DESIGN) it is reused, with no
+    read and no parse: parsing costs more than the step that asked for it (approve,
+    advance), and every customer view asks for each ticket holding the customer."""
     loaded = library.playbooks.get(row.playbook)
-    if loaded is not None and loaded.version == row.version and loaded.text == text:
+    if (loaded is not None and loaded.version == row.version
+            and loaded.hash == row.playbook_hash):
         return loaded
+    text = versions.text(conn, row.playbook, row.version)
     return parse_playbook(text, f"{row.playbook}@v{row.version}", config, library.workflows)
 
 
