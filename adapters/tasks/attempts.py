@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from adapters.db.reads import Read
 from adapters.db.schema import task_attempts, tasks
 from adapters.tasks import service
 from engine.tasks.reasons import Reason
@@ -49,7 +50,13 @@ _RECENT = (sa.select(task_attempts, tasks.c.payload)
 def recent(conn: Connection, customer_id: str, limit: int) -> list[Row[Any]]:
     """The customer's newest call attempts, newest first, with the offer their task was
     planned with (`params.offer` of its payload, as the trajectory shows task results)."""
-    return list(conn.execute(_RECENT, {"cid": customer_id, "n": limit}))
+    read = recent_read(customer_id, limit)
+    return list(conn.execute(read.query, dict(read.params)))
+
+
+def recent_read(customer_id: str, limit: int) -> Read:
+    """The read of `recent`, to batch with others (adapters.db.reads)."""
+    return Read(_RECENT, {"cid": customer_id, "n": limit})
 
 
 def attempted() -> sa.Exists:

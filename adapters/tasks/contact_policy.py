@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters.db.engines import decode_list, one_of
+from adapters.db.reads import Read
 from adapters.db.schema import customers, entries, events, tasks, tickets
 from adapters.tasks import sends
 from engine.tasks import policy as pol
@@ -55,14 +56,26 @@ def contacts(conn: Connection, customer_ids: Sequence[str], start: dt.datetime,
     """The customers' contacts in [start, end]: tasks sent then, and with `planned` the
     pending unsent tasks due then."""
     found: dict[str, list[pol.Contact]] = {cid: [] for cid in customer_ids}
-    query = _PLANNED_CONTACTS if planned else _SENT_CONTACTS
     for first in range(0, len(customer_ids), CHUNK):
-        part = list(customer_ids[first:first + CHUNK])
-        for row in conn.execute(query, {"ids": part, "start": start, "end": end}):
-            found[row.customer_id].append(pol.Contact(
-                row.sent_at or row.due_at, row.channel, row.playbook, row.priority, row.id,
-                row.sent_at is not None, row.contact_class))
+        read = contacts_read(customer_ids[first:first + CHUNK], start, end, planned)
+        add_contacts(found, conn.execute(read.query, dict(read.params)))
     return found
+
+
+def contacts_read(customer_ids: Sequence[str], start: dt.datetime, end: dt.datetime,
+                  planned: bool) -> Read:
+    """The read of `contacts` for at most CHUNK customers, to batch with others
+    (adapters.db.reads); `add_contacts` turns its rows into contacts."""
+    return Read(_PLANNED_CONTACTS if planned else _SENT_CONTACTS,
+                {"ids": list(customer_ids), "start": start, "end": end})
+
+
+def add_contacts(found: dict[str, list[pol.Contact]], rows: Iterable[Any]) -> None:
+    """The rows of a `contacts_read` added to each customer's contacts in `found`."""
+    for row in rows:
+        found[row.customer_id].append(pol.Contact(
+            row.sent_at or row.due_at, row.channel, row.playbook, row.priority, row.id,
+            row.sent_at is not None, row.contact_class))
 
 
 def judge_new(conn: Connection, policy: pol.Policy, playbook: str,
@@ -225,14 +238,29 @@ def sent_today(conn: Connection, policy: pol.Policy, channels: Iterable[str],
     """Tasks first sent on the local day of `now`, for the channels that have a capacity
     (`take_turns` first, so the count includes every other claimer's sends): the counts
     `screen` keeps (adapters/tasks/sends.py)."""
+    read = sent_today_read(policy, channels, now)
+    if read is None:
+        return {}
+    return sent_today_of(read, conn.execute(read.query, dict(read.params)))
+
+
+def sent_today_read(policy: pol.Policy, channels: Iterable[str],
+                    now: dt.datetime) -> Read | None:
+    """The read of `sent_today`, to batch with others (adapters.db.reads); None when no
+    channel of `channels` has a capacity (nothing to read)."""
     limited = sorted(c for c in channels if policy.rules(c).capacity is not None)
     if not limited:
-        return {}
+        return None
     day = now.astimezone(policy.timezone).date()
     start = dt.datetime.combine(day, dt.time(0), policy.timezone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), policy.timezone)
-    counts = sends.between(conn, limited, start, end)
-    return {channel: counts.get(channel, 0) for channel in limited}
+    return sends.between_read(limited, start, end)
+
+
+def sent_today_of(read: Read, rows: Iterable[Any]) -> dict[str, int]:
+    """`sent_today` from the rows of its read: every limited channel, 0 when none sent."""
+    counts = sends.counts_of(rows)
+    return {channel: counts.get(channel, 0) for channel in read.params["channels"]}
 
 
 def converted(conn: Connection, rows: Sequence[Any]) -> dict[int, str]:

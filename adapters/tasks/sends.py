@@ -18,10 +18,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from adapters.db.reads import Read
 from adapters.db.schema import channel_sends
 
 SLOT_SECONDS = 900
@@ -31,8 +33,8 @@ _COUNT = sa.text(
     "ON CONFLICT (channel, slot) DO UPDATE SET sent = channel_sends.sent + :n")
 _BETWEEN = (sa.select(channel_sends.c.channel, sa.func.sum(channel_sends.c.sent))
             .where(channel_sends.c.channel.in_(sa.bindparam("channels", expanding=True)),
-                   channel_sends.c.slot >= sa.bindparam("first"),
-                   channel_sends.c.slot < sa.bindparam("end"))
+                   channel_sends.c.slot >= sa.bindparam("first_slot"),
+                   channel_sends.c.slot < sa.bindparam("end_slot"))
             .group_by(channel_sends.c.channel))
 
 
@@ -49,9 +51,13 @@ def count(conn: Connection, channels: Iterable[str], now: dt.datetime) -> None:
         conn.execute(_COUNT, {"channel": channel, "slot": slot(now), "n": n})
 
 
-def between(conn: Connection, channels: Sequence[str], start: dt.datetime,
-            end: dt.datetime) -> dict[str, int]:
-    """First sends of `channels` from `start` to before `end` (both on quarter hours)."""
-    rows = conn.execute(_BETWEEN, {"channels": list(channels), "first": slot(start),
-                                   "end": slot(end)})
+def between_read(channels: Sequence[str], start: dt.datetime, end: dt.datetime) -> Read:
+    """First sends of `channels` from `start` to before `end` (both on quarter hours): a
+    read, to run alone or batched with others (adapters.db.reads); `counts_of` its rows."""
+    return Read(_BETWEEN, {"channels": list(channels), "first_slot": slot(start),
+                           "end_slot": slot(end)})
+
+
+def counts_of(rows: Iterable[Any]) -> dict[str, int]:
+    """Sends by channel from the rows of a `between_read`: the channels that sent."""
     return {channel: int(sent) for channel, sent in rows}

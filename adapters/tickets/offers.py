@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters.db.engines import load_customer
+from adapters.db.reads import Read
 from adapters.db.schema import entries, tickets
 from adapters.tickets.store import planned_playbook
 from engine.config import Config
@@ -34,14 +35,16 @@ EXECUTING = "executing"  # engine/tickets/ticket.py: the state whose members are
 _HELD = sa.select(entries.c.ticket_id, entries.c.grp).distinct().where(
     entries.c.customer_id == sa.bindparam("cid"),
     entries.c.grp.in_(("treatment", "control"))).subquery()
-_MEMBERSHIPS = (sa.select(tickets, _HELD.c.grp)  # built once: every view asks it
+_MEMBERSHIPS = (sa.select(tickets.c.id, tickets.c.playbook, tickets.c.version,  # built once:
+                          tickets.c.playbook_hash, _HELD.c.grp)  # every view asks it
                 .join(_HELD, _HELD.c.ticket_id == tickets.c.id)
                 .where(tickets.c.state == EXECUTING).order_by(tickets.c.id, _HELD.c.grp))
 
 
 def offers_for(conn: Connection, config: Config, library: Library, customer_id: str,
                channel: str, now: dt.datetime, handled: Mapping[str, int] | None = None,
-               lang: str = "zh", record: Mapping[str, Any] | None = None) -> OfferList:
+               lang: str = "zh", record: Mapping[str, Any] | None = None,
+               held: Sequence[Any] | None = None) -> OfferList:
     """`{"offers": [...], "control": [...]}` for the customer on `channel` at `now`.
 
     Each offer: `{"offer", "version", "title", "script", "rank", "source": {"ticket_id",
@@ -49,8 +52,9 @@ def offers_for(conn: Connection, config: Config, library: Library, customer_id: 
     playbook priority (higher first, then older ticket), steps in order, each step's offers
     in its order; an offer named twice keeps its first place. `handled` counts each offer's
     `handled` contacts so far (for `limit`). `control`: `[{"ticket_id", "playbook"}]`, the
-    executing tickets holding the customer as control. `record`: the customer's record when
-    the caller has read it already (the view). Raises ValidationError naming `channel` or
+    executing tickets holding the customer as control. `record`: the customer's record, and
+    `held` the rows of `memberships_read`, when the caller has read them already (the view
+    batches its reads). Raises ValidationError naming `channel` or
     `lang`, NotFound for an unknown customer.
     """
     known = offer_channels(config)
@@ -64,7 +68,10 @@ def offers_for(conn: Connection, config: Config, library: Library, customer_id: 
     if record is None:
         raise NotFound(f"no customer {customer_id!r}", code="customer.not_found",
                        params={"customer": customer_id})
-    memberships = _memberships(conn, customer_id)
+    if held is None:
+        read = memberships_read(customer_id)
+        held = conn.execute(read.query, dict(read.params)).all()
+    memberships = _memberships(held)
     plays = {row.id: planned_playbook(conn, config, library, row) for row, _ in memberships}
     control = [(row, plays[row.id]) for row, grp in memberships if grp == "control"]
     withheld = {name for _, pb in control for step in pb.steps for name in offers_named(step)}
@@ -91,16 +98,21 @@ def _steps(playbook_id: str, steps: Sequence[Step], customer_id: str) -> list[St
     return [resolved(playbook_id, step, customer_id)[0] for step in steps]
 
 
-def _memberships(conn: Connection, customer_id: str) -> list[tuple[Any, str]]:
+def memberships_read(customer_id: str) -> Read:
+    """The customer's entries into executing tickets as treatment or control, with the
+    ticket (rows for `offers_for`'s `held`): a read, to batch with others
+    (adapters.db.reads)."""
+    return Read(_MEMBERSHIPS, {"cid": customer_id})
+
+
+def _memberships(rows: Sequence[Any]) -> list[tuple[Any, str]]:
     """(ticket row, group) of the executing tickets holding the customer as treatment or
     control: their entries. A sweep's members all enter when it starts executing, a
     standing ticket's one event or contact at a time; the members of a standing ticket's
     rehearsal (the replay, or the sweep of a contact playbook) never entered, and are
     offered nothing by it."""
-    rows = conn.execute(_MEMBERSHIPS, {"cid": customer_id}).all()
     found: dict[int, tuple[Any, str]] = {}
     for row in rows:  # a customer in both groups of one ticket cannot happen; control wins
         if row.id not in found or row.grp == "control":
             found[row.id] = (row, row.grp)
     return list(found.values())
-

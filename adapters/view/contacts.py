@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from adapters.db.engines import begin_writes, iso, load_customer
+from adapters.db.reads import Read
 from adapters.db.schema import contacts, entries, offer_handled, tasks
 from adapters.tasks import service as task_service
 from engine.config import Config
@@ -107,7 +108,13 @@ _DECLINES = sa.select(contacts.c.offer, contacts.c.at).where(
 
 def recent(conn: Connection, customer_id: str, limit: int) -> list[Row[Any]]:
     """The customer's newest contacts, newest first."""
-    return list(conn.execute(_RECENT, {"cid": customer_id, "n": limit}))
+    read = recent_read(customer_id, limit)
+    return list(conn.execute(read.query, dict(read.params)))
+
+
+def recent_read(customer_id: str, limit: int) -> Read:
+    """The read of `recent`, to batch with others (adapters.db.reads)."""
+    return Read(_RECENT, {"cid": customer_id, "n": limit})
 
 
 def handled(conn: Connection, offers: Mapping[str, Offer]) -> Mapping[str, int]:
@@ -116,6 +123,17 @@ def handled(conn: Connection, offers: Mapping[str, Offer]) -> Mapping[str, int]:
     (offer_handled), all in one statement on first use: counting the contacts themselves
     grew with them (16,000 index entries per offer at 1,000,000 customers, bench/view.py)."""
     return HandledCounts(conn, offers)
+
+
+def handled_read() -> Read:
+    """The read of `handled`, to batch with others (adapters.db.reads); `handled_of` its
+    rows."""
+    return Read(_HANDLED)
+
+
+def handled_of(rows: Iterable[Any]) -> dict[str, int]:
+    """`handled` from the rows of its read: the offers handled at least once."""
+    return {offer: int(count) for offer, count in rows}
 
 
 class HandledCounts(Mapping[str, int]):
@@ -143,8 +161,18 @@ class HandledCounts(Mapping[str, int]):
 def declines(conn: Connection, customer_id: str, since: dt.datetime) -> list[ct.Decline]:
     """The customer's `declined` contacts after `since`: what engine.tasks.contact.offer_stopped
     judges an offer by (the offers service asks, with the policy's `declines.within`)."""
-    return [ct.Decline(offer, at) for offer, at in conn.execute(
-        _DECLINES, {"cid": customer_id, "since": since})]
+    read = declines_read(customer_id, since)
+    return declines_of(conn.execute(read.query, dict(read.params)))
+
+
+def declines_read(customer_id: str, since: dt.datetime) -> Read:
+    """The read of `declines`, to batch with others (adapters.db.reads)."""
+    return Read(_DECLINES, {"cid": customer_id, "since": since})
+
+
+def declines_of(rows: Iterable[Any]) -> list[ct.Decline]:
+    """`declines` from the rows of its read."""
+    return [ct.Decline(offer, at) for offer, at in rows]
 
 
 def _check_channel(known: tuple[str, ...], channel: str, name: str) -> None:
