@@ -137,19 +137,25 @@ def customer_view(args: dict[str, Any], customer_id: str) -> Any:
     st = state()
     _channel(args["channel"], "channel")
     now = st.now()
-    # The log (and a contact's entries) is the one write, in its own short transaction: on
-    # SQLite views queue for it on an OS lock (engines.writer_turn), woken as the one before
+    # The log (and a contact's entries) is the one write, in its own short step: on SQLite
+    # views queue for it on an OS lock (engines.writer_turn), woken as the one before
     # commits, not by SQLite's sleeping retries; the reads then need no lock (bench/view.py).
-    # The customer is read once, for the manager that binds the caller and for the view.
-    # The reads after the log need no transaction either (State.reading: on PostgreSQL no
-    # BEGIN and COMMIT round trips), and all three steps share the request's connection.
-    with writer_turn(st.engine), st.transaction(write=True) as conn:
+    # The customer is read once, for the manager that binds the caller and for the view. A
+    # log row alone is one statement, needing no transaction (State.reading: on PostgreSQL
+    # no BEGIN and COMMIT round trips); entries into contact playbooks take one. All the
+    # steps share the request's connection.
+    with st.reading() as conn:
         found = load_customer(conn, st.config, customer_id)
-        manager = None if found is None else found["manager"]
-        check_customer(g.user, args["channel"], manager, False)
+    manager = None if found is None else found["manager"]
+    check_customer(g.user, args["channel"], manager, False)
+    contact = is_contact(g.user, args["channel"], manager)
+    alone = found is not None and service.logs_alone(st.config, st.library, found,
+                                                     args["channel"], now, contact)
+    with writer_turn(st.engine), (st.reading() if alone else st.transaction(write=True)) \
+            as conn:
         customer = service.record_opening(
             conn, st.config, st.library, customer_id, args["channel"], g.user.name, now,
-            contact=is_contact(g.user, args["channel"], manager), customer=found)
+            contact=contact and not alone, customer=found)
     with st.reading() as conn:
         return service.read(conn, st.config, st.library, customer, args["channel"], now,
                             args["lang"])

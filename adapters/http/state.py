@@ -80,11 +80,12 @@ class State:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """Reads that write nothing, each statement on its own (autocommit): no BEGIN and
-        COMMIT round trips on PostgreSQL. They see what they would in a transaction: at
-        PostgreSQL's READ COMMITTED every statement of a transaction takes a new snapshot
-        anyway, and pysqlite begins a transaction only before a write. Nothing in the block
-        may write: a write there would be committed alone."""
+        """Reads, each statement on its own (autocommit): no BEGIN and COMMIT round trips on
+        PostgreSQL. They see what they would in a transaction: at PostgreSQL's READ
+        COMMITTED every statement of a transaction takes a new snapshot anyway, and pysqlite
+        begins a transaction only before a write. A write in the block is committed by
+        itself: only a single statement that stands alone belongs here (a view's log row),
+        never two writes that must happen together."""
         with self._connection() as conn:
             default = conn.default_isolation_level
             conn.execution_options(isolation_level="AUTOCOMMIT")

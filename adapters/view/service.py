@@ -14,22 +14,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters.db.engines import iso, load_customer
+from adapters.db.reads import Read, fetch
 from adapters.db.schema import customer_views, customers, entries, tasks, tickets
 from adapters.tasks import attempts, contact_policy
 from adapters.tickets import contact as contact_entry
-from adapters.tickets.offers import OfferList, offers_for
+from adapters.tickets.offers import OfferList, memberships_read, offers_for
 from adapters.view import contacts as contact_store
 from engine.config import Config
 from engine.errors import NotFound
 from engine.formats.values import before
 from engine.language.customer import facts
 from engine.playbooks.library import Library
+from engine.playbooks.triggers import contact_outcomes
 from engine.privacy import mask_phone
 from engine.tasks import policy as pol
 from engine.tasks import task as tk
@@ -112,15 +115,35 @@ def record_opening(conn: Connection, config: Config, library: Library, customer_
     return customer
 
 
+def logs_alone(config: Config, library: Library, customer: dict[str, Any], channel: str,
+               now: dt.datetime, contact: bool) -> bool:
+    """Whether opening the view writes its log row and nothing else: it is no contact, or
+    the customer is in the audience of no playbook triggered by a contact on `channel`. The
+    edges then write the one row on its own, with no transaction around it (on PostgreSQL
+    two round trips fewer), calling `record_opening` with `contact` False: entering would
+    judge the customer as this did, and write nothing. Otherwise `record_opening` needs a
+    write transaction."""
+    if not contact or not contact_entry.triggered_on(library, channel):
+        return True
+    outcomes = contact_outcomes(library.playbooks.values(), customer, channel, config, now)
+    return not any(outcome.matched for outcome in outcomes)
+
+
 def read(conn: Connection, config: Config, library: Library, customer: dict[str, Any],
          channel: str,
          now: dt.datetime, lang: str = "zh") -> dict[str, Any]:
     """The view of `customer` (as `record_opening` returned it) on `channel` at `now`: reads
-    only, so it needs no write lock."""
+    only, so it needs no write lock. Its eight reads go together (adapters.db.reads: one
+    round trip on PostgreSQL)."""
     customer_id = customer["id"]
     seen = facts(customer, config.today(now), config.tiers, config.lifecycle)
     tenure = seen["tenure_days"]
-    presented = offered(conn, config, library, customer_id, channel, now, lang, customer)
+    reads = {**_offer_reads(config, library, customer_id, now), **_trajectory_reads(customer_id),
+             **_policy_reads(config, customer_id, now),
+             "open_tasks": Read(_OPEN_TASKS, {"cid": customer_id})}
+    rows = fetch(conn, reads)
+    presented = _offered(conn, config, library, customer_id, channel, now, lang, rows,
+                         customer)
     return {
         "customer": {"id": customer_id, "name": customer.get("name"),
                      "phone": mask_phone(customer.get("phone")), "tier": seen["tier"],
@@ -128,9 +151,10 @@ def read(conn: Connection, config: Config, library: Library, customer: dict[str,
                      "tenure_days": int(tenure) if tenure is not None else None},
         "offers": presented["offers"],
         "control": presented["control"],
-        "open_tasks": open_tasks(conn, customer_id),
-        "trajectory": trajectory(conn, customer_id),
-        "policy": policy(conn, config, customer_id, tuple(customer["opt_out"]), now),
+        "open_tasks": _open_tasks(rows["open_tasks"]),
+        "trajectory": _trajectory(rows),
+        "policy": _policy(config, customer_id, tuple(customer["opt_out"]), now, rows,
+                          reads.get("capacity")),
     }
 
 
@@ -141,21 +165,35 @@ def offers(conn: Connection, config: Config, library: Library, customer_id: str,
     offer of a ticket holding the customer in control; eligible, valid, under its limit of
     handled contacts), less those the customer declined too often lately (the policy's
     `declines`)."""
-    found: list[dict[str, Any]] = offered(conn, config, library, customer_id, channel, now,
-                                          lang)["offers"]
+    rows = fetch(conn, _offer_reads(config, library, customer_id, now))
+    found: list[dict[str, Any]] = _offered(conn, config, library, customer_id, channel, now,
+                                           lang, rows)["offers"]
     return found
 
 
-def offered(conn: Connection, config: Config, library: Library, customer_id: str, channel: str,
-            now: dt.datetime, lang: str, record: dict[str, Any] | None = None) -> OfferList:
-    """`offers` and, from the same read of the memberships, `control` (as `control` reads
-    it): the view's two lists for one read. `record`: the customer, when read already."""
+def _offer_reads(config: Config, library: Library, customer_id: str,
+                 now: dt.datetime) -> dict[str, Read]:
+    reads = {"memberships": memberships_read(customer_id)}
+    if any(offer.limit is not None for offer in library.offers.values()):
+        reads["handled"] = contact_store.handled_read()
+    limit = config.policy.declines
+    if limit is not None:
+        reads["declines"] = contact_store.declines_read(customer_id, before(now, limit.within))
+    return reads
+
+
+def _offered(conn: Connection, config: Config, library: Library, customer_id: str,
+             channel: str, now: dt.datetime, lang: str, rows: dict[str, list[Any]],
+             record: dict[str, Any] | None = None) -> OfferList:
+    """`offers` and, from the same memberships, `control` (as `control` reads it), from the
+    rows of `_offer_reads`. `record`: the customer, when read already."""
     found = offers_for(conn, config, library, customer_id, channel, now,
-                       contact_store.handled(conn, library.offers), lang=lang, record=record)
+                       contact_store.handled_of(rows.get("handled", ())), lang=lang,
+                       record=record, held=rows["memberships"])
     limit = config.policy.declines
     if limit is None:
         return found
-    declined = contact_store.declines(conn, customer_id, before(now, limit.within))
+    declined = contact_store.declines_of(rows["declines"])
     return {**found, "offers": [o for o in found["offers"]
                                 if not offer_stopped(limit, o["offer"], declined, now)]}
 
@@ -175,7 +213,10 @@ def control(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
 def open_tasks(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
     """The customer's tasks waiting for or held by a channel, every channel
     (engine.tasks.task.OPEN)."""
-    rows = conn.execute(_OPEN_TASKS, {"cid": customer_id})
+    return _open_tasks(conn.execute(_OPEN_TASKS, {"cid": customer_id}))
+
+
+def _open_tasks(rows: Iterable[Any]) -> list[dict[str, Any]]:
     return [{"id": r.id, "channel": r.channel, "step": r.step, "state": r.state,
              "ticket_id": r.ticket_id} for r in rows]
 
@@ -184,14 +225,24 @@ def trajectory(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
     """The newest contacts, call attempts and task results together, newest first: what
     every channel knows the customer was told and answered. A task a person called shows
     each call (adapters.tasks.attempts), not only the furthest result it keeps."""
+    return _trajectory(fetch(conn, _trajectory_reads(customer_id)))
+
+
+def _trajectory_reads(customer_id: str) -> dict[str, Read]:
+    return {"contacts": contact_store.recent_read(customer_id, TRAJECTORY),
+            "attempts": attempts.recent_read(customer_id, TRAJECTORY),
+            "results": Read(_RESULTS, {"cid": customer_id})}
+
+
+def _trajectory(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
     found = [(row.at, {"at": iso(row.at), "channel": row.channel, "offer": row.offer,
                        "outcome": row.outcome, "by": row.by, "note": row.note})
-             for row in contact_store.recent(conn, customer_id, TRAJECTORY)]
-    for call in attempts.recent(conn, customer_id, TRAJECTORY):
+             for row in rows["contacts"]]
+    for call in rows["attempts"]:
         found.append((call.at, {
             "at": iso(call.at), "channel": call.channel, "offer": _offer(call.payload),
             "outcome": call.status, "by": call.by, "note": call.note}))
-    for row in conn.execute(_RESULTS, {"cid": customer_id}):
+    for row in rows["results"]:
         found.append((row.result_at, {
             "at": iso(row.result_at), "channel": row.channel,
             "offer": _offer(row.payload),
@@ -208,9 +259,25 @@ def policy(conn: Connection, config: Config, customer_id: str, opt_out: tuple[st
     (engine.tasks.policy.at_send, as a claim judges a first send); on the contact channels where
     no task goes out (hotline, online), the opt-out alone. Arbitration is left out: it
     ranks playbooks against each other, and a person's contact belongs to none."""
+    reads = _policy_reads(config, customer_id, now)
+    return _policy(config, customer_id, opt_out, now, fetch(conn, reads), reads.get("capacity"))
+
+
+def _policy_reads(config: Config, customer_id: str, now: dt.datetime) -> dict[str, Read]:
+    reads = {"sent": contact_policy.contacts_read([customer_id], now - config.policy.lookback,
+                                                  now, False)}
+    capacity = contact_policy.sent_today_read(config.policy, config.channels, now)
+    if capacity is not None:
+        reads["capacity"] = capacity
+    return reads
+
+
+def _policy(config: Config, customer_id: str, opt_out: tuple[str, ...], now: dt.datetime,
+            rows: dict[str, list[Any]], capacity: Read | None) -> dict[str, dict[str, Any]]:
     rules = dataclasses.replace(config.policy, arbitration=None)
-    sent = contact_policy.contacts(conn, [customer_id], now - rules.lookback, now, False)
-    used = contact_policy.sent_today(conn, rules, config.channels, now)
+    sent: dict[str, list[pol.Contact]] = {customer_id: []}
+    contact_policy.add_contacts(sent, rows["sent"])
+    used = {} if capacity is None else contact_policy.sent_today_of(capacity, rows["capacity"])
     out = {}
     for channel in sorted(config.channels):
         decision = pol.at_send(rules, pol.Intent(now, channel, "", 0, opt_out),
