@@ -7,9 +7,11 @@ What a view reads, at the issue's sizes (1,000,000 customers):
   - 30 offers (half with a `limit` of handled contacts) named by the playbooks' steps;
   - 10 executing sweep tickets holding 200,000 members in all (9 in 10 treatment), each
     member with an entry, each treated member with a task (pending, leased, or a result);
-  - 3 executing standing tickets of event-triggered playbooks with entries and tasks, in
-    place of the contact-triggered playbooks (`trigger: {contact: [...]}`) not on this
-    branch: the view reads their entries, offers and tasks as it would a contact playbook's;
+  - 3 contact-triggered playbooks (`trigger: {contact: [...]}`, modelled on the shipped
+    rules/retention_inbound.yaml: customers in decline, silver and up, a 30-day cooldown),
+    two of them on store, each with its executing standing ticket and the entries and tasks
+    of earlier contacts: a store view judges the customer by both and enters them when they
+    match, as a clerk's view does;
   - 5 contacts per customer (the trajectory), on store, hotline and online, over 60 days.
 """
 
@@ -36,7 +38,7 @@ from engine.config import Config
 from engine.folders import Folders
 from engine.playbooks.library import Library, load_library
 
-VERSION = 1  # bump when what is generated changes: the cached databases are rebuilt
+VERSION = 2  # bump when what is generated changes: the cached databases are rebuilt
 SEED = 20
 AT = dt.datetime(2026, 12, 10, 3, 0, tzinfo=dt.UTC)  # 11:00 in Shanghai, a Thursday
 CAMPAIGNS, CONTACT_PLAYBOOKS, OFFERS, TRAJECTORY = 10, 3, 30, 5
@@ -45,6 +47,7 @@ OPEN = ("pending", "leased")
 RESULTS = ("no_answer", "delivered", "connected", "accepted", "declined")
 OUTCOMES = ("presented",) * 4 + ("interested",) * 2 + ("declined",) * 2 + ("handled", "referred")
 CONTACT_CHANNELS = ("store", "hotline", "online")
+CONTACT_TRIGGERS = (("store", "hotline"), ("hotline", "online"), ("store", "online"))
 ELIGIBLE = ("{stage: {in: [growth, maturity, decline]}}", "{tier: {ne: standard}}",
             "{attr.plan_fee: {gte: 58}}", "{arpu: {gte: 30}}")
 
@@ -85,10 +88,13 @@ def write_library(root: Path, shipped: Path) -> Path:
         named = [offer(n + 10 * k) for k in range(3)]
         (root / "rules" / f"{contact_playbook(n)}.yaml").write_text(
             f"playbook: {contact_playbook(n)}\ntitle: Bench contact {n}\nversion: 1\n"
-            f"owner: retention-team\npriority: {50 + n}\ntrigger: {{event: plan_upgraded}}\n"
-            "audience: {arpu: {gte: 30}}\nholdout: 0.05\ncooldown: 30d\nworkflow: alerts\n"
+            f"owner: retention-team\npriority: {50 + n}\n"
+            f"trigger: {{contact: [{', '.join(CONTACT_TRIGGERS[n])}]}}\n"
+            "audience: {all: [{stage: {eq: decline}}, {tier: {ne: standard}}]}\n"
+            "holdout: 0.10\ncooldown: 30d\nworkflow: alerts\n"
             f"steps:\n  - {{id: follow_up, channel: sms, template: bench_follow_up, "
-            f"offers: [{', '.join(named)}]}}\ngoal: {{event: contract_renewed, within: 30d}}\n")
+            f"offers: [{', '.join(named)}], delay: 1d}}\n"
+            "goal: {event: contract_renewed, within: 30d}\n")
     (root / "done").touch()
     return root
 
@@ -183,7 +189,8 @@ def ticket_rows(library: Library, customers: int, rng: random.Random) -> dict[st
         started = AT - dt.timedelta(days=rng.randint(2, 20))
         out["tickets"].append((
             ticket_id, name, pb.version, pb.hash, pb.workflow, "executing",
-            "event" if standing else "schedule", "standing" if standing else f"w{ticket_id}",
+            "contact" if standing else "schedule",
+            f"standing:v{pb.version}" if standing else f"w{ticket_id}",
             stamp(started), "bench", stamp(started), '[{"level": 1, "role": "campaign_lead"}]',
             stamp(started)))
         for cid in sorted(rng.sample(range(customers), per_ticket)):
