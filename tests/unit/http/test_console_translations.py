@@ -26,18 +26,20 @@ def catalog() -> dict[str, str]:
 
 
 def test_every_message_used_is_translated() -> None:
-    """What `pybabel extract` finds with the documented command (babel.cfg, adapters/http and
-    adapters/tickets) is in the catalog, translated: a new _() without its Chinese fails
-    here."""
+    """What `pybabel extract` finds with the documented command (babel.cfg, adapters/http,
+    adapters/tickets and adapters/cli) is in the catalog, translated: a new _() without its
+    Chinese fails here."""
     with (CONSOLE / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     used = {msg[2] if isinstance(msg[2], str) else msg[2][0]
-            for folder in (CONSOLE.parent, CONSOLE.parent.parent / "tickets")
+            for folder in (CONSOLE.parent, CONSOLE.parent.parent / "tickets",
+                           CONSOLE.parent.parent / "cli")
             for msg in extract_from_dir(str(folder), method_map, options_map,
                                         keywords={"_": None, "_l": None, "gettext": None,
                                                   "ngettext": (1, 2)})}
     assert "Inbox" in used and "There is no ticket %(ticket)s." in used  # every folder read
     assert "Weekly cohorts" in used and "days since entry" in used  # the report, its charts
+    assert "%(n)s problem(s)" in used  # what the command line says
     translated = {k for k, v in catalog().items() if v}
     assert used - translated == set()
 
