@@ -46,8 +46,6 @@ def language_of(lang: str | None) -> str:
 
 def catalog(language: str) -> Any:
     """The console's translations in `language` (none for English: the msgids are it)."""
-    if language == "en":
-        return gettext_module.NullTranslations()
     from babel.support import Translations
 
     from adapters.http.console.i18n import TRANSLATIONS

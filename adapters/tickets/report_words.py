@@ -84,6 +84,11 @@ class Words:
         found = str(self.translations.gettext(text))
         return found % params if params else found
 
+    def pgettext(self, context: str, text: str) -> str:
+        """`text` as the catalog words it in `context`, where one English word means two
+        things (`planned`, a state and the row of when a ticket was planned)."""
+        return str(self.translations.pgettext(context, text))
+
     def markup(self, text: str, **params: Any) -> Markup:
         """For the template (autoescaped): the catalog's text is trusted, the values are
         escaped unless already markup (`<b>` around a figure)."""

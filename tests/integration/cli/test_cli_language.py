@@ -1,6 +1,7 @@
-"""The command line in the reader's language: `tend validate` and `tend test` word the
-problems of casebooks and workflow files in Chinese with `--lang zh` (or TEND_LOCALE), keeping
-each problem's `file:line:col` and YAML path; English stays exactly the engine's sentences."""
+"""The command line in the reader's language (`--lang`, else TEND_LOCALE, else en): `tend
+validate` and `tend test` word the problems of casebooks and workflow files in Chinese, keeping
+each problem's `file:line:col` and YAML path, and `tend report` prints its text in the words
+of its page; English stays exactly what it was."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from support.cli import run
+from support.evaluated import run_ticket, seed_customers
+
+from adapters.db.engines import make_engine
+from engine.config import Config
+from engine.playbooks.library import Library
 
 ROOT = Path(__file__).resolve().parents[3]
 BAD = ROOT / "tests" / "fixtures" / "bad"
@@ -76,3 +82,40 @@ def test_tend_locale_chooses_chinese_and_tend_test_words_its_problems(
     assert good.exit_code == 0 and good.stdout.splitlines()[-1].endswith(" 个文件通过检查")
     english = run(CliRunner(), "test", "--lang", "en", str(BAD / "cases_events.yaml"))
     assert english.stderr.splitlines()[-1] == "5 problem(s)"
+
+
+def test_report_prints_in_the_chosen_language(sqlite_url: str, config: Config,
+                                              library: Library,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tend report --lang zh` prints the report in the page's words (states, verdicts,
+    roles, audit actions from the same catalog); ids, numbers, instants and codes as they
+    are. Without --lang the text is English, as it always was."""
+    engine = make_engine(sqlite_url)
+    seed_customers(engine, 200)
+    ticket_id = run_ticket(engine, config, library)
+    engine.dispose()
+    monkeypatch.setenv("TEND_DATABASE_URL", sqlite_url)
+    chinese = run(CliRunner(), "report", str(ticket_id), "--lang", "zh")
+    assert chinese.exit_code == 0, chinese.output
+    said = chinese.stdout.splitlines()
+    assert said[0] == f"工单 {ticket_id}：winback 第 3 版 — 已关闭"
+    assert said[1] == "  计划        2026-11-20T01:00:00+00:00，由 系统 计划（schedule）"
+    assert said[2] == "  实验组            176" and said[4] == "  暂不触达    无"
+    assert "  检验功效    检验功效 80% 下检不出任何效果，基准转化率 5.0%（默认值）" in said
+    assert "  第 1 级：bob（活动负责人）于 2026-11-20T01:00:00+00:00 已批准：ok" in said
+    assert "    实验组          53 转化 / 共       176  30.1%" in said
+    assert "    提升       +21.8 个百分点（95% 置信区间 +3.2 个百分点 至 +31.1 个百分点；" \
+           "相对提升 +261.4%, p=0.025）：显著" in said
+    assert "    步骤 call（outbound_call）：任务 32、已发送 32、已送达 27、已接通 27、已接受 21、" \
+           "已转化 10" in said
+    assert "    2026-11-20T01:00:00+00:00  bob（活动负责人）已批准：待审批 → 已批准  ok" in said
+    english = run(CliRunner(), "report", str(ticket_id))
+    said = english.stdout.splitlines()
+    assert said[0] == f"ticket {ticket_id}: winback v3 — closed"
+    assert said[1] == "  planned     2026-11-20T01:00:00+00:00 by system (schedule)"
+    assert "    uplift     +21.8 pts (95% CI +3.2 pts to +31.1 pts; +261.4% relative, " \
+           "p=0.025): significant" in said
+    assert "    2026-11-20T01:00:00+00:00  bob (campaign_lead) approve: planned → approved  ok" \
+        in said
+    monkeypatch.setenv("TEND_LOCALE", "zh_CN")
+    assert run(CliRunner(), "report", str(ticket_id)).stdout == chinese.stdout
