@@ -57,7 +57,7 @@ def _checked(ctx: click.Context, paths: list[Path], speech: Speech) -> Any:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@lang_option("the problems, warnings and counts")
+@lang_option("the problems, warnings and lines of good files")
 @click.pass_context
 @reports_errors
 def validate(ctx: click.Context, paths: tuple[Path, ...], lang: str | None) -> None:
@@ -66,7 +66,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], lang: str | None) -> N
     checked = _checked(ctx, _designer_paths(config_from(ctx).folders, paths, cases_only=False),
                        speech)
     for line in checked.summaries:
-        click.echo(line)
+        click.echo(speech.summary(line))
     # the exit status stays 0: engine/playbooks/policy_fit.py says why
     for warning in checked.warnings:
         click.echo(speech.problem(warning), err=True)
@@ -90,21 +90,22 @@ def schema(ctx: click.Context) -> None:
 
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@lang_option("the problems of the cases' files")
+@lang_option("the problems of the cases' files and the tally")
 @click.pass_context
 @reports_errors
 def run_tests(ctx: click.Context, paths: tuple[Path, ...], lang: str | None) -> None:
     """Run designer test cases (default: the tests/ folder beside the playbooks)."""
     from engine.playbooks.caserun import run_case
 
+    speech = Speech.chosen(lang)
     checked = _checked(ctx, _designer_paths(config_from(ctx).folders, paths, cases_only=True),
-                       Speech.chosen(lang))
+                       speech)
     outcomes = [run_case(case, config_from(ctx)) for case in checked.cases]
     for outcome in outcomes:
         for line in outcome.lines():
             click.echo(line)
     failed = sum(1 for outcome in outcomes if not outcome.passed)
-    click.echo(f"cases: {len(outcomes) - failed} passed, {failed} failed")
+    click.echo(speech.cases(len(outcomes) - failed, failed))
     if failed:
         sys.exit(1)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import gettext as gettext_module
 import os
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -30,6 +31,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _(text: str) -> str:
     """Marks a msgid for `pybabel extract`; `Speech.gettext` looks it up."""
     return text
+
+
+# `tend validate`'s line per good file (engine.playbooks.library._summary), as shapes like the
+# problems': the path, ids and versions are the parameters.
+SUMMARIES = tuple((re.compile(f"^{shape}$"), sentence) for shape, sentence in (
+    (r"(?P<path>.+): OK, (?P<kind>playbook|offer) (?P<id>\S+) version (?P<version>\d+)",
+     _("%(path)s: OK, %(kind)s %(id)s version %(version)s")),
+    (r"(?P<path>.+): OK, (?P<kind>playbook|offer|workflow) (?P<id>\S+)",
+     _("%(path)s: OK, %(kind)s %(id)s")),
+    (r"(?P<path>.+): OK, (?P<n>\d+) test case\(s\)", _("%(path)s: OK, %(n)s test case(s)")),
+))
+_KINDS = {"playbook": _("playbook"), "offer": _("offer"), "workflow": _("workflow")}
 
 
 def lang_option(what: str) -> Callable[[F], F]:
@@ -87,6 +100,23 @@ class Speech:
         path, rest = split(message)
         worded = spelled(rest, self.gettext, str)
         return f"{path}: {worded}" if path else worded
+
+    def summary(self, line: str) -> str:
+        """A good file's line of `tend validate` in this language (as it is in English)."""
+        if self.language == "en":
+            return line
+        for shape, sentence in SUMMARIES:
+            if found := shape.match(line):
+                params = found.groupdict()
+                if "kind" in params:  # the catalog's words for them (策略, 政策, 流程)
+                    params["kind"] = self.gettext(_KINDS[params["kind"]])
+                return self.gettext(sentence, **params)
+        return line
+
+    def cases(self, passed: int, failed: int) -> str:
+        """`tend test`'s last line."""
+        return self.gettext(_("cases: %(passed)s passed, %(failed)s failed"), passed=passed,
+                            failed=failed)
 
     def problems(self, count: int) -> str:
         return self.gettext(_("%(n)s problem(s)"), n=count)

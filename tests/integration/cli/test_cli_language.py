@@ -5,6 +5,7 @@ of its page; English stays exactly what it was."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,12 @@ def test_tend_locale_chooses_chinese_and_tend_test_words_its_problems(
     assert said[-1] == "5 个问题"
     good = run(CliRunner(), "validate")
     assert good.exit_code == 0 and good.stdout.splitlines()[-1].endswith(" 个文件通过检查")
+    assert any(line.endswith("winback.yaml：通过，策略 winback 第 3 版")
+               for line in good.stdout.splitlines())
+    assert any(line.endswith("alerts.yaml：通过，流程 alerts") for line in good.stdout.splitlines())
+    cases = run(CliRunner(), "test")
+    assert cases.exit_code == 0
+    assert re.fullmatch(r"测试用例：\d+ 个通过，0 个失败", cases.stdout.splitlines()[-1])
     english = run(CliRunner(), "test", "--lang", "en", str(BAD / "cases_events.yaml"))
     assert english.stderr.splitlines()[-1] == "5 problem(s)"
 
