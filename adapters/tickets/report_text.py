@@ -11,12 +11,20 @@ channel and event names, suppression reasons and offer ids stay as they are. In 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from adapters.evaluation.columns import left, width
 from adapters.evaluation.offer_kpis import table
-from adapters.tickets.report_words import ACTIONS, ENGLISH, FUNNEL_STAGES, STATES, VERDICTS, Words
+from adapters.tickets.report_words import (
+    ACTIONS,
+    ENGLISH,
+    FUNNEL_STAGES,
+    OFFER_TABLE,
+    STATES,
+    VERDICTS,
+    Words,
+)
 from engine.measurement.kpi import FUNNEL
 from engine.measurement.multiplicity import level_text
 from engine.measurement.units import relative
@@ -67,7 +75,8 @@ def render(ticket: Mapping[str, Any], words: Words = ENGLISH) -> str:
     offers = ticket.get("offers") or {}
     if offers.get("rows"):
         lines.append("  " + w.gettext("offers (contacts naming this ticket):"))
-        lines.extend(f"    {line}" for line in table(offers["rows"], offers["total"]))
+        lines.extend(f"    {line}" for line in table(offers["rows"], offers["total"],
+                                                    lambda text: w.code(OFFER_TABLE, text)))
     lines.append("  " + w.gettext("audit:"))
     lines.extend("    " + w.gettext("%(at)s  %(actor)s (%(role)s) %(action)s: %(start)s → "
                                      "%(end)s", at=e["at"], actor=_actor(w, e["actor"]),
@@ -217,10 +226,9 @@ def _row(w: Words, label: str, rest: str, indent: str = "  ", width: int = 12) -
     return indent + _pad(w.gettext(label), width) + rest
 
 
-def _pad(text: str, width: int) -> str:
-    """`text` left-aligned in `width` terminal columns (a Chinese character takes two)."""
-    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(width - columns, 1 if columns >= width else 0)
+def _pad(text: str, columns: int) -> str:
+    """`text` left-aligned in `columns` terminal columns, a space after it at least."""
+    return left(text, columns) if width(text) < columns else f"{text} "
 
 
 def _role(w: Words, role: str | None) -> str:

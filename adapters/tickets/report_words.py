@@ -56,6 +56,13 @@ ACTIONS = {
     "start": _("started executing"), "evaluate": _("started evaluating"), "close": _("closed"),
 }
 
+# The heads and note of the offers table (adapters/evaluation/offer_kpis.table), by their
+# English.
+OFFER_TABLE = {text: text for text in (
+    _("offer / channel"), _("presented"), _("interest"), _("declined"), _("handled"),
+    _("referred"), _("contacts"), _("cost"),
+    _("customers per outcome (share of presented); contacts: every one recorded"))}
+
 
 @dataclass(frozen=True)
 class Words:
