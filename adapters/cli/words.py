@@ -58,7 +58,8 @@ def language_of(lang: str | None) -> str:
 
 
 def catalog(language: str) -> Any:
-    """The console's translations in `language` (none for English: the msgids are it)."""
+    """The console's translations in `language` (English has no catalog: babel's null
+    translations give back the msgids, which are the English)."""
     from babel.support import Translations
 
     from adapters.http.console.i18n import TRANSLATIONS
