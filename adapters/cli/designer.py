@@ -18,6 +18,7 @@ from adapters.cli.base import (
     main,
     reports_errors,
 )
+from adapters.cli.words import Speech, lang_option
 from engine.config import Config
 from engine.folders import Folders
 from engine.formats.values import given_instant
@@ -40,33 +41,36 @@ def _designer_paths(folders: Folders, paths: tuple[Path, ...], *,
             *([folders.tests] if folders.tests.is_dir() else [])]
 
 
-def _checked(ctx: click.Context, paths: list[Path]) -> Any:
-    """check_paths, printing every problem to stderr and exiting 1 if there is any."""
+def _checked(ctx: click.Context, paths: list[Path], speech: Speech) -> Any:
+    """check_paths, printing every problem to stderr (in `speech`'s language) and exiting 1
+    if there is any."""
     from engine.playbooks.library import check_paths
 
     checked = check_paths(paths, config_from(ctx))
     if checked.problems:
         for problem in checked.problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"{len(checked.problems)} problem(s)", err=True)
+            click.echo(speech.problem(problem), err=True)
+        click.echo(speech.problems(len(checked.problems)), err=True)
         sys.exit(1)
     return checked
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@lang_option("the problems, warnings and lines of good files")
 @click.pass_context
 @reports_errors
-def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def validate(ctx: click.Context, paths: tuple[Path, ...], lang: str | None) -> None:
     """Check playbooks, workflows and test cases (files or folders; default: the library)."""
-    checked = _checked(ctx, _designer_paths(config_from(ctx).folders, paths, cases_only=False))
+    speech = Speech.chosen(lang)
+    checked = _checked(ctx, _designer_paths(config_from(ctx).folders, paths, cases_only=False),
+                       speech)
     for line in checked.summaries:
-        click.echo(line)
+        click.echo(speech.summary(line))
     # the exit status stays 0: engine/playbooks/policy_fit.py says why
     for warning in checked.warnings:
-        click.echo(str(warning), err=True)
-    found = f", {len(checked.warnings)} warning(s)" if checked.warnings else ""
-    click.echo(f"{len(checked.summaries)} file(s) OK{found}")
+        click.echo(speech.problem(warning), err=True)
+    click.echo(speech.files_ok(len(checked.summaries), len(checked.warnings)))
 
 
 @main.command()
@@ -86,19 +90,22 @@ def schema(ctx: click.Context) -> None:
 
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@lang_option("the problems of the cases' files and the tally")
 @click.pass_context
 @reports_errors
-def run_tests(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def run_tests(ctx: click.Context, paths: tuple[Path, ...], lang: str | None) -> None:
     """Run designer test cases (default: the tests/ folder beside the playbooks)."""
     from engine.playbooks.caserun import run_case
 
-    checked = _checked(ctx, _designer_paths(config_from(ctx).folders, paths, cases_only=True))
+    speech = Speech.chosen(lang)
+    checked = _checked(ctx, _designer_paths(config_from(ctx).folders, paths, cases_only=True),
+                       speech)
     outcomes = [run_case(case, config_from(ctx)) for case in checked.cases]
     for outcome in outcomes:
         for line in outcome.lines():
             click.echo(line)
     failed = sum(1 for outcome in outcomes if not outcome.passed)
-    click.echo(f"cases: {len(outcomes) - failed} passed, {failed} failed")
+    click.echo(speech.cases(len(outcomes) - failed, failed))
     if failed:
         sys.exit(1)
 

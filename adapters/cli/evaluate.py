@@ -4,23 +4,19 @@ people who answer for them."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
 from adapters.cli.base import clock_of, config_from, engine_for, main, reports_errors
-from adapters.tickets.report_words import Words
-from engine.config import Config
+from adapters.cli.words import lang_option, report_words
 
 
 @main.command("report")
 @click.argument("ticket_id", type=int, metavar="TICKET")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write ticket-<id>.html and its PNG charts into DIR.")
-@click.option("--lang", "lang", type=click.Choice(["en", "zh"]), default=None,
-              help="The language of the --out page and its charts [default: TEND_LOCALE, "
-                   "else en].")
+@lang_option("the report: the text printed, the --out page and its charts")
 @click.pass_context
 @reports_errors
 def report_command(ctx: click.Context, ticket_id: int, out: Path | None,
@@ -36,27 +32,15 @@ def report_command(ctx: click.Context, ticket_id: int, out: Path | None,
     library = load_library(config)
     with engine_for(ctx) as engine, engine.connect() as conn:
         ticket = report.gather(conn, config, library, ticket_id, clock_of(ctx)())
-    click.echo(render(ticket))
+    words = report_words(config, lang)
+    click.echo(render(ticket, words))
     if out is not None:
         try:
-            written = report.write(ticket, out, _words(config, lang))
+            written = report.write(ticket, out, words)
         except OSError as exc:
             raise click.ClickException(f"--out: cannot write to {out}: {exc.strerror}") from None
         for path in written:
-            click.echo(f"wrote {path}")
-
-
-def _words(config: Config, lang: str | None) -> Words:
-    """The console's catalog in `lang` (the page a director opens from disk)."""
-    from babel.support import Translations
-
-    from adapters.http.console.i18n import TRANSLATIONS
-
-    language = lang or os.environ.get("TEND_LOCALE", "en").split("_")[0].split("-")[0]
-    if language not in ("en", "zh"):
-        language = "en"
-    return Words(language, Translations.load(str(TRANSLATIONS), [language]),
-                 {name: channel.label for name, channel in config.channels.items()})
+            click.echo(words.gettext("wrote %(path)s", path=path))
 
 
 @main.command("kpis")

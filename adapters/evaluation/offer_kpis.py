@@ -9,13 +9,14 @@ no ticket at all.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapters.db.schema import contacts
+from adapters.evaluation.columns import left, right
 from adapters.evaluation.kpis import Period
 from engine.measurement.offer_kpi import OfferContact, offer_results
 from engine.playbooks.offer import Offer
@@ -71,11 +72,15 @@ def render(found: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def table(rows: list[Mapping[str, Any]], total: Mapping[str, Any]) -> list[str]:
+def table(rows: list[Mapping[str, Any]], total: Mapping[str, Any],
+          say: Callable[[str], str] = str) -> list[str]:
     """Customers per outcome with their rates over presented, contacts, and cost; shared
-    with the ticket report's text."""
-    head = (f"{'offer / channel':<24} {'presented':>9} {'interest':>14} {'declined':>14} "
-            f"{'handled':>14} {'referred':>14} {'contacts':>8} {'cost':>10}")
+    with the ticket report's text, which words the heads and the note with `say` (the
+    report's language: adapters/tickets/report_words.py OFFER_TABLE)."""
+    head = " ".join([left(say("offer / channel"), 24), right(say("presented"), 9),
+                     *(right(say(h), 14) for h in ("interest", "declined", "handled",
+                                                   "referred")),
+                     right(say("contacts"), 8), right(say("cost"), 10)])
     lines = [head]
     for row in [*rows, total]:
         name = row["offer"] if row["channel"] == "all" else f"  {row['channel']}"
@@ -85,7 +90,7 @@ def table(rows: list[Mapping[str, Any]], total: Mapping[str, Any]) -> list[str]:
             + " ".join(f"{_share(c[o], r[o]):>14}"
                        for o in ("interested", "declined", "handled", "referred"))
             + f" {row['contacts']['all']:>8,} {_num(row['cost']):>10}")
-    lines.append("customers per outcome (share of presented); contacts: every one recorded")
+    lines.append(say("customers per outcome (share of presented); contacts: every one recorded"))
     return lines
 
 

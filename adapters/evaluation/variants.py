@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.schema import entries
 from engine.measurement.kpi import rate
-from engine.measurement.multiplicity import family, level_text
+from engine.measurement.multiplicity import family
 from engine.playbooks.playbook import Playbook
 from engine.playbooks.variant import variant_step
 
@@ -69,35 +69,3 @@ def judged(split: Mapping[str, Any]) -> dict[str, Any]:
 def _group(members: int, conversions: int) -> dict[str, Any]:
     return {"members": members, "conversions": conversions, "rate": rate(conversions, members)}
 
-
-def pts(u: Mapping[str, Any]) -> str:
-    """An uplift as a person reads it: '+2.0 pts (98.3% CI -1.0 to +5.0 pts, p=0.21, Holm
-    0.63): not significant'."""
-    if u["absolute"] is None:
-        return str(u["verdict"])
-    text = (f"{u['absolute'] * 100:+.1f} pts ({level_text(u['level'])} CI "
-            f"{u['low'] * 100:+.1f} to {u['high'] * 100:+.1f} pts")
-    if u["p_value"] is not None:
-        text += f", p={u['p_value']:.3g}"
-    if u.get("p_adjusted") is not None:
-        text += f", Holm {u['p_adjusted']:.3g}"
-    return f"{text}): {u['verdict']}"
-
-
-def render_lines(split: Mapping[str, Any]) -> list[str]:
-    """The per-variant results of `tend report`, indented under its results."""
-    c = split["control"]
-    lines = [f"    variants of step {split['step']} (control {c['conversions']:,} of "
-             f"{c['members']:,}):"]
-    for v in split["variants"]:
-        shown = "-" if v["rate"] is None else f"{v['rate']:.1%}"
-        line = f"      {v['name']:<14} {v['conversions']:>7,} of {v['members']:>9,}  {shown}"
-        if v["vs_control"] is not None:
-            line += f"  vs control {pts(v['vs_control'])}"
-        lines.append(line)
-    lines.extend(f"      {p['a']} vs {p['b']}: {pts(p['uplift'])}" for p in split["pairwise"])
-    fixed = split.get("correction")
-    if fixed:
-        lines.append(f"      {fixed['comparisons']} comparisons corrected together (Holm; "
-                     f"intervals Bonferroni): winner {split.get('winner') or 'none'}")
-    return lines

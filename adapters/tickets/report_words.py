@@ -56,6 +56,13 @@ ACTIONS = {
     "start": _("started executing"), "evaluate": _("started evaluating"), "close": _("closed"),
 }
 
+# The heads and note of the offers table (adapters/evaluation/offer_kpis.table), by their
+# English.
+OFFER_TABLE = {text: text for text in (
+    _("offer / channel"), _("presented"), _("interest"), _("declined"), _("handled"),
+    _("referred"), _("contacts"), _("cost"),
+    _("customers per outcome (share of presented); contacts: every one recorded"))}
+
 
 @dataclass(frozen=True)
 class Words:
@@ -83,6 +90,11 @@ class Words:
         """`text` in the report's language, `%(name)s` filled from `params`."""
         found = str(self.translations.gettext(text))
         return found % params if params else found
+
+    def pgettext(self, context: str, text: str) -> str:
+        """`text` as the catalog words it in `context`, where one English word means two
+        things (`planned`, a state and the row of when a ticket was planned)."""
+        return str(self.translations.pgettext(context, text))
 
     def markup(self, text: str, **params: Any) -> Markup:
         """For the template (autoescaped): the catalog's text is trusted, the values are

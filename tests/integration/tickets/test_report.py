@@ -257,7 +257,8 @@ def _chinese() -> Words:
 def test_the_report_and_its_charts_read_in_chinese(engine: Engine, config: Config,
                                                     library: Library) -> None:
     """A Chinese reader gets the whole report in Chinese, with no English sentence of the
-    catalog, and its charts' titles, axes and legends in Chinese (a CJK font is installed)."""
+    catalog, its charts' titles, axes and legends in Chinese (a CJK font is installed), and
+    the text the CLI prints too."""
     from support.untranslated import untranslated
 
     from adapters.tickets import report_charts
@@ -275,6 +276,9 @@ def test_the_report_and_its_charts_read_in_chinese(engine: Engine, config: Confi
     assert "各步骤与渠道的漏斗" in page and "决策记录" in page and "全部渠道" in page
     assert untranslated(page) == []
     assert page.count("data:image/png") == 3  # uplift, timeline, funnel
+    text = render(ticket, _chinese())  # what `tend report --lang zh` prints
+    assert "审计记录：" in text and "政策 / 渠道" in text and "个百分点" in text
+    assert set(untranslated(text)) <= {"store", "all"}  # a channel's code, the total row's
 
     texts = _chart_texts(report_charts._uplift_chart, ticket["results"]["goal"], _chinese())
     assert {"转化率", "实验组", "对照组", "提升幅度（百分点）"} <= texts

@@ -1,7 +1,9 @@
-"""Every problem the draft editor can show has a Chinese wording: the bad fixtures and drafts
-made bad on purpose (each value of shipped playbooks replaced by a wrong one, each key taken
-away or added) are parsed as the editor parses a draft, and each problem they produce must
-fit a shape of adapters/http/problem_words.py, whose sentences the catalog translates."""
+"""Every problem the draft editor or `tend validate` can show has a Chinese wording: the bad
+fixtures and drafts made bad on purpose (each value of shipped playbooks replaced by a wrong
+one, each key taken away or added) are parsed as the editor parses a draft, the bad fixtures
+are checked as `tend validate` checks the library (casebooks and workflow files too), and
+each problem they produce must fit a shape of adapters/http/problem_shapes.py, whose
+sentences the catalog translates."""
 
 from __future__ import annotations
 
@@ -18,12 +20,13 @@ from flask import Flask
 from flask_babel import Babel
 from ruamel.yaml import YAML
 
+from adapters.cli.words import Speech
 from adapters.http import problem_words as words
 from adapters.http.console.i18n import TRANSLATIONS
 from engine.config import Config
-from engine.errors import ValidationError
+from engine.errors import Problem, ValidationError
 from engine.formats.values import given_instant
-from engine.playbooks.library import Library, load_library
+from engine.playbooks.library import Library, check_paths, load_library
 from engine.playbooks.playbook_loader import parse_playbook
 from engine.playbooks.policy_fit import policy_warnings
 
@@ -153,3 +156,42 @@ def test_an_unknown_shape_shows_as_the_engine_wrote_it() -> None:
         assert str(words.problem_words("x.y: odd")) == "<code>x.y</code>: odd"
 
 
+
+
+def _library_messages(config: Config) -> dict[str, str]:
+    """message → file, for every problem `tend validate` finds in the bad fixtures as the
+    library checks them: casebooks, workflows, files of no kind, ids across files, a missing
+    path (the problems only a casebook or a workflow file has, beside the playbooks')."""
+    checked = check_paths([BAD, BAD / "duplicate_ids", BAD / "missing.yaml"], config)
+    return {p.message: Path(p.file).name for p in checked.problems}
+
+
+def test_every_problem_of_a_casebook_or_workflow_file_has_a_chinese_wording(
+        config: Config) -> None:
+    found = _library_messages(config)
+    for shape in ("unknown customer '", "unknown role '", "expected level 2:",
+                  "level 1 approves", "unknown data field", "duplicate playbook id",
+                  "no such file or folder", "expected a playbook (a 'playbook:' key)"):
+        assert any(shape in message for message in found), shape
+    assert {message: where for message, where in found.items()
+            if not words.known(message)} == {}
+    speech = Speech.chosen("zh")
+    assert {m: speech.message(m) for m in found if not HAN.search(speech.message(m))} == {}
+    app = Flask(__name__)
+    Babel(app, locale_selector=lambda: "zh", default_translation_directories=str(TRANSLATIONS))
+    with app.test_request_context():
+        assert {m for m in found if not HAN.search(str(words.problem_words(m)))} == set()
+
+
+def test_the_command_line_words_a_problem_in_plain_text_keeping_its_place() -> None:
+    """The terminal shows no markup: lists of names as they are, the path as it is; English
+    stays the engine's sentence exactly."""
+    message = "cases.0.customers.1: unknown customer field 'shoe_size' (expected one of: id, arpu)"
+    assert Speech.chosen("zh").message(message) == (
+        "cases.0.customers.1: 未知客户字段 'shoe_size'（应为以下之一：id, arpu）")
+    assert Speech.chosen("en").message(message) == message
+    problem = Problem("w.yaml", 7, 5, "expected level 2: levels are numbered 1, 2, ... in the "
+                                      "order they approve")
+    assert Speech.chosen("zh").problem(problem) == (
+        "w.yaml:7:5: 应为第 2 级：审批级别按审批先后编号为 1、2……")
+    assert Speech.chosen("en").problem(problem) == str(problem)
