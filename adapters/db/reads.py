@@ -4,21 +4,25 @@ speed"), so a page that needs eight of them asks once.
 
 Each read is an ordinary Core select with its parameters, written where its noun lives
 (the contacts, the attempts, the contact policy) and run on its own elsewhere. `fetch` runs a
-batch of them and hands back each one's rows, with the values each would have returned run
-alone: on PostgreSQL as one statement whose columns are the reads' rows as JSON
-(`json_agg`), turned back into the columns' Python types; on SQLite one by one, since there
-is no round trip to save in process.
+batch of them as one statement and hands back each one's rows, with the values each would
+have returned run alone: the statement's columns are the reads' rows as JSON (PostgreSQL's
+`json_agg`, SQLite's `json_group_array`), each row numbered by its read's ORDER BY and
+turned back into the columns' Python types. On SQLite there is no round trip to save, but
+each statement costs SQLAlchemy's and the driver's work in Python, which one statement
+pays once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection, Dialect
@@ -39,7 +43,7 @@ def fetch(conn: Connection, reads: Mapping[str, Read]) -> dict[str, list[Any]]:
     position, as a result's rows have. A parameter name two reads share must have one
     value in both (ValueError otherwise: a select would silently get the other's)."""
     params = _merged(reads)
-    if conn.dialect.name != "postgresql" or len(reads) < 2:
+    if conn.dialect.name not in ("postgresql", "sqlite") or len(reads) < 2:
         return {name: list(conn.execute(read.query, dict(read.params)))
                 for name, read in reads.items()}
     names = tuple(reads)
@@ -80,11 +84,32 @@ def _combined(queries: tuple[tuple[str, sa.Select[Any]], ...],
             sa.func.row_number().over(order_by=list(query._order_by_clauses)).label(ORDINAL),
             maintain_column_froms=True)
         rows = numbered.subquery(f"r_{name}")
-        rows_json = sa.func.json_agg(aggregate_order_by(rows.table_valued(), rows.c[ORDINAL]))
-        columns.append(sa.select(sa.func.coalesce(rows_json, sa.text("'[]'::json")))
+        columns.append(sa.select(_rows_json(rows, selected, dialect))
                        .scalar_subquery().label(name))
         shapes.append(_shape(selected, dialect))
     return sa.select(*columns), tuple(shapes)
+
+
+MAX_COLUMNS = 48  # SQLite's json_object takes a key and a value per column, 100 arguments
+
+
+def _rows_json(rows: sa.Subquery, selected: list[Any], dialect: Dialect) -> Any:
+    """A read's numbered rows as one JSON array of objects keyed c0, c1, ... and ORDINAL.
+    SQLite 3.40 has no ORDER BY inside an aggregate: `_shape` orders by ORDINAL."""
+    if dialect.name == "postgresql":
+        agg = sa.func.json_agg(aggregate_order_by(rows.table_valued(), rows.c[ORDINAL]))
+        return sa.func.coalesce(agg, sa.text("'[]'::json"))
+    if len(selected) > MAX_COLUMNS:
+        raise ValueError(f"a batched read returns at most {MAX_COLUMNS} columns on SQLite")
+    pairs: list[Any] = []
+    for i, column in enumerate(selected):
+        value: Any = rows.c[f"c{i}"]
+        if isinstance(column.type.dialect_impl(dialect), sa.JSON):
+            value = sa.func.json(value)  # stored as text: embedded as JSON, not as a string
+        pairs += [sa.literal_column(f"'c{i}'"), value]
+    pairs += [sa.literal_column(f"'{ORDINAL}'"), rows.c[ORDINAL]]
+    return sa.func.coalesce(sa.func.json_group_array(sa.func.json_object(*pairs)),
+                            sa.literal_column("'[]'"))
 
 
 def _shape(selected: list[Any], dialect: Dialect) -> Shape:
@@ -95,7 +120,9 @@ def _shape(selected: list[Any], dialect: Dialect) -> Shape:
     row = namedtuple("row", [column.key for column in selected],  # type: ignore[misc]
                      rename=True)
 
-    def shape(items: list[dict[str, Any]]) -> list[Any]:
+    def shape(found: str | list[dict[str, Any]]) -> list[Any]:
+        items = orjson.loads(found) if isinstance(found, str) else found
+        items.sort(key=operator.itemgetter(ORDINAL))
         return [row(*(f(item[k]) for k, f in zip(keys, convert, strict=True)))
                 for item in items]
 
@@ -115,9 +142,11 @@ def _converter(kind: sa.types.TypeEngine[Any], dialect: Dialect) -> Callable[[An
         return lambda value: None if value is None else dt.datetime.fromisoformat(value)
     if isinstance(kind, sa.Date):
         return lambda value: None if value is None else dt.date.fromisoformat(value)
+    if isinstance(kind, sa.Boolean):  # SQLite's are 0 and 1
+        return lambda value: None if value is None else bool(value)
     if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float):
         raise TypeError(f"a batched read cannot return exact decimals ({kind!r})")
-    if isinstance(kind, (sa.String, sa.Integer, sa.Boolean, sa.JSON, sa.Float,
+    if isinstance(kind, (sa.String, sa.Integer, sa.JSON, sa.Float,
                          sa.types.NullType)):
         return _same
     raise TypeError(f"a batched read cannot return {kind!r}")

@@ -68,6 +68,8 @@ def _reads() -> dict[str, Read]:
                      .where(channel_sends.c.slot >= sa.bindparam("first"))
                      .group_by(channel_sends.c.channel).order_by(channel_sends.c.channel),
                      {"first": 11}),
+        "flags": Read(sa.select(tasks.c.id, (tasks.c.priority > sa.bindparam("p")).label("high"))
+                      .order_by(tasks.c.id.desc()), {"p": 4}),
         "none": Read(sa.select(tasks.c.id, tasks.c.due_at).where(tasks.c.customer_id == cid)
                      .where(tasks.c.id > 100), {"cid": "c1"}),
     }
@@ -89,6 +91,7 @@ def test_a_batch_returns_what_each_read_returns_alone(conn: Connection) -> None:
     assert [row.id for row in batched["joined"]] == [7, 5, 2]
     assert [tuple(row) for row in batched["sums"]] == [("sms", 4 + 5 + 6), ("store", 15)]
     assert batched["none"] == []
+    assert [row.high for row in batched["flags"]] == [True] * 4 + [False] * 4
 
 
 def test_the_rows_read_by_name_and_by_position(conn: Connection) -> None:
@@ -101,4 +104,11 @@ def test_two_reads_giving_one_parameter_two_values_are_refused(conn: Connection)
     reads = _reads()
     reads["other"] = Read(reads["tasks"].query, {"cid": "c0", "n": 3})
     with pytest.raises(ValueError, match="parameter 'cid'"):
+        fetch(conn, reads)
+
+
+def test_a_read_whose_json_would_lose_exact_decimals_is_refused(conn: Connection) -> None:
+    reads = _reads()
+    reads["money"] = Read(sa.select(sa.cast(tasks.c.priority, sa.Numeric(10, 2))))
+    with pytest.raises(TypeError, match="exact decimals"):
         fetch(conn, reads)
