@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection, Dialect
 
-ORDINAL = "_ordinal"  # each row's place in its read's ORDER BY, kept through the aggregate
+ORDINAL = "_n"  # each row's place in its read's ORDER BY, kept through the aggregate
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _combined(queries: tuple[tuple[str, sa.Select[Any]], ...],
     """The one statement of a batch (built once per batch of module-level selects: building
     costs about as much as running), and how to turn each of its columns back into rows."""
     columns, shapes = [], []
-    for name, query in queries:
+    for place, (name, query) in enumerate(queries):
         if query._distinct:
             raise ValueError(f"read {name!r}: a DISTINCT select cannot be numbered; "
                              f"select from it as a subquery")
@@ -83,9 +83,9 @@ def _combined(queries: tuple[tuple[str, sa.Select[Any]], ...],
             *(column.label(f"c{i}") for i, column in enumerate(selected)),
             sa.func.row_number().over(order_by=list(query._order_by_clauses)).label(ORDINAL),
             maintain_column_froms=True)
-        rows = numbered.subquery(f"r_{name}")
-        columns.append(sa.select(_rows_json(rows, selected, dialect))
-                       .scalar_subquery().label(name))
+        rows = numbered.subquery(f"r{place}")  # short names: psycopg caches statements
+        columns.append(sa.select(_rows_json(rows, selected, dialect).label("j"))  # to 4 KB
+                       .scalar_subquery().label(f"b{place}"))
         shapes.append(_shape(selected, dialect))
     return sa.select(*columns), tuple(shapes)
 

@@ -40,22 +40,18 @@ def attempt(conn: Connection, row: Row[Any], status: str, attempt_id: str, by: s
     return True
 
 
-_RECENT = (sa.select(task_attempts, tasks.c.payload)
+_RECENT = (sa.select(task_attempts.c.at, task_attempts.c.channel, task_attempts.c.status,
+                     task_attempts.c.by, task_attempts.c.note, tasks.c.payload)
            .join(tasks, tasks.c.id == task_attempts.c.task_id)
            .where(task_attempts.c.customer_id == sa.bindparam("cid"))
            .order_by(task_attempts.c.at.desc(), task_attempts.c.id)
            .limit(sa.bindparam("n")))
 
 
-def recent(conn: Connection, customer_id: str, limit: int) -> list[Row[Any]]:
-    """The customer's newest call attempts, newest first, with the offer their task was
-    planned with (`params.offer` of its payload, as the trajectory shows task results)."""
-    read = recent_read(customer_id, limit)
-    return list(conn.execute(read.query, dict(read.params)))
-
-
 def recent_read(customer_id: str, limit: int) -> Read:
-    """The read of `recent`, to batch with others (adapters.db.reads)."""
+    """The customer's newest call attempts, newest first, with the offer their task was
+    planned with (`params.offer` of its payload, as the trajectory shows task results): a
+    read, to batch with others (adapters.db.reads)."""
     return Read(_RECENT, {"cid": customer_id, "n": limit})
 
 

@@ -93,7 +93,9 @@ def shape(row: Row[Any]) -> dict[str, Any]:
             "task_id": row.task_id, "recorded_at": iso(row.recorded_at)}
 
 
-_RECENT = (sa.select(contacts).where(contacts.c.customer_id == sa.bindparam("cid"))
+_RECENT = (sa.select(contacts.c.at, contacts.c.channel, contacts.c.offer, contacts.c.outcome,
+                     contacts.c.by, contacts.c.note)
+           .where(contacts.c.customer_id == sa.bindparam("cid"))
            .order_by(contacts.c.at.desc(), contacts.c.id).limit(sa.bindparam("n")))
 _HANDLED = sa.select(offer_handled.c.offer, offer_handled.c.handled)
 # One more `handled` contact of an offer: the first makes its row (ON CONFLICT, which both
@@ -106,14 +108,9 @@ _DECLINES = sa.select(contacts.c.offer, contacts.c.at).where(
     contacts.c.at > sa.bindparam("since"))
 
 
-def recent(conn: Connection, customer_id: str, limit: int) -> list[Row[Any]]:
-    """The customer's newest contacts, newest first."""
-    read = recent_read(customer_id, limit)
-    return list(conn.execute(read.query, dict(read.params)))
-
-
 def recent_read(customer_id: str, limit: int) -> Read:
-    """The read of `recent`, to batch with others (adapters.db.reads)."""
+    """The customer's newest contacts, newest first (what the trajectory shows of each): a
+    read, to batch with others (adapters.db.reads)."""
     return Read(_RECENT, {"cid": customer_id, "n": limit})
 
 
