@@ -4,7 +4,7 @@ The engine words its problems in English (logs, the API) and names the values in
 `steps.0.route: expected one of: pool, manager, got 'boss'`. Each common shape of message
 has a sentence in the console's catalog with the same values as parameters; the draft editor
 (adapters/http/problem_words.py, flask-babel's catalog, values as `<code>`) and `tend
-validate` / `tend test` (adapters/cli/language.py, a loaded catalog, plain text) word them
+validate` / `tend test` (adapters/cli/words.py, a loaded catalog, plain text) word them
 from this one table. A message of no known shape stays as the engine wrote it: never lost,
 only untranslated (and the English is precise).
 

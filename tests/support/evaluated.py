@@ -10,10 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from adapters.db.schema import customers, entries, events, tasks
+from adapters.db.schema import customers, entries, events, playbook_versions, tasks, tickets
 from adapters.tickets import service
 from engine.config import Config
 from engine.playbooks.library import Library
+from engine.playbooks.playbook import Playbook
 from engine.tickets.users import User
 
 AT = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
@@ -29,6 +30,19 @@ def seed_customers(engine: Engine, n: int, prefix: str = "c") -> list[str]:
              "arpu": 350.0 if i % 5 == 0 else 200.0, "churned_on": CHURNED,
              "manager": f"m{i % 3}", "updated_at": AT} for i, cid in enumerate(ids)])
     return ids
+
+
+def standing_ticket(conn: Any, playbook: Playbook, ticket_id: int, at: dt.datetime) -> None:
+    """An executing standing ticket of an event playbook, opened by the scheduler at `at`,
+    with the playbook's version stored: what entries of a standing ticket hang on."""
+    conn.execute(playbook_versions.insert().values(
+        playbook=playbook.id, version=playbook.version, hash=playbook.hash,
+        text=playbook.text, loaded_at=at))
+    conn.execute(tickets.insert().values(
+        id=ticket_id, playbook=playbook.id, version=playbook.version,
+        playbook_hash=playbook.hash, workflow="alerts", state="executing", trigger="event",
+        window_key=f"standing:v{playbook.version}", planned_at=at, planned_by="scheduler",
+        at=at, levels=[], started_at=at))
 
 
 def run_ticket(engine: Engine, config: Config, library: Library, at: dt.datetime = AT,

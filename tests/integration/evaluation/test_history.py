@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine import Connection, Engine
 from support.cli import run
-from support.evaluated import AT, run_ticket, seed_customers
+from support.evaluated import AT, run_ticket, seed_customers, standing_ticket
 from support.folders import with_rules
 from support.http_api import Api
 
 from adapters.db.engines import make_engine
-from adapters.db.schema import contacts, entries, events, playbook_versions, tickets
+from adapters.db.schema import contacts, entries, events
 from adapters.evaluation import readouts
 from adapters.evaluation.history import history
 from adapters.evaluation.history import render as render_history
@@ -197,14 +197,7 @@ def _standing_ticket(engine: Engine, library: Library) -> int:
                        "known_customer": True, "received_at": entered}
                       for cid in ids[:converted]]
     with engine.begin() as conn:
-        conn.execute(playbook_versions.insert().values(
-            playbook=playbook.id, version=playbook.version, hash=playbook.hash,
-            text=playbook.text, loaded_at=first))
-        conn.execute(tickets.insert().values(
-            id=91, playbook=playbook.id, version=playbook.version, playbook_hash=playbook.hash,
-            workflow="alerts", state="executing", trigger="event",
-            window_key=f"standing:v{playbook.version}", planned_at=first,
-            planned_by="scheduler", at=first, levels=[], started_at=first))
+        standing_ticket(conn, playbook, 91, first)
         conn.execute(entries.insert(), rows)
         conn.execute(events.insert(), goals)
     return playbook.version

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 from support.cli import run
-from support.evaluated import AT, run_ticket, seed_customers
+from support.evaluated import AT, run_ticket, seed_customers, standing_ticket
 from support.http_api import Api
 
 from adapters.db.engines import make_engine
-from adapters.db.schema import contacts, entries, events, playbook_versions, tasks, tickets
+from adapters.db.schema import contacts, entries, events, tasks, tickets
 from adapters.evaluation.results import results
 from adapters.tickets import report
 from adapters.tickets.report_text import render
@@ -141,14 +141,7 @@ def test_a_standing_ticket_is_judged_in_weekly_cohorts(engine: Engine, config: C
                "c0001": week47 + dt.timedelta(days=31),   # too late for its window
                "c0004": week48 + dt.timedelta(days=2)}
     with engine.begin() as conn:
-        conn.execute(playbook_versions.insert().values(
-            playbook=playbook.id, version=playbook.version, hash=playbook.hash,
-            text=playbook.text, loaded_at=week47))
-        conn.execute(tickets.insert().values(
-            id=77, playbook=playbook.id, version=playbook.version, playbook_hash=playbook.hash,
-            workflow="alerts", state="executing", trigger="event",
-            window_key=f"standing:v{playbook.version}", planned_at=week47,
-            planned_by="scheduler", at=week47, levels=[], started_at=week47))
+        standing_ticket(conn, playbook, 77, week47)
         conn.execute(entries.insert(), [
             {"playbook": playbook.id, "customer_id": cid, "ticket_id": 77, "grp": grp,
              "entered_at": at} for cid, grp, at in members])
