@@ -73,7 +73,7 @@ class DeskCustomer:
     tasks: tuple[DeskTask, ...]
     offers: tuple[TalkingPoint, ...]
     control: tuple[int, ...]  # tickets holding the customer as control: offer nothing of theirs
-    history: tuple[dict[str, Any], ...]  # newest trajectory entries (view_service.trajectory)
+    history: tuple[dict[str, Any], ...]  # newest trajectory entries (talking_points)
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def _customer(conn: Connection, config: Config, library: Library, record: dict[s
     today = config.today(now)
     seen = facts(record, today, config.tiers, config.lifecycle)
     channel = group[0].channel
-    offers = view_service.offers(conn, config, library, record["id"], channel, now, lang)
+    points = view_service.talking_points(conn, config, library, record, channel, now, lang)
     end = record.get("contract_end")
     score = record.get("churn_score")
     return DeskCustomer(
@@ -132,9 +132,9 @@ def _customer(conn: Connection, config: Config, library: Library, record: dict[s
         tasks=tuple(group),
         offers=tuple(TalkingPoint(o["offer"], o["title"], o["script"], o["rank"],
                                   o["source"]["ticket_id"], o["source"]["playbook"],
-                                  o["source"]["step"]) for o in offers),
-        control=tuple(c["ticket_id"] for c in view_service.control(conn, record["id"])),
-        history=tuple(view_service.trajectory(conn, record["id"])[:HISTORY]))
+                                  o["source"]["step"]) for o in points["offers"]),
+        control=tuple(c["ticket_id"] for c in points["control"]),
+        history=tuple(points["trajectory"][:HISTORY]))
 
 
 def month_start(now: dt.datetime, config: Config) -> dt.datetime:

@@ -2,12 +2,13 @@
 or an account manager sees of one customer on their channel, the same customer, offers and
 trajectory on every channel.
 
-One read: the customer with their computed fields (phone masked), the offers (a seam, see
-`offers`), the executing tickets that hold them in the control group (never offered those
-tickets' offers), their open tasks on every channel, the trajectory (contacts recorded on
-any channel and the results channels reported on their tasks, so outbound calls appear
-beside store visits), and what the contact policy allows each channel today. Each view
-opened by a person is logged (who, customer, channel, when); the log is its only write.
+One read: the customer with their computed fields (phone masked), the offers
+(adapters/tickets/offers.py), the executing tickets that hold them in the control group
+(never offered those tickets' offers), their open tasks on every channel, the trajectory
+(contacts recorded on any channel and the results channels reported on their tasks, so
+outbound calls appear beside store visits), and what the contact policy allows each channel
+today. Each view opened by a person is logged (who, customer, channel, when); the log is its
+only write.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from adapters.db.engines import iso, load_customer
 from adapters.db.reads import Read, fetch
-from adapters.db.schema import customer_views, customers, entries, tasks, tickets
+from adapters.db.schema import customer_views, customers, tasks
 from adapters.tasks import attempts, contact_policy
 from adapters.tickets import contact as contact_entry
 from adapters.tickets.offers import OfferList, memberships_read, offers_for
@@ -158,17 +159,21 @@ def read(conn: Connection, config: Config, library: Library, customer: dict[str,
     }
 
 
-def offers(conn: Connection, config: Config, library: Library, customer_id: str, channel: str,
-           now: dt.datetime, lang: str) -> list[dict[str, Any]]:
-    """The offers to present on `channel`, best first, each `{"offer", "version", "title",
-    "script", "rank", "source"}`: the offers service's (treatment memberships only, never an
-    offer of a ticket holding the customer in control; eligible, valid, under its limit of
-    handled contacts), less those the customer declined too often lately (the policy's
-    `declines`)."""
-    rows = fetch(conn, _offer_reads(config, library, customer_id, now))
-    found: list[dict[str, Any]] = _offered(conn, config, library, customer_id, channel, now,
-                                           lang, rows)["offers"]
-    return found
+def talking_points(conn: Connection, config: Config, library: Library,
+                   record: dict[str, Any], channel: str, now: dt.datetime,
+                   lang: str) -> dict[str, list[dict[str, Any]]]:
+    """What the manager's desk shows beside one customer's tasks, from one batch of reads:
+    `offers` to present on `channel`, best first, each `{"offer", "version", "title",
+    "script", "rank", "source"}` (treatment memberships only, never an offer of a ticket
+    holding the customer in control; eligible, valid, under its limit of handled contacts;
+    less those declined too often lately, the policy's `declines`), `control` (the executing
+    tickets holding the customer as control) and the `trajectory`, as the view has them."""
+    customer_id = record["id"]
+    rows = fetch(conn, {**_offer_reads(config, library, customer_id, now),
+                        **_trajectory_reads(customer_id)})
+    presented = _offered(conn, config, library, customer_id, channel, now, lang, rows, record)
+    return {"offers": presented["offers"], "control": presented["control"],
+            "trajectory": _trajectory(rows)}
 
 
 def _offer_reads(config: Config, library: Library, customer_id: str,
@@ -184,9 +189,9 @@ def _offer_reads(config: Config, library: Library, customer_id: str,
 
 def _offered(conn: Connection, config: Config, library: Library, customer_id: str,
              channel: str, now: dt.datetime, lang: str, rows: dict[str, list[Any]],
-             record: dict[str, Any] | None = None) -> OfferList:
-    """`offers` and, from the same memberships, `control` (as `control` reads it), from the
-    rows of `_offer_reads`. `record`: the customer, when read already."""
+             record: dict[str, Any]) -> OfferList:
+    """The offers to present and, from the same memberships, `control`, from the rows of
+    `_offer_reads`: the offers service's, less those declined too often lately."""
     found = offers_for(conn, config, library, customer_id, channel, now,
                        contact_store.handled_of(rows.get("handled", ())), lang=lang,
                        record=record, held=rows["memberships"])
@@ -198,34 +203,11 @@ def _offered(conn: Connection, config: Config, library: Library, customer_id: st
                                 if not offer_stopped(limit, o["offer"], declined, now)]}
 
 
-def control(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
-    """The executing tickets that hold the customer in their control group: their entries
-    (a sweep's members enter when it starts, a standing ticket's one event or contact at a
-    time; a standing ticket's rehearsal members are no members)."""
-    rows = conn.execute(
-        sa.select(tickets.c.id, tickets.c.playbook).distinct()
-        .join(entries, entries.c.ticket_id == tickets.c.id)
-        .where(entries.c.customer_id == customer_id, entries.c.grp == "control",
-               tickets.c.state == "executing").order_by(tickets.c.id))
-    return [{"ticket_id": row.id, "playbook": row.playbook} for row in rows]
-
-
-def open_tasks(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+def _open_tasks(rows: Iterable[Any]) -> list[dict[str, Any]]:
     """The customer's tasks waiting for or held by a channel, every channel
     (engine.tasks.task.OPEN)."""
-    return _open_tasks(conn.execute(_OPEN_TASKS, {"cid": customer_id}))
-
-
-def _open_tasks(rows: Iterable[Any]) -> list[dict[str, Any]]:
     return [{"id": r.id, "channel": r.channel, "step": r.step, "state": r.state,
              "ticket_id": r.ticket_id} for r in rows]
-
-
-def trajectory(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
-    """The newest contacts, call attempts and task results together, newest first: what
-    every channel knows the customer was told and answered. A task a person called shows
-    each call (adapters.tasks.attempts), not only the furthest result it keeps."""
-    return _trajectory(fetch(conn, _trajectory_reads(customer_id)))
 
 
 def _trajectory_reads(customer_id: str) -> dict[str, Read]:
@@ -235,6 +217,9 @@ def _trajectory_reads(customer_id: str) -> dict[str, Read]:
 
 
 def _trajectory(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The newest contacts, call attempts and task results together, newest first: what
+    every channel knows the customer was told and answered. A task a person called shows
+    each call (adapters.tasks.attempts), not only the furthest result it keeps."""
     found = [(row.at, {"at": iso(row.at), "channel": row.channel, "offer": row.offer,
                        "outcome": row.outcome, "by": row.by, "note": row.note})
              for row in rows["contacts"]]
@@ -252,17 +237,6 @@ def _trajectory(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [entry for _, entry in found[:TRAJECTORY]]
 
 
-def policy(conn: Connection, config: Config, customer_id: str, opt_out: tuple[str, ...],
-           now: dt.datetime) -> dict[str, dict[str, Any]]:
-    """What the contact policy lets each channel do for the customer now: opt-outs, quiet
-    hours, the channel's capacity today, the frequency caps over what they were sent
-    (engine.tasks.policy.at_send, as a claim judges a first send); on the contact channels where
-    no task goes out (hotline, online), the opt-out alone. Arbitration is left out: it
-    ranks playbooks against each other, and a person's contact belongs to none."""
-    reads = _policy_reads(config, customer_id, now)
-    return _policy(config, customer_id, opt_out, now, fetch(conn, reads), reads.get("capacity"))
-
-
 def _policy_reads(config: Config, customer_id: str, now: dt.datetime) -> dict[str, Read]:
     reads = {"sent": contact_policy.contacts_read([customer_id], now - config.policy.lookback,
                                                   now, False)}
@@ -274,6 +248,11 @@ def _policy_reads(config: Config, customer_id: str, now: dt.datetime) -> dict[st
 
 def _policy(config: Config, customer_id: str, opt_out: tuple[str, ...], now: dt.datetime,
             rows: dict[str, list[Any]], capacity: Read | None) -> dict[str, dict[str, Any]]:
+    """What the contact policy lets each channel do for the customer now: opt-outs, quiet
+    hours, the channel's capacity today, the frequency caps over what they were sent
+    (engine.tasks.policy.at_send, as a claim judges a first send); on the contact channels where
+    no task goes out (hotline, online), the opt-out alone. Arbitration is left out: it
+    ranks playbooks against each other, and a person's contact belongs to none."""
     rules = dataclasses.replace(config.policy, arbitration=None)
     sent: dict[str, list[pol.Contact]] = {customer_id: []}
     contact_policy.add_contacts(sent, rows["sent"])
